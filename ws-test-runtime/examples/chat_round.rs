@@ -1,0 +1,68 @@
+//! The main job until the `ws-test` command exists: start the embedded server, run one chat round against it,
+//! check the five critical events in order, and print the timeline.
+//!
+//! Run with `cargo run --release -p ws-test-runtime --example chat_round`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use ws_test_runtime::prelude::*;
+use ws_test_runtime::protocol::CRITICAL_EVENTS;
+
+async fn chat_round() -> Result<(), ws_test_runtime::Error> {
+    let started = Instant::now();
+    let mut server = EmbeddedServer::start().await?;
+    let mut client = server.connect().await?;
+    let welcome = client.expect_type("connection_established").await?;
+    client
+        .send_json(&json!({"type": "chat_message", "content": "hello agent"}))
+        .await?;
+    let mut run_id = None;
+    for expected in CRITICAL_EVENTS {
+        let event = client.recv_json().await?;
+        if event["type"] != expected {
+            return Err(ws_test_runtime::Error::Unexpected {
+                expected: format!("the critical event {expected:?}"),
+                received: event.to_string(),
+            });
+        }
+        let this_run = event["run_id"].clone();
+        if run_id.get_or_insert_with(|| this_run.clone()) != &this_run {
+            return Err(ws_test_runtime::Error::Unexpected {
+                expected: format!("run_id {}", run_id.unwrap_or_default()),
+                received: event.to_string(),
+            });
+        }
+    }
+    client.close(1000, "done").await?;
+    let elapsed = started.elapsed();
+    server.shutdown().await;
+    println!("{}", client.history().timeline());
+    println!(
+        "server {} served user {}: 5 critical events in order, whole round in {:.2} ms",
+        server.url(),
+        welcome["user_id"].as_str().unwrap_or("?"),
+        elapsed.as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("could not start the tokio runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(chat_round()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("chat round failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! [`ChatAgent`]: the built-in simulated AI chat agent, exactly as `PROTOCOL.md` describes it.
+//!
+//! On connect it sends `connection_established`. It answers `ping` with `pong`, `echo` with the same payload,
+//! `broadcast` to every connection, and each `chat_message` (or its alias `user_message`) with the five critical
+//! events, `agent_started` → `agent_thinking` → `tool_executing` → `tool_completed` → `agent_completed`, all
+//! with the same `run_id` and a rising per-connection `seq`. Everything else gets the router's protocol errors.
+//!
+//! It is configurable: the agent name, a delay between events (runs then proceed concurrently, so several runs
+//! on one connection interleave), and [faults](Fault) that break the sequence on purpose.
+
+mod fault;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+pub use fault::{CriticalEvent, Fault};
+use fault::{Step, plan};
+
+use crate::handler::{Handler, HandlerResult};
+use crate::message::Message;
+use crate::protocol::{self, error_code};
+use crate::router::{Router, reply_error};
+use crate::session::Session;
+
+/// The built-in chat agent (the default handler of [`EmbeddedServer`](crate::EmbeddedServer)).
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_test_runtime::prelude::*;
+///
+/// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+/// let agent = ChatAgent::new()
+///     .agent_name("SupportBot")
+///     .event_delay(Duration::from_millis(1))
+///     .fault("drop:agent_thinking".parse()?);
+/// let server = EmbeddedServer::builder().handler(agent).start().await?;
+/// let mut client = server.connect().await?;
+/// client.expect_type("connection_established").await?;
+/// client.send_json(&json!({"type": "chat_message", "content": "hi"})).await?;
+/// let started = client.expect_type("agent_started").await?;
+/// assert_eq!(started["agent_name"], "SupportBot");
+/// // The fault dropped agent_thinking: tool_executing comes next.
+/// assert_eq!(client.recv_json().await?["type"], "tool_executing");
+/// # Ok(())
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct ChatAgent {
+    config: Arc<AgentConfig>,
+    router: OnceLock<Router>,
+}
+
+#[derive(Debug, Clone)]
+struct AgentConfig {
+    name: String,
+    event_delay: Duration,
+    faults: Vec<Fault>,
+}
+
+/// Per-connection counter of critical events sent (`seq`).
+#[derive(Default)]
+struct Seq(AtomicU64);
+
+static NEXT_RUN: AtomicU64 = AtomicU64::new(1);
+static NEXT_TOOL_CALL: AtomicU64 = AtomicU64::new(1);
+
+impl Default for ChatAgent {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChatAgent {
+    /// The agent exactly as `PROTOCOL.md` describes it: named `TestChatAgent`, no delay, no faults.
+    pub fn new() -> Self {
+        ChatAgent {
+            config: Arc::new(AgentConfig {
+                name: protocol::DEFAULT_AGENT_NAME.to_owned(),
+                event_delay: Duration::ZERO,
+                faults: Vec::new(),
+            }),
+            router: OnceLock::new(),
+        }
+    }
+
+    /// Sets the `agent_name` field of every critical event.
+    pub fn agent_name(self, name: impl Into<String>) -> Self {
+        self.configure(|config| config.name = name.into())
+    }
+
+    /// Waits this long between two events of a run. With a delay, each run proceeds on its own task, so runs
+    /// on one connection interleave (their order within a `run_id` still holds); without one, a run is sent
+    /// whole before the next message is read.
+    pub fn event_delay(self, delay: Duration) -> Self {
+        self.configure(|config| config.event_delay = delay)
+    }
+
+    /// Adds a fault to every run (faults apply in the order added).
+    pub fn fault(self, fault: Fault) -> Self {
+        self.configure(|config| config.faults.push(fault))
+    }
+
+    /// The faults configured so far.
+    pub fn faults(&self) -> &[Fault] {
+        &self.config.faults
+    }
+
+    /// The agent as a [`Router`] with the welcome and every protocol route, to extend with routes of your own.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// let app = ChatAgent::new().into_router().route("whoami", |session: Session, _message| async move {
+    ///     session.send_json(&json!({"type": "you_are", "user_id": session.user_id()})).await
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn into_router(self) -> Router {
+        self.router().clone()
+    }
+
+    fn configure(self, change: impl FnOnce(&mut AgentConfig)) -> Self {
+        let mut config = Arc::unwrap_or_clone(self.config);
+        change(&mut config);
+        ChatAgent {
+            config: Arc::new(config),
+            router: OnceLock::new(),
+        }
+    }
+
+    fn router(&self) -> &Router {
+        self.router.get_or_init(|| {
+            let chat = {
+                let config = Arc::clone(&self.config);
+                move |session: Session, message: Value| start_run(Arc::clone(&config), session, message)
+            };
+            Router::new()
+                .with_welcome()
+                .route(protocol::PING, |session: Session, _message| async move {
+                    session.send_json(&json!({"type": protocol::PONG, "timestamp": now_ms()})).await
+                })
+                .route(protocol::CHAT_MESSAGE, chat.clone())
+                .route(protocol::USER_MESSAGE, chat)
+                .route(protocol::ECHO, |session: Session, mut message: Value| async move {
+                    let payload = message.get_mut("payload").map(Value::take).unwrap_or(Value::Null);
+                    session.send_json(&json!({"type": protocol::ECHO, "payload": payload})).await
+                })
+                .route(protocol::BROADCAST, |session: Session, message: Value| async move {
+                    let Some(content) = message.get("content").and_then(Value::as_str) else {
+                        let detail = "a broadcast needs a string \"content\" field".to_owned();
+                        return reply_error(&session, error_code::INVALID_MESSAGE, detail).await;
+                    };
+                    let frame = json!({"type": protocol::BROADCAST, "from": session.user_id(), "content": content});
+                    session.broadcast(&frame).await?;
+                    Ok(())
+                })
+        })
+    }
+}
+
+impl Handler for ChatAgent {
+    fn on_connect(&self, session: &Session) -> impl Future<Output = HandlerResult> + Send {
+        self.router().on_connect(session)
+    }
+
+    fn on_message(
+        &self,
+        session: &Session,
+        message: Message,
+    ) -> impl Future<Output = HandlerResult> + Send {
+        self.router().dispatch(session, message)
+    }
+}
+
+/// The data one run needs, taken from the chat message.
+struct Run {
+    run_id: String,
+    thread_id: Option<Value>,
+    content: String,
+    tool_call_id: String,
+}
+
+async fn start_run(config: Arc<AgentConfig>, session: Session, message: Value) -> HandlerResult {
+    let Some(content) = message.get("content").and_then(Value::as_str) else {
+        let detail = "a chat message needs a string \"content\" field".to_owned();
+        return reply_error(&session, error_code::INVALID_MESSAGE, detail).await;
+    };
+    let run_id = match message.get("run_id") {
+        Some(Value::String(id)) => id.clone(),
+        Some(Value::Null) | None => format!("run-{}", NEXT_RUN.fetch_add(1, Ordering::Relaxed)),
+        Some(other) => other.to_string(),
+    };
+    let run = Run {
+        run_id,
+        thread_id: message.get("thread_id").filter(|id| !id.is_null()).cloned(),
+        content: content.to_owned(),
+        tool_call_id: format!("call-{}", NEXT_TOOL_CALL.fetch_add(1, Ordering::Relaxed)),
+    };
+    if config.event_delay.is_zero() {
+        send_run(&config, &session, &run).await
+    } else {
+        let task_session = session.clone();
+        session.spawn(async move {
+            if let Err(error) = send_run(&config, &task_session, &run).await {
+                tracing::debug!(connection_id = %task_session.connection_id(), %error, "chat run ended early");
+            }
+        });
+        Ok(())
+    }
+}
+
+async fn send_run(config: &AgentConfig, session: &Session, run: &Run) -> HandlerResult {
+    let seq = session.local::<Seq>();
+    for (index, step) in plan(&config.faults).into_iter().enumerate() {
+        if index > 0 && !config.event_delay.is_zero() {
+            tokio::time::sleep(config.event_delay).await;
+        }
+        match step {
+            Step::Send(event) => {
+                let seq = seq.0.fetch_add(1, Ordering::Relaxed) + 1;
+                session
+                    .send_json(&critical_event(config, session, run, event, seq))
+                    .await?;
+            }
+            Step::Malformed(event) => {
+                let seq = seq.0.fetch_add(1, Ordering::Relaxed) + 1;
+                let whole = critical_event(config, session, run, event, seq).to_string();
+                session.send_text(&whole[..whole.len() / 2]).await?;
+            }
+            Step::Close(code) => {
+                session
+                    .close(code, "fault injection: connection closed mid-run")
+                    .await?;
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn critical_event(
+    config: &AgentConfig,
+    session: &Session,
+    run: &Run,
+    event: CriticalEvent,
+    seq: u64,
+) -> Value {
+    let mut fields = Map::new();
+    fields.insert("type".into(), event.as_str().into());
+    fields.insert("agent_name".into(), config.name.as_str().into());
+    fields.insert("user_id".into(), session.user_id().into());
+    fields.insert("run_id".into(), run.run_id.as_str().into());
+    if let Some(thread_id) = &run.thread_id {
+        fields.insert("thread_id".into(), thread_id.clone());
+    }
+    fields.insert("timestamp".into(), now_ms().into());
+    fields.insert("seq".into(), seq.into());
+    const TOOL: &str = "knowledge_search";
+    let content = &run.content;
+    match event {
+        CriticalEvent::AgentStarted => {
+            fields.insert(
+                "message".into(),
+                format!("Processing your message: {content}").into(),
+            );
+        }
+        CriticalEvent::AgentThinking => {
+            fields.insert(
+                "thought".into(),
+                format!("Looking for what I know about: {content}").into(),
+            );
+        }
+        CriticalEvent::ToolExecuting => {
+            fields.insert("tool_name".into(), TOOL.into());
+            fields.insert("tool_call_id".into(), run.tool_call_id.as_str().into());
+            fields.insert("parameters".into(), json!({"query": content}));
+        }
+        CriticalEvent::ToolCompleted => {
+            fields.insert("tool_name".into(), TOOL.into());
+            fields.insert("tool_call_id".into(), run.tool_call_id.as_str().into());
+            fields.insert(
+                "result".into(),
+                json!({"status": "ok", "matches": 1, "summary": format!("1 note about {content}")}),
+            );
+        }
+        CriticalEvent::AgentCompleted => {
+            fields.insert(
+                "response".into(),
+                format!("Here is what I found about: {content}").into(),
+            );
+        }
+    }
+    Value::Object(fields)
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}

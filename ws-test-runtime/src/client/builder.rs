@@ -1,0 +1,281 @@
+//! [`ClientBuilder`]: headers, subprotocols and timeouts of a [`WsClient`], and connecting with retries.
+
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri, header};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self};
+
+use super::WsClient;
+use crate::{Error, Result, timeout};
+
+/// The first pause between two connection attempts; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Options of a [`WsClient`] before it connects.
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_test_runtime::prelude::*;
+///
+/// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+/// # let server = EmbeddedServer::builder().token("t0ken").subprotocol("chat.v1").start().await?;
+/// let client = WsClient::builder(server.url())
+///     .token("t0ken")
+///     .user_id("alice")
+///     .subprotocol("chat.v1")
+///     .header("x-trace-id", "test-42")
+///     .connect_timeout(Duration::from_secs(2))
+///     .recv_timeout(Duration::from_millis(500))
+///     .connect()
+///     .await?;
+/// assert_eq!(client.subprotocol(), Some("chat.v1"));
+/// # Ok(())
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    url: String,
+    token: Option<String>,
+    user_id: Option<String>,
+    origin: Option<String>,
+    subprotocols: Vec<String>,
+    headers: Vec<(String, String)>,
+    connect_timeout: Duration,
+    recv_timeout: Duration,
+    max_message_size: Option<usize>,
+}
+
+enum Failure {
+    /// Worth another attempt (the server may not be up yet).
+    Retry(String),
+    /// Another attempt would get the same answer.
+    Fatal(Error),
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(url: impl Into<String>) -> Self {
+        ClientBuilder {
+            url: url.into(),
+            token: None,
+            user_id: None,
+            origin: None,
+            subprotocols: Vec::new(),
+            headers: Vec::new(),
+            connect_timeout: timeout::scaled(timeout::CONNECT),
+            recv_timeout: timeout::scaled(timeout::RECV),
+            max_message_size: None,
+        }
+    }
+
+    /// Sends `Authorization: Bearer TOKEN`.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Sends `X-User-Id: USER` (the built-in server uses it as the connection's user).
+    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// Sends `Origin: ORIGIN`, as a browser would.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Offers a subprotocol (`Sec-WebSocket-Protocol`); call again to offer several, in preference order.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// Adds a header to the upgrade request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// How long to keep retrying the connection (default 5 s, scaled by `WS_TEST_TIMEOUT_SCALE`).
+    pub fn connect_timeout(mut self, within: Duration) -> Self {
+        self.connect_timeout = within;
+        self
+    }
+
+    /// How long receives wait by default (default 5 s, scaled by `WS_TEST_TIMEOUT_SCALE`).
+    pub fn recv_timeout(mut self, within: Duration) -> Self {
+        self.recv_timeout = within;
+        self
+    }
+
+    /// The largest message the client accepts, in bytes (default: tungstenite's 64 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = Some(bytes);
+        self
+    }
+
+    /// Connects, retrying with backoff while the server refuses TCP connections, until the connect timeout.
+    ///
+    /// An HTTP refusal of the upgrade (401, 403, 404, ...) is not retried: it is returned at once as
+    /// [`Error::Rejected`] with the status and the server's explanation.
+    pub async fn connect(self) -> Result<WsClient> {
+        let uri = self.uri()?;
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(80);
+        let started = Instant::now();
+        let deadline = started + self.connect_timeout;
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.attempt(&host, port, deadline).await {
+                Ok(client) => return Ok(client),
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Retry(last)) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Error::Connect {
+                            url: self.url.clone(),
+                            attempts,
+                            within: self.connect_timeout,
+                            last,
+                        });
+                    }
+                    tracing::debug!(url = %self.url, attempts, %last, "connection attempt failed; retrying");
+                    tokio::time::sleep_until((now + backoff).min(deadline)).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn uri(&self) -> Result<Uri> {
+        let invalid = |reason: &str| Error::InvalidUrl {
+            url: self.url.clone(),
+            reason: reason.to_owned(),
+        };
+        let uri: Uri = self
+            .url
+            .parse()
+            .map_err(|error: tungstenite::http::uri::InvalidUri| invalid(&error.to_string()))?;
+        match uri.scheme_str() {
+            Some("ws") => {}
+            Some("wss") => {
+                return Err(invalid(
+                    "wss:// needs TLS, which this build of ws-test does not include",
+                ));
+            }
+            _ => return Err(invalid("the scheme must be ws://")),
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(invalid("it has no host"));
+        }
+        Ok(uri)
+    }
+
+    fn request(&self) -> Result<Request> {
+        let config_error = |what: String| Error::Config(what);
+        let mut request = self.url.as_str().into_client_request()?;
+        let headers = request.headers_mut();
+        let value = |text: &str| {
+            HeaderValue::from_str(text)
+                .map_err(|_| config_error(format!("{text:?} cannot be sent as a header value")))
+        };
+        if let Some(token) = &self.token {
+            headers.insert(header::AUTHORIZATION, value(&format!("Bearer {token}"))?);
+        }
+        if let Some(user_id) = &self.user_id {
+            headers.insert(HeaderName::from_static("x-user-id"), value(user_id)?);
+        }
+        if let Some(origin) = &self.origin {
+            headers.insert(header::ORIGIN, value(origin)?);
+        }
+        if !self.subprotocols.is_empty() {
+            headers.insert(
+                header::SEC_WEBSOCKET_PROTOCOL,
+                value(&self.subprotocols.join(", "))?,
+            );
+        }
+        for (name, text) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| config_error(format!("{name:?} is not a valid header name")))?;
+            headers.append(name, value(text)?);
+        }
+        Ok(request)
+    }
+
+    async fn attempt(&self, host: &str, port: u16, deadline: Instant) -> Result<WsClient, Failure> {
+        let request = self.request().map_err(Failure::Fatal)?;
+        let stream = match tokio::time::timeout_at(deadline, TcpStream::connect((host, port))).await
+        {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                return Err(Failure::Retry(format!(
+                    "TCP connect to {host}:{port} failed: {error}"
+                )));
+            }
+            Err(_) => {
+                return Err(Failure::Retry(format!(
+                    "TCP connect to {host}:{port} did not finish in time"
+                )));
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let mut config = WebSocketConfig::default();
+        if let Some(max) = self.max_message_size {
+            config = config.max_message_size(Some(max)).max_frame_size(Some(max));
+        }
+        let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
+        let (socket, response) = match tokio::time::timeout_at(deadline, handshake).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(tungstenite::Error::Http(response))) => {
+                let body = response
+                    .body()
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default()
+                    .into_owned();
+                return Err(Failure::Fatal(Error::Rejected {
+                    url: self.url.clone(),
+                    status: response.status().as_u16(),
+                    body,
+                }));
+            }
+            Ok(Err(tungstenite::Error::Io(error))) => {
+                return Err(Failure::Retry(format!(
+                    "the WebSocket handshake failed: {error}"
+                )));
+            }
+            Ok(Err(error)) => return Err(Failure::Fatal(error.into())),
+            Err(_) => {
+                return Err(Failure::Retry(
+                    "the WebSocket handshake did not finish in time".into(),
+                ));
+            }
+        };
+        let subprotocol = response
+            .headers()
+            .get(header::SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Ok(WsClient::from_socket(
+            self.url.clone(),
+            socket,
+            subprotocol,
+            self.recv_timeout,
+        ))
+    }
+}

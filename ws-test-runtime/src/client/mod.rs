@@ -1,0 +1,470 @@
+//! [`WsClient`]: the test client. It connects with retries, sends and receives with deadlines, answers pings,
+//! and records every frame in a [`History`].
+//!
+//! A background task reads the socket as frames arrive, so timestamps are exact, pings are answered while the
+//! test is busy elsewhere, and a close is noticed even when nobody is receiving. Nothing waits past a deadline:
+//! a timeout names what was awaited and lists what arrived instead.
+
+mod builder;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+pub use builder::ClientBuilder;
+
+use crate::history::{Direction, FrameKind, History};
+use crate::message::{CloseInfo, Message};
+use crate::protocol::close_code;
+use crate::session::clip_reason;
+use crate::{Error, Result, timeout};
+
+type Socket = WebSocketStream<TcpStream>;
+
+/// What the reading task reports, in arrival order.
+#[derive(Debug)]
+enum Event {
+    Message(Message),
+    Pong(Vec<u8>),
+    Closed(CloseInfo),
+}
+
+/// A WebSocket client for tests.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+/// let server = EmbeddedServer::start().await?;
+/// let mut client = WsClient::connect(&server.url()).await?;
+/// client.expect_type("connection_established").await?;
+/// client.send_json(&json!({"type": "echo", "payload": [1, 2, 3]})).await?;
+/// let echo = client.recv_json().await?;
+/// assert_eq!(echo, json!({"type": "echo", "payload": [1, 2, 3]}));
+/// let close = client.close(1000, "done").await?;
+/// assert_eq!(close.code, 1000);
+/// println!("{}", client.history().timeline());
+/// # Ok(())
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+pub struct WsClient {
+    url: String,
+    sink: Option<SplitSink<Socket, WsMessage>>,
+    events: mpsc::UnboundedReceiver<Event>,
+    history: Arc<Mutex<History>>,
+    reader: JoinHandle<()>,
+    subprotocol: Option<String>,
+    recv_timeout: Duration,
+    closed: Option<CloseInfo>,
+}
+
+impl std::fmt::Debug for WsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsClient")
+            .field("url", &self.url)
+            .field("closed", &self.closed)
+            .field("frames", &self.lock_history().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WsClient {
+    /// Connects with the default options (retrying for up to 5 s while the server is not up yet).
+    pub async fn connect(url: &str) -> Result<WsClient> {
+        Self::builder(url).connect().await
+    }
+
+    /// A builder for headers, token, user id, subprotocols and timeouts.
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    fn from_socket(
+        url: String,
+        socket: Socket,
+        subprotocol: Option<String>,
+        recv_timeout: Duration,
+    ) -> Self {
+        let history = Arc::new(Mutex::new(History::new()));
+        let (sink, stream) = socket.split();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_loop(stream, events_tx, Arc::clone(&history)));
+        WsClient {
+            url,
+            sink: Some(sink),
+            events,
+            history,
+            reader,
+            subprotocol,
+            recv_timeout,
+            closed: None,
+        }
+    }
+
+    /// The URL this client connected to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The subprotocol the server agreed to, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The default receive timeout.
+    pub fn recv_timeout(&self) -> Duration {
+        self.recv_timeout
+    }
+
+    /// Changes the default receive timeout.
+    pub fn set_recv_timeout(&mut self, within: Duration) {
+        self.recv_timeout = within;
+    }
+
+    /// How the connection ended, once a close was received (or the connection vanished: code 1006).
+    pub fn close_info(&self) -> Option<&CloseInfo> {
+        self.closed.as_ref()
+    }
+
+    /// A copy of every frame sent and received so far.
+    pub fn history(&self) -> History {
+        self.lock_history().clone()
+    }
+
+    fn lock_history(&self) -> std::sync::MutexGuard<'_, History> {
+        self.history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sends a JSON value (anything `Serialize`) as a text frame.
+    pub async fn send_json<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        let text = serde_json::to_string(value).map_err(Error::Serialize)?;
+        self.send_text(text).await
+    }
+
+    /// Sends a text frame exactly as given (it need not be JSON).
+    pub async fn send_text(&mut self, text: impl Into<String>) -> Result<()> {
+        let text = text.into();
+        self.send_frame(
+            FrameKind::Text(text.clone()),
+            WsMessage::text(text),
+            "send a text frame",
+        )
+        .await
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: impl Into<Vec<u8>>) -> Result<()> {
+        let bytes = bytes.into();
+        self.send_frame(
+            FrameKind::Binary(bytes.clone()),
+            WsMessage::binary(bytes),
+            "send a binary frame",
+        )
+        .await
+    }
+
+    /// Sends a protocol-level ping and waits for the matching pong; returns the round-trip time.
+    pub async fn ping(&mut self, payload: impl Into<Vec<u8>>) -> Result<Duration> {
+        let payload = payload.into();
+        let started = Instant::now();
+        self.send_frame(
+            FrameKind::Ping(payload.clone()),
+            WsMessage::Ping(payload.clone().into()),
+            "send a ping",
+        )
+        .await?;
+        let awaited = format!("a pong frame answering a ping of {} byte(s)", payload.len());
+        let within = self.recv_timeout;
+        self.wait(&awaited, within, |event| match event {
+            Event::Pong(data) if *data == payload => Some(Ok(())),
+            _ => None,
+        })
+        .await?;
+        Ok(started.elapsed())
+    }
+
+    async fn send_frame(&mut self, kind: FrameKind, frame: WsMessage, action: &str) -> Result<()> {
+        let closed = || Error::ConnectionClosed {
+            action: action.to_owned(),
+            connection: self.url.clone(),
+        };
+        if self.closed.is_some() {
+            return Err(closed());
+        }
+        let sink = self.sink.as_mut().ok_or_else(closed)?;
+        self.history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .record(Direction::Out, kind);
+        sink.send(frame).await.map_err(|error| match error {
+            tokio_tungstenite::tungstenite::Error::AlreadyClosed
+            | tokio_tungstenite::tungstenite::Error::ConnectionClosed => closed(),
+            other => other.into(),
+        })
+    }
+
+    /// Receives the next text or binary message, waiting at most the default receive timeout.
+    pub async fn recv(&mut self) -> Result<Message> {
+        self.recv_within(self.recv_timeout).await
+    }
+
+    /// Receives the next text or binary message, waiting at most `within`.
+    pub async fn recv_within(&mut self, within: Duration) -> Result<Message> {
+        self.wait("a message", within, |event| match event {
+            Event::Message(message) => Some(Ok(message.clone())),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Receives the next message and parses it as JSON (a binary or non-JSON frame is an error that shows it).
+    pub async fn recv_json(&mut self) -> Result<Value> {
+        self.recv().await?.json()
+    }
+
+    /// Waits for the next JSON message whose `"type"` is `kind` and returns it; other messages that arrive
+    /// first are passed over (they stay in the history, and a timeout lists them).
+    pub async fn expect_type(&mut self, kind: &str) -> Result<Value> {
+        let within = self.recv_timeout;
+        self.expect_type_within(kind, within).await
+    }
+
+    /// [`expect_type`](Self::expect_type) with its own deadline.
+    pub async fn expect_type_within(&mut self, kind: &str, within: Duration) -> Result<Value> {
+        let awaited = format!("a message of type {kind:?}");
+        self.wait(&awaited, within, |event| match event {
+            Event::Message(message) => match message.json() {
+                Ok(value) if value.get("type").and_then(Value::as_str) == Some(kind) => {
+                    Some(Ok(value))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .await
+    }
+
+    /// Succeeds when no message arrives within `within`; a message (or a close) in that window is an error that
+    /// shows it.
+    pub async fn expect_no_message(&mut self, within: Duration) -> Result<()> {
+        let awaited = format!("no message for {within:?}");
+        let outcome = self
+            .wait(&awaited, within, |event| match event {
+                Event::Message(message) => Some(Err(Error::Unexpected {
+                    expected: format!("no message for {within:?}"),
+                    received: message.summary(),
+                })),
+                _ => None,
+            })
+            .await;
+        match outcome {
+            Err(Error::Timeout { .. }) => Ok(()),
+            Err(error) => Err(error),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Waits until the server closes the connection and checks the close code; returns the close (its reason
+    /// included). Messages that arrive first are passed over.
+    pub async fn expect_closed(&mut self, code: u16) -> Result<CloseInfo> {
+        let awaited = format!("the server to close the connection with code {code}");
+        let within = self.recv_timeout;
+        let close = self
+            .wait(&awaited, within, |event| match event {
+                Event::Closed(close) => Some(Ok(close.clone())),
+                _ => None,
+            })
+            .await?;
+        if close.code == code {
+            Ok(close)
+        } else {
+            Err(Error::Unexpected {
+                expected: format!("a close with code {code}"),
+                received: format!("a close with {close}"),
+            })
+        }
+    }
+
+    /// Closes the connection with `code` and `reason`, and waits for the server's close frame (returned).
+    ///
+    /// When the server had already closed, returns that close without sending anything.
+    pub async fn close(&mut self, code: u16, reason: &str) -> Result<CloseInfo> {
+        if let Some(close) = &self.closed {
+            return Ok(close.clone());
+        }
+        let reason = clip_reason(reason.to_owned());
+        let frame = WsMessage::Close(Some(CloseFrame {
+            code: code.into(),
+            reason: reason.as_str().into(),
+        }));
+        self.send_frame(
+            FrameKind::Close { code, reason },
+            frame,
+            "send a close frame",
+        )
+        .await?;
+        let awaited = "the server's close frame answering ours";
+        let close = self
+            .wait(
+                awaited,
+                timeout::scaled(timeout::CLOSE),
+                |event| match event {
+                    Event::Closed(close) => Some(Ok(close.clone())),
+                    _ => None,
+                },
+            )
+            .await?;
+        self.sink = None;
+        Ok(close)
+    }
+
+    /// The one waiting loop: feeds events to `accept` until it decides, the connection closes, or `within`
+    /// passes. Messages `accept` passes over are listed in the error.
+    async fn wait<T>(
+        &mut self,
+        awaited: &str,
+        within: Duration,
+        mut accept: impl FnMut(&Event) -> Option<Result<T>>,
+    ) -> Result<T> {
+        let deadline = Instant::now() + within;
+        let mut received = Vec::new();
+        loop {
+            let event = match &self.closed {
+                Some(close) => Event::Closed(close.clone()),
+                None => match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                    Ok(Some(event)) => event,
+                    Ok(None) => Event::Closed(CloseInfo::new(
+                        close_code::ABNORMAL,
+                        "the client's reader stopped",
+                    )),
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            awaited: awaited.to_owned(),
+                            after: within,
+                            received,
+                        });
+                    }
+                },
+            };
+            if let Event::Closed(close) = &event {
+                self.closed = Some(close.clone());
+            }
+            if let Some(outcome) = accept(&event) {
+                return outcome;
+            }
+            match event {
+                Event::Message(message) => received.push(message.summary()),
+                Event::Pong(_) => {}
+                Event::Closed(close) => {
+                    return Err(Error::Closed {
+                        awaited: awaited.to_owned(),
+                        code: close.code,
+                        reason: close.reason,
+                        received,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for WsClient {
+    fn drop(&mut self) {
+        // Say goodbye properly when a runtime is still there; the reader ends when the server closes the TCP
+        // stream (or is dropped with the runtime).
+        match (self.sink.take(), tokio::runtime::Handle::try_current()) {
+            (Some(mut sink), Ok(runtime)) if self.closed.is_none() => {
+                runtime.spawn(async move {
+                    let frame = CloseFrame {
+                        code: close_code::NORMAL.into(),
+                        reason: "client dropped".into(),
+                    };
+                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                });
+            }
+            _ => self.reader.abort(),
+        }
+    }
+}
+
+async fn read_loop(
+    mut stream: SplitStream<Socket>,
+    events: mpsc::UnboundedSender<Event>,
+    history: Arc<Mutex<History>>,
+) {
+    let record = |direction, kind| {
+        history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .record(direction, kind)
+    };
+    let mut closed = false;
+    while let Some(item) = stream.next().await {
+        let event = match item {
+            Ok(WsMessage::Text(text)) => Event::Message(Message::Text(text.as_str().to_owned())),
+            Ok(WsMessage::Binary(bytes)) => Event::Message(Message::Binary(bytes.to_vec())),
+            Ok(WsMessage::Ping(data)) => {
+                record(Direction::In, FrameKind::Ping(data.to_vec()));
+                // tungstenite queues the pong and flushes it on the next read, which follows at once.
+                record(Direction::Out, FrameKind::Pong(data.to_vec()));
+                continue;
+            }
+            Ok(WsMessage::Pong(data)) => {
+                record(Direction::In, FrameKind::Pong(data.to_vec()));
+                let _ = events.send(Event::Pong(data.to_vec()));
+                continue;
+            }
+            Ok(WsMessage::Close(frame)) => {
+                let close = frame.map_or_else(
+                    || CloseInfo::new(close_code::NO_STATUS, ""),
+                    |frame| CloseInfo::new(frame.code.into(), frame.reason.as_str()),
+                );
+                record(
+                    Direction::In,
+                    FrameKind::Close {
+                        code: close.code,
+                        reason: close.reason.clone(),
+                    },
+                );
+                closed = true;
+                // Keep reading: that flushes tungstenite's close reply and waits for the server to end TCP.
+                Event::Closed(close)
+            }
+            Ok(WsMessage::Frame(_)) => continue,
+            Err(error) => {
+                if !closed {
+                    let _ = events.send(Event::Closed(CloseInfo::new(
+                        close_code::ABNORMAL,
+                        format!("the connection failed: {error}"),
+                    )));
+                    closed = true;
+                }
+                break;
+            }
+        };
+        if let Event::Message(message) = &event {
+            record(Direction::In, message.frame_kind());
+        }
+        let _ = events.send(event);
+    }
+    if !closed {
+        let _ = events.send(Event::Closed(CloseInfo::new(
+            close_code::ABNORMAL,
+            "the TCP connection ended without a close frame",
+        )));
+    }
+}

@@ -1,0 +1,198 @@
+//! The one error type of the runtime.
+//!
+//! Every variant's message is a full sentence a test author can act on: it says what was attempted, what
+//! happened instead and, where it helps, what arrived in the meantime.
+
+use std::time::Duration;
+
+/// A `Result` whose error is the runtime's [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while serving, connecting, sending, receiving or checking.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The embedded server could not listen on the requested address.
+    #[error("the embedded server could not listen on {addr}: {source}")]
+    Bind {
+        /// The address that was asked for.
+        addr: String,
+        /// Why the operating system refused.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A URL given to the client or the server builder is not usable.
+    #[error("`{url}` is not a usable WebSocket URL: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The client could not open a connection before its connect deadline.
+    #[error(
+        "could not connect to {url} within {within:?} ({attempts} attempt(s)); the last attempt failed with: {last}"
+    )]
+    Connect {
+        /// The URL the client tried.
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The connect deadline.
+        within: Duration,
+        /// The last failure, in words.
+        last: String,
+    },
+
+    /// The server answered the upgrade request with an HTTP status instead of `101 Switching Protocols`.
+    #[error("the server at {url} refused the WebSocket upgrade with HTTP {status}: {body:?}")]
+    Rejected {
+        /// The URL the client tried.
+        url: String,
+        /// The HTTP status code of the refusal.
+        status: u16,
+        /// The body of the refusal (what the server said was wrong).
+        body: String,
+    },
+
+    /// Nothing satisfying the wait arrived before its deadline.
+    #[error("timed out after {after:?} waiting for {awaited}; {}", describe_received(.received))]
+    Timeout {
+        /// What was being waited for, in words.
+        awaited: String,
+        /// The deadline that expired.
+        after: Duration,
+        /// One-line summaries of the frames that arrived during the wait instead.
+        received: Vec<String>,
+    },
+
+    /// The peer closed the connection while something else was expected.
+    #[error(
+        "the connection was closed (code {code}, reason {reason:?}) while waiting for {awaited}; {}",
+        describe_received(.received)
+    )]
+    Closed {
+        /// What was being waited for, in words.
+        awaited: String,
+        /// The close code (1005 when the close frame carried none, 1006 when the TCP stream just ended).
+        code: u16,
+        /// The close reason.
+        reason: String,
+        /// One-line summaries of the frames that arrived during the wait before the close.
+        received: Vec<String>,
+    },
+
+    /// A message arrived where none (or another one) was expected.
+    #[error("expected {expected}, but received {received}")]
+    Unexpected {
+        /// What the test expected, in words.
+        expected: String,
+        /// A one-line summary of what arrived.
+        received: String,
+    },
+
+    /// A text frame that should hold JSON does not.
+    #[error("expected a JSON text frame, but received {received}: {reason}")]
+    NotJson {
+        /// A one-line summary of the frame.
+        received: String,
+        /// Why it is not the expected JSON.
+        reason: String,
+    },
+
+    /// A value could not be serialised to JSON.
+    #[error("could not serialise the message to JSON: {0}")]
+    Serialize(#[source] serde_json::Error),
+
+    /// The connection is already closed, so the operation could not be done.
+    #[error("cannot {action}: the connection {connection} is already closed")]
+    ConnectionClosed {
+        /// What was attempted (`send a text frame`, ...).
+        action: String,
+        /// The connection id or URL.
+        connection: String,
+    },
+
+    /// The WebSocket layer reported a failure.
+    #[error("the WebSocket connection failed: {0}")]
+    WebSocket(#[source] Box<tokio_tungstenite::tungstenite::Error>),
+
+    /// A fault specification (`drop:agent_thinking`, ...) could not be parsed.
+    #[error("`{spec}` is not a fault specification: {reason}")]
+    InvalidFault {
+        /// The specification as given.
+        spec: String,
+        /// What is wrong with it and what would be accepted.
+        reason: String,
+    },
+
+    /// A handler reported an error while handling a message.
+    #[error("the handler failed on connection {connection}: {message}")]
+    Handler {
+        /// The connection id.
+        connection: String,
+        /// The handler's error message.
+        message: String,
+    },
+
+    /// A server or client setting is contradictory or out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl From<tokio_tungstenite::tungstenite::Error> for Error {
+    fn from(error: tokio_tungstenite::tungstenite::Error) -> Self {
+        Error::WebSocket(Box::new(error))
+    }
+}
+
+fn describe_received(received: &[String]) -> String {
+    if received.is_empty() {
+        "nothing arrived in the meantime".to_owned()
+    } else {
+        let mut out = format!("{} frame(s) arrived instead:", received.len());
+        for line in received {
+            out.push_str("\n    ");
+            out.push_str(line);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_lists_what_arrived_instead() {
+        let error = Error::Timeout {
+            awaited: "a frame of type \"agent_completed\"".into(),
+            after: Duration::from_secs(5),
+            received: vec![
+                "agent_started run_id=r1".into(),
+                "agent_thinking run_id=r1".into(),
+            ],
+        };
+        let text = error.to_string();
+        assert!(
+            text.starts_with("timed out after 5s waiting for a frame of type \"agent_completed\";")
+        );
+        assert!(text.contains("2 frame(s) arrived instead:\n    agent_started run_id=r1\n"));
+    }
+
+    #[test]
+    fn timeout_with_nothing_says_so() {
+        let error = Error::Timeout {
+            awaited: "x".into(),
+            after: Duration::from_millis(10),
+            received: vec![],
+        };
+        assert!(
+            error
+                .to_string()
+                .ends_with("nothing arrived in the meantime")
+        );
+    }
+}

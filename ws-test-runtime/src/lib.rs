@@ -1,0 +1,71 @@
+//! # ws-test-runtime
+//!
+//! Test WebSocket services without Docker: every test owns an in-process WebSocket server on its own loopback
+//! port, started in well under a millisecond and gone when the test ends, plus a client made for assertions.
+//!
+//! ## The pieces
+//!
+//! - [`EmbeddedServer`] ([`server`]) listens on `127.0.0.1:0` (the OS picks a free port, so parallel tests and
+//!   nextest processes never collide), serves HTTP/1.1 with hyper, answers `/health`, refuses bad upgrades
+//!   (400/426, 401 without the token, 403 from a foreign origin, 404 elsewhere) and runs each upgraded
+//!   connection through a [`Handler`].
+//! - A [`Handler`] ([`handler`]) gets a [`Session`] per connection: it sends JSON, text or binary frames,
+//!   closes with a code, and knows its `user_id` and `connection_id`. A [`Router`] dispatches JSON messages on
+//!   their `"type"` and answers the protocol's errors; any `async` closure is a route.
+//! - [`ChatAgent`] ([`chat_agent`]) is the built-in handler: the simulated AI chat agent of `PROTOCOL.md`,
+//!   with its five critical events per chat message, and [faults](Fault) to test how a client copes with a
+//!   broken server.
+//! - [`WsClient`] ([`client`]) connects with retries, sends, receives with deadlines, answers pings and records
+//!   every frame in a [`History`] ([`history`]) that prints as a timeline and saves as JSON Lines. A timeout
+//!   names what was awaited and lists what arrived instead.
+//! - [`Error`] ([`error`]) is the one error type: each message a sentence.
+//!
+//! ## A test by hand
+//!
+//! ```
+//! use ws_test_runtime::prelude::*;
+//!
+//! #[tokio::test]
+//! # async fn dummy() {}
+//! async fn chat_round() -> Result<(), ws_test_runtime::Error> {
+//!     let server = EmbeddedServer::start().await?;
+//!     let mut client = server.connect().await?;
+//!     client.expect_type("connection_established").await?;
+//!     client.send_json(&json!({"type": "chat_message", "content": "hi"})).await?;
+//!     for event in ws_test_runtime::protocol::CRITICAL_EVENTS {
+//!         assert_eq!(client.recv_json().await?["type"], event);
+//!     }
+//!     Ok(())
+//! }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(chat_round()).unwrap();
+//! ```
+//!
+//! Logs go through [`tracing`] (connections opened and closed with their ids, handler errors, refused
+//! upgrades) and stay silent unless the test installs a subscriber.
+
+#![warn(missing_docs)]
+
+pub mod chat_agent;
+pub mod client;
+pub mod error;
+pub mod handler;
+pub mod history;
+pub mod message;
+pub mod metrics;
+pub mod prelude;
+pub mod protocol;
+pub mod router;
+pub mod server;
+pub mod session;
+pub mod timeout;
+
+pub use chat_agent::{ChatAgent, CriticalEvent, Fault};
+pub use client::{ClientBuilder, WsClient};
+pub use error::{Error, Result};
+pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};
+pub use history::{Direction, Frame, FrameKind, History, Timeline};
+pub use message::{CloseInfo, Message};
+pub use metrics::MetricsSnapshot;
+pub use router::Router;
+pub use server::{ConnectionInfo, EmbeddedServer, ServerBuilder};
+pub use session::Session;

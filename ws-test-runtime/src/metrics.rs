@@ -1,0 +1,71 @@
+//! Counters of the embedded server, read as a [`MetricsSnapshot`].
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use serde::Serialize;
+
+/// The live counters of one server (shared by its connection tasks).
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    pub(crate) connections_active: AtomicU64,
+    pub(crate) connections_total: AtomicU64,
+    pub(crate) connections_refused: AtomicU64,
+    pub(crate) frames_in: AtomicU64,
+    pub(crate) frames_out: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    pub(crate) handler_errors: AtomicU64,
+    pub(crate) handler_panics: AtomicU64,
+}
+
+impl Metrics {
+    pub(crate) fn frame_in(&self, bytes: usize) {
+        self.frames_in.fetch_add(1, Relaxed);
+        self.bytes_in.fetch_add(bytes as u64, Relaxed);
+    }
+
+    pub(crate) fn frame_out(&self, bytes: usize) {
+        self.frames_out.fetch_add(1, Relaxed);
+        self.bytes_out.fetch_add(bytes as u64, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            connections_active: self.connections_active.load(Relaxed),
+            connections_total: self.connections_total.load(Relaxed),
+            connections_refused: self.connections_refused.load(Relaxed),
+            frames_in: self.frames_in.load(Relaxed),
+            frames_out: self.frames_out.load(Relaxed),
+            bytes_in: self.bytes_in.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            handler_errors: self.handler_errors.load(Relaxed),
+            handler_panics: self.handler_panics.load(Relaxed),
+        }
+    }
+}
+
+/// A point-in-time copy of the server's counters ([`EmbeddedServer::metrics`](crate::EmbeddedServer::metrics)).
+///
+/// Frames and bytes count WebSocket data frames (text and binary) and their payload sizes, seen from the server:
+/// `frames_in` came from clients, `frames_out` went to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MetricsSnapshot {
+    /// WebSocket connections open now.
+    pub connections_active: u64,
+    /// WebSocket connections accepted since the server started.
+    pub connections_total: u64,
+    /// Upgrade requests refused (bad token, origin, handshake, or the connection limit).
+    pub connections_refused: u64,
+    /// Data frames received from clients.
+    pub frames_in: u64,
+    /// Data frames sent to clients.
+    pub frames_out: u64,
+    /// Payload bytes received from clients.
+    pub bytes_in: u64,
+    /// Payload bytes sent to clients.
+    pub bytes_out: u64,
+    /// Handler calls that returned an error.
+    pub handler_errors: u64,
+    /// Handler calls that panicked (each closed its connection with 1011).
+    pub handler_panics: u64,
+}

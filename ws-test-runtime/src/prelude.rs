@@ -1,0 +1,8 @@
+//! Everything a test usually needs, in one import: `use ws_test_runtime::prelude::*;`.
+
+pub use serde_json::{Value, json};
+
+pub use crate::{
+    ChatAgent, CloseInfo, EmbeddedServer, Error, Fault, Handler, HandlerResult, Message, Router,
+    Session, WsClient,
+};

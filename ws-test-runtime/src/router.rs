@@ -1,0 +1,219 @@
+//! [`Router`]: a handler that dispatches JSON messages on their `"type"` field.
+//!
+//! The router answers the protocol's errors itself (`PROTOCOL.md`): text that is not a JSON object gets
+//! `invalid_json`, an object without a string `type` gets `missing_type`, a type without a route gets
+//! `unknown_type` (unless a [fallback](Router::fallback) is set), and a binary frame gets `unsupported_frame`.
+//! The connection stays open after each of them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::handler::{BoxFuture, Handler, HandlerResult, IntoHandlerResult};
+use crate::message::Message;
+use crate::protocol::{self, error_code};
+use crate::session::Session;
+
+type RouteFn = dyn Fn(Session, Value) -> BoxFuture<'static, HandlerResult> + Send + Sync;
+type ConnectFn = dyn Fn(Session) -> BoxFuture<'static, HandlerResult> + Send + Sync;
+
+/// Dispatches JSON messages by `"type"` to async functions.
+///
+/// A route is any `Fn(Session, Value) -> impl Future` returning `()` or `Result<(), E>`: a closure with an
+/// `async move` block, or an `async fn(Session, Value)`. The [`Session`] is a cheap handle, passed by value so
+/// the future can own it.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// async fn add(session: Session, message: Value) -> Result<(), ws_test_runtime::Error> {
+///     let sum = message["a"].as_i64().unwrap_or(0) + message["b"].as_i64().unwrap_or(0);
+///     session.send_json(&json!({"type": "sum", "value": sum})).await
+/// }
+///
+/// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+/// let router = Router::new()
+///     .route("add", add)
+///     .route("hello", |session: Session, _message| async move {
+///         session.send_json(&json!({"type": "hello", "user": session.user_id()})).await
+///     });
+/// let server = EmbeddedServer::builder().handler(router).start().await?;
+/// let mut client = server.connect().await?;
+/// client.send_json(&json!({"type": "add", "a": 2, "b": 3})).await?;
+/// assert_eq!(client.expect_type("sum").await?["value"], 5);
+/// # Ok(())
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+#[derive(Clone, Default)]
+pub struct Router {
+    routes: HashMap<String, Arc<RouteFn>>,
+    fallback: Option<Arc<RouteFn>>,
+    on_connect: Vec<Arc<ConnectFn>>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut types: Vec<&String> = self.routes.keys().collect();
+        types.sort();
+        f.debug_struct("Router")
+            .field("routes", &types)
+            .field("fallback", &self.fallback.is_some())
+            .field("on_connect", &self.on_connect.len())
+            .finish()
+    }
+}
+
+impl Router {
+    /// A router with no routes: every typed message gets `unknown_type`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Routes messages whose `"type"` is `kind` to `route`; a later route for the same type replaces it.
+    pub fn route<F, Fut>(mut self, kind: impl Into<String>, route: F) -> Self
+    where
+        F: Fn(Session, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoHandlerResult,
+    {
+        self.routes.insert(kind.into(), box_route(route));
+        self
+    }
+
+    /// Handles every typed message that has no route, instead of answering `unknown_type`.
+    pub fn fallback<F, Fut>(mut self, route: F) -> Self
+    where
+        F: Fn(Session, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoHandlerResult,
+    {
+        self.fallback = Some(box_route(route));
+        self
+    }
+
+    /// Runs `hook` when a connection opens, before any message (hooks run in the order they were added).
+    pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Session) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoHandlerResult,
+    {
+        self.on_connect.push(Arc::new(move |session| {
+            let future = hook(session);
+            Box::pin(async move { future.await.into_handler_result() })
+        }));
+        self
+    }
+
+    /// Sends `PROTOCOL.md`'s welcome, `{"type":"connection_established","connection_id":..,"user_id":..}`,
+    /// on every new connection (the built-in chat agent does; add it to your own router to keep
+    /// `#[ws_test]`'s default welcome check).
+    pub fn with_welcome(self) -> Self {
+        self.on_connect(|session: Session| async move {
+            session
+                .send_json(&json!({
+                    "type": protocol::CONNECTION_ESTABLISHED,
+                    "connection_id": session.connection_id(),
+                    "user_id": session.user_id(),
+                }))
+                .await
+        })
+    }
+
+    /// The types that have a route, sorted.
+    pub fn types(&self) -> Vec<&str> {
+        let mut types: Vec<&str> = self.routes.keys().map(String::as_str).collect();
+        types.sort_unstable();
+        types
+    }
+
+    /// Dispatches one message: parses it, picks the route by `"type"`, or answers the protocol error.
+    pub async fn dispatch(&self, session: &Session, message: Message) -> HandlerResult {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(bytes) => {
+                let detail = format!(
+                    "binary frames are not supported ({} bytes received); send JSON in a text frame",
+                    bytes.len()
+                );
+                return reply_error(session, error_code::UNSUPPORTED_FRAME, detail).await;
+            }
+        };
+        let value = match serde_json::from_str::<Value>(&text) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(other) => {
+                let detail = format!("a message must be a JSON object, not {}", json_kind(&other));
+                return reply_error(session, error_code::INVALID_JSON, detail).await;
+            }
+            Err(error) => {
+                let detail = format!("the message is not valid JSON: {error}");
+                return reply_error(session, error_code::INVALID_JSON, detail).await;
+            }
+        };
+        let Some(kind) = value.get("type").and_then(Value::as_str) else {
+            let detail = "the message has no string \"type\" field".to_owned();
+            return reply_error(session, error_code::MISSING_TYPE, detail).await;
+        };
+        match self.routes.get(kind).or(self.fallback.as_ref()) {
+            Some(route) => route(session.clone(), value).await,
+            None => {
+                let detail = format!(
+                    "no route for message type {kind:?}; known types: {}",
+                    self.types().join(", ")
+                );
+                reply_error(session, error_code::UNKNOWN_TYPE, detail).await
+            }
+        }
+    }
+}
+
+impl Handler for Router {
+    async fn on_connect(&self, session: &Session) -> HandlerResult {
+        for hook in &self.on_connect {
+            hook(session.clone()).await?;
+        }
+        Ok(())
+    }
+
+    fn on_message(
+        &self,
+        session: &Session,
+        message: Message,
+    ) -> impl Future<Output = HandlerResult> + Send {
+        self.dispatch(session, message)
+    }
+}
+
+fn box_route<F, Fut>(route: F) -> Arc<RouteFn>
+where
+    F: Fn(Session, Value) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoHandlerResult,
+{
+    Arc::new(move |session, value| {
+        let future = route(session, value);
+        Box::pin(async move { future.await.into_handler_result() })
+    })
+}
+
+/// Sends `{"type":"error","code":CODE,"error":DETAIL}`; the connection stays open.
+pub async fn reply_error(session: &Session, code: &str, detail: String) -> HandlerResult {
+    session
+        .send_json(&json!({"type": protocol::ERROR, "code": code, "error": detail}))
+        .await?;
+    Ok(())
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,296 @@
+//! One TCP connection of the embedded server: HTTP/1.1 through hyper, then, once upgraded, the WebSocket
+//! session that feeds the handler.
+
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
+
+use super::Shared;
+use super::upgrade::{Decision, decide};
+use crate::message::{CloseInfo, Message};
+use crate::protocol::close_code;
+use crate::session::{Outbound, Session, SessionSeed, clip_reason, panic_message};
+use crate::timeout;
+
+/// Frames a connection may have queued for sending before senders wait.
+const OUTBOUND_QUEUE: usize = 1024;
+
+type Upgrade = (OnUpgrade, SessionSeed);
+
+/// Serves one accepted TCP connection until it ends or the server shuts down.
+pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream) {
+    let (upgrade_tx, upgrade_rx) = oneshot::channel::<Upgrade>();
+    let upgrade_tx = Arc::new(Mutex::new(Some(upgrade_tx)));
+    let service = {
+        let shared = Arc::clone(&shared);
+        service_fn(move |mut request| {
+            let response = match decide(&shared, &request) {
+                Decision::Answer(response) => response,
+                Decision::Upgrade(response, seed) => {
+                    let on_upgrade = hyper::upgrade::on(&mut request);
+                    let sender = upgrade_tx
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .take();
+                    if let Some(sender) = sender {
+                        let _ = sender.send((on_upgrade, seed));
+                    }
+                    response
+                }
+            };
+            std::future::ready(Ok::<_, Infallible>(response))
+        })
+    };
+    let connection = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut shutdown = shared.shutdown.subscribe();
+    tokio::select! {
+        result = connection => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "HTTP connection ended with an error");
+            }
+        }
+        () = super::stopped(&mut shutdown) => return,
+    }
+    if let Ok((on_upgrade, seed)) = upgrade_rx.await {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let config = WebSocketConfig::default()
+                    .max_message_size(Some(shared.config.max_message_size))
+                    .max_frame_size(Some(shared.config.max_message_size));
+                let socket = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                run_session(shared, socket, seed).await;
+            }
+            Err(error) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
+        }
+    }
+}
+
+/// How the reading side of a session ended.
+enum ReadEnd {
+    /// The peer sent a close frame (already answered by tungstenite).
+    PeerClosed(CloseInfo),
+    /// The TCP stream ended or failed without a close frame.
+    Vanished(String),
+}
+
+async fn run_session<S>(shared: Arc<Shared>, socket: WebSocketStream<S>, seed: SessionSeed)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (outbound_tx, mut outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let session = Session::new(seed, outbound_tx.clone(), Arc::clone(&shared));
+    let id = session.connection_id().to_owned();
+    shared.registry.insert(&id, session.user_id(), outbound_tx);
+    shared
+        .metrics
+        .connections_active
+        .fetch_add(1, Ordering::Relaxed);
+    shared
+        .metrics
+        .connections_total
+        .fetch_add(1, Ordering::Relaxed);
+    tracing::info!(connection_id = %id, user_id = %session.user_id(), "connection opened");
+    if *shared.shutdown.borrow() {
+        // Shutdown began between the upgrade and the registration: this connection missed `close_all`.
+        let _ = session
+            .close(close_code::GOING_AWAY, "server shutting down")
+            .await;
+    }
+
+    let (mut sink, mut stream) = socket.split();
+    let metrics = &shared.metrics;
+
+    let writer = async {
+        while let Some(outbound) = outbound_rx.recv().await {
+            match outbound {
+                Outbound::Message(message) => {
+                    metrics.frame_out(message.len());
+                    let frame = match message {
+                        Message::Text(text) => WsMessage::text(text),
+                        Message::Binary(bytes) => WsMessage::binary(bytes),
+                    };
+                    if let Err(error) = sink.send(frame).await {
+                        tracing::debug!(connection_id = %id, %error, "could not send a frame");
+                        return None;
+                    }
+                }
+                Outbound::Close(close) => {
+                    let frame = CloseFrame {
+                        code: close.code.into(),
+                        reason: close.reason.clone().into(),
+                    };
+                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                    return Some(close);
+                }
+            }
+        }
+        None
+    };
+
+    let reader = async {
+        if let Err(error) =
+            guarded(&session, "on_connect", shared.handler.on_connect(&session)).await
+        {
+            handler_failed(&shared, &session, error).await;
+        }
+        loop {
+            let message = match stream.next().await {
+                Some(Ok(WsMessage::Text(text))) => Message::Text(text.as_str().to_owned()),
+                Some(Ok(WsMessage::Binary(bytes))) => Message::Binary(bytes.to_vec()),
+                Some(Ok(WsMessage::Close(frame))) => {
+                    let close = frame.map_or_else(
+                        || CloseInfo::new(close_code::NO_STATUS, ""),
+                        |frame| CloseInfo::new(frame.code.into(), frame.reason.as_str()),
+                    );
+                    return ReadEnd::PeerClosed(close);
+                }
+                Some(Ok(_ping_pong_or_raw)) => continue,
+                Some(Err(error)) => {
+                    if let Some(close) = close_for_read_error(&error) {
+                        tracing::info!(connection_id = %id, %error, code = close.code, "closing a connection after a bad frame");
+                        let _ = session.close(close.code, close.reason).await;
+                        // Keep reading (without dispatching) until the writer has sent the close.
+                        std::future::pending::<()>().await;
+                    }
+                    return ReadEnd::Vanished(error.to_string());
+                }
+                None => {
+                    return ReadEnd::Vanished(
+                        "the TCP connection ended without a close frame".into(),
+                    );
+                }
+            };
+            metrics.frame_in(message.len());
+            if session.is_closing() {
+                continue;
+            }
+            if let Err(error) = guarded(
+                &session,
+                "on_message",
+                shared.handler.on_message(&session, message),
+            )
+            .await
+            {
+                handler_failed(&shared, &session, error).await;
+            }
+        }
+    };
+
+    let close = tokio::select! {
+        end = reader => match end {
+            ReadEnd::PeerClosed(close) => {
+                // Let tungstenite flush its close reply, then the peer ends the TCP connection.
+                drain(&mut stream).await;
+                close
+            }
+            ReadEnd::Vanished(why) => CloseInfo::new(close_code::ABNORMAL, why),
+        },
+        sent = writer => {
+            // We sent a close (or could not send at all): wait briefly for the peer's reply.
+            drain(&mut stream).await;
+            sent.unwrap_or_else(|| CloseInfo::new(close_code::ABNORMAL, "the connection failed while sending"))
+        }
+    };
+    session.abort_tasks();
+    shared.registry.remove(&id);
+    shared
+        .metrics
+        .connections_active
+        .fetch_sub(1, Ordering::Relaxed);
+    let _ = guarded(&session, "on_close", async {
+        shared.handler.on_close(&session, &close).await;
+        Ok(())
+    })
+    .await;
+    tracing::info!(connection_id = %id, code = close.code, reason = %close.reason, "connection closed");
+}
+
+/// Reads (and discards) until the peer's close arrives, the stream ends, or the close deadline passes.
+async fn drain<S>(stream: &mut S)
+where
+    S: futures_util::Stream<Item = Result<WsMessage, tungstenite::Error>> + Unpin,
+{
+    let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+}
+
+/// The close a read error calls for, when the connection can still say goodbye.
+fn close_for_read_error(error: &tungstenite::Error) -> Option<CloseInfo> {
+    use tungstenite::error::CapacityError;
+    match error {
+        tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            Some(CloseInfo::new(
+                close_code::MESSAGE_TOO_BIG,
+                format!("message of {size} bytes is over the limit of {max_size} bytes"),
+            ))
+        }
+        tungstenite::Error::Capacity(other) => Some(CloseInfo::new(
+            close_code::MESSAGE_TOO_BIG,
+            other.to_string(),
+        )),
+        tungstenite::Error::Utf8(_) => {
+            Some(CloseInfo::new(1007, "a text frame was not valid UTF-8"))
+        }
+        tungstenite::Error::Protocol(protocol) => Some(CloseInfo::new(
+            close_code::PROTOCOL_ERROR,
+            clip_reason(format!("protocol error: {protocol}")),
+        )),
+        _ => None,
+    }
+}
+
+/// Runs handler code, turning a panic into a recorded failure and a 1011 close.
+async fn guarded<F>(session: &Session, place: &str, call: F) -> crate::HandlerResult
+where
+    F: Future<Output = crate::HandlerResult>,
+{
+    match AssertUnwindSafe(call).catch_unwind().await {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = panic_message(payload.as_ref());
+            session
+                .handler_panicked(&format!("the handler's {place}"), message)
+                .await;
+            Ok(())
+        }
+    }
+}
+
+async fn handler_failed(shared: &Shared, session: &Session, error: crate::BoxError) {
+    shared
+        .metrics
+        .handler_errors
+        .fetch_add(1, Ordering::Relaxed);
+    tracing::error!(connection_id = %session.connection_id(), %error, "handler error");
+    shared.record_error(format!(
+        "the handler failed on connection {}: {error}",
+        session.connection_id()
+    ));
+    let _ = session
+        .close(
+            close_code::INTERNAL_ERROR,
+            clip_reason(format!("handler error: {error}")),
+        )
+        .await;
+}

@@ -1,0 +1,103 @@
+//! The registry of open WebSocket connections: it feeds broadcast, shutdown and `connections()`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokio::sync::mpsc;
+
+use crate::message::{CloseInfo, Message};
+use crate::session::Outbound;
+
+/// An open connection, as other parts of the server see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    /// The server-assigned connection id.
+    pub connection_id: String,
+    /// The connection's user id.
+    pub user_id: String,
+}
+
+struct Entry {
+    user_id: String,
+    outbound: mpsc::Sender<Outbound>,
+}
+
+/// Open connections by id.
+#[derive(Default)]
+pub(crate) struct Registry {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn insert(
+        &self,
+        connection_id: &str,
+        user_id: &str,
+        outbound: mpsc::Sender<Outbound>,
+    ) {
+        self.lock().insert(
+            connection_id.to_owned(),
+            Entry {
+                user_id: user_id.to_owned(),
+                outbound,
+            },
+        );
+    }
+
+    pub(crate) fn remove(&self, connection_id: &str) {
+        self.lock().remove(connection_id);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub(crate) fn list(&self) -> Vec<ConnectionInfo> {
+        let mut list: Vec<ConnectionInfo> = self
+            .lock()
+            .iter()
+            .map(|(id, entry)| ConnectionInfo {
+                connection_id: id.clone(),
+                user_id: entry.user_id.clone(),
+            })
+            .collect();
+        list.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
+        list
+    }
+
+    fn senders(&self) -> Vec<mpsc::Sender<Outbound>> {
+        self.lock()
+            .values()
+            .map(|entry| entry.outbound.clone())
+            .collect()
+    }
+
+    /// Queues `text` on every open connection; returns how many took it.
+    pub(crate) async fn broadcast(&self, text: String) -> usize {
+        let mut delivered = 0;
+        for sender in self.senders() {
+            if sender
+                .send(Outbound::Message(Message::Text(text.clone())))
+                .await
+                .is_ok()
+            {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+
+    /// Asks every open connection to close with `close` (without waiting for a full queue).
+    pub(crate) fn close_all(&self, close: &CloseInfo) {
+        for sender in self.senders() {
+            // A connection whose queue is full is past saving: the shutdown grace period ends it.
+            let _ = sender.try_send(Outbound::Close(close.clone()));
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The HTTP side of the embedded server: `/health`, the RFC 6455 upgrade and every refusal `PROTOCOL.md` lists.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+use super::Shared;
+use crate::session::{SessionSeed, query_param};
+
+/// The response body type of the embedded server.
+pub(crate) type Body = Full<Bytes>;
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+static NEXT_USER: AtomicU64 = AtomicU64::new(1);
+
+/// What to do with one HTTP request: answer it, or answer `101` and run a WebSocket session.
+pub(crate) enum Decision {
+    Answer(Response<Body>),
+    Upgrade(Response<Body>, SessionSeed),
+}
+
+pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
+    let path = request.uri().path();
+    if path == "/health" {
+        return Decision::Answer(health(shared));
+    }
+    if path != shared.config.path {
+        let body = format!(
+            "no route for {path}; the WebSocket endpoint is {}",
+            shared.config.path
+        );
+        return Decision::Answer(text(StatusCode::NOT_FOUND, body));
+    }
+    match check_upgrade(shared, request) {
+        Ok(Accepted { key, subprotocol }) => {
+            let seed = SessionSeed {
+                connection_id: format!("conn-{}", NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed)),
+                user_id: user_id(request),
+                uri: request.uri().clone(),
+                headers: request.headers().clone(),
+                subprotocol: subprotocol.clone(),
+            };
+            let mut response = Response::new(Body::default());
+            *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            let headers = response.headers_mut();
+            headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+                headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+            }
+            if let Some(value) =
+                subprotocol.and_then(|protocol| HeaderValue::from_str(&protocol).ok())
+            {
+                headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
+            }
+            Decision::Upgrade(response, seed)
+        }
+        Err(refusal) => {
+            shared
+                .metrics
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(status = refusal.status().as_u16(), %path, "refused a WebSocket upgrade");
+            Decision::Answer(refusal)
+        }
+    }
+}
+
+struct Accepted {
+    key: String,
+    subprotocol: Option<String>,
+}
+
+fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, Response<Body>> {
+    let headers = request.headers();
+    if request.method() != Method::GET {
+        let body = format!(
+            "a WebSocket upgrade must be a GET request, not {}",
+            request.method()
+        );
+        return Err(text(StatusCode::BAD_REQUEST, body));
+    }
+    if !has_token(headers, header::UPGRADE, "websocket")
+        || !has_token(headers, header::CONNECTION, "upgrade")
+    {
+        let mut response = text(
+            StatusCode::UPGRADE_REQUIRED,
+            "this endpoint only speaks WebSocket: send an RFC 6455 upgrade (Connection: Upgrade, Upgrade: websocket)",
+        );
+        response
+            .headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        return Err(response);
+    }
+    let version = headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .and_then(|value| value.to_str().ok());
+    if version.map(str::trim) != Some("13") {
+        let body = match version {
+            Some(version) => format!(
+                "unsupported Sec-WebSocket-Version {version:?}; this server speaks version 13"
+            ),
+            None => "missing Sec-WebSocket-Version; this server speaks version 13".to_owned(),
+        };
+        let mut response = text(StatusCode::UPGRADE_REQUIRED, body);
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return Err(response);
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim);
+    let Some(key) = key.filter(|key| is_valid_key(key)) else {
+        let body = "missing or malformed Sec-WebSocket-Key (it must be 16 random bytes in base64)";
+        return Err(text(StatusCode::BAD_REQUEST, body));
+    };
+    if let Some(expected) = &shared.config.token {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .map(str::to_owned);
+        let given = bearer.or_else(|| query_param(request.uri(), "token"));
+        if given.as_deref() != Some(expected.as_str()) {
+            let why = if given.is_some() {
+                "wrong token"
+            } else {
+                "missing token"
+            };
+            let mut response = text(
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "{why}: send `Authorization: Bearer TOKEN` or the query parameter `?token=TOKEN`"
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return Err(response);
+        }
+    }
+    if !shared.config.allowed_origins.is_empty() {
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("(not text)");
+            if !shared
+                .config
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed == origin)
+            {
+                let body = format!(
+                    "origin {origin:?} is not allowed; allowed: {}",
+                    shared.config.allowed_origins.join(", ")
+                );
+                return Err(text(StatusCode::FORBIDDEN, body));
+            }
+        }
+    }
+    if let Some(max) = shared.config.max_connections {
+        if shared.registry.len() >= max {
+            let body = format!("the server already has its maximum of {max} connection(s)");
+            return Err(text(StatusCode::SERVICE_UNAVAILABLE, body));
+        }
+    }
+    Ok(Accepted {
+        key: key.to_owned(),
+        subprotocol: pick_subprotocol(shared, headers),
+    })
+}
+
+/// Whether a comma-separated header holds `token`, compared without case.
+fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| item.trim().eq_ignore_ascii_case(token))
+}
+
+/// A key is 16 bytes in base64: 22 characters of the alphabet and `==`.
+fn is_valid_key(key: &str) -> bool {
+    key.len() == 24
+        && key.ends_with("==")
+        && key[..22]
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'+' || byte == b'/')
+}
+
+fn pick_subprotocol(shared: &Shared, headers: &HeaderMap) -> Option<String> {
+    let offered: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    shared
+        .config
+        .subprotocols
+        .iter()
+        .find(|supported| offered.contains(&supported.as_str()))
+        .cloned()
+}
+
+fn user_id<B>(request: &Request<B>) -> String {
+    query_param(request.uri(), "user_id")
+        .or_else(|| {
+            request
+                .headers()
+                .get("x-user-id")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        })
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| format!("user-{}", NEXT_USER.fetch_add(1, Ordering::Relaxed)))
+}
+
+fn health(shared: &Shared) -> Response<Body> {
+    let metrics = shared.metrics.snapshot();
+    let body = json!({
+        "status": "ok",
+        "active_connections": metrics.connections_active,
+        "total_connections": metrics.connections_total,
+    });
+    let mut response = Response::new(Body::from(body.to_string()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
+    let mut response = Response::new(Body::from(body.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_key;
+
+    #[test]
+    fn keys_must_be_sixteen_bytes_of_base64() {
+        assert!(is_valid_key("dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(!is_valid_key("dGhlIHNhbXBsZSBub25jZQ"));
+        assert!(!is_valid_key("dGhlIHNhbXBsZSBub25j!Q=="));
+        assert!(!is_valid_key(""));
+    }
+}

@@ -1,0 +1,305 @@
+//! [`Session`]: the server's handle on one WebSocket connection, given to every handler call.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt as _;
+use hyper::HeaderMap;
+use hyper::Uri;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::message::{CloseInfo, Message};
+use crate::server::Shared;
+use crate::{Error, Result};
+
+/// What a connection's writer is asked to do.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// Send a data frame.
+    Message(Message),
+    /// Send a close frame and stop sending.
+    Close(CloseInfo),
+}
+
+/// The server-side handle on one WebSocket connection.
+///
+/// Cheap to clone (an `Arc`); a clone may be moved into a spawned task. Sending after the connection closed is
+/// an [`Error::ConnectionClosed`], never a panic.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<SessionInner>,
+}
+
+struct SessionInner {
+    connection_id: String,
+    user_id: String,
+    uri: Uri,
+    headers: HeaderMap,
+    subprotocol: Option<String>,
+    outbound: mpsc::Sender<Outbound>,
+    closing: AtomicBool,
+    locals: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    tasks: Mutex<JoinSet<()>>,
+    server: Arc<Shared>,
+}
+
+/// What the upgrade handler learned about a connection before it became a WebSocket.
+pub(crate) struct SessionSeed {
+    pub(crate) connection_id: String,
+    pub(crate) user_id: String,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) subprotocol: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("connection_id", &self.inner.connection_id)
+            .field("user_id", &self.inner.user_id)
+            .field("closing", &self.is_closing())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(
+        seed: SessionSeed,
+        outbound: mpsc::Sender<Outbound>,
+        server: Arc<Shared>,
+    ) -> Self {
+        Session {
+            inner: Arc::new(SessionInner {
+                connection_id: seed.connection_id,
+                user_id: seed.user_id,
+                uri: seed.uri,
+                headers: seed.headers,
+                subprotocol: seed.subprotocol,
+                outbound,
+                closing: AtomicBool::new(false),
+                locals: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(JoinSet::new()),
+                server,
+            }),
+        }
+    }
+
+    /// The server-assigned id of this connection (unique within the process).
+    pub fn connection_id(&self) -> &str {
+        &self.inner.connection_id
+    }
+
+    /// The user of this connection: the `user_id` query parameter or `X-User-Id` header, else a fresh id.
+    pub fn user_id(&self) -> &str {
+        &self.inner.user_id
+    }
+
+    /// The request URI of the upgrade request (path and query).
+    pub fn uri(&self) -> &Uri {
+        &self.inner.uri
+    }
+
+    /// The headers of the upgrade request.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.inner.headers
+    }
+
+    /// A query parameter of the upgrade request, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        query_param(&self.inner.uri, name)
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.inner.subprotocol.as_deref()
+    }
+
+    /// Whether a close was started (by either side); messages sent now may not be delivered.
+    pub fn is_closing(&self) -> bool {
+        self.inner.closing.load(Ordering::Acquire) || self.inner.outbound.is_closed()
+    }
+
+    /// Sends a JSON value (anything `Serialize`) as a text frame.
+    pub async fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<()> {
+        let text = serde_json::to_string(value).map_err(Error::Serialize)?;
+        self.send(Message::Text(text), "send a JSON message").await
+    }
+
+    /// Sends a text frame, exactly as given (it need not be JSON: useful to simulate a broken server).
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<()> {
+        self.send(Message::Text(text.into()), "send a text frame")
+            .await
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&self, bytes: impl Into<Vec<u8>>) -> Result<()> {
+        self.send(Message::Binary(bytes.into()), "send a binary frame")
+            .await
+    }
+
+    /// Closes the connection with this code and reason; later sends fail.
+    ///
+    /// The close frame is sent after every message queued before it. Closing twice is not an error.
+    pub async fn close(&self, code: u16, reason: impl Into<String>) -> Result<()> {
+        if self.inner.closing.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let close = CloseInfo::new(code, clip_reason(reason.into()));
+        // A full queue or a finished writer both mean the close cannot be delivered any more: not an error.
+        let _ = self.inner.outbound.send(Outbound::Close(close)).await;
+        Ok(())
+    }
+
+    /// Sends a JSON value to every open connection of the server, this one included; returns how many
+    /// connections it was queued for.
+    pub async fn broadcast<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize> {
+        self.inner.server.broadcast(value).await
+    }
+
+    /// Per-connection state of type `T`, created with `T::default()` on first use.
+    ///
+    /// Handlers are shared by all connections; this is where a handler keeps what belongs to one connection
+    /// (the built-in chat agent keeps its `seq` counter here).
+    pub fn local<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut locals = self
+            .inner
+            .locals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = locals
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match Arc::clone(entry).downcast::<T>() {
+            Ok(value) => value,
+            // The map is keyed by `TypeId::of::<T>()`, so the entry always has type `T`.
+            Err(_) => unreachable!("per-connection state is keyed by its own type"),
+        }
+    }
+
+    /// Runs `task` alongside the connection: it is aborted when the connection ends, and a panic in it is
+    /// reported like a handler panic (the connection closes with 1011 and the test sees the message).
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let session = self.clone();
+        let guarded = async move {
+            if let Err(payload) = AssertUnwindSafe(task).catch_unwind().await {
+                let message = panic_message(payload.as_ref());
+                session
+                    .handler_panicked("a task spawned by the handler", message)
+                    .await;
+            }
+        };
+        let mut tasks = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Reap finished tasks so a long-lived connection does not accumulate them.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(guarded);
+    }
+
+    async fn send(&self, message: Message, action: &str) -> Result<()> {
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(self.closed_error(action));
+        }
+        self.inner
+            .outbound
+            .send(Outbound::Message(message))
+            .await
+            .map_err(|_| self.closed_error(action))
+    }
+
+    fn closed_error(&self, action: &str) -> Error {
+        Error::ConnectionClosed {
+            action: action.to_owned(),
+            connection: self.inner.connection_id.clone(),
+        }
+    }
+
+    /// Records a panic of handler code and closes the connection with 1011.
+    pub(crate) async fn handler_panicked(&self, place: &str, message: String) {
+        tracing::error!(connection_id = %self.connection_id(), %place, panic = %message, "handler panicked");
+        self.inner.server.record_panic(format!(
+            "{place} panicked on connection {}: {message}",
+            self.connection_id()
+        ));
+        let _ = self
+            .close(
+                crate::protocol::close_code::INTERNAL_ERROR,
+                format!("handler panicked: {message}"),
+            )
+            .await;
+    }
+
+    pub(crate) fn abort_tasks(&self) {
+        let mut tasks = self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tasks.abort_all();
+    }
+}
+
+/// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "(a panic payload that is not a string)".to_owned()
+    }
+}
+
+/// A close reason must fit a control frame: at most 123 bytes, cut on a character boundary.
+pub(crate) fn clip_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut cut = MAX;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}
+
+/// The percent-decoded value of a query parameter of `uri`.
+pub(crate) fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    let query = uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_clipped_on_char_boundaries() {
+        assert_eq!(clip_reason("short".into()), "short");
+        let long = "é".repeat(100);
+        let clipped = clip_reason(long);
+        assert!(clipped.len() <= 123);
+        assert!(clipped.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn query_params_are_decoded() {
+        let uri: Uri = "/ws?token=a%20b&user_id=al%C3%AFce".parse().unwrap();
+        assert_eq!(query_param(&uri, "token").as_deref(), Some("a b"));
+        assert_eq!(query_param(&uri, "user_id").as_deref(), Some("alïce"));
+        assert_eq!(query_param(&uri, "missing"), None);
+    }
+}
