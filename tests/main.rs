@@ -1,1 +1,10 @@
-fn main() {}
+//! Workspace-level behaviour tests: every line of `PROTOCOL.md` and the seed's scenarios, over real sockets.
+
+mod support;
+
+mod client;
+mod concurrency;
+mod faults;
+mod http;
+mod lifecycle;
+mod protocol;

@@ -9,7 +9,10 @@ use std::time::Duration;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while serving, connecting, sending, receiving or checking.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same sentence as `Display`, so a test returning `Result<(), Error>` fails with a message
+/// a person can read rather than a nest of variant names.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The embedded server could not listen on the requested address.
@@ -140,6 +143,12 @@ pub enum Error {
     /// A server or client setting is contradictory or out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl From<tokio_tungstenite::tungstenite::Error> for Error {

@@ -228,8 +228,13 @@ async fn send_run(config: &AgentConfig, session: &Session, run: &Run) -> Handler
             }
             Step::Malformed(event) => {
                 let seq = seq.0.fetch_add(1, Ordering::Relaxed) + 1;
-                let whole = critical_event(config, session, run, event, seq).to_string();
-                session.send_text(&whole[..whole.len() / 2]).await?;
+                // The start of the event, cut off mid-object: it names the event but is not JSON.
+                let run_id = serde_json::to_string(&run.run_id).unwrap_or_default();
+                session
+                    .send_text(format!(
+                        r#"{{"type":"{event}","run_id":{run_id},"seq":{seq},"#
+                    ))
+                    .await?;
             }
             Step::Close(code) => {
                 session

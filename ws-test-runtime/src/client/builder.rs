@@ -254,6 +254,13 @@ impl ClientBuilder {
                     body,
                 }));
             }
+            Ok(Err(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::HandshakeIncomplete,
+            ))) => {
+                return Err(Failure::Retry(
+                    "the server ended the connection during the handshake".into(),
+                ));
+            }
             Ok(Err(tungstenite::Error::Io(error))) => {
                 return Err(Failure::Retry(format!(
                     "the WebSocket handshake failed: {error}"

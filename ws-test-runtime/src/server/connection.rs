@@ -27,7 +27,7 @@ use crate::timeout;
 /// Frames a connection may have queued for sending before senders wait.
 const OUTBOUND_QUEUE: usize = 1024;
 
-type Upgrade = (OnUpgrade, SessionSeed);
+type Upgrade = (OnUpgrade, Box<SessionSeed>);
 
 /// Serves one accepted TCP connection until it ends or the server shuts down.
 pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream) {
@@ -77,7 +77,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream) {
                     Some(config),
                 )
                 .await;
-                run_session(shared, socket, seed).await;
+                run_session(shared, socket, *seed).await;
             }
             Err(error) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
         }

@@ -21,7 +21,7 @@ static NEXT_USER: AtomicU64 = AtomicU64::new(1);
 /// What to do with one HTTP request: answer it, or answer `101` and run a WebSocket session.
 pub(crate) enum Decision {
     Answer(Response<Body>),
-    Upgrade(Response<Body>, SessionSeed),
+    Upgrade(Response<Body>, Box<SessionSeed>),
 }
 
 pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
@@ -58,7 +58,7 @@ pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
             {
                 headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
             }
-            Decision::Upgrade(response, seed)
+            Decision::Upgrade(response, Box::new(seed))
         }
         Err(refusal) => {
             shared
@@ -66,7 +66,7 @@ pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
                 .connections_refused
                 .fetch_add(1, Ordering::Relaxed);
             tracing::info!(status = refusal.status().as_u16(), %path, "refused a WebSocket upgrade");
-            Decision::Answer(refusal)
+            Decision::Answer(*refusal)
         }
     }
 }
@@ -76,14 +76,17 @@ struct Accepted {
     subprotocol: Option<String>,
 }
 
-fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, Response<Body>> {
+/// A refused upgrade: the response that says why (boxed: it is much larger than the success).
+type Refusal = Box<Response<Body>>;
+
+fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, Refusal> {
     let headers = request.headers();
     if request.method() != Method::GET {
         let body = format!(
             "a WebSocket upgrade must be a GET request, not {}",
             request.method()
         );
-        return Err(text(StatusCode::BAD_REQUEST, body));
+        return Err(Box::new(text(StatusCode::BAD_REQUEST, body)));
     }
     if !has_token(headers, header::UPGRADE, "websocket")
         || !has_token(headers, header::CONNECTION, "upgrade")
@@ -95,7 +98,7 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
         response
             .headers_mut()
             .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        return Err(response);
+        return Err(Box::new(response));
     }
     let version = headers
         .get(header::SEC_WEBSOCKET_VERSION)
@@ -112,7 +115,7 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
             header::SEC_WEBSOCKET_VERSION,
             HeaderValue::from_static("13"),
         );
-        return Err(response);
+        return Err(Box::new(response));
     }
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
@@ -120,7 +123,7 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
         .map(str::trim);
     let Some(key) = key.filter(|key| is_valid_key(key)) else {
         let body = "missing or malformed Sec-WebSocket-Key (it must be 16 random bytes in base64)";
-        return Err(text(StatusCode::BAD_REQUEST, body));
+        return Err(Box::new(text(StatusCode::BAD_REQUEST, body)));
     };
     if let Some(expected) = &shared.config.token {
         let bearer = headers
@@ -145,7 +148,7 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return Err(response);
+            return Err(Box::new(response));
         }
     }
     if !shared.config.allowed_origins.is_empty() {
@@ -161,14 +164,14 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
                     "origin {origin:?} is not allowed; allowed: {}",
                     shared.config.allowed_origins.join(", ")
                 );
-                return Err(text(StatusCode::FORBIDDEN, body));
+                return Err(Box::new(text(StatusCode::FORBIDDEN, body)));
             }
         }
     }
     if let Some(max) = shared.config.max_connections {
         if shared.registry.len() >= max {
             let body = format!("the server already has its maximum of {max} connection(s)");
-            return Err(text(StatusCode::SERVICE_UNAVAILABLE, body));
+            return Err(Box::new(text(StatusCode::SERVICE_UNAVAILABLE, body)));
         }
     }
     Ok(Accepted {

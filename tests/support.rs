@@ -1,0 +1,120 @@
+//! Helpers shared by the behaviour tests.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use ws_test_runtime::prelude::*;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A connected client whose welcome frame was consumed, and that frame.
+pub async fn connect_welcomed(
+    server: &EmbeddedServer,
+) -> Result<(WsClient, Value), ws_test_runtime::Error> {
+    let mut client = server.connect().await?;
+    let welcome = client.expect_type("connection_established").await?;
+    Ok((client, welcome))
+}
+
+/// Receives `n` JSON messages.
+pub async fn recv_n(client: &mut WsClient, n: usize) -> Result<Vec<Value>, ws_test_runtime::Error> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(client.recv_json().await?);
+    }
+    Ok(out)
+}
+
+/// The `type` of each value.
+pub fn types(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|event| event["type"].as_str().unwrap_or("<no type>"))
+        .collect()
+}
+
+/// A plain HTTP/1.1 response, read to the end.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+}
+
+/// Sends `GET path` with the extra header lines (each `Name: value`) and `Connection: close` semantics for
+/// everything but a successful upgrade; reads the response head and body.
+pub async fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[&str],
+) -> std::io::Result<HttpResponse> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Read until the head and a body of Content-Length bytes are in (101 responses have no body).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(response) = parse_response(&raw) {
+            return Ok(response);
+        }
+        let read = tokio::time::timeout_at(deadline, stream.read(&mut buffer))
+            .await
+            .map_err(|_| {
+                std::io::Error::other(format!(
+                    "no complete response; got {:?}",
+                    String::from_utf8_lossy(&raw)
+                ))
+            })??;
+        if read == 0 {
+            return parse_response(&raw).ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "connection ended mid-response: {:?}",
+                    String::from_utf8_lossy(&raw)
+                ))
+            });
+        }
+        raw.extend_from_slice(&buffer[..read]);
+    }
+}
+
+fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let response = HttpResponse {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    };
+    let length: usize = response
+        .header("content-length")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0);
+    (response.body.len() >= length).then_some(response)
+}
+
+/// The headers of a valid RFC 6455 upgrade request (the sample key of the RFC).
+pub const UPGRADE: [&str; 4] = [
+    "Connection: Upgrade",
+    "Upgrade: websocket",
+    "Sec-WebSocket-Version: 13",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+];
