@@ -19,7 +19,9 @@ async fn serve(port: u16, token: Option<String>) -> Result<(), ws_test_runtime::
     println!("listening on {}", server.url());
     let _ = std::io::stdout().flush();
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|error| ws_test_runtime::Error::Config(format!("cannot watch SIGTERM: {error}")))?;
+        .map_err(|error| {
+        ws_test_runtime::Error::Config(format!("cannot watch SIGTERM: {error}"))
+    })?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
@@ -29,7 +31,10 @@ async fn serve(port: u16, token: Option<String>) -> Result<(), ws_test_runtime::
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let mut args = std::env::args().skip(1);
     let port = match args.next().map(|port| port.parse::<u16>()) {
         None => 0,
@@ -40,7 +45,10 @@ fn main() -> ExitCode {
         }
     };
     let token = args.next();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("could not start the tokio runtime: {error}");
