@@ -26,9 +26,7 @@ async fn connect_retries_until_the_server_is_up() -> TestResult {
 
 #[tokio::test]
 async fn connect_to_a_closed_port_fails_within_its_deadline_and_says_why() -> TestResult {
-    let addr = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await?
-        .local_addr()?;
+    let addr = tokio::net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
     let started = std::time::Instant::now();
     let error = WsClient::builder(format!("ws://{addr}/ws"))
         .connect_timeout(Duration::from_millis(200))
@@ -42,9 +40,7 @@ async fn connect_to_a_closed_port_fails_within_its_deadline_and_says_why() -> Te
     );
     let text = error.to_string();
     assert!(
-        text.starts_with(&format!(
-            "could not connect to ws://{addr}/ws within 200ms ("
-        )),
+        text.starts_with(&format!("could not connect to ws://{addr}/ws within 200ms (")),
         "{text}"
     );
     assert!(text.contains("TCP connect to 127.0.0.1"), "{text}");
@@ -86,17 +82,13 @@ async fn a_receive_timeout_names_what_was_awaited_and_what_came_instead() -> Tes
     let error = client.expect_type("agent_completed").await.unwrap_err();
     let text = error.to_string();
     assert!(
-        text.starts_with("timed out after 100ms waiting for a message of type \"agent_completed\"; 4 frame(s) arrived instead:"),
+        text.starts_with(
+            "timed out after 100ms waiting for a message of type \"agent_completed\"; 4 frame(s) arrived instead:"
+        ),
         "{text}"
     );
-    assert!(
-        text.contains("\n    agent_started run_id=r7 seq=1\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tool_completed run_id=r7 tool_call_id="),
-        "{text}"
-    );
+    assert!(text.contains("\n    agent_started run_id=r7 seq=1\n"), "{text}");
+    assert!(text.contains("tool_completed run_id=r7 tool_call_id="), "{text}");
 
     let error = client.recv().await.unwrap_err();
     assert_eq!(
@@ -153,10 +145,7 @@ async fn expect_closed_with_the_wrong_code_shows_the_actual_close() -> TestResul
 async fn expect_no_message_fails_on_a_message_and_shows_it() -> TestResult {
     let server = EmbeddedServer::start().await?;
     let mut client = server.connect().await?;
-    let error = client
-        .expect_no_message(Duration::from_secs(2))
-        .await
-        .unwrap_err();
+    let error = client.expect_no_message(Duration::from_secs(2)).await.unwrap_err();
     assert!(
         error
             .to_string()
@@ -200,10 +189,7 @@ async fn history_records_every_frame_in_and_out_in_order() -> TestResult {
         expected
     );
     assert!(
-        history
-            .frames()
-            .windows(2)
-            .all(|pair| pair[0].at <= pair[1].at),
+        history.frames().windows(2).all(|pair| pair[0].at <= pair[1].at),
         "timestamps are monotonic"
     );
 

@@ -8,10 +8,7 @@ use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
 use crate::support::{TestResult, recv_n, types};
 
-async fn one_user(
-    server_url: String,
-    index: usize,
-) -> Result<(String, String), ws_test_runtime::Error> {
+async fn one_user(server_url: String, index: usize) -> Result<(String, String), ws_test_runtime::Error> {
     let mut client = WsClient::connect(&server_url).await?;
     let welcome = client.expect_type("connection_established").await?;
     let user_id = welcome["user_id"].as_str().unwrap_or_default().to_owned();
@@ -31,10 +28,7 @@ async fn one_user(
     client.close(1000, "done").await?;
     Ok((
         user_id,
-        welcome["connection_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
+        welcome["connection_id"].as_str().unwrap_or_default().to_owned(),
     ))
 }
 

@@ -24,12 +24,7 @@ async fn drop_leaves_the_event_out() -> TestResult {
     let events = recv_n(&mut client, 4).await?;
     assert_eq!(
         types(&events),
-        [
-            "agent_started",
-            "tool_executing",
-            "tool_completed",
-            "agent_completed"
-        ]
+        ["agent_started", "tool_executing", "tool_completed", "agent_completed"]
     );
     assert_eq!(
         events
@@ -38,9 +33,7 @@ async fn drop_leaves_the_event_out() -> TestResult {
             .collect::<Vec<_>>(),
         [1, 2, 3, 4]
     );
-    client
-        .expect_no_message(std::time::Duration::from_millis(20))
-        .await?;
+    client.expect_no_message(std::time::Duration::from_millis(20)).await?;
     Ok(())
 }
 
@@ -60,9 +53,7 @@ async fn duplicate_sends_the_same_frame_twice() -> TestResult {
         ]
     );
     assert_eq!(events[2]["tool_call_id"], events[3]["tool_call_id"]);
-    client
-        .expect_no_message(std::time::Duration::from_millis(20))
-        .await?;
+    client.expect_no_message(std::time::Duration::from_millis(20)).await?;
     Ok(())
 }
 
@@ -106,10 +97,7 @@ async fn close_without_a_code_uses_1011() -> TestResult {
 async fn malformed_replaces_the_event_with_truncated_json() -> TestResult {
     let (_server, mut client) = faulty("malformed:tool_completed").await?;
     let head = recv_n(&mut client, 3).await?;
-    assert_eq!(
-        types(&head),
-        ["agent_started", "agent_thinking", "tool_executing"]
-    );
+    assert_eq!(types(&head), ["agent_started", "agent_thinking", "tool_executing"]);
     let broken = client.recv().await?;
     let text = broken.as_text().expect("a text frame");
     assert!(text.starts_with("{\"type\":\"tool_completed\""), "{text}");

@@ -46,11 +46,7 @@ async fn plain_get_on_the_websocket_path_is_refused_with_426() -> TestResult {
     let server = EmbeddedServer::start().await?;
     let response = http_get(server.addr(), "/ws", &[]).await?;
     assert_eq!(response.status, 426);
-    assert!(
-        response.body.contains("only speaks WebSocket"),
-        "{}",
-        response.body
-    );
+    assert!(response.body.contains("only speaks WebSocket"), "{}", response.body);
     assert_eq!(server.metrics().connections_refused, 1);
     Ok(())
 }
@@ -58,19 +54,12 @@ async fn plain_get_on_the_websocket_path_is_refused_with_426() -> TestResult {
 #[tokio::test]
 async fn bad_version_is_426_and_names_the_supported_one() -> TestResult {
     let server = EmbeddedServer::start().await?;
-    let headers = [
-        UPGRADE[0],
-        UPGRADE[1],
-        "Sec-WebSocket-Version: 8",
-        UPGRADE[3],
-    ];
+    let headers = [UPGRADE[0], UPGRADE[1], "Sec-WebSocket-Version: 8", UPGRADE[3]];
     let response = http_get(server.addr(), "/ws", &headers).await?;
     assert_eq!(response.status, 426);
     assert_eq!(response.header("sec-websocket-version"), Some("13"));
     assert!(
-        response
-            .body
-            .contains("unsupported Sec-WebSocket-Version \"8\""),
+        response.body.contains("unsupported Sec-WebSocket-Version \"8\""),
         "{}",
         response.body
     );
@@ -85,11 +74,7 @@ async fn missing_or_malformed_key_is_400() -> TestResult {
         headers.extend(key);
         let response = http_get(server.addr(), "/ws", &headers).await?;
         assert_eq!(response.status, 400, "{key:?}");
-        assert!(
-            response.body.contains("Sec-WebSocket-Key"),
-            "{}",
-            response.body
-        );
+        assert!(response.body.contains("Sec-WebSocket-Key"), "{}", response.body);
     }
     Ok(())
 }
@@ -122,9 +107,7 @@ async fn token_is_required_when_configured() -> TestResult {
 
     let missing = server.client().connect().await.unwrap_err();
     match &missing {
-        ws_test_runtime::Error::Rejected {
-            status: 401, body, ..
-        } => assert!(body.starts_with("missing token")),
+        ws_test_runtime::Error::Rejected { status: 401, body, .. } => assert!(body.starts_with("missing token")),
         other => panic!("expected a 401 rejection, got {other:?}"),
     }
     assert!(
@@ -171,21 +154,12 @@ async fn origin_outside_the_allow_list_is_403() -> TestResult {
         .await
         .unwrap_err();
     match refused {
-        ws_test_runtime::Error::Rejected {
-            status: 403, body, ..
-        } => {
-            assert!(
-                body.contains("\"https://evil.example\" is not allowed"),
-                "{body}"
-            )
+        ws_test_runtime::Error::Rejected { status: 403, body, .. } => {
+            assert!(body.contains("\"https://evil.example\" is not allowed"), "{body}")
         }
         other => panic!("expected a 403 rejection, got {other:?}"),
     }
-    let mut allowed = server
-        .client()
-        .origin("https://app.example")
-        .connect()
-        .await?;
+    let mut allowed = server.client().origin("https://app.example").connect().await?;
     allowed.expect_type("connection_established").await?;
     // Non-browser clients send no Origin at all: they are let through.
     let mut no_origin = server.connect().await?;
@@ -200,10 +174,7 @@ async fn max_connections_refuses_the_one_too_many_with_503() -> TestResult {
     let (_second, _) = connect_welcomed(&server).await?;
     let refused = server.connect().await.unwrap_err();
     assert!(
-        matches!(
-            &refused,
-            ws_test_runtime::Error::Rejected { status: 503, .. }
-        ),
+        matches!(&refused, ws_test_runtime::Error::Rejected { status: 503, .. }),
         "{refused:?}"
     );
     Ok(())
@@ -211,10 +182,7 @@ async fn max_connections_refuses_the_one_too_many_with_503() -> TestResult {
 
 #[tokio::test]
 async fn subprotocol_is_agreed_when_offered() -> TestResult {
-    let server = EmbeddedServer::builder()
-        .subprotocol("chat.v2")
-        .start()
-        .await?;
+    let server = EmbeddedServer::builder().subprotocol("chat.v2").start().await?;
     let agreed = server
         .client()
         .subprotocol("chat.v1")

@@ -21,9 +21,7 @@ async fn shutdown_closes_open_connections_with_1001_and_frees_the_port() -> Test
     assert_eq!(server.metrics().connections_active, 0);
     assert!(server.failures().is_empty(), "{:?}", server.failures());
 
-    let refused = tokio::net::TcpStream::connect(server.addr())
-        .await
-        .unwrap_err();
+    let refused = tokio::net::TcpStream::connect(server.addr()).await.unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     server.shutdown().await; // twice is harmless
     Ok(())
@@ -62,11 +60,7 @@ async fn bind_failure_says_which_address() -> TestResult {
     let first = EmbeddedServer::start().await?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let taken = listener.local_addr()?;
-    let error = EmbeddedServer::builder()
-        .bind(taken)
-        .start()
-        .await
-        .unwrap_err();
+    let error = EmbeddedServer::builder().bind(taken).start().await.unwrap_err();
     assert!(
         error
             .to_string()
@@ -79,17 +73,9 @@ async fn bind_failure_says_which_address() -> TestResult {
 
 #[tokio::test]
 async fn bad_settings_are_refused_at_start() -> TestResult {
-    let error = EmbeddedServer::builder()
-        .path("ws")
-        .start()
-        .await
-        .unwrap_err();
+    let error = EmbeddedServer::builder().path("ws").start().await.unwrap_err();
     assert!(error.to_string().contains("must start with `/`"), "{error}");
-    let error = EmbeddedServer::builder()
-        .path("/health")
-        .start()
-        .await
-        .unwrap_err();
+    let error = EmbeddedServer::builder().path("/health").start().await.unwrap_err();
     assert!(error.to_string().contains("cannot be `/health`"), "{error}");
     Ok(())
 }
@@ -111,12 +97,8 @@ fn panicking_app() -> Router {
 }
 
 #[tokio::test]
-async fn a_panicking_handler_closes_that_connection_with_1011_and_the_server_keeps_serving()
--> TestResult {
-    let server = EmbeddedServer::builder()
-        .handler(panicking_app())
-        .start()
-        .await?;
+async fn a_panicking_handler_closes_that_connection_with_1011_and_the_server_keeps_serving() -> TestResult {
+    let server = EmbeddedServer::builder().handler(panicking_app()).start().await?;
     let (mut victim, _) = connect_welcomed(&server).await?;
     let (mut bystander, _) = connect_welcomed(&server).await?;
     victim.send_json(&json!({"type": "explode"})).await?;
@@ -141,10 +123,7 @@ async fn a_panicking_handler_closes_that_connection_with_1011_and_the_server_kee
 
 #[tokio::test]
 async fn a_failing_handler_closes_with_1011_and_its_error() -> TestResult {
-    let server = EmbeddedServer::builder()
-        .handler(panicking_app())
-        .start()
-        .await?;
+    let server = EmbeddedServer::builder().handler(panicking_app()).start().await?;
     let (mut client, _) = connect_welcomed(&server).await?;
     client.send_json(&json!({"type": "fail"})).await?;
     let close = client.expect_closed(close_code::INTERNAL_ERROR).await?;
@@ -161,9 +140,7 @@ struct Recorder {
 
 impl Handler for Recorder {
     async fn on_connect(&self, session: &Session) -> HandlerResult {
-        session
-            .send_text(format!("hello {}", session.user_id()))
-            .await?;
+        session.send_text(format!("hello {}", session.user_id())).await?;
         Ok(())
     }
 
@@ -188,10 +165,7 @@ impl Handler for Recorder {
 #[tokio::test]
 async fn a_custom_handler_gets_connect_messages_and_close() -> TestResult {
     let (closes, mut closed) = tokio::sync::mpsc::unbounded_channel();
-    let server = EmbeddedServer::builder()
-        .handler(Recorder { closes })
-        .start()
-        .await?;
+    let server = EmbeddedServer::builder().handler(Recorder { closes }).start().await?;
     let mut client = server.client().user_id("carol").connect().await?;
     assert_eq!(client.recv().await?, Message::Text("hello carol".into()));
     client.send_text("shout").await?;
@@ -215,10 +189,7 @@ async fn a_custom_handler_gets_connect_messages_and_close() -> TestResult {
 #[tokio::test]
 async fn a_vanished_client_is_seen_as_1006_and_unregistered() -> TestResult {
     let (closes, mut closed) = tokio::sync::mpsc::unbounded_channel();
-    let server = EmbeddedServer::builder()
-        .handler(Recorder { closes })
-        .start()
-        .await?;
+    let server = EmbeddedServer::builder().handler(Recorder { closes }).start().await?;
     // A raw TCP upgrade, then the socket is dropped without a close frame.
     let mut raw = tokio::net::TcpStream::connect(server.addr()).await?;
     let request = format!(
@@ -244,21 +215,13 @@ async fn a_vanished_client_is_seen_as_1006_and_unregistered() -> TestResult {
 async fn metrics_count_frames_and_bytes_both_ways() -> TestResult {
     let server = EmbeddedServer::start().await?;
     let (mut client, _) = connect_welcomed(&server).await?;
-    client
-        .send_json(&json!({"type": "echo", "payload": "abc"}))
-        .await?;
+    client.send_json(&json!({"type": "echo", "payload": "abc"})).await?;
     client.expect_type("echo").await?;
     let metrics = server.metrics();
     assert_eq!(metrics.frames_in, 1);
     assert_eq!(metrics.frames_out, 2, "welcome and echo");
-    assert_eq!(
-        metrics.bytes_in,
-        r#"{"payload":"abc","type":"echo"}"#.len() as u64
-    );
+    assert_eq!(metrics.bytes_in, r#"{"payload":"abc","type":"echo"}"#.len() as u64);
     assert!(metrics.bytes_out > metrics.bytes_in);
-    assert_eq!(
-        (metrics.connections_active, metrics.connections_total),
-        (1, 1)
-    );
+    assert_eq!((metrics.connections_active, metrics.connections_total), (1, 1));
     Ok(())
 }

@@ -22,9 +22,7 @@ async fn welcome_comes_first_with_connection_and_user_ids() -> TestResult {
     let mut client = server.connect().await?;
     let welcome = client.recv_json().await?;
     assert_eq!(welcome["type"], "connection_established");
-    let connection_id = welcome["connection_id"]
-        .as_str()
-        .expect("connection_id is a string");
+    let connection_id = welcome["connection_id"].as_str().expect("connection_id is a string");
     let user_id = welcome["user_id"].as_str().expect("user_id is a string");
     assert_eq!(server.connections()[0].connection_id, connection_id);
     assert_eq!(server.connections()[0].user_id, user_id);
@@ -40,10 +38,7 @@ async fn user_id_comes_from_query_or_header_else_is_fresh() -> TestResult {
         "alice"
     );
     let mut by_header = server.client().user_id("bob").connect().await?;
-    assert_eq!(
-        by_header.expect_type("connection_established").await?["user_id"],
-        "bob"
-    );
+    assert_eq!(by_header.expect_type("connection_established").await?["user_id"], "bob");
     let (_, first) = connect_welcomed(&server).await?;
     let (_, second) = connect_welcomed(&server).await?;
     assert_ne!(first["user_id"], second["user_id"]);
@@ -70,26 +65,18 @@ async fn ping_is_answered_with_pong_and_a_timestamp() -> TestResult {
 /// Checks one run of five events against the protocol and returns its run_id.
 fn check_run(events: &[Value], user_id: &str, content: &str, first_seq: u64) -> String {
     assert_eq!(types(events), CRITICAL_EVENTS);
-    let run_id = events[0]["run_id"]
-        .as_str()
-        .expect("run_id is a string")
-        .to_owned();
+    let run_id = events[0]["run_id"].as_str().expect("run_id is a string").to_owned();
     for (offset, event) in events.iter().enumerate() {
         assert_eq!(event["agent_name"], "TestChatAgent", "{event}");
         assert_eq!(event["user_id"], user_id, "{event}");
         assert_eq!(event["run_id"], run_id.as_str(), "{event}");
         assert!(
-            event["timestamp"]
-                .as_u64()
-                .is_some_and(|ms| ms > 1_600_000_000_000),
+            event["timestamp"].as_u64().is_some_and(|ms| ms > 1_600_000_000_000),
             "{event}"
         );
         assert_eq!(event["seq"], first_seq + offset as u64, "{event}");
     }
-    assert_eq!(
-        events[0]["message"],
-        format!("Processing your message: {content}")
-    );
+    assert_eq!(events[0]["message"], format!("Processing your message: {content}"));
     assert!(events[1]["thought"].is_string());
     let tool_name = events[2]["tool_name"].as_str().expect("tool_name");
     let call_id = events[2]["tool_call_id"].as_str().expect("tool_call_id");
@@ -130,12 +117,7 @@ async fn run_id_and_thread_id_from_the_client_are_kept() -> TestResult {
     let message = json!({"type": "chat_message", "content": "x", "run_id": "run-from-client", "thread_id": "t-9"});
     client.send_json(&message).await?;
     let events = recv_n(&mut client, 5).await?;
-    let run_id = check_run(
-        &events,
-        welcome["user_id"].as_str().unwrap_or_default(),
-        "x",
-        1,
-    );
+    let run_id = check_run(&events, welcome["user_id"].as_str().unwrap_or_default(), "x", 1);
     assert_eq!(run_id, "run-from-client");
     assert!(events.iter().all(|event| event["thread_id"] == "t-9"));
     Ok(())
@@ -165,22 +147,11 @@ async fn interleaved_runs_keep_their_order_within_each_run_id() -> TestResult {
     }
     let events = recv_n(&mut client, 15).await?;
     for run in ["a", "b", "c"] {
-        let of_run: Vec<Value> = events
-            .iter()
-            .filter(|event| event["run_id"] == run)
-            .cloned()
-            .collect();
+        let of_run: Vec<Value> = events.iter().filter(|event| event["run_id"] == run).cloned().collect();
         assert_eq!(types(&of_run), CRITICAL_EVENTS, "run {run}");
     }
-    let seqs: Vec<u64> = events
-        .iter()
-        .filter_map(|event| event["seq"].as_u64())
-        .collect();
-    assert_eq!(
-        seqs,
-        (1..=15).collect::<Vec<_>>(),
-        "seq rises by one per event sent"
-    );
+    let seqs: Vec<u64> = events.iter().filter_map(|event| event["seq"].as_u64()).collect();
+    assert_eq!(seqs, (1..=15).collect::<Vec<_>>(), "seq rises by one per event sent");
     Ok(())
 }
 
@@ -189,13 +160,8 @@ async fn echo_returns_the_payload_unchanged() -> TestResult {
     let server = EmbeddedServer::start().await?;
     let (mut client, _) = connect_welcomed(&server).await?;
     let payload = json!({"nested": {"list": [1, 2.5, "three", null, true]}, "unicode": "héllo ✓"});
-    client
-        .send_json(&json!({"type": "echo", "payload": payload}))
-        .await?;
-    assert_eq!(
-        client.recv_json().await?,
-        json!({"type": "echo", "payload": payload})
-    );
+    client.send_json(&json!({"type": "echo", "payload": payload})).await?;
+    assert_eq!(client.recv_json().await?, json!({"type": "echo", "payload": payload}));
     Ok(())
 }
 
@@ -222,10 +188,7 @@ async fn expect_error(client: &mut WsClient, code: &str) -> TestResult {
     let error = client.recv_json().await?;
     assert_eq!(error["type"], "error", "{error}");
     assert_eq!(error["code"], code, "{error}");
-    assert!(
-        error["error"].as_str().is_some_and(|text| !text.is_empty()),
-        "{error}"
-    );
+    assert!(error["error"].as_str().is_some_and(|text| !text.is_empty()), "{error}");
     // The connection stays open.
     client.send_json(&json!({"type": "ping"})).await?;
     assert_eq!(client.recv_json().await?["type"], "pong");
@@ -253,28 +216,20 @@ async fn every_error_case_answers_its_code_and_keeps_the_connection() -> TestRes
 
 #[tokio::test]
 async fn a_message_over_the_size_limit_is_closed_with_1009() -> TestResult {
-    let server = EmbeddedServer::builder()
-        .max_message_size(1024)
-        .start()
-        .await?;
+    let server = EmbeddedServer::builder().max_message_size(1024).start().await?;
     let (mut client, _) = connect_welcomed(&server).await?;
     client
         .send_json(&json!({"type": "echo", "payload": "x".repeat(900)}))
         .await?;
     assert_eq!(
-        client.expect_type("echo").await?["payload"]
-            .as_str()
-            .map(str::len),
+        client.expect_type("echo").await?["payload"].as_str().map(str::len),
         Some(900)
     );
     client
         .send_json(&json!({"type": "echo", "payload": "x".repeat(2000)}))
         .await?;
     let close = client.expect_closed(close_code::MESSAGE_TOO_BIG).await?;
-    assert!(
-        close.reason.contains("over the limit of 1024 bytes"),
-        "{close}"
-    );
+    assert!(close.reason.contains("over the limit of 1024 bytes"), "{close}");
     Ok(())
 }
 
@@ -295,10 +250,7 @@ async fn websocket_ping_frames_get_pong_frames() -> TestResult {
     assert!(round_trip < Duration::from_secs(5));
     let history = client.history();
     let last = history.frames().last().expect("the pong is recorded");
-    assert_eq!(
-        last.kind,
-        ws_test_runtime::FrameKind::Pong(b"are you there".to_vec())
-    );
+    assert_eq!(last.kind, ws_test_runtime::FrameKind::Pong(b"are you there".to_vec()));
     Ok(())
 }
 
@@ -308,10 +260,7 @@ async fn a_close_frame_gets_a_close_frame_back_then_the_connection_ends() -> Tes
     let (mut client, _) = connect_welcomed(&server).await?;
     let reply = client.close(4000, "bye").await?;
     assert_eq!(reply, CloseInfo::new(4000, "bye"));
-    let error = client
-        .send_json(&json!({"type": "ping"}))
-        .await
-        .unwrap_err();
+    let error = client.send_json(&json!({"type": "ping"})).await.unwrap_err();
     assert!(error.to_string().contains("is already closed"), "{error}");
     Ok(())
 }

@@ -10,9 +10,7 @@ use ws_test_runtime::prelude::*;
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// A connected client whose welcome frame was consumed, and that frame.
-pub async fn connect_welcomed(
-    server: &EmbeddedServer,
-) -> Result<(WsClient, Value), ws_test_runtime::Error> {
+pub async fn connect_welcomed(server: &EmbeddedServer) -> Result<(WsClient, Value), ws_test_runtime::Error> {
     let mut client = server.connect().await?;
     let welcome = client.expect_type("connection_established").await?;
     Ok((client, welcome))
@@ -54,11 +52,7 @@ impl HttpResponse {
 
 /// Sends `GET path` with the extra header lines (each `Name: value`) and `Connection: close` semantics for
 /// everything but a successful upgrade; reads the response head and body.
-pub async fn http_get(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[&str],
-) -> std::io::Result<HttpResponse> {
+pub async fn http_get(addr: SocketAddr, path: &str, headers: &[&str]) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect(addr).await?;
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
     for header in headers {
@@ -78,10 +72,7 @@ pub async fn http_get(
         let read = tokio::time::timeout_at(deadline, stream.read(&mut buffer))
             .await
             .map_err(|_| {
-                std::io::Error::other(format!(
-                    "no complete response; got {:?}",
-                    String::from_utf8_lossy(&raw)
-                ))
+                std::io::Error::other(format!("no complete response; got {:?}", String::from_utf8_lossy(&raw)))
             })??;
         if read == 0 {
             return parse_response(&raw).ok_or_else(|| {

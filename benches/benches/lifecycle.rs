@@ -88,9 +88,7 @@ fn burst(connections: usize) -> Result<Duration, ws_test_runtime::Error> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|error| {
-            ws_test_runtime::Error::Config(format!("cannot build the runtime: {error}"))
-        })?;
+        .map_err(|error| ws_test_runtime::Error::Config(format!("cannot build the runtime: {error}")))?;
     runtime.block_on(async {
         let server = EmbeddedServer::start().await?;
         let started = Instant::now();
@@ -122,22 +120,14 @@ fn main() -> Result<(), ws_test_runtime::Error> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|error| {
-                ws_test_runtime::Error::Config(format!("cannot build the runtime: {error}"))
-            })?;
+            .map_err(|error| ws_test_runtime::Error::Config(format!("cannot build the runtime: {error}")))?;
         record(&mut phases.runtime, whole.elapsed());
         runtime.block_on(one_test(&mut phases))?;
         drop(runtime);
         record(&mut phases.whole, whole.elapsed());
     }
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    println!(
-        "ws-test lifecycle, {iterations} iterations ({profile}), one fresh current_thread runtime each"
-    );
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    println!("ws-test lifecycle, {iterations} iterations ({profile}), one fresh current_thread runtime each");
     line("runtime build", &phases.runtime);
     line("server start", &phases.start);
     line("connect + welcome", &phases.connect);
@@ -147,11 +137,7 @@ fn main() -> Result<(), ws_test_runtime::Error> {
     let whole = phases.whole.value_at_quantile(0.5) as f64;
     let connect = phases.connect.value_at_quantile(0.5) as f64;
     println!();
-    ratio(
-        "speed-up per test vs the seed's Python (205 ms)",
-        PYTHON_TEST,
-        whole,
-    );
+    ratio("speed-up per test vs the seed's Python (205 ms)", PYTHON_TEST, whole);
     ratio(
         "speed-up per connect vs the seed's Python (1.4 ms)",
         PYTHON_CONNECT,

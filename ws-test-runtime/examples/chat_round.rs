@@ -48,10 +48,7 @@ async fn chat_round() -> Result<(), ws_test_runtime::Error> {
 }
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("could not start the tokio runtime: {error}");

@@ -19,9 +19,7 @@ async fn serve(port: u16, token: Option<String>) -> Result<(), ws_test_runtime::
     println!("listening on {}", server.url());
     let _ = std::io::stdout().flush();
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|error| {
-        ws_test_runtime::Error::Config(format!("cannot watch SIGTERM: {error}"))
-    })?;
+        .map_err(|error| ws_test_runtime::Error::Config(format!("cannot watch SIGTERM: {error}")))?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
@@ -45,10 +43,7 @@ fn main() -> ExitCode {
         }
     };
     let token = args.next();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("could not start the tokio runtime: {error}");

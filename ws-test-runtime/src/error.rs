@@ -140,6 +140,15 @@ pub enum Error {
         message: String,
     },
 
+    /// An event expectation was not met: the report shows the expectation, why, the received timeline with a
+    /// marker at the first divergence, what was missing and what was not expected.
+    #[error("{0}")]
+    Expectation(Box<crate::expect::ExpectationFailure>),
+
+    /// An event pattern does not parse; the message points at the column.
+    #[error("{0}")]
+    Pattern(#[source] crate::expect::PatternError),
+
     /// A server or client setting is contradictory or out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -179,15 +188,10 @@ mod tests {
         let error = Error::Timeout {
             awaited: "a frame of type \"agent_completed\"".into(),
             after: Duration::from_secs(5),
-            received: vec![
-                "agent_started run_id=r1".into(),
-                "agent_thinking run_id=r1".into(),
-            ],
+            received: vec!["agent_started run_id=r1".into(), "agent_thinking run_id=r1".into()],
         };
         let text = error.to_string();
-        assert!(
-            text.starts_with("timed out after 5s waiting for a frame of type \"agent_completed\";")
-        );
+        assert!(text.starts_with("timed out after 5s waiting for a frame of type \"agent_completed\";"));
         assert!(text.contains("2 frame(s) arrived instead:\n    agent_started run_id=r1\n"));
     }
 
@@ -198,10 +202,6 @@ mod tests {
             after: Duration::from_millis(10),
             received: vec![],
         };
-        assert!(
-            error
-                .to_string()
-                .ends_with("nothing arrived in the meantime")
-        );
+        assert!(error.to_string().ends_with("nothing arrived in the meantime"));
     }
 }

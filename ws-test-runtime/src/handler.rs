@@ -48,11 +48,7 @@ pub trait Handler: Send + Sync + 'static {
     }
 
     /// Called for every text or binary frame, in order.
-    fn on_message(
-        &self,
-        session: &Session,
-        message: Message,
-    ) -> impl Future<Output = HandlerResult> + Send;
+    fn on_message(&self, session: &Session, message: Message) -> impl Future<Output = HandlerResult> + Send;
 
     /// Called once when the connection has ended, with how it ended (1006 when the peer vanished).
     fn on_close(&self, session: &Session, close: &CloseInfo) -> impl Future<Output = ()> + Send {
@@ -66,11 +62,7 @@ impl<H: Handler> Handler for Arc<H> {
         (**self).on_connect(session)
     }
 
-    fn on_message(
-        &self,
-        session: &Session,
-        message: Message,
-    ) -> impl Future<Output = HandlerResult> + Send {
+    fn on_message(&self, session: &Session, message: Message) -> impl Future<Output = HandlerResult> + Send {
         (**self).on_message(session, message)
     }
 
@@ -84,11 +76,7 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The object-safe form of [`Handler`] the server stores.
 pub(crate) trait DynHandler: Send + Sync + 'static {
     fn on_connect<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, HandlerResult>;
-    fn on_message<'a>(
-        &'a self,
-        session: &'a Session,
-        message: Message,
-    ) -> BoxFuture<'a, HandlerResult>;
+    fn on_message<'a>(&'a self, session: &'a Session, message: Message) -> BoxFuture<'a, HandlerResult>;
     fn on_close<'a>(&'a self, session: &'a Session, close: &'a CloseInfo) -> BoxFuture<'a, ()>;
 }
 
@@ -97,11 +85,7 @@ impl<H: Handler> DynHandler for H {
         Box::pin(Handler::on_connect(self, session))
     }
 
-    fn on_message<'a>(
-        &'a self,
-        session: &'a Session,
-        message: Message,
-    ) -> BoxFuture<'a, HandlerResult> {
+    fn on_message<'a>(&'a self, session: &'a Session, message: Message) -> BoxFuture<'a, HandlerResult> {
         Box::pin(Handler::on_message(self, session, message))
     }
 

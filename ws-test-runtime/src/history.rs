@@ -185,16 +185,12 @@ impl History {
 
     /// The frames received from the server, in order.
     pub fn received(&self) -> impl Iterator<Item = &Frame> {
-        self.frames
-            .iter()
-            .filter(|frame| frame.direction == Direction::In)
+        self.frames.iter().filter(|frame| frame.direction == Direction::In)
     }
 
     /// The frames sent to the server, in order.
     pub fn sent(&self) -> impl Iterator<Item = &Frame> {
-        self.frames
-            .iter()
-            .filter(|frame| frame.direction == Direction::Out)
+        self.frames.iter().filter(|frame| frame.direction == Direction::Out)
     }
 
     /// The `type` of every received JSON event, in order.
@@ -214,9 +210,7 @@ impl History {
 
     /// A readable table of the frames: index, direction, milliseconds since connect and a summary.
     pub fn timeline(&self) -> Timeline<'_> {
-        Timeline {
-            frames: &self.frames,
-        }
+        Timeline { frames: &self.frames }
     }
 
     /// The history as JSON Lines: one object per frame with `index`, `direction`, `at_ms`, `kind` and the
@@ -343,10 +337,7 @@ mod tests {
         assert_eq!(frames[0].summary(), "agent_started run_id=r1 seq=1");
         assert_eq!(frames[1].summary(), "text (not JSON) \"not json\"");
         assert_eq!(frames[2].summary(), "binary frame of 2 byte(s)");
-        assert_eq!(
-            frames[3].summary(),
-            "close frame, code 1001, reason \"bye\""
-        );
+        assert_eq!(frames[3].summary(), "close frame, code 1001, reason \"bye\"");
         assert_eq!(history.received_types(), vec!["agent_started".to_owned()]);
         assert_eq!(history.sent().count(), 1);
     }
@@ -361,10 +352,7 @@ mod tests {
     #[test]
     fn json_lines_round_trip_every_kind() {
         let lines = sample().to_json_lines();
-        let parsed: Vec<Value> = lines
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let parsed: Vec<Value> = lines.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
         assert_eq!(parsed.len(), 4);
         assert_eq!(parsed[0]["direction"], "in");
         assert_eq!(parsed[0]["kind"], "text");
@@ -378,12 +366,6 @@ mod tests {
     fn timeline_has_one_row_per_frame() {
         let table = sample().timeline().to_string();
         assert_eq!(table.lines().count(), 5);
-        assert!(
-            table
-                .lines()
-                .nth(1)
-                .unwrap()
-                .contains("agent_started run_id=r1")
-        );
+        assert!(table.lines().nth(1).unwrap().contains("agent_started run_id=r1"));
     }
 }

@@ -48,6 +48,7 @@
 pub mod chat_agent;
 pub mod client;
 pub mod error;
+pub mod expect;
 pub mod handler;
 pub mod history;
 pub mod message;
@@ -62,6 +63,7 @@ pub mod timeout;
 pub use chat_agent::{ChatAgent, CriticalEvent, Fault};
 pub use client::{ClientBuilder, WsClient};
 pub use error::{Error, Result};
+pub use expect::{Expect, Expectation, Matched};
 pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};
 pub use history::{Direction, Frame, FrameKind, History, Timeline};
 pub use message::{CloseInfo, Message};

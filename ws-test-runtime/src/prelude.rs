@@ -3,6 +3,6 @@
 pub use serde_json::{Value, json};
 
 pub use crate::{
-    ChatAgent, CloseInfo, EmbeddedServer, Error, Fault, Handler, HandlerResult, Message, Router,
+    ChatAgent, CloseInfo, EmbeddedServer, Error, Expect, Expectation, Fault, Handler, HandlerResult, Message, Router,
     Session, WsClient,
 };

@@ -178,11 +178,7 @@ impl Handler for Router {
         Ok(())
     }
 
-    fn on_message(
-        &self,
-        session: &Session,
-        message: Message,
-    ) -> impl Future<Output = HandlerResult> + Send {
+    fn on_message(&self, session: &Session, message: Message) -> impl Future<Output = HandlerResult> + Send {
         self.dispatch(session, message)
     }
 }

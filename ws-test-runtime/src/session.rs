@@ -69,11 +69,7 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(
-        seed: SessionSeed,
-        outbound: mpsc::Sender<Outbound>,
-        server: Arc<Shared>,
-    ) -> Self {
+    pub(crate) fn new(seed: SessionSeed, outbound: mpsc::Sender<Outbound>, server: Arc<Shared>) -> Self {
         Session {
             inner: Arc::new(SessionInner {
                 connection_id: seed.connection_id,
@@ -133,14 +129,12 @@ impl Session {
 
     /// Sends a text frame, exactly as given (it need not be JSON: useful to simulate a broken server).
     pub async fn send_text(&self, text: impl Into<String>) -> Result<()> {
-        self.send(Message::Text(text.into()), "send a text frame")
-            .await
+        self.send(Message::Text(text.into()), "send a text frame").await
     }
 
     /// Sends a binary frame.
     pub async fn send_binary(&self, bytes: impl Into<Vec<u8>>) -> Result<()> {
-        self.send(Message::Binary(bytes.into()), "send a binary frame")
-            .await
+        self.send(Message::Binary(bytes.into()), "send a binary frame").await
     }
 
     /// Closes the connection with this code and reason; later sends fail.
@@ -192,16 +186,10 @@ impl Session {
         let guarded = async move {
             if let Err(payload) = AssertUnwindSafe(task).catch_unwind().await {
                 let message = panic_message(payload.as_ref());
-                session
-                    .handler_panicked("a task spawned by the handler", message)
-                    .await;
+                session.handler_panicked("a task spawned by the handler", message).await;
             }
         };
-        let mut tasks = self
-            .inner
-            .tasks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tasks = self.inner.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Reap finished tasks so a long-lived connection does not accumulate them.
         while tasks.try_join_next().is_some() {}
         tasks.spawn(guarded);
@@ -241,11 +229,7 @@ impl Session {
     }
 
     pub(crate) fn abort_tasks(&self) {
-        let mut tasks = self
-            .inner
-            .tasks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tasks = self.inner.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         tasks.abort_all();
     }
 }

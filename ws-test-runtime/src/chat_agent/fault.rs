@@ -114,10 +114,7 @@ impl FromStr for Fault {
         };
         let event = |name: &str| name.trim().parse::<CriticalEvent>().map_err(invalid);
         let (kind, rest) = spec.split_once(':').ok_or_else(|| {
-            invalid(
-                "expected KIND:EVENT with KIND one of drop, duplicate, swap, close, malformed"
-                    .into(),
-            )
+            invalid("expected KIND:EVENT with KIND one of drop, duplicate, swap, close, malformed".into())
         })?;
         match kind.trim() {
             "drop" => Ok(Fault::Drop(event(rest)?)),
@@ -141,9 +138,8 @@ impl FromStr for Fault {
                             .parse::<u16>()
                             .ok()
                             .filter(|code| (1000..5000).contains(code));
-                        let code = code.ok_or_else(|| {
-                            invalid("the close code must be a number from 1000 to 4999".into())
-                        })?;
+                        let code =
+                            code.ok_or_else(|| invalid("the close code must be a number from 1000 to 4999".into()))?;
                         (name, code)
                     }
                     None => (rest, close_code::INTERNAL_ERROR),
@@ -172,15 +168,13 @@ pub(crate) enum Step {
 pub(crate) fn plan(faults: &[Fault]) -> Vec<Step> {
     let mut steps: Vec<Step> = CriticalEvent::ALL.into_iter().map(Step::Send).collect();
     let position = |steps: &[Step], wanted: CriticalEvent| {
-        steps.iter().position(
-            |step| matches!(step, Step::Send(event) | Step::Malformed(event) if *event == wanted),
-        )
+        steps
+            .iter()
+            .position(|step| matches!(step, Step::Send(event) | Step::Malformed(event) if *event == wanted))
     };
     for fault in faults {
         match *fault {
-            Fault::Drop(event) => {
-                steps.retain(|step| *step != Step::Send(event) && *step != Step::Malformed(event))
-            }
+            Fault::Drop(event) => steps.retain(|step| *step != Step::Send(event) && *step != Step::Malformed(event)),
             Fault::Duplicate(event) => {
                 if let Some(at) = position(&steps, event) {
                     steps.insert(at + 1, steps[at]);
@@ -232,20 +226,12 @@ mod tests {
 
     #[test]
     fn bad_specs_say_what_is_accepted() {
-        let error = "drop:agent_sleeping"
-            .parse::<Fault>()
-            .unwrap_err()
-            .to_string();
+        let error = "drop:agent_sleeping".parse::<Fault>().unwrap_err().to_string();
         assert!(
-            error.contains(
-                "\"agent_sleeping\" is not a critical event; expected one of agent_started"
-            ),
+            error.contains("\"agent_sleeping\" is not a critical event; expected one of agent_started"),
             "{error}"
         );
-        let error = "explode:agent_started"
-            .parse::<Fault>()
-            .unwrap_err()
-            .to_string();
+        let error = "explode:agent_started".parse::<Fault>().unwrap_err().to_string();
         assert!(error.contains("unknown fault kind \"explode\""), "{error}");
         assert!("swap:agent_started".parse::<Fault>().is_err());
         assert!("swap:agent_started,agent_started".parse::<Fault>().is_err());
@@ -291,16 +277,9 @@ mod tests {
             plan(&[Fault::CloseAfter(AgentThinking, 1011)]),
             vec![Send(AgentStarted), Send(AgentThinking), Close(1011)]
         );
+        assert_eq!(plan(&[Fault::Malformed(AgentStarted)])[0], Malformed(AgentStarted));
         assert_eq!(
-            plan(&[Fault::Malformed(AgentStarted)])[0],
-            Malformed(AgentStarted)
-        );
-        assert_eq!(
-            plan(&[
-                Fault::Drop(AgentThinking),
-                Fault::CloseAfter(AgentThinking, 1000)
-            ])
-            .last(),
+            plan(&[Fault::Drop(AgentThinking), Fault::CloseAfter(AgentThinking, 1000)]).last(),
             Some(&Close(1000))
         );
     }

@@ -141,13 +141,17 @@ impl ChatAgent {
             Router::new()
                 .with_welcome()
                 .route(protocol::PING, |session: Session, _message| async move {
-                    session.send_json(&json!({"type": protocol::PONG, "timestamp": now_ms()})).await
+                    session
+                        .send_json(&json!({"type": protocol::PONG, "timestamp": now_ms()}))
+                        .await
                 })
                 .route(protocol::CHAT_MESSAGE, chat.clone())
                 .route(protocol::USER_MESSAGE, chat)
                 .route(protocol::ECHO, |session: Session, mut message: Value| async move {
                     let payload = message.get_mut("payload").map(Value::take).unwrap_or(Value::Null);
-                    session.send_json(&json!({"type": protocol::ECHO, "payload": payload})).await
+                    session
+                        .send_json(&json!({"type": protocol::ECHO, "payload": payload}))
+                        .await
                 })
                 .route(protocol::BROADCAST, |session: Session, message: Value| async move {
                     let Some(content) = message.get("content").and_then(Value::as_str) else {
@@ -167,11 +171,7 @@ impl Handler for ChatAgent {
         self.router().on_connect(session)
     }
 
-    fn on_message(
-        &self,
-        session: &Session,
-        message: Message,
-    ) -> impl Future<Output = HandlerResult> + Send {
+    fn on_message(&self, session: &Session, message: Message) -> impl Future<Output = HandlerResult> + Send {
         self.router().dispatch(session, message)
     }
 }
@@ -231,9 +231,7 @@ async fn send_run(config: &AgentConfig, session: &Session, run: &Run) -> Handler
                 // The start of the event, cut off mid-object: it names the event but is not JSON.
                 let run_id = serde_json::to_string(&run.run_id).unwrap_or_default();
                 session
-                    .send_text(format!(
-                        r#"{{"type":"{event}","run_id":{run_id},"seq":{seq},"#
-                    ))
+                    .send_text(format!(r#"{{"type":"{event}","run_id":{run_id},"seq":{seq},"#))
                     .await?;
             }
             Step::Close(code) => {
@@ -247,13 +245,7 @@ async fn send_run(config: &AgentConfig, session: &Session, run: &Run) -> Handler
     Ok(())
 }
 
-fn critical_event(
-    config: &AgentConfig,
-    session: &Session,
-    run: &Run,
-    event: CriticalEvent,
-    seq: u64,
-) -> Value {
+fn critical_event(config: &AgentConfig, session: &Session, run: &Run, event: CriticalEvent, seq: u64) -> Value {
     let mut fields = Map::new();
     fields.insert("type".into(), event.as_str().into());
     fields.insert("agent_name".into(), config.name.as_str().into());
@@ -268,10 +260,7 @@ fn critical_event(
     let content = &run.content;
     match event {
         CriticalEvent::AgentStarted => {
-            fields.insert(
-                "message".into(),
-                format!("Processing your message: {content}").into(),
-            );
+            fields.insert("message".into(), format!("Processing your message: {content}").into());
         }
         CriticalEvent::AgentThinking => {
             fields.insert(

@@ -191,8 +191,7 @@ impl ClientBuilder {
         let mut request = self.url.as_str().into_client_request()?;
         let headers = request.headers_mut();
         let value = |text: &str| {
-            HeaderValue::from_str(text)
-                .map_err(|_| config_error(format!("{text:?} cannot be sent as a header value")))
+            HeaderValue::from_str(text).map_err(|_| config_error(format!("{text:?} cannot be sent as a header value")))
         };
         if let Some(token) = &self.token {
             headers.insert(header::AUTHORIZATION, value(&format!("Bearer {token}"))?);
@@ -204,10 +203,7 @@ impl ClientBuilder {
             headers.insert(header::ORIGIN, value(origin)?);
         }
         if !self.subprotocols.is_empty() {
-            headers.insert(
-                header::SEC_WEBSOCKET_PROTOCOL,
-                value(&self.subprotocols.join(", "))?,
-            );
+            headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value(&self.subprotocols.join(", "))?);
         }
         for (name, text) in &self.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
@@ -219,13 +215,10 @@ impl ClientBuilder {
 
     async fn attempt(&self, host: &str, port: u16, deadline: Instant) -> Result<WsClient, Failure> {
         let request = self.request().map_err(Failure::Fatal)?;
-        let stream = match tokio::time::timeout_at(deadline, TcpStream::connect((host, port))).await
-        {
+        let stream = match tokio::time::timeout_at(deadline, TcpStream::connect((host, port))).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
-                return Err(Failure::Retry(format!(
-                    "TCP connect to {host}:{port} failed: {error}"
-                )));
+                return Err(Failure::Retry(format!("TCP connect to {host}:{port} failed: {error}")));
             }
             Err(_) => {
                 return Err(Failure::Retry(format!(
@@ -254,23 +247,17 @@ impl ClientBuilder {
                     body,
                 }));
             }
-            Ok(Err(tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::HandshakeIncomplete,
-            ))) => {
+            Ok(Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete))) => {
                 return Err(Failure::Retry(
                     "the server ended the connection during the handshake".into(),
                 ));
             }
             Ok(Err(tungstenite::Error::Io(error))) => {
-                return Err(Failure::Retry(format!(
-                    "the WebSocket handshake failed: {error}"
-                )));
+                return Err(Failure::Retry(format!("the WebSocket handshake failed: {error}")));
             }
             Ok(Err(error)) => return Err(Failure::Fatal(error.into())),
             Err(_) => {
-                return Err(Failure::Retry(
-                    "the WebSocket handshake did not finish in time".into(),
-                ));
+                return Err(Failure::Retry("the WebSocket handshake did not finish in time".into()));
             }
         };
         let subprotocol = response

@@ -7,6 +7,7 @@
 
 mod builder;
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +25,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 pub use builder::ClientBuilder;
 
-use crate::history::{Direction, FrameKind, History};
+use crate::expect::report::ReportFrame;
+use crate::expect::{EndReason, Expectation, Matched, Matcher, Progress};
+use crate::history::{Direction, Frame, FrameKind, History};
 use crate::message::{CloseInfo, Message};
 use crate::protocol::close_code;
 use crate::session::clip_reason;
@@ -35,7 +38,8 @@ type Socket = WebSocketStream<TcpStream>;
 /// What the reading task reports, in arrival order.
 #[derive(Debug)]
 enum Event {
-    Message(Message),
+    /// A data frame and its index in the history.
+    Message(usize, Message),
     Pong(Vec<u8>),
     Closed(CloseInfo),
 }
@@ -68,8 +72,11 @@ pub struct WsClient {
     subprotocol: Option<String>,
     recv_timeout: Duration,
     closed: Option<CloseInfo>,
+    /// Events taken off the channel but not consumed yet.
+    pending: VecDeque<Event>,
+    /// History index where the next expectation starts watching.
+    window_start: usize,
 }
-
 impl std::fmt::Debug for WsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WsClient")
@@ -91,12 +98,7 @@ impl WsClient {
         ClientBuilder::new(url)
     }
 
-    fn from_socket(
-        url: String,
-        socket: Socket,
-        subprotocol: Option<String>,
-        recv_timeout: Duration,
-    ) -> Self {
+    fn from_socket(url: String, socket: Socket, subprotocol: Option<String>, recv_timeout: Duration) -> Self {
         let history = Arc::new(Mutex::new(History::new()));
         let (sink, stream) = socket.split();
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -110,6 +112,8 @@ impl WsClient {
             subprotocol,
             recv_timeout,
             closed: None,
+            pending: VecDeque::new(),
+            window_start: 0,
         }
     }
 
@@ -144,9 +148,7 @@ impl WsClient {
     }
 
     fn lock_history(&self) -> std::sync::MutexGuard<'_, History> {
-        self.history
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.history.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sends a JSON value (anything `Serialize`) as a text frame.
@@ -225,7 +227,7 @@ impl WsClient {
     /// Receives the next text or binary message, waiting at most `within`.
     pub async fn recv_within(&mut self, within: Duration) -> Result<Message> {
         self.wait("a message", within, |event| match event {
-            Event::Message(message) => Some(Ok(message.clone())),
+            Event::Message(_, message) => Some(Ok(message.clone())),
             _ => None,
         })
         .await
@@ -247,10 +249,8 @@ impl WsClient {
     pub async fn expect_type_within(&mut self, kind: &str, within: Duration) -> Result<Value> {
         let awaited = format!("a message of type {kind:?}");
         self.wait(&awaited, within, |event| match event {
-            Event::Message(message) => match message.json() {
-                Ok(value) if value.get("type").and_then(Value::as_str) == Some(kind) => {
-                    Some(Ok(value))
-                }
+            Event::Message(_, message) => match message.json() {
+                Ok(value) if value.get("type").and_then(Value::as_str) == Some(kind) => Some(Ok(value)),
                 _ => None,
             },
             _ => None,
@@ -264,7 +264,7 @@ impl WsClient {
         let awaited = format!("no message for {within:?}");
         let outcome = self
             .wait(&awaited, within, |event| match event {
-                Event::Message(message) => Some(Err(Error::Unexpected {
+                Event::Message(_, message) => Some(Err(Error::Unexpected {
                     expected: format!("no message for {within:?}"),
                     received: message.summary(),
                 })),
@@ -311,25 +311,143 @@ impl WsClient {
             code: code.into(),
             reason: reason.as_str().into(),
         }));
-        self.send_frame(
-            FrameKind::Close { code, reason },
-            frame,
-            "send a close frame",
-        )
-        .await?;
+        self.send_frame(FrameKind::Close { code, reason }, frame, "send a close frame")
+            .await?;
         let awaited = "the server's close frame answering ours";
         let close = self
-            .wait(
-                awaited,
-                timeout::scaled(timeout::CLOSE),
-                |event| match event {
-                    Event::Closed(close) => Some(Ok(close.clone())),
-                    _ => None,
-                },
-            )
+            .wait(awaited, timeout::scaled(timeout::CLOSE), |event| match event {
+                Event::Closed(close) => Some(Ok(close.clone())),
+                _ => None,
+            })
             .await?;
         self.sink = None;
         Ok(close)
+    }
+
+    /// The next event, or `None` at the deadline. Once closed, the close is returned again and again.
+    async fn next_event(&mut self, deadline: Instant) -> Option<Event> {
+        if let Some(event) = self.pending.pop_front() {
+            return Some(event);
+        }
+        if let Some(close) = &self.closed {
+            return Some(Event::Closed(close.clone()));
+        }
+        let event = match tokio::time::timeout_at(deadline, self.events.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => Event::Closed(CloseInfo::new(close_code::ABNORMAL, "the client's reader stopped")),
+            Err(_) => return None,
+        };
+        if let Event::Closed(close) = &event {
+            self.closed = Some(close.clone());
+        }
+        Some(event)
+    }
+
+    /// Waits until `expectation` is met or can no longer be met, and returns the matched events.
+    ///
+    /// It watches every data frame received since the last successful `expect` (or since
+    /// [`watch_from_now`](Self::watch_from_now), or since connect), including frames that `recv` already
+    /// returned, and then the frames as they arrive, until the expectation's deadline (default: the receive
+    /// timeout). It returns as soon as the outcome is known: met, a wrong order in strict mode, a forbidden
+    /// type, a closed connection, the deadline. The frames it matched are consumed: `recv` will not return
+    /// them. A failure is an [`Error::Expectation`] whose message is the full report.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::start().await?;
+    /// let mut client = server.connect().await?;
+    /// client.expect(&Expect::events(["connection_established"]).strict()).await?;
+    /// client.send_json(&json!({"type": "chat_message", "content": "hi", "run_id": "r1"})).await?;
+    /// let matched = client
+    ///     .expect(&Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS).strict().per("run_id"))
+    ///     .await?;
+    /// assert_eq!(matched.events()[0]["run_id"], "r1");
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn expect(&mut self, expectation: &Expectation) -> Result<Matched> {
+        let mut matcher = Matcher::new(expectation)?;
+        let within = expectation.deadline().unwrap_or(self.recv_timeout);
+        let deadline = Instant::now() + within;
+        // Frames already received from the window's start count, whether or not `recv` returned them.
+        let (mut frames, mut seen_until) = self.received_frames(self.window_start);
+        let mut fed = 0;
+        while fed < frames.len() && matcher.progress() == Progress::Pending {
+            matcher.feed(&frames[fed].fed_value());
+            fed += 1;
+        }
+        frames.truncate(fed);
+        let mut end = EndReason::EndOfInput;
+        while matcher.progress() == Progress::Pending {
+            match self.next_event(deadline).await {
+                None => {
+                    end = EndReason::Timeout(within);
+                    break;
+                }
+                Some(Event::Message(index, message)) if index >= seen_until => {
+                    seen_until = index + 1;
+                    let at = self.lock_history().frames().get(index).map(|frame| frame.at);
+                    frames.push(ReportFrame::from_message(index, at, &message));
+                    matcher.feed(&frames[fed].fed_value());
+                    fed += 1;
+                }
+                Some(Event::Message(..) | Event::Pong(_)) => {}
+                Some(Event::Closed(close)) => {
+                    end = EndReason::Closed(close);
+                    break;
+                }
+            }
+        }
+        if matcher.progress() == Progress::Met {
+            let consumed_until = frames.last().map_or(self.window_start, |frame| frame.index + 1);
+            // Strict mode: no frame may already have arrived after the match.
+            for frame in self.received_frames(consumed_until).0 {
+                matcher.feed_after(&frame.fed_value());
+                frames.push(frame);
+            }
+            if matcher.progress() == Progress::Met {
+                self.consume_until(consumed_until);
+            }
+        }
+        matcher.conclude(end, &frames)
+    }
+
+    /// The data frames of the history from index `from` on, and the history's length.
+    fn received_frames(&self, from: usize) -> (Vec<ReportFrame>, usize) {
+        let history = self.lock_history();
+        let frames = history
+            .frames()
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|frame| {
+                data_message(frame).map(|message| ReportFrame::from_message(frame.index, Some(frame.at), &message))
+            })
+            .collect();
+        (frames, history.len())
+    }
+
+    /// Starts the next expectation's window at the next frame to arrive: frames received so far are not
+    /// watched (they stay available to `recv`).
+    pub fn watch_from_now(&mut self) {
+        let len = self.lock_history().len();
+        self.window_start = len;
+    }
+
+    /// Moves the window to `until` and drops the data frames before it from the receive queue.
+    fn consume_until(&mut self, until: usize) {
+        self.window_start = until;
+        while let Ok(event) = self.events.try_recv() {
+            if let Event::Closed(close) = &event {
+                self.closed = Some(close.clone());
+            }
+            self.pending.push_back(event);
+        }
+        self.pending
+            .retain(|event| !matches!(event, Event::Message(index, _) if *index < until));
     }
 
     /// The one waiting loop: feeds events to `accept` until it decides, the connection closes, or `within`
@@ -343,31 +461,18 @@ impl WsClient {
         let deadline = Instant::now() + within;
         let mut received = Vec::new();
         loop {
-            let event = match &self.closed {
-                Some(close) => Event::Closed(close.clone()),
-                None => match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                    Ok(Some(event)) => event,
-                    Ok(None) => Event::Closed(CloseInfo::new(
-                        close_code::ABNORMAL,
-                        "the client's reader stopped",
-                    )),
-                    Err(_) => {
-                        return Err(Error::Timeout {
-                            awaited: awaited.to_owned(),
-                            after: within,
-                            received,
-                        });
-                    }
-                },
+            let Some(event) = self.next_event(deadline).await else {
+                return Err(Error::Timeout {
+                    awaited: awaited.to_owned(),
+                    after: within,
+                    received,
+                });
             };
-            if let Event::Closed(close) = &event {
-                self.closed = Some(close.clone());
-            }
             if let Some(outcome) = accept(&event) {
                 return outcome;
             }
             match event {
-                Event::Message(message) => received.push(message.summary()),
+                Event::Message(_, message) => received.push(message.summary()),
                 Event::Pong(_) => {}
                 Event::Closed(close) => {
                     return Err(Error::Closed {
@@ -415,8 +520,8 @@ async fn read_loop(
     let mut closed = false;
     while let Some(item) = stream.next().await {
         let event = match item {
-            Ok(WsMessage::Text(text)) => Event::Message(Message::Text(text.as_str().to_owned())),
-            Ok(WsMessage::Binary(bytes)) => Event::Message(Message::Binary(bytes.to_vec())),
+            Ok(WsMessage::Text(text)) => Event::Message(0, Message::Text(text.as_str().to_owned())),
+            Ok(WsMessage::Binary(bytes)) => Event::Message(0, Message::Binary(bytes.to_vec())),
             Ok(WsMessage::Ping(data)) => {
                 record(Direction::In, FrameKind::Ping(data.to_vec()));
                 // tungstenite queues the pong and flushes it on the next read, which follows at once.
@@ -456,9 +561,10 @@ async fn read_loop(
                 break;
             }
         };
-        if let Event::Message(message) = &event {
-            record(Direction::In, message.frame_kind());
-        }
+        let event = match event {
+            Event::Message(_, message) => Event::Message(record(Direction::In, message.frame_kind()), message),
+            other => other,
+        };
         let _ = events.send(event);
     }
     if !closed {
@@ -466,5 +572,17 @@ async fn read_loop(
             close_code::ABNORMAL,
             "the TCP connection ended without a close frame",
         )));
+    }
+}
+
+/// The data message of a received text or binary frame.
+fn data_message(frame: &Frame) -> Option<Message> {
+    if frame.direction != Direction::In {
+        return None;
+    }
+    match &frame.kind {
+        FrameKind::Text(text) => Some(Message::Text(text.clone())),
+        FrameKind::Binary(bytes) => Some(Message::Binary(bytes.clone())),
+        _ => None,
     }
 }

@@ -71,12 +71,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream) {
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(shared.config.max_message_size))
                     .max_frame_size(Some(shared.config.max_message_size));
-                let socket = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
+                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
                 run_session(shared, socket, *seed).await;
             }
             Err(error) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
@@ -100,20 +95,12 @@ where
     let session = Session::new(seed, outbound_tx.clone(), Arc::clone(&shared));
     let id = session.connection_id().to_owned();
     shared.registry.insert(&id, session.user_id(), outbound_tx);
-    shared
-        .metrics
-        .connections_active
-        .fetch_add(1, Ordering::Relaxed);
-    shared
-        .metrics
-        .connections_total
-        .fetch_add(1, Ordering::Relaxed);
+    shared.metrics.connections_active.fetch_add(1, Ordering::Relaxed);
+    shared.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     tracing::info!(connection_id = %id, user_id = %session.user_id(), "connection opened");
     if *shared.shutdown.borrow() {
         // Shutdown began between the upgrade and the registration: this connection missed `close_all`.
-        let _ = session
-            .close(close_code::GOING_AWAY, "server shutting down")
-            .await;
+        let _ = session.close(close_code::GOING_AWAY, "server shutting down").await;
     }
 
     let (mut sink, mut stream) = socket.split();
@@ -147,9 +134,7 @@ where
     };
 
     let reader = async {
-        if let Err(error) =
-            guarded(&session, "on_connect", shared.handler.on_connect(&session)).await
-        {
+        if let Err(error) = guarded(&session, "on_connect", shared.handler.on_connect(&session)).await {
             handler_failed(&shared, &session, error).await;
         }
         loop {
@@ -174,22 +159,14 @@ where
                     return ReadEnd::Vanished(error.to_string());
                 }
                 None => {
-                    return ReadEnd::Vanished(
-                        "the TCP connection ended without a close frame".into(),
-                    );
+                    return ReadEnd::Vanished("the TCP connection ended without a close frame".into());
                 }
             };
             metrics.frame_in(message.len());
             if session.is_closing() {
                 continue;
             }
-            if let Err(error) = guarded(
-                &session,
-                "on_message",
-                shared.handler.on_message(&session, message),
-            )
-            .await
-            {
+            if let Err(error) = guarded(&session, "on_message", shared.handler.on_message(&session, message)).await {
                 handler_failed(&shared, &session, error).await;
             }
         }
@@ -212,10 +189,7 @@ where
     };
     session.abort_tasks();
     shared.registry.remove(&id);
-    shared
-        .metrics
-        .connections_active
-        .fetch_sub(1, Ordering::Relaxed);
+    shared.metrics.connections_active.fetch_sub(1, Ordering::Relaxed);
     let _ = guarded(&session, "on_close", async {
         shared.handler.on_close(&session, &close).await;
         Ok(())
@@ -239,19 +213,12 @@ where
 fn close_for_read_error(error: &tungstenite::Error) -> Option<CloseInfo> {
     use tungstenite::error::CapacityError;
     match error {
-        tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
-            Some(CloseInfo::new(
-                close_code::MESSAGE_TOO_BIG,
-                format!("message of {size} bytes is over the limit of {max_size} bytes"),
-            ))
-        }
-        tungstenite::Error::Capacity(other) => Some(CloseInfo::new(
+        tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => Some(CloseInfo::new(
             close_code::MESSAGE_TOO_BIG,
-            other.to_string(),
+            format!("message of {size} bytes is over the limit of {max_size} bytes"),
         )),
-        tungstenite::Error::Utf8(_) => {
-            Some(CloseInfo::new(1007, "a text frame was not valid UTF-8"))
-        }
+        tungstenite::Error::Capacity(other) => Some(CloseInfo::new(close_code::MESSAGE_TOO_BIG, other.to_string())),
+        tungstenite::Error::Utf8(_) => Some(CloseInfo::new(1007, "a text frame was not valid UTF-8")),
         tungstenite::Error::Protocol(protocol) => Some(CloseInfo::new(
             close_code::PROTOCOL_ERROR,
             clip_reason(format!("protocol error: {protocol}")),
@@ -278,10 +245,7 @@ where
 }
 
 async fn handler_failed(shared: &Shared, session: &Session, error: crate::BoxError) {
-    shared
-        .metrics
-        .handler_errors
-        .fetch_add(1, Ordering::Relaxed);
+    shared.metrics.handler_errors.fetch_add(1, Ordering::Relaxed);
     tracing::error!(connection_id = %session.connection_id(), %error, "handler error");
     shared.record_error(format!(
         "the handler failed on connection {}: {error}",

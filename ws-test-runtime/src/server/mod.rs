@@ -395,10 +395,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, grace: Duration
         }
     }
     drop(listener);
-    shared.registry.close_all(&CloseInfo::new(
-        close_code::GOING_AWAY,
-        "server shutting down",
-    ));
+    shared
+        .registry
+        .close_all(&CloseInfo::new(close_code::GOING_AWAY, "server shutting down"));
     let drained = tokio::time::timeout(timeout::scaled(grace), async {
         while let Some(joined) = connections.join_next().await {
             reap(&shared, joined);

@@ -30,17 +30,10 @@ pub(crate) struct Registry {
 
 impl Registry {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn insert(
-        &self,
-        connection_id: &str,
-        user_id: &str,
-        outbound: mpsc::Sender<Outbound>,
-    ) {
+    pub(crate) fn insert(&self, connection_id: &str, user_id: &str, outbound: mpsc::Sender<Outbound>) {
         self.lock().insert(
             connection_id.to_owned(),
             Entry {
@@ -72,10 +65,7 @@ impl Registry {
     }
 
     fn senders(&self) -> Vec<mpsc::Sender<Outbound>> {
-        self.lock()
-            .values()
-            .map(|entry| entry.outbound.clone())
-            .collect()
+        self.lock().values().map(|entry| entry.outbound.clone()).collect()
     }
 
     /// Queues `text` on every open connection; returns how many took it.

@@ -30,10 +30,7 @@ pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
         return Decision::Answer(health(shared));
     }
     if path != shared.config.path {
-        let body = format!(
-            "no route for {path}; the WebSocket endpoint is {}",
-            shared.config.path
-        );
+        let body = format!("no route for {path}; the WebSocket endpoint is {}", shared.config.path);
         return Decision::Answer(text(StatusCode::NOT_FOUND, body));
     }
     match check_upgrade(shared, request) {
@@ -53,18 +50,13 @@ pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
             if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
                 headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
             }
-            if let Some(value) =
-                subprotocol.and_then(|protocol| HeaderValue::from_str(&protocol).ok())
-            {
+            if let Some(value) = subprotocol.and_then(|protocol| HeaderValue::from_str(&protocol).ok()) {
                 headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
             }
             Decision::Upgrade(response, Box::new(seed))
         }
         Err(refusal) => {
-            shared
-                .metrics
-                .connections_refused
-                .fetch_add(1, Ordering::Relaxed);
+            shared.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
             tracing::info!(status = refusal.status().as_u16(), %path, "refused a WebSocket upgrade");
             Decision::Answer(*refusal)
         }
@@ -82,15 +74,10 @@ type Refusal = Box<Response<Body>>;
 fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, Refusal> {
     let headers = request.headers();
     if request.method() != Method::GET {
-        let body = format!(
-            "a WebSocket upgrade must be a GET request, not {}",
-            request.method()
-        );
+        let body = format!("a WebSocket upgrade must be a GET request, not {}", request.method());
         return Err(Box::new(text(StatusCode::BAD_REQUEST, body)));
     }
-    if !has_token(headers, header::UPGRADE, "websocket")
-        || !has_token(headers, header::CONNECTION, "upgrade")
-    {
+    if !has_token(headers, header::UPGRADE, "websocket") || !has_token(headers, header::CONNECTION, "upgrade") {
         let mut response = text(
             StatusCode::UPGRADE_REQUIRED,
             "this endpoint only speaks WebSocket: send an RFC 6455 upgrade (Connection: Upgrade, Upgrade: websocket)",
@@ -105,16 +92,13 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
         .and_then(|value| value.to_str().ok());
     if version.map(str::trim) != Some("13") {
         let body = match version {
-            Some(version) => format!(
-                "unsupported Sec-WebSocket-Version {version:?}; this server speaks version 13"
-            ),
+            Some(version) => format!("unsupported Sec-WebSocket-Version {version:?}; this server speaks version 13"),
             None => "missing Sec-WebSocket-Version; this server speaks version 13".to_owned(),
         };
         let mut response = text(StatusCode::UPGRADE_REQUIRED, body);
-        response.headers_mut().insert(
-            header::SEC_WEBSOCKET_VERSION,
-            HeaderValue::from_static("13"),
-        );
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
         return Err(Box::new(response));
     }
     let key = headers
@@ -141,9 +125,7 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
             };
             let mut response = text(
                 StatusCode::UNAUTHORIZED,
-                format!(
-                    "{why}: send `Authorization: Bearer TOKEN` or the query parameter `?token=TOKEN`"
-                ),
+                format!("{why}: send `Authorization: Bearer TOKEN` or the query parameter `?token=TOKEN`"),
             );
             response
                 .headers_mut()
@@ -154,12 +136,7 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
     if !shared.config.allowed_origins.is_empty() {
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("(not text)");
-            if !shared
-                .config
-                .allowed_origins
-                .iter()
-                .any(|allowed| allowed == origin)
-            {
+            if !shared.config.allowed_origins.iter().any(|allowed| allowed == origin) {
                 let body = format!(
                     "origin {origin:?} is not allowed; allowed: {}",
                     shared.config.allowed_origins.join(", ")
@@ -236,10 +213,9 @@ fn health(shared: &Shared) -> Response<Body> {
         "total_connections": metrics.connections_total,
     });
     let mut response = Response::new(Body::from(body.to_string()));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 

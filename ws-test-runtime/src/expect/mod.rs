@@ -1,0 +1,452 @@
+//! Event expectations: "did the user see the agent start, think, use its tool and finish, in that order, for
+//! each run?" — one matcher for hand-written tests, `#[ws_test]` and the check suite.
+//!
+//! Build an [`Expectation`] with [`Expect::events`] or [`Expect::pattern`], refine it, then hand it to
+//! [`WsClient::expect`](crate::WsClient::expect), which consumes frames as they arrive and returns as soon as
+//! the expectation is met or can no longer be met; or check a list of JSON values with
+//! [`Expectation::check`].
+//!
+//! # Modes, each with an example
+//!
+//! Order (one of them; [`in_order`](Expectation::in_order) is the default):
+//!
+//! ```
+//! use ws_test_runtime::expect::Expect;
+//! use ws_test_runtime::prelude::*;
+//!
+//! let frames = [json!({"type": "a"}), json!({"type": "x"}), json!({"type": "b"})];
+//! // in order: these, in this order, other frames allowed between.
+//! assert!(Expect::events(["a", "b"]).check(&frames).is_ok());
+//! // strict: exactly these frames, nothing between or after.
+//! assert!(Expect::events(["a", "b"]).strict().check(&frames).is_err());
+//! // any order.
+//! assert!(Expect::events(["b", "a"]).any_order().check(&frames).is_ok());
+//! ```
+//!
+//! One sequence per run, several runs, interleaved:
+//!
+//! ```
+//! # use ws_test_runtime::expect::Expect;
+//! # use ws_test_runtime::prelude::*;
+//! let frames = [
+//!     json!({"type": "start", "run_id": "r1"}),
+//!     json!({"type": "start", "run_id": "r2"}),
+//!     json!({"type": "end", "run_id": "r2"}),
+//!     json!({"type": "end", "run_id": "r1"}),
+//! ];
+//! assert!(Expect::events(["start", "end"]).per("run_id").times(2).check(&frames).is_ok());
+//! ```
+//!
+//! Paired events, field subsets, forbidden and ignored types, a grammar:
+//!
+//! ```
+//! # use ws_test_runtime::expect::{Expect, step};
+//! # use ws_test_runtime::prelude::*;
+//! let frames = [
+//!     json!({"type": "agent_started", "agent_name": "Bot"}),
+//!     json!({"type": "heartbeat"}),
+//!     json!({"type": "tool_executing", "tool_call_id": "c1"}),
+//!     json!({"type": "tool_completed", "tool_call_id": "c1", "result": {"status": "ok", "rows": 3}}),
+//!     json!({"type": "agent_completed"}),
+//! ];
+//! let expectation = Expect::events([
+//!     step("agent_started").matching(json!({"agent_name": "Bot"})),
+//!     step("tool_executing"),
+//!     step("tool_completed").matching(json!({"result": {"status": "ok"}})),
+//!     step("agent_completed"),
+//! ])
+//! .strict()
+//! .ignore("heartbeat")
+//! .forbid("error")
+//! .pair("tool_executing", "tool_completed", "tool_call_id");
+//! let matched = expectation.check(&frames)?;
+//! assert_eq!(matched.events()[2]["result"]["rows"], 3);
+//!
+//! let grammar = Expect::pattern("agent_started agent_thinking* (tool_executing tool_completed)+ agent_completed")?;
+//! assert!(grammar.ignore("heartbeat").check(&frames).is_ok());
+//! # Ok::<(), ws_test_runtime::Error>(())
+//! ```
+//!
+//! # What a failure looks like
+//!
+//! Every failure is an [`Error::Expectation`] whose message is a report: the expectation in one line, why
+//! it failed, the received timeline with a marker at the first divergence, what was missing and what was not
+//! expected. A missing event:
+//!
+//! ```text
+//! expectation not met: events [agent_started, agent_thinking, tool_executing, tool_completed, agent_completed] in order
+//! timed out after 5s
+//!      #         ms  frame
+//!      0      0.612  agent_started run_id=r1 seq=1
+//!      1      0.617  tool_executing run_id=r1 tool_call_id=call-1 seq=2   <-- first divergence: expected agent_thinking
+//!      2      0.620  tool_completed run_id=r1 tool_call_id=call-1 seq=3
+//!      3      0.623  agent_completed run_id=r1 seq=4
+//! missing: agent_thinking, tool_executing, tool_completed, agent_completed
+//! not matched: #1 tool_executing, #2 tool_completed, #3 agent_completed
+//! ```
+//!
+//! A wrong order in strict mode fails at once, at the frame that broke it:
+//!
+//! ```text
+//! expectation not met: events [agent_started, agent_thinking, tool_executing, tool_completed, agent_completed] strictly, per run_id
+//! frame #3 broke the order of run_id=r1: expected tool_executing, got tool_completed
+//!      #         ms  frame
+//!      0      0.512  agent_started run_id=r1 seq=1
+//!      1      0.515  agent_thinking run_id=r1 seq=2
+//!      2      0.518  tool_completed run_id=r1 tool_call_id=call-1 seq=3   <-- first divergence: expected tool_executing
+//! missing: run_id=r1: tool_executing, tool_completed, agent_completed
+//! ```
+//!
+//! The other kinds read the same way: `forbidden event "error" at frame #2`, `frame #4 has no "run_id"`,
+//! `tool_completed at frame #3 closes tool_call_id=c9, which no tool_executing opened`, `tool_executing at frame
+//! #5 opens tool_call_id=c1 again (already opened at frame #2)`, `frame #6 came after the expectation was
+//! complete` (strict), and `the connection was closed (code 1011, reason "...")`.
+
+mod matcher;
+pub(crate) mod pattern;
+pub(crate) mod report;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use matcher::{Matched, Matcher, Progress};
+pub use pattern::PatternError;
+pub use report::{EndReason, ExpectationFailure};
+
+use crate::{Error, Result};
+
+/// Entry points for building an [`Expectation`].
+#[derive(Debug, Clone, Copy)]
+pub struct Expect;
+
+impl Expect {
+    /// These event types, in this order (by default other frames may come between; see the modes).
+    pub fn events<I>(steps: I) -> Expectation
+    where
+        I: IntoIterator,
+        I::Item: Into<Step>,
+    {
+        Expectation::new(Sequence::Events(steps.into_iter().map(Into::into).collect()))
+    }
+
+    /// The order as a small regular grammar over event types: names separated by spaces, `*`, `+`, `?`, `|` and
+    /// parentheses. A bad pattern is an [`Error::Pattern`] that points at the column.
+    pub fn pattern(source: &str) -> Result<Expectation> {
+        let node = pattern::parse(source).map_err(Error::Pattern)?;
+        Ok(Expectation::new(Sequence::Pattern { node }))
+    }
+}
+
+/// One expected event: its type and, optionally, a subset of its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    event_type: String,
+    fields: Option<Value>,
+}
+
+/// A [`Step`] for this event type.
+pub fn step(event_type: impl Into<String>) -> Step {
+    Step {
+        event_type: event_type.into(),
+        fields: None,
+    }
+}
+
+impl Step {
+    /// The event type.
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// Requires these fields: only the listed fields are compared, nested objects by subset too, arrays
+    /// element by element (same length).
+    pub fn matching(mut self, fields: Value) -> Self {
+        self.fields = Some(fields);
+        self
+    }
+}
+
+impl From<&str> for Step {
+    fn from(event_type: &str) -> Self {
+        step(event_type)
+    }
+}
+
+impl From<String> for Step {
+    fn from(event_type: String) -> Self {
+        step(event_type)
+    }
+}
+
+impl From<&String> for Step {
+    fn from(event_type: &String) -> Self {
+        step(event_type.as_str())
+    }
+}
+
+/// How the expected events relate to the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Exactly these frames, nothing between or after (within the watched window).
+    Strict,
+    /// These, in this order; other frames may come between.
+    #[default]
+    InOrder,
+    /// These, in any order; other frames may come between.
+    AnyOrder,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Sequence {
+    Events(Vec<Step>),
+    Pattern { node: pattern::Node },
+}
+
+/// Every opener of type `open` must be closed by a later `close` with the same `key` field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pair {
+    pub(crate) open: String,
+    pub(crate) close: String,
+    pub(crate) key: String,
+}
+
+/// What a test expects of the events it receives. Build it with [`Expect`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    pub(crate) sequence: Sequence,
+    pub(crate) order: Order,
+    pub(crate) per: Option<String>,
+    pub(crate) times: Option<u32>,
+    pub(crate) pairs: Vec<Pair>,
+    pub(crate) matching: Vec<(String, Value)>,
+    pub(crate) forbid: Vec<String>,
+    pub(crate) ignore: Vec<String>,
+    pub(crate) within: Option<Duration>,
+}
+
+impl Expectation {
+    fn new(sequence: Sequence) -> Self {
+        Expectation {
+            sequence,
+            order: Order::InOrder,
+            per: None,
+            times: None,
+            pairs: Vec::new(),
+            matching: Vec::new(),
+            forbid: Vec::new(),
+            ignore: Vec::new(),
+            within: None,
+        }
+    }
+
+    /// Exactly these frames: nothing between them, nothing after them among the frames already received
+    /// when the expectation completes. Ignored types do not count.
+    pub fn strict(mut self) -> Self {
+        self.order = Order::Strict;
+        self
+    }
+
+    /// These, in this order, other frames allowed between (the default).
+    pub fn in_order(mut self) -> Self {
+        self.order = Order::InOrder;
+        self
+    }
+
+    /// These, in any order (not with a pattern).
+    pub fn any_order(mut self) -> Self {
+        self.order = Order::AnyOrder;
+        self
+    }
+
+    /// Sets the order mode.
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// One sequence per distinct value of this JSON field (`"run_id"`); groups may interleave, and every group
+    /// that appears must complete.
+    pub fn per(mut self, field: impl Into<String>) -> Self {
+        self.per = Some(field.into());
+        self
+    }
+
+    /// `n` complete sequences (with [`per`](Self::per): `n` distinct groups). A sequence ends as soon as it is
+    /// complete.
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    /// Every `open` event must be closed by a later `close` event with the same value of `key`; a closer
+    /// without an opener, an opener opened twice, or an opener left open fails.
+    pub fn pair(mut self, open: impl Into<String>, close: impl Into<String>, key: impl Into<String>) -> Self {
+        self.pairs.push(Pair {
+            open: open.into(),
+            close: close.into(),
+            key: key.into(),
+        });
+        self
+    }
+
+    /// Requires these fields on every expected event of this type (a subset match, as [`Step::matching`]).
+    pub fn matching(mut self, event_type: impl Into<String>, fields: Value) -> Self {
+        self.matching.push((event_type.into(), fields));
+        self
+    }
+
+    /// A type that must not appear: it fails the expectation at once.
+    pub fn forbid(mut self, event_type: impl Into<String>) -> Self {
+        self.forbid.push(event_type.into());
+        self
+    }
+
+    /// Noise left out of matching (it counts neither as expected nor as unexpected).
+    pub fn ignore(mut self, event_type: impl Into<String>) -> Self {
+        self.ignore.push(event_type.into());
+        self
+    }
+
+    /// The deadline of [`WsClient::expect`](crate::WsClient::expect) (default: the client's receive timeout).
+    pub fn within(mut self, deadline: Duration) -> Self {
+        self.within = Some(deadline);
+        self
+    }
+
+    /// The deadline, if one was set.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.within
+    }
+
+    /// The order mode.
+    pub fn order_mode(&self) -> Order {
+        self.order
+    }
+
+    /// Checks a complete list of received JSON values (no waiting): the matched events, or the failure report.
+    pub fn check(&self, frames: &[Value]) -> Result<Matched> {
+        let mut matcher = Matcher::new(self)?;
+        for frame in frames {
+            match matcher.progress() {
+                Progress::Pending => {
+                    matcher.feed(frame);
+                }
+                Progress::Met => matcher.feed_after(frame),
+                Progress::Failed => break,
+            }
+        }
+        let report_frames: Vec<report::ReportFrame> = frames
+            .iter()
+            .enumerate()
+            .map(|(index, value)| report::ReportFrame::from_value(index, None, value))
+            .collect();
+        matcher.conclude(EndReason::EndOfInput, &report_frames)
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.sequence {
+            Sequence::Events(steps) => {
+                f.write_str("events [")?;
+                for (i, step) in steps.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(&step.event_type)?;
+                    if let Some(fields) = &step.fields {
+                        write!(f, " {fields}")?;
+                    }
+                }
+                f.write_str("]")?;
+            }
+            Sequence::Pattern { node } => write!(f, "pattern \"{node}\"")?,
+        }
+        f.write_str(match self.order {
+            Order::Strict => " strictly",
+            Order::InOrder => " in order",
+            Order::AnyOrder => " in any order",
+        })?;
+        if let Some(field) = &self.per {
+            write!(f, ", per {field}")?;
+        }
+        if let Some(n) = self.times {
+            write!(f, ", {n} time(s)")?;
+        }
+        for pair in &self.pairs {
+            write!(f, ", pair {} -> {} by {}", pair.open, pair.close, pair.key)?;
+        }
+        for (event_type, fields) in &self.matching {
+            write!(f, ", {event_type} matching {fields}")?;
+        }
+        if !self.forbid.is_empty() {
+            write!(f, ", forbid [{}]", self.forbid.join(", "))?;
+        }
+        if !self.ignore.is_empty() {
+            write!(f, ", ignore [{}]", self.ignore.join(", "))?;
+        }
+        if let Some(within) = self.within {
+            write!(f, ", within {within:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `actual` contains `expected`: objects by subset (recursively), arrays element by element with the
+/// same length, everything else by equality.
+pub fn subset_matches(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Object(expected), Value::Object(actual)) => expected
+            .iter()
+            .all(|(key, value)| actual.get(key).is_some_and(|actual| subset_matches(value, actual))),
+        (Value::Array(expected), Value::Array(actual)) => {
+            expected.len() == actual.len() && expected.iter().zip(actual).all(|(e, a)| subset_matches(e, a))
+        }
+        _ => expected == actual,
+    }
+}
+
+/// Runs one arbitrary input through pattern parsing and matching: what the `fuzz/` target calls. Never panics
+/// on any input (that is the property the fuzzer checks).
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(2, '\n');
+    let spec = parts.next().unwrap_or_default();
+    let frames: Vec<Value> = parts
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| Value::String(line.to_owned())))
+        .collect();
+    let flags = data.first().copied().unwrap_or(0);
+    let base = match Expect::pattern(spec) {
+        Ok(expectation) => expectation,
+        Err(error) => {
+            let _ = error.to_string();
+            Expect::events(spec.split_whitespace())
+        }
+    };
+    let mut expectation = match flags % 3 {
+        0 => base.strict(),
+        1 => base.in_order(),
+        _ => base.any_order(),
+    };
+    if flags & 4 != 0 {
+        expectation = expectation.per("run_id");
+    }
+    if flags & 8 != 0 {
+        expectation = expectation.times(u32::from(flags >> 5));
+    }
+    if flags & 16 != 0 {
+        expectation = expectation.pair("open", "close", "id").forbid("error").ignore("noise");
+    }
+    let _ = expectation.to_string();
+    if let Err(error) = expectation.check(&frames) {
+        let _ = error.to_string();
+    }
+}

@@ -1,0 +1,539 @@
+//! The event-order grammar of [`Expect::pattern`](super::Expect::pattern), compiled to a position automaton.
+//!
+//! ```text
+//! pattern := alternative ('|' alternative)*
+//! alternative := item+
+//! item := atom ('*' | '+' | '?')*
+//! atom := NAME | '(' pattern ')'
+//! NAME := one or more of  A-Z a-z 0-9 _ . : - /
+//! ```
+//!
+//! The automaton is Glushkov's: one state per occurrence of a name, no epsilon moves, so a step costs one
+//! union of follow sets and one intersection with the positions the event matches: linear in the frames.
+
+use std::fmt;
+
+/// A bad pattern: what is wrong and at which column (1-based, in characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError {
+    /// The pattern as given.
+    pub pattern: String,
+    /// The 1-based column of the offending character (one past the end for "unexpected end").
+    pub column: usize,
+    /// What is wrong, in words.
+    pub reason: String,
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid event pattern at column {}: {}", self.column, self.reason)?;
+        writeln!(f, "    {}", self.pattern)?;
+        write!(f, "    {}^", " ".repeat(self.column.saturating_sub(1)))
+    }
+}
+
+impl std::error::Error for PatternError {}
+
+/// The syntax tree of a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node {
+    Name(String),
+    Concat(Vec<Node>),
+    Alt(Vec<Node>),
+    Star(Box<Node>),
+    Plus(Box<Node>),
+    Optional(Box<Node>),
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let grouped = |f: &mut fmt::Formatter<'_>, node: &Node| match node {
+            Node::Name(_) | Node::Star(_) | Node::Plus(_) | Node::Optional(_) => write!(f, "{node}"),
+            _ => write!(f, "({node})"),
+        };
+        match self {
+            Node::Name(name) => f.write_str(name),
+            Node::Concat(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    match item {
+                        Node::Alt(_) => write!(f, "({item})")?,
+                        _ => write!(f, "{item}")?,
+                    }
+                }
+                Ok(())
+            }
+            Node::Alt(options) => {
+                for (i, option) in options.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" | ")?;
+                    }
+                    write!(f, "{option}")?;
+                }
+                Ok(())
+            }
+            Node::Star(inner) => {
+                grouped(f, inner)?;
+                f.write_str("*")
+            }
+            Node::Plus(inner) => {
+                grouped(f, inner)?;
+                f.write_str("+")
+            }
+            Node::Optional(inner) => {
+                grouped(f, inner)?;
+                f.write_str("?")
+            }
+        }
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-' | '/')
+}
+
+struct Parser<'a> {
+    source: &'a str,
+    chars: Vec<char>,
+    at: usize,
+}
+
+/// Parses a pattern into its syntax tree.
+pub(crate) fn parse(source: &str) -> Result<Node, PatternError> {
+    let mut parser = Parser {
+        source,
+        chars: source.chars().collect(),
+        at: 0,
+    };
+    parser.skip_spaces();
+    if parser.at == parser.chars.len() {
+        return Err(parser.error(parser.at, "the pattern is empty; name at least one event type"));
+    }
+    let node = parser.alternatives()?;
+    parser.skip_spaces();
+    match parser.peek() {
+        None => Ok(node),
+        Some(')') => Err(parser.error(parser.at, "this `)` has no matching `(`")),
+        Some(c) => Err(parser.error(parser.at, &format!("unexpected `{c}`"))),
+    }
+}
+
+impl Parser<'_> {
+    fn error(&self, at: usize, reason: &str) -> PatternError {
+        PatternError {
+            pattern: self.source.to_owned(),
+            column: at + 1,
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.at).copied()
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn alternatives(&mut self) -> Result<Node, PatternError> {
+        let mut options = vec![self.sequence(false)?];
+        loop {
+            self.skip_spaces();
+            if self.peek() != Some('|') {
+                break;
+            }
+            self.at += 1;
+            options.push(self.sequence(true)?);
+        }
+        Ok(if options.len() == 1 {
+            options.remove(0)
+        } else {
+            Node::Alt(options)
+        })
+    }
+
+    fn sequence(&mut self, after_bar: bool) -> Result<Node, PatternError> {
+        let mut items = Vec::new();
+        loop {
+            self.skip_spaces();
+            match self.peek() {
+                None | Some('|') | Some(')') => break,
+                Some(_) => items.push(self.item()?),
+            }
+        }
+        match items.len() {
+            0 => {
+                let what = match self.peek() {
+                    _ if after_bar => "an empty alternative: put an event type on each side of `|`",
+                    None => "the pattern ends where an event type was expected",
+                    Some('|') => "an empty alternative: put an event type on each side of `|`",
+                    Some(_) => "an empty group: put at least one event type between `(` and `)`",
+                };
+                Err(self.error(self.at, what))
+            }
+            1 => Ok(items.remove(0)),
+            _ => Ok(Node::Concat(items)),
+        }
+    }
+
+    fn item(&mut self) -> Result<Node, PatternError> {
+        let mut node = self.atom()?;
+        while let Some(c @ ('*' | '+' | '?')) = self.peek() {
+            self.at += 1;
+            node = match c {
+                '*' => Node::Star(Box::new(node)),
+                '+' => Node::Plus(Box::new(node)),
+                _ => Node::Optional(Box::new(node)),
+            };
+        }
+        Ok(node)
+    }
+
+    fn atom(&mut self) -> Result<Node, PatternError> {
+        match self.peek() {
+            Some('(') => {
+                let open = self.at;
+                self.at += 1;
+                self.skip_spaces();
+                if self.peek() == Some(')') {
+                    return Err(self.error(
+                        self.at,
+                        "an empty group: put at least one event type between `(` and `)`",
+                    ));
+                }
+                let inner = self.alternatives()?;
+                self.skip_spaces();
+                if self.peek() != Some(')') {
+                    return Err(self.error(open, "this `(` is never closed"));
+                }
+                self.at += 1;
+                Ok(inner)
+            }
+            Some(c @ ('*' | '+' | '?')) => {
+                Err(self.error(self.at, &format!("`{c}` must follow an event type or a group")))
+            }
+            Some(c) if is_name_char(c) => {
+                let start = self.at;
+                while self.peek().is_some_and(is_name_char) {
+                    self.at += 1;
+                }
+                Ok(Node::Name(self.chars[start..self.at].iter().collect()))
+            }
+            Some(c) => Err(self.error(
+                self.at,
+                &format!("unexpected `{c}`; event types are made of letters, digits and _ . : - /"),
+            )),
+            None => Err(self.error(self.at, "the pattern ends where an event type was expected")),
+        }
+    }
+}
+
+/// A fixed-size set of small integers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct BitSet {
+    words: Vec<u64>,
+}
+
+impl BitSet {
+    pub(crate) fn new(size: usize) -> Self {
+        BitSet {
+            words: vec![0; size.div_ceil(64).max(1)],
+        }
+    }
+
+    pub(crate) fn insert(&mut self, bit: usize) {
+        self.words[bit / 64] |= 1 << (bit % 64);
+    }
+
+    pub(crate) fn remove(&mut self, bit: usize) {
+        self.words[bit / 64] &= !(1 << (bit % 64));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.words.iter().all(|word| *word == 0)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.words.iter_mut().for_each(|word| *word = 0);
+    }
+
+    pub(crate) fn union_with(&mut self, other: &BitSet) {
+        for (word, other) in self.words.iter_mut().zip(&other.words) {
+            *word |= other;
+        }
+    }
+
+    pub(crate) fn intersect_with(&mut self, other: &BitSet) {
+        for (word, other) in self.words.iter_mut().zip(&other.words) {
+            *word &= other;
+        }
+    }
+
+    pub(crate) fn intersects(&self, other: &BitSet) -> bool {
+        self.words.iter().zip(&other.words).any(|(a, b)| a & b != 0)
+    }
+
+    /// Whether every bit of `self` is also in `other`.
+    pub(crate) fn is_subset(&self, other: &BitSet) -> bool {
+        self.words.iter().zip(&other.words).all(|(a, b)| a & !b == 0)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, word)| {
+            let mut bits = *word;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let bit = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                Some(w * 64 + bit)
+            })
+        })
+    }
+}
+
+/// A Glushkov automaton: states are the start plus one per position (occurrence of a name).
+#[derive(Debug, Clone)]
+pub(crate) struct Automaton {
+    /// The event type of each position.
+    pub(crate) names: Vec<String>,
+    /// Positions reachable from the start.
+    pub(crate) first: BitSet,
+    /// Positions reachable from each position.
+    pub(crate) follow: Vec<BitSet>,
+    /// Positions where a match may end.
+    pub(crate) last: BitSet,
+    /// Whether the empty sequence matches.
+    pub(crate) nullable: bool,
+    /// Whether it was built from a plain list (positions in order, each followed by the next).
+    pub(crate) chain: bool,
+}
+
+struct Sets {
+    nullable: bool,
+    first: Vec<usize>,
+    last: Vec<usize>,
+}
+
+impl Automaton {
+    /// The automaton of a plain sequence of names.
+    pub(crate) fn chain(names: Vec<String>) -> Self {
+        let size = names.len();
+        let mut first = BitSet::new(size);
+        let mut last = BitSet::new(size);
+        let mut follow = vec![BitSet::new(size); size];
+        if size > 0 {
+            first.insert(0);
+            last.insert(size - 1);
+        }
+        for (position, next) in follow.iter_mut().enumerate() {
+            if position + 1 < size {
+                next.insert(position + 1);
+            }
+        }
+        Automaton {
+            names,
+            first,
+            follow,
+            last,
+            nullable: size == 0,
+            chain: true,
+        }
+    }
+
+    /// The automaton of a pattern's syntax tree.
+    pub(crate) fn from_node(node: &Node) -> Self {
+        let mut names = Vec::new();
+        let mut follow_lists: Vec<Vec<usize>> = Vec::new();
+        let sets = Self::build(node, &mut names, &mut follow_lists);
+        let size = names.len();
+        let to_set = |items: &[usize]| {
+            let mut set = BitSet::new(size);
+            items.iter().for_each(|&item| set.insert(item));
+            set
+        };
+        Automaton {
+            first: to_set(&sets.first),
+            last: to_set(&sets.last),
+            follow: follow_lists.iter().map(|list| to_set(list)).collect(),
+            names,
+            nullable: sets.nullable,
+            chain: false,
+        }
+    }
+
+    fn build(node: &Node, names: &mut Vec<String>, follow: &mut Vec<Vec<usize>>) -> Sets {
+        let link = |follow: &mut Vec<Vec<usize>>, from: &[usize], to: &[usize]| {
+            for &position in from {
+                for &next in to {
+                    if !follow[position].contains(&next) {
+                        follow[position].push(next);
+                    }
+                }
+            }
+        };
+        match node {
+            Node::Name(name) => {
+                names.push(name.clone());
+                follow.push(Vec::new());
+                let position = names.len() - 1;
+                Sets {
+                    nullable: false,
+                    first: vec![position],
+                    last: vec![position],
+                }
+            }
+            Node::Concat(items) => {
+                let mut whole = Sets {
+                    nullable: true,
+                    first: Vec::new(),
+                    last: Vec::new(),
+                };
+                for item in items {
+                    let part = Self::build(item, names, follow);
+                    link(follow, &whole.last, &part.first);
+                    if whole.nullable {
+                        whole.first.extend(&part.first);
+                    }
+                    if part.nullable {
+                        whole.last.extend(&part.last);
+                    } else {
+                        whole.last = part.last;
+                    }
+                    whole.nullable &= part.nullable;
+                }
+                whole
+            }
+            Node::Alt(options) => {
+                let mut whole = Sets {
+                    nullable: false,
+                    first: Vec::new(),
+                    last: Vec::new(),
+                };
+                for option in options {
+                    let part = Self::build(option, names, follow);
+                    whole.nullable |= part.nullable;
+                    whole.first.extend(part.first);
+                    whole.last.extend(part.last);
+                }
+                whole
+            }
+            Node::Star(inner) | Node::Plus(inner) | Node::Optional(inner) => {
+                let mut part = Self::build(inner, names, follow);
+                if !matches!(node, Node::Optional(_)) {
+                    link(follow, &part.last, &part.first);
+                }
+                if !matches!(node, Node::Plus(_)) {
+                    part.nullable = true;
+                }
+                part
+            }
+        }
+    }
+
+    /// Number of positions.
+    pub(crate) fn size(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The positions that may come next from `(start_active, positions)`.
+    pub(crate) fn next_into(&self, start_active: bool, positions: &BitSet, out: &mut BitSet) {
+        out.clear();
+        if start_active {
+            out.union_with(&self.first);
+        }
+        for position in positions.iter() {
+            out.union_with(&self.follow[position]);
+        }
+    }
+
+    /// Whether `(start_active, positions)` holds a complete match.
+    pub(crate) fn accepts(&self, start_active: bool, positions: &BitSet) -> bool {
+        (start_active && self.nullable) || positions.intersects(&self.last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, input: &[&str]) -> bool {
+        let automaton = Automaton::from_node(&parse(pattern).unwrap());
+        let mut start = true;
+        let mut set = BitSet::new(automaton.size());
+        let mut next = BitSet::new(automaton.size());
+        for name in input {
+            automaton.next_into(start, &set, &mut next);
+            let mut mask = BitSet::new(automaton.size());
+            for (position, candidate) in automaton.names.iter().enumerate() {
+                if candidate == name {
+                    mask.insert(position);
+                }
+            }
+            next.intersect_with(&mask);
+            std::mem::swap(&mut set, &mut next);
+            start = false;
+        }
+        automaton.accepts(start, &set)
+    }
+
+    #[test]
+    fn the_grammar_accepts_what_it_should() {
+        let p = "agent_started agent_thinking* (tool_executing tool_completed)+ agent_completed";
+        assert!(matches(
+            p,
+            &["agent_started", "tool_executing", "tool_completed", "agent_completed"]
+        ));
+        assert!(matches(
+            p,
+            &[
+                "agent_started",
+                "agent_thinking",
+                "agent_thinking",
+                "tool_executing",
+                "tool_completed",
+                "tool_executing",
+                "tool_completed",
+                "agent_completed"
+            ]
+        ));
+        assert!(!matches(p, &["agent_started", "agent_completed"]));
+        assert!(!matches(p, &["agent_started", "tool_executing", "agent_completed"]));
+        assert!(matches("a (b | c)? d", &["a", "d"]));
+        assert!(matches("a (b | c)? d", &["a", "c", "d"]));
+        assert!(!matches("a (b | c)? d", &["a", "b", "c", "d"]));
+        assert!(matches("a*", &[]));
+        assert!(matches("(a b)* c", &["a", "b", "a", "b", "c"]));
+    }
+
+    #[test]
+    fn errors_point_at_the_column() {
+        let error = parse("agent_started (tool_executing").unwrap_err();
+        assert_eq!(error.column, 15);
+        assert_eq!(error.reason, "this `(` is never closed");
+        assert_eq!(
+            error.to_string(),
+            "invalid event pattern at column 15: this `(` is never closed\n    agent_started (tool_executing\n                  ^"
+        );
+        assert_eq!(parse("a | | b").unwrap_err().column, 5);
+        assert_eq!(parse("a )").unwrap_err().column, 3);
+        assert_eq!(parse("* a").unwrap_err().column, 1);
+        assert_eq!(parse("a ()").unwrap_err().column, 4);
+        assert_eq!(parse("a, b").unwrap_err().column, 2);
+        assert_eq!(parse("   ").unwrap_err().column, 4);
+        assert_eq!(parse("a |").unwrap_err().column, 4);
+    }
+
+    #[test]
+    fn patterns_print_back_in_their_own_syntax() {
+        for source in ["a b* (c d)+ e", "a | b c", "(a | b)? c", "a"] {
+            let printed = parse(source).unwrap().to_string();
+            assert_eq!(parse(&printed).unwrap(), parse(source).unwrap(), "{source} → {printed}");
+        }
+    }
+}
