@@ -4,6 +4,7 @@ mod support;
 
 mod client;
 mod concurrency;
+mod expect;
 mod faults;
 mod http;
 mod lifecycle;

@@ -1,7 +1,7 @@
 //! The streaming matcher: one pass over the frames, constant work per frame, a verdict as soon as there is one.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -86,7 +86,8 @@ impl Divergence {
 enum Engine {
     Automaton {
         automaton: Automaton,
-        masks: HashMap<String, BitSet>,
+        /// The positions of each event type (few types: a linear scan beats hashing).
+        masks: Vec<(String, BitSet)>,
         predicates: Vec<Vec<Value>>,
         any_predicate: bool,
     },
@@ -154,6 +155,7 @@ pub struct Matcher<'e> {
     engine: Engine,
     target: u32,
     groups: Vec<Group>,
+    done_groups: usize,
     index: HashMap<Box<str>, usize>,
     open: Vec<HashMap<Box<str>, usize>>,
     tags: Vec<Tag>,
@@ -224,8 +226,9 @@ impl<'e> Matcher<'e> {
             engine,
             target,
             groups: Vec::new(),
-            index: HashMap::new(),
-            open: vec![HashMap::new(); expectation.pairs.len()],
+            done_groups: 0,
+            index: HashMap::default(),
+            open: vec![HashMap::default(); expectation.pairs.len()],
             tags: Vec::new(),
             failure: None,
             progress: Progress::Pending,
@@ -408,9 +411,13 @@ impl<'e> Matcher<'e> {
                 predicates,
                 any_predicate,
             } => {
-                match masks.get(event_type) {
+                match masks
+                    .iter()
+                    .find(|(name, _)| name.as_str() == event_type)
+                    .map(|(_, mask)| mask)
+                {
                     Some(mask) => {
-                        self.mask.clone_from(mask);
+                        self.mask.copy_from(mask);
                         if *any_predicate {
                             for position in mask.iter() {
                                 if !predicates[position].iter().all(|fields| subset_matches(fields, frame)) {
@@ -474,6 +481,7 @@ impl<'e> Matcher<'e> {
         let per = self.expectation.per.is_some();
         let target = self.target;
         let state = &mut self.groups[group];
+        let was_done = state.done;
         match &self.engine {
             Engine::AnyOrder { .. } => {
                 if state.remaining.iter().all(|left| *left == 0) {
@@ -493,16 +501,18 @@ impl<'e> Matcher<'e> {
                 }
             }
         }
+        if state.done && !was_done {
+            self.done_groups += 1;
+        }
     }
 
     fn update_progress(&mut self) {
         self.progress = if self.failure.is_some() {
             Progress::Failed
         } else {
-            let groups_done = match self.expectation.per {
-                Some(_) => self.groups.len() >= self.target as usize && self.groups.iter().all(|group| group.done),
-                None => self.groups.first().is_some_and(|group| group.done),
-            };
+            // Counters, not scans: this runs once per frame.
+            let groups_done = self.done_groups == self.groups.len()
+                && (self.expectation.per.is_none() || self.groups.len() >= self.target as usize);
             if groups_done && self.open.iter().all(HashMap::is_empty) {
                 Progress::Met
             } else {
@@ -639,12 +649,16 @@ fn predicates(expectation: &Expectation, step: &Step) -> Vec<Value> {
 }
 
 fn automaton_engine(automaton: Automaton, predicates: Vec<Vec<Value>>) -> Engine {
-    let mut masks: HashMap<String, BitSet> = HashMap::new();
+    let mut masks: Vec<(String, BitSet)> = Vec::new();
     for (position, name) in automaton.names.iter().enumerate() {
-        masks
-            .entry(name.clone())
-            .or_insert_with(|| BitSet::new(automaton.size()))
-            .insert(position);
+        match masks.iter_mut().find(|(known, _)| known == name) {
+            Some((_, mask)) => mask.insert(position),
+            None => {
+                let mut mask = BitSet::new(automaton.size());
+                mask.insert(position);
+                masks.push((name.clone(), mask));
+            }
+        }
     }
     let any_predicate = predicates.iter().any(|fields| !fields.is_empty());
     Engine::Automaton {

@@ -232,59 +232,91 @@ impl Parser<'_> {
     }
 }
 
-/// A fixed-size set of small integers.
+/// A fixed-size set of small integers. The first 64 live inline, so the sets of nearly every pattern need no
+/// heap memory (and no extra cache miss per frame).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct BitSet {
-    words: Vec<u64>,
+    head: u64,
+    tail: Box<[u64]>,
 }
 
 impl BitSet {
     pub(crate) fn new(size: usize) -> Self {
         BitSet {
-            words: vec![0; size.div_ceil(64).max(1)],
+            head: 0,
+            tail: vec![0; size.div_ceil(64).saturating_sub(1)].into_boxed_slice(),
         }
+    }
+
+    fn word_mut(&mut self, index: usize) -> &mut u64 {
+        if index == 0 {
+            &mut self.head
+        } else {
+            &mut self.tail[index - 1]
+        }
+    }
+
+    fn words(&self) -> impl Iterator<Item = u64> + '_ {
+        std::iter::once(self.head).chain(self.tail.iter().copied())
+    }
+
+    fn combine(&mut self, other: &BitSet, op: impl Fn(u64, u64) -> u64) {
+        self.head = op(self.head, other.head);
+        for (word, other) in self.tail.iter_mut().zip(other.tail.iter()) {
+            *word = op(*word, *other);
+        }
+    }
+
+    /// The set when it fits one word.
+    pub(crate) fn single(&self) -> Option<u64> {
+        self.tail.is_empty().then_some(self.head)
+    }
+
+    pub(crate) fn set_single(&mut self, word: u64) {
+        self.head = word;
     }
 
     pub(crate) fn insert(&mut self, bit: usize) {
-        self.words[bit / 64] |= 1 << (bit % 64);
+        *self.word_mut(bit / 64) |= 1 << (bit % 64);
     }
 
     pub(crate) fn remove(&mut self, bit: usize) {
-        self.words[bit / 64] &= !(1 << (bit % 64));
+        *self.word_mut(bit / 64) &= !(1 << (bit % 64));
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.words.iter().all(|word| *word == 0)
+        self.words().all(|word| word == 0)
     }
 
     pub(crate) fn clear(&mut self) {
-        self.words.iter_mut().for_each(|word| *word = 0);
+        self.head = 0;
+        self.tail.iter_mut().for_each(|word| *word = 0);
+    }
+
+    pub(crate) fn copy_from(&mut self, other: &BitSet) {
+        self.combine(other, |_, theirs| theirs);
     }
 
     pub(crate) fn union_with(&mut self, other: &BitSet) {
-        for (word, other) in self.words.iter_mut().zip(&other.words) {
-            *word |= other;
-        }
+        self.combine(other, |ours, theirs| ours | theirs);
     }
 
     pub(crate) fn intersect_with(&mut self, other: &BitSet) {
-        for (word, other) in self.words.iter_mut().zip(&other.words) {
-            *word &= other;
-        }
+        self.combine(other, |ours, theirs| ours & theirs);
     }
 
     pub(crate) fn intersects(&self, other: &BitSet) -> bool {
-        self.words.iter().zip(&other.words).any(|(a, b)| a & b != 0)
+        self.words().zip(other.words()).any(|(a, b)| a & b != 0)
     }
 
     /// Whether every bit of `self` is also in `other`.
     pub(crate) fn is_subset(&self, other: &BitSet) -> bool {
-        self.words.iter().zip(&other.words).all(|(a, b)| a & !b == 0)
+        self.words().zip(other.words()).all(|(a, b)| a & !b == 0)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words.iter().enumerate().flat_map(|(w, word)| {
-            let mut bits = *word;
+        self.words().enumerate().flat_map(|(w, word)| {
+            let mut bits = word;
             std::iter::from_fn(move || {
                 if bits == 0 {
                     return None;
@@ -443,6 +475,16 @@ impl Automaton {
 
     /// The positions that may come next from `(start_active, positions)`.
     pub(crate) fn next_into(&self, start_active: bool, positions: &BitSet, out: &mut BitSet) {
+        if let (Some(mut bits), Some(first)) = (positions.single(), self.first.single()) {
+            // One word (up to 64 positions, nearly every pattern): no iterator machinery in the hot path.
+            let mut next = if start_active { first } else { 0 };
+            while bits != 0 {
+                next |= self.follow[bits.trailing_zeros() as usize].head;
+                bits &= bits - 1;
+            }
+            out.set_single(next);
+            return;
+        }
         out.clear();
         if start_active {
             out.union_with(&self.first);
