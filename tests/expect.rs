@@ -271,3 +271,23 @@ async fn an_invalid_pattern_points_at_the_column() {
         "invalid event pattern at column 15: this `(` is never closed\n    agent_started (agent_thinking\n                  ^"
     );
 }
+
+#[tokio::test]
+async fn a_failure_after_expect_type_explains_the_window() -> TestResult {
+    let server = EmbeddedServer::start().await?;
+    let mut client = server.connect().await?;
+    client.expect_type("connection_established").await?;
+    client.send_json(&json!({"type": "ping"})).await?;
+    let text = report(client.expect(&Expect::events(["pong"]).strict()).await.unwrap_err());
+    assert!(
+        text.contains("frame #0 broke the order: expected pong, got connection_established"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "note: frames #0 to #0 were already returned by recv or expect_type; expect() watches every frame"
+        ),
+        "{text}"
+    );
+    Ok(())
+}

@@ -40,22 +40,14 @@ async fn one_test(phases: &mut Phases) -> Result<(), ws_test_runtime::Error> {
 
     let connecting = Instant::now();
     let mut client = server.connect().await?;
-    client.expect_type("connection_established").await?;
+    client.expect(&Expect::events(["connection_established"])).await?;
     record(&mut phases.connect, connecting.elapsed());
 
     let chatting = Instant::now();
     client
         .send_json(&json!({"type": "chat_message", "content": "bench"}))
         .await?;
-    for expected in CRITICAL_EVENTS {
-        let event = client.recv_json().await?;
-        if event["type"] != expected {
-            return Err(ws_test_runtime::Error::Unexpected {
-                expected: expected.into(),
-                received: event.to_string(),
-            });
-        }
-    }
+    client.expect(&Expect::events(CRITICAL_EVENTS).strict()).await?;
     record(&mut phases.chat, chatting.elapsed());
 
     let stopping = Instant::now();

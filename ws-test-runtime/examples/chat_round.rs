@@ -13,35 +13,28 @@ async fn chat_round() -> Result<(), ws_test_runtime::Error> {
     let started = Instant::now();
     let mut server = EmbeddedServer::start().await?;
     let mut client = server.connect().await?;
-    let welcome = client.expect_type("connection_established").await?;
+    let welcome = client
+        .expect(&Expect::events(["connection_established"]).strict())
+        .await?;
     client
         .send_json(&json!({"type": "chat_message", "content": "hello agent"}))
         .await?;
-    let mut run_id = None;
-    for expected in CRITICAL_EVENTS {
-        let event = client.recv_json().await?;
-        if event["type"] != expected {
-            return Err(ws_test_runtime::Error::Unexpected {
-                expected: format!("the critical event {expected:?}"),
-                received: event.to_string(),
-            });
-        }
-        let this_run = event["run_id"].clone();
-        if run_id.get_or_insert_with(|| this_run.clone()) != &this_run {
-            return Err(ws_test_runtime::Error::Unexpected {
-                expected: format!("run_id {}", run_id.unwrap_or_default()),
-                received: event.to_string(),
-            });
-        }
-    }
+    let expectation = Expect::events(CRITICAL_EVENTS)
+        .strict()
+        .per("run_id")
+        .pair("tool_executing", "tool_completed", "tool_call_id")
+        .forbid("error");
+    let run = client.expect(&expectation).await?;
     client.close(1000, "done").await?;
     let elapsed = started.elapsed();
     server.shutdown().await;
     println!("{}", client.history().timeline());
     println!(
-        "server {} served user {}: 5 critical events in order, whole round in {:.2} ms",
+        "server {} served user {}: {} critical events in order (run {}), whole round in {:.2} ms",
         server.url(),
-        welcome["user_id"].as_str().unwrap_or("?"),
+        welcome.events()[0]["user_id"].as_str().unwrap_or("?"),
+        run.len(),
+        run.events()[0]["run_id"].as_str().unwrap_or("?"),
         elapsed.as_secs_f64() * 1000.0
     );
     Ok(())

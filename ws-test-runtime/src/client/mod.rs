@@ -76,6 +76,8 @@ pub struct WsClient {
     pending: VecDeque<Event>,
     /// History index where the next expectation starts watching.
     window_start: usize,
+    /// History index after the last frame that a receive returned.
+    received_until: usize,
 }
 impl std::fmt::Debug for WsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,6 +116,7 @@ impl WsClient {
             closed: None,
             pending: VecDeque::new(),
             window_start: 0,
+            received_until: 0,
         }
     }
 
@@ -412,7 +415,20 @@ impl WsClient {
                 self.consume_until(consumed_until);
             }
         }
-        matcher.conclude(end, &frames)
+        let window_start = self.window_start;
+        let received_until = self.received_until;
+        matcher.conclude(end, &frames).map_err(|error| match error {
+            Error::Expectation(mut failure) if received_until > window_start => {
+                failure.add_note(format!(
+                    "frames #{window_start} to #{} were already returned by recv or expect_type; expect() watches \
+                     every frame since the last expect(), so they counted here too (call watch_from_now() to start \
+                     after them)",
+                    received_until - 1
+                ));
+                Error::Expectation(failure)
+            }
+            other => other,
+        })
     }
 
     /// The data frames of the history from index `from` on, and the history's length.
@@ -468,6 +484,9 @@ impl WsClient {
                     received,
                 });
             };
+            if let Event::Message(index, _) = &event {
+                self.received_until = self.received_until.max(index + 1);
+            }
             if let Some(outcome) = accept(&event) {
                 return outcome;
             }

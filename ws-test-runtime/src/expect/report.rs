@@ -93,6 +93,7 @@ pub struct ExpectationFailure {
     end_marker: Option<String>,
     missing: Vec<String>,
     not_matched: Vec<String>,
+    notes: Vec<String>,
 }
 
 const MAX_ROWS: usize = 60;
@@ -251,6 +252,7 @@ pub(crate) fn build(
         end_marker,
         missing: summary.missing.clone(),
         not_matched,
+        notes: Vec::new(),
     }
 }
 
@@ -273,6 +275,15 @@ impl ExpectationFailure {
     /// The frames that were neither matched nor ignored (`#index summary`).
     pub fn not_matched(&self) -> &[String] {
         &self.not_matched
+    }
+
+    /// Hints about what may have led to the failure.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    pub(crate) fn add_note(&mut self, note: String) {
+        self.notes.push(note);
     }
 
     /// The whole report; `colour` adds ANSI colours (the `Display` decides by itself: only on a terminal, and
@@ -326,6 +337,9 @@ impl ExpectationFailure {
         }
         if !self.not_matched.is_empty() {
             out.push_str(&format!("not matched: {}\n", self.not_matched.join(", ")));
+        }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
         }
         out.truncate(out.trim_end().len());
         out
