@@ -61,7 +61,7 @@ pub mod session;
 pub mod timeout;
 
 pub use chat_agent::{ChatAgent, CriticalEvent, Fault};
-pub use client::{ClientBuilder, WsClient};
+pub use client::{ClientBuilder, Tap, WsClient};
 pub use error::{Error, Result};
 pub use expect::{Expect, Expectation, Matched};
 pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};

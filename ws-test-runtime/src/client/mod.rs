@@ -6,9 +6,10 @@
 //! a timeout names what was awaited and lists what arrived instead.
 
 mod builder;
+mod tap;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -24,10 +25,11 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 pub use builder::ClientBuilder;
+use tap::Recording;
+pub use tap::Tap;
 
-use crate::expect::report::ReportFrame;
-use crate::expect::{EndReason, Expectation, Matched, Matcher, Progress};
-use crate::history::{Direction, Frame, FrameKind, History};
+use crate::expect::{Expectation, Matched};
+use crate::history::{Direction, FrameKind, History};
 use crate::message::{CloseInfo, Message};
 use crate::protocol::close_code;
 use crate::session::clip_reason;
@@ -67,7 +69,7 @@ pub struct WsClient {
     url: String,
     sink: Option<SplitSink<Socket, WsMessage>>,
     events: mpsc::UnboundedReceiver<Event>,
-    history: Arc<Mutex<History>>,
+    recording: Arc<Recording>,
     reader: JoinHandle<()>,
     subprotocol: Option<String>,
     recv_timeout: Duration,
@@ -101,15 +103,15 @@ impl WsClient {
     }
 
     fn from_socket(url: String, socket: Socket, subprotocol: Option<String>, recv_timeout: Duration) -> Self {
-        let history = Arc::new(Mutex::new(History::new()));
+        let recording = Recording::new();
         let (sink, stream) = socket.split();
         let (events_tx, events) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(read_loop(stream, events_tx, Arc::clone(&history)));
+        let reader = tokio::spawn(read_loop(stream, events_tx, Arc::clone(&recording)));
         WsClient {
             url,
             sink: Some(sink),
             events,
-            history,
+            recording,
             reader,
             subprotocol,
             recv_timeout,
@@ -151,7 +153,7 @@ impl WsClient {
     }
 
     fn lock_history(&self) -> std::sync::MutexGuard<'_, History> {
-        self.history.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.recording.history()
     }
 
     /// Sends a JSON value (anything `Serialize`) as a text frame.
@@ -211,10 +213,7 @@ impl WsClient {
             return Err(closed());
         }
         let sink = self.sink.as_mut().ok_or_else(closed)?;
-        self.history
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .record(Direction::Out, kind);
+        self.recording.record(Direction::Out, kind);
         sink.send(frame).await.map_err(|error| match error {
             tokio_tungstenite::tungstenite::Error::AlreadyClosed
             | tokio_tungstenite::tungstenite::Error::ConnectionClosed => closed(),
@@ -372,52 +371,16 @@ impl WsClient {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn expect(&mut self, expectation: &Expectation) -> Result<Matched> {
-        let mut matcher = Matcher::new(expectation)?;
-        let within = expectation.deadline().unwrap_or(self.recv_timeout);
-        let deadline = Instant::now() + within;
-        // Frames already received from the window's start count, whether or not `recv` returned them.
-        let (mut frames, mut seen_until) = self.received_frames(self.window_start);
-        let mut fed = 0;
-        while fed < frames.len() && matcher.progress() == Progress::Pending {
-            matcher.feed(&frames[fed].fed_value());
-            fed += 1;
+        let outcome = self
+            .tap()
+            .evaluate(self.window_start, expectation, self.recv_timeout)
+            .await;
+        if let Some(until) = outcome.consumed_until {
+            self.consume_until(until);
+            return outcome.result;
         }
-        frames.truncate(fed);
-        let mut end = EndReason::EndOfInput;
-        while matcher.progress() == Progress::Pending {
-            match self.next_event(deadline).await {
-                None => {
-                    end = EndReason::Timeout(within);
-                    break;
-                }
-                Some(Event::Message(index, message)) if index >= seen_until => {
-                    seen_until = index + 1;
-                    let at = self.lock_history().frames().get(index).map(|frame| frame.at);
-                    frames.push(ReportFrame::from_message(index, at, &message));
-                    matcher.feed(&frames[fed].fed_value());
-                    fed += 1;
-                }
-                Some(Event::Message(..) | Event::Pong(_)) => {}
-                Some(Event::Closed(close)) => {
-                    end = EndReason::Closed(close);
-                    break;
-                }
-            }
-        }
-        if matcher.progress() == Progress::Met {
-            let consumed_until = frames.last().map_or(self.window_start, |frame| frame.index + 1);
-            // Strict mode: no frame may already have arrived after the match.
-            for frame in self.received_frames(consumed_until).0 {
-                matcher.feed_after(&frame.fed_value());
-                frames.push(frame);
-            }
-            if matcher.progress() == Progress::Met {
-                self.consume_until(consumed_until);
-            }
-        }
-        let window_start = self.window_start;
-        let received_until = self.received_until;
-        matcher.conclude(end, &frames).map_err(|error| match error {
+        let (window_start, received_until) = (self.window_start, self.received_until);
+        outcome.result.map_err(|error| match error {
             Error::Expectation(mut failure) if received_until > window_start => {
                 failure.add_note(format!(
                     "frames #{window_start} to #{} were already returned by recv or expect_type; expect() watches \
@@ -431,19 +394,14 @@ impl WsClient {
         })
     }
 
-    /// The data frames of the history from index `from` on, and the history's length.
-    fn received_frames(&self, from: usize) -> (Vec<ReportFrame>, usize) {
-        let history = self.lock_history();
-        let frames = history
-            .frames()
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|frame| {
-                data_message(frame).map(|message| ReportFrame::from_message(frame.index, Some(frame.at), &message))
-            })
-            .collect();
-        (frames, history.len())
+    /// A view of this connection's record that outlives the client (see [`Tap`]).
+    pub fn tap(&self) -> Tap {
+        Tap::new(Arc::clone(&self.recording))
+    }
+
+    /// The history index where the next [`expect`](Self::expect) starts watching.
+    pub fn window_start(&self) -> usize {
+        self.window_start
     }
 
     /// Starts the next expectation's window at the next frame to arrive: frames received so far are not
@@ -525,30 +483,24 @@ impl Drop for WsClient {
     }
 }
 
-async fn read_loop(
-    mut stream: SplitStream<Socket>,
-    events: mpsc::UnboundedSender<Event>,
-    history: Arc<Mutex<History>>,
-) {
-    let record = |direction, kind| {
-        history
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .record(direction, kind)
+async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSender<Event>, recording: Arc<Recording>) {
+    let closing = |close: CloseInfo| {
+        recording.close(close.clone());
+        let _ = events.send(Event::Closed(close));
     };
     let mut closed = false;
     while let Some(item) = stream.next().await {
-        let event = match item {
-            Ok(WsMessage::Text(text)) => Event::Message(0, Message::Text(text.as_str().to_owned())),
-            Ok(WsMessage::Binary(bytes)) => Event::Message(0, Message::Binary(bytes.to_vec())),
+        let message = match item {
+            Ok(WsMessage::Text(text)) => Message::Text(text.as_str().to_owned()),
+            Ok(WsMessage::Binary(bytes)) => Message::Binary(bytes.to_vec()),
             Ok(WsMessage::Ping(data)) => {
-                record(Direction::In, FrameKind::Ping(data.to_vec()));
+                recording.record(Direction::In, FrameKind::Ping(data.to_vec()));
                 // tungstenite queues the pong and flushes it on the next read, which follows at once.
-                record(Direction::Out, FrameKind::Pong(data.to_vec()));
+                recording.record(Direction::Out, FrameKind::Pong(data.to_vec()));
                 continue;
             }
             Ok(WsMessage::Pong(data)) => {
-                record(Direction::In, FrameKind::Pong(data.to_vec()));
+                recording.record(Direction::In, FrameKind::Pong(data.to_vec()));
                 let _ = events.send(Event::Pong(data.to_vec()));
                 continue;
             }
@@ -557,7 +509,7 @@ async fn read_loop(
                     || CloseInfo::new(close_code::NO_STATUS, ""),
                     |frame| CloseInfo::new(frame.code.into(), frame.reason.as_str()),
                 );
-                record(
+                recording.record(
                     Direction::In,
                     FrameKind::Close {
                         code: close.code,
@@ -565,43 +517,29 @@ async fn read_loop(
                     },
                 );
                 closed = true;
+                closing(close);
                 // Keep reading: that flushes tungstenite's close reply and waits for the server to end TCP.
-                Event::Closed(close)
+                continue;
             }
             Ok(WsMessage::Frame(_)) => continue,
             Err(error) => {
                 if !closed {
-                    let _ = events.send(Event::Closed(CloseInfo::new(
+                    closing(CloseInfo::new(
                         close_code::ABNORMAL,
                         format!("the connection failed: {error}"),
-                    )));
+                    ));
                     closed = true;
                 }
                 break;
             }
         };
-        let event = match event {
-            Event::Message(_, message) => Event::Message(record(Direction::In, message.frame_kind()), message),
-            other => other,
-        };
-        let _ = events.send(event);
+        let index = recording.record(Direction::In, message.frame_kind());
+        let _ = events.send(Event::Message(index, message));
     }
     if !closed {
-        let _ = events.send(Event::Closed(CloseInfo::new(
+        closing(CloseInfo::new(
             close_code::ABNORMAL,
             "the TCP connection ended without a close frame",
-        )));
-    }
-}
-
-/// The data message of a received text or binary frame.
-fn data_message(frame: &Frame) -> Option<Message> {
-    if frame.direction != Direction::In {
-        return None;
-    }
-    match &frame.kind {
-        FrameKind::Text(text) => Some(Message::Text(text.clone())),
-        FrameKind::Binary(bytes) => Some(Message::Binary(bytes.clone())),
-        _ => None,
+        ));
     }
 }

@@ -1,0 +1,189 @@
+//! What a connection's reader records, and a [`Tap`] that watches it: the history, the close, and a signal on
+//! every change. Expectations are evaluated here, so they work whether or not the [`WsClient`](super::WsClient)
+//! itself is still around (a test body may take the client by value).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::Result;
+use crate::expect::report::ReportFrame;
+use crate::expect::{EndReason, Expectation, Matched, Matcher, Progress};
+use crate::history::{Direction, Frame, FrameKind, History};
+use crate::message::{CloseInfo, Message};
+
+/// The record of one connection, shared by its reader task, its client and any tap.
+pub(crate) struct Recording {
+    history: Mutex<History>,
+    closed: Mutex<Option<CloseInfo>>,
+    changed: watch::Sender<u64>,
+}
+
+impl Recording {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Recording {
+            history: Mutex::new(History::new()),
+            closed: Mutex::new(None),
+            changed: watch::channel(0).0,
+        })
+    }
+
+    pub(crate) fn history(&self) -> MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a frame and wakes the watchers; returns its index.
+    pub(crate) fn record(&self, direction: Direction, kind: FrameKind) -> usize {
+        let index = self.history().record(direction, kind);
+        self.changed.send_modify(|version| *version += 1);
+        index
+    }
+
+    /// Notes how the connection ended (the first close wins) and wakes the watchers.
+    pub(crate) fn close(&self, close: CloseInfo) {
+        self.closed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get_or_insert(close);
+        self.changed.send_modify(|version| *version += 1);
+    }
+
+    pub(crate) fn closed(&self) -> Option<CloseInfo> {
+        self.closed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+/// The data message of a received text or binary frame.
+pub(crate) fn data_message(frame: &Frame) -> Option<Message> {
+    if frame.direction != Direction::In {
+        return None;
+    }
+    match &frame.kind {
+        FrameKind::Text(text) => Some(Message::Text(text.clone())),
+        FrameKind::Binary(bytes) => Some(Message::Binary(bytes.clone())),
+        _ => None,
+    }
+}
+
+/// A read-only view of a client's connection that stays valid after the client is gone.
+///
+/// [`WsClient::tap`](super::WsClient::tap) makes one; the `#[ws_test]` driver keeps one so it can check the
+/// declared events even when the test body took the client by value.
+#[derive(Clone)]
+pub struct Tap {
+    recording: Arc<Recording>,
+}
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tap")
+            .field("frames", &self.recording.history().len())
+            .finish()
+    }
+}
+
+/// The result of evaluating an expectation over a recording.
+pub(crate) struct Outcome {
+    pub(crate) result: Result<Matched>,
+    /// On success: the history index after the last frame the expectation consumed.
+    pub(crate) consumed_until: Option<usize>,
+}
+
+impl Tap {
+    pub(crate) fn new(recording: Arc<Recording>) -> Self {
+        Tap { recording }
+    }
+
+    /// A copy of every frame recorded so far.
+    pub fn history(&self) -> History {
+        self.recording.history().clone()
+    }
+
+    /// How the connection ended, if it did.
+    pub fn close_info(&self) -> Option<CloseInfo> {
+        self.recording.closed()
+    }
+
+    /// Evaluates `expectation` over the received frames from history index `window_start` on, waiting for new
+    /// ones until the expectation's deadline (or `default_within`).
+    pub async fn expect_from(
+        &self,
+        window_start: usize,
+        expectation: &Expectation,
+        default_within: Duration,
+    ) -> Result<Matched> {
+        self.evaluate(window_start, expectation, default_within).await.result
+    }
+
+    pub(crate) async fn evaluate(
+        &self,
+        window_start: usize,
+        expectation: &Expectation,
+        default_within: Duration,
+    ) -> Outcome {
+        let mut matcher = match Matcher::new(expectation) {
+            Ok(matcher) => matcher,
+            Err(error) => {
+                return Outcome {
+                    result: Err(error),
+                    consumed_until: None,
+                };
+            }
+        };
+        let within = expectation.deadline().unwrap_or(default_within);
+        let deadline = Instant::now() + within;
+        let mut changes = self.recording.changed.subscribe();
+        let mut frames: Vec<ReportFrame> = Vec::new();
+        let mut fed = 0;
+        let mut next = window_start;
+        let end = loop {
+            // Everything recorded since the last look, in order.
+            {
+                let history = self.recording.history();
+                for frame in history.frames().get(next..).unwrap_or_default() {
+                    if let Some(message) = data_message(frame) {
+                        let frame = ReportFrame::from_message(frame.index, Some(frame.at), &message);
+                        match matcher.progress() {
+                            Progress::Pending => {
+                                matcher.feed(&frame.fed_value());
+                                fed += 1;
+                            }
+                            // Already received after the match: strict mode allows none.
+                            Progress::Met => matcher.feed_after(&frame.fed_value()),
+                            Progress::Failed => break,
+                        }
+                        frames.push(frame);
+                    }
+                }
+                next = history.len();
+            }
+            if matcher.progress() != Progress::Pending {
+                break EndReason::EndOfInput;
+            }
+            if let Some(close) = self.recording.closed() {
+                break EndReason::Closed(close);
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    break EndReason::Closed(CloseInfo::new(
+                        crate::protocol::close_code::ABNORMAL,
+                        "the client is gone",
+                    ));
+                }
+                Err(_) => break EndReason::Timeout(within),
+            }
+        };
+        let consumed_until = frames[..fed].last().map_or(window_start, |frame| frame.index + 1);
+        let met = matcher.progress() == Progress::Met;
+        Outcome {
+            result: matcher.conclude(end, &frames),
+            consumed_until: met.then_some(consumed_until),
+        }
+    }
+}
