@@ -2,10 +2,13 @@
 
 mod support;
 
+mod attribute;
 mod client;
 mod concurrency;
 mod expect;
+mod external;
 mod faults;
 mod http;
 mod lifecycle;
 mod protocol;
+mod ui;

@@ -45,8 +45,20 @@
 
 #![warn(missing_docs)]
 
+/// What the `#[ws_test]` expansion calls. Not a stable API: use [`driver`] by hand.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::EmbeddedServer;
+    pub use crate::driver::{
+        Flavor, Target, TestOutcome, TestSpec, body, check_handler, check_parameters, run, with_handler,
+    };
+    pub use crate::expect::{Order, Step};
+    pub use crate::server::ServerBuilder;
+}
+
 pub mod chat_agent;
 pub mod client;
+pub mod driver;
 pub mod error;
 pub mod expect;
 pub mod handler;
@@ -62,6 +74,7 @@ pub mod timeout;
 
 pub use chat_agent::{ChatAgent, CriticalEvent, Fault};
 pub use client::{ClientBuilder, Tap, WsClient};
+pub use driver::{TestError, TestResult};
 pub use error::{Error, Result};
 pub use expect::{Expect, Expectation, Matched};
 pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};
@@ -71,3 +84,4 @@ pub use metrics::MetricsSnapshot;
 pub use router::Router;
 pub use server::{ConnectionInfo, EmbeddedServer, ServerBuilder};
 pub use session::Session;
+pub use ws_test_macros::ws_test;

@@ -2,7 +2,8 @@
 
 pub use serde_json::{Value, json};
 
+pub use crate::ws_test;
 pub use crate::{
     ChatAgent, CloseInfo, EmbeddedServer, Error, Expect, Expectation, Fault, Handler, HandlerResult, Message, Router,
-    Session, WsClient,
+    Session, TestError, TestResult, WsClient,
 };

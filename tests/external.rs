@@ -1,0 +1,80 @@
+//! External mode: the same `#[ws_test]` tests against a live server, by running this test binary again as a
+//! child with `WS_TEST_URL` (or the test's own variable) set, the way CI would point them at staging.
+
+use std::process::Command;
+
+use ws_test_runtime::prelude::*;
+
+/// Runs one ignored test of this binary in a child process with `variable=url`; returns (success, output).
+/// Timeouts in the child are scaled down: a child that must fail fails in half a second, not five.
+fn run_child(test: &str, variable: &str, url: &str) -> (bool, String) {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let output = Command::new(exe)
+        .args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
+        .env(variable, url)
+        .env("WS_TEST_TIMEOUT_SCALE", "0.1")
+        .env_remove("NEXTEST_ATTEMPT")
+        .output()
+        .expect("the test binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+async fn live_server(agent: ChatAgent) -> EmbeddedServer {
+    EmbeddedServer::builder()
+        .handler(agent)
+        .start()
+        .await
+        .expect("the live server starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_test_url_points_the_tests_at_a_live_server() {
+    let server = live_server(ChatAgent::new()).await;
+    let url = server.url();
+    let (passed, output) = tokio::task::spawn_blocking(move || run_child("attribute::live_smoke", "WS_TEST_URL", &url))
+        .await
+        .unwrap();
+    assert!(passed, "{output}");
+    assert!(output.contains("test attribute::live_smoke ... ok"), "{output}");
+    assert_eq!(
+        server.metrics().connections_total,
+        1,
+        "the child connected to this server, not its own"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_server_that_breaks_the_protocol_fails_with_the_report() {
+    let server = live_server(ChatAgent::new().fault("drop:agent_thinking".parse().unwrap())).await;
+    let url = server.url();
+    let (passed, output) = tokio::task::spawn_blocking(move || run_child("attribute::live_smoke", "WS_TEST_URL", &url))
+        .await
+        .unwrap();
+    assert!(!passed, "{output}");
+    assert!(
+        output.contains("the declared events did not arrive as declared"),
+        "{output}"
+    );
+    assert!(
+        output.contains("<-- first divergence: expected agent_thinking"),
+        "{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_env_reads_the_tests_own_variable() {
+    let server = live_server(ChatAgent::new()).await;
+    let url = server.url();
+    let (passed, output) = tokio::task::spawn_blocking(move || {
+        run_child("attribute::url_from_env", "WS_TEST_ATTRIBUTE_FIXTURE_URL", &url)
+    })
+    .await
+    .unwrap();
+    assert!(passed, "{output}");
+    assert_eq!(server.metrics().connections_total, 1);
+}

@@ -1,0 +1,425 @@
+//! The grammar of `#[ws_test(...)]`: parsing and validation, with every error on the offending token.
+
+use std::time::Duration;
+
+use proc_macro2::Span;
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned as _;
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
+
+/// Every argument, in the order the docs list them.
+pub(crate) const NAMES: [&str; 16] = [
+    "events",
+    "order",
+    "per",
+    "times",
+    "handler",
+    "server",
+    "url",
+    "clients",
+    "user",
+    "token",
+    "skip_welcome",
+    "timeout",
+    "event_timeout",
+    "flavor",
+    "worker_threads",
+    "crate",
+];
+
+/// Errors of one attribute, reported together.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn take(self) -> Option<syn::Error> {
+        self.0
+    }
+}
+
+/// `name = value`, before interpretation.
+struct RawArg {
+    name: Ident,
+    value: Expr,
+}
+
+impl Parse for RawArg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name = Ident::parse_any(input)?;
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("`{name}` needs a value: write `{name} = ...`"),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        Ok(RawArg {
+            name,
+            value: input.parse()?,
+        })
+    }
+}
+
+/// The declared events: a list of literals or paths, or one expression that yields them.
+pub(crate) enum Events {
+    List(Vec<Expr>),
+    Expr(Expr),
+}
+
+/// The order mode.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[allow(clippy::enum_variant_names, reason = "the variants mirror the spellings: \"in_order\", \"any_order\"")]
+pub(crate) enum Order {
+    Strict,
+    InOrder,
+    AnyOrder,
+}
+
+/// The runtime flavor.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+/// Where the server is.
+pub(crate) enum Url {
+    Literal(LitStr),
+    Env(LitStr),
+}
+
+/// The interpreted arguments; absent means the default.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) events: Option<Events>,
+    pub(crate) order: Option<Order>,
+    pub(crate) per: Option<LitStr>,
+    pub(crate) times: Option<u32>,
+    pub(crate) handler: Option<Expr>,
+    pub(crate) server: Option<Expr>,
+    pub(crate) url: Option<Url>,
+    pub(crate) clients: Option<u32>,
+    pub(crate) user: Option<LitStr>,
+    pub(crate) token: Option<LitStr>,
+    pub(crate) skip_welcome: Option<bool>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) event_timeout: Option<Duration>,
+    pub(crate) flavor: Option<Flavor>,
+    pub(crate) worker_threads: Option<u32>,
+    pub(crate) krate: Option<Path>,
+}
+
+/// Parses and validates the attribute's arguments; every problem lands in `errors`.
+pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Args {
+    let raw = match syn::parse::Parser::parse2(Punctuated::<RawArg, Token![,]>::parse_terminated, tokens) {
+        Ok(raw) => raw,
+        Err(error) => {
+            errors.push(error);
+            return Args::default();
+        }
+    };
+    let mut args = Args::default();
+    let mut seen: Vec<(String, Span)> = Vec::new();
+    for RawArg { name, value } in raw {
+        let key = name.unraw().to_string();
+        if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == key) {
+            let _ = first;
+            errors.at(name.span(), format!("`{key}` is given twice; keep one"));
+            continue;
+        }
+        seen.push((key.clone(), name.span()));
+        match key.as_str() {
+            "events" => args.events = events(&value, errors),
+            "order" => {
+                args.order = choice(&value, "order", &["strict", "in_order", "any_order"], errors).map(|c| match c {
+                    "strict" => Order::Strict,
+                    "any_order" => Order::AnyOrder,
+                    _ => Order::InOrder,
+                })
+            }
+            "per" => args.per = string(&value, "per", "per = \"run_id\"", errors),
+            "times" => args.times = positive(&value, "times", "times = 3", errors),
+            "handler" => args.handler = Some(value),
+            "server" => args.server = Some(value),
+            "url" => args.url = url(&value, errors),
+            "clients" => args.clients = positive(&value, "clients", "clients = 3", errors),
+            "user" => args.user = string(&value, "user", "user = \"alice\"", errors),
+            "token" => args.token = string(&value, "token", "token = \"s3cret\"", errors),
+            "skip_welcome" => args.skip_welcome = boolean(&value, "skip_welcome", errors),
+            "timeout" => args.timeout = duration(&value, "timeout", errors),
+            "event_timeout" => args.event_timeout = duration(&value, "event_timeout", errors),
+            "flavor" => {
+                args.flavor = choice(&value, "flavor", &["current_thread", "multi_thread"], errors).map(|c| match c {
+                    "multi_thread" => Flavor::MultiThread,
+                    _ => Flavor::CurrentThread,
+                })
+            }
+            "worker_threads" => args.worker_threads = positive(&value, "worker_threads", "worker_threads = 2", errors),
+            "crate" => args.krate = crate_path(&value, errors),
+            "start_paused" => errors.at(
+                name.span(),
+                "`start_paused` is not supported by #[ws_test]: a paused clock advances by itself while real sockets \
+                 wait, so every timeout would fire at once",
+            ),
+            _ => errors.at(name.span(), unknown(&key)),
+        }
+    }
+    cross_check(&args, &seen, errors);
+    args
+}
+
+fn unknown(key: &str) -> String {
+    let suggestion = NAMES
+        .iter()
+        .map(|name| (strsim::jaro_winkler(key, name), name))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| format!("did you mean `{name}`? "))
+        .unwrap_or_default();
+    format!(
+        "unknown argument `{key}`; {suggestion}expected one of: {}",
+        NAMES.join(", ")
+    )
+}
+
+fn span_of(seen: &[(String, Span)], key: &str) -> Option<Span> {
+    seen.iter().find(|(name, _)| name == key).map(|(_, span)| *span)
+}
+
+fn cross_check(args: &Args, seen: &[(String, Span)], errors: &mut Errors) {
+    if args.events.is_none() {
+        for key in ["order", "per", "times"] {
+            if let Some(span) = span_of(seen, key) {
+                errors.at(
+                    span,
+                    format!("`{key}` describes the declared events: add `events = [...]`"),
+                );
+            }
+        }
+    }
+    if args.worker_threads.is_some() && args.flavor != Some(Flavor::MultiThread) {
+        if let Some(span) = span_of(seen, "worker_threads") {
+            errors.at(span, "`worker_threads` requires `flavor = \"multi_thread\"`");
+        }
+    }
+    if args.url.is_some() {
+        for key in ["handler", "server"] {
+            if let Some(span) = span_of(seen, key) {
+                errors.at(
+                    span,
+                    format!("`{key}` configures the embedded server, which a test with `url` does not start"),
+                );
+            }
+        }
+    }
+}
+
+fn literal(value: &Expr) -> Option<&Lit> {
+    match value {
+        Expr::Lit(ExprLit { lit, .. }) => Some(lit),
+        Expr::Group(group) => literal(&group.expr),
+        _ => None,
+    }
+}
+
+fn string(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<LitStr> {
+    match literal(value) {
+        Some(Lit::Str(text)) if !text.value().is_empty() => Some(text.clone()),
+        Some(Lit::Str(text)) => {
+            errors.at(text.span(), format!("`{key}` cannot be empty"));
+            None
+        }
+        _ => {
+            errors.at(
+                value.span(),
+                format!("`{key}` expects a string literal, like `{example}`"),
+            );
+            None
+        }
+    }
+}
+
+fn positive(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<u32> {
+    match literal(value) {
+        Some(Lit::Int(number)) => match number.base10_parse::<u32>() {
+            Ok(0) => {
+                errors.at(number.span(), format!("`{key}` must be at least 1"));
+                None
+            }
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.at(
+                    number.span(),
+                    format!("`{key}` must be a whole number from 1 to {}", u32::MAX),
+                );
+                None
+            }
+        },
+        _ => {
+            errors.at(value.span(), format!("`{key}` expects an integer, like `{example}`"));
+            None
+        }
+    }
+}
+
+fn boolean(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
+    match literal(value) {
+        Some(Lit::Bool(flag)) => Some(flag.value),
+        _ => {
+            errors.at(value.span(), format!("`{key}` expects `true` or `false`"));
+            None
+        }
+    }
+}
+
+fn choice(value: &Expr, key: &str, choices: &[&'static str], errors: &mut Errors) -> Option<&'static str> {
+    let quoted = || {
+        choices
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match literal(value) {
+        Some(Lit::Str(text)) => {
+            let given = text.value();
+            match choices.iter().find(|choice| **choice == given) {
+                Some(choice) => Some(choice),
+                None => {
+                    errors.at(
+                        text.span(),
+                        format!("`{key} = \"{given}\"` is not a choice; expected one of: {}", quoted()),
+                    );
+                    None
+                }
+            }
+        }
+        _ => {
+            errors.at(
+                value.span(),
+                format!("`{key}` expects a string literal, one of: {}", quoted()),
+            );
+            None
+        }
+    }
+}
+
+fn duration(value: &Expr, key: &str, errors: &mut Errors) -> Option<Duration> {
+    let text = string(value, key, &format!("{key} = \"30s\""), errors)?;
+    match humantime::parse_duration(text.value().trim()) {
+        Ok(duration) if !duration.is_zero() => Some(duration),
+        Ok(_) => {
+            errors.at(text.span(), format!("`{key}` must be longer than zero"));
+            None
+        }
+        Err(error) => {
+            errors.at(
+                text.span(),
+                format!("`{key}` is not a duration ({error}); write it like \"30s\", \"500ms\" or \"2m\""),
+            );
+            None
+        }
+    }
+}
+
+fn events(value: &Expr, errors: &mut Errors) -> Option<Events> {
+    match value {
+        Expr::Array(array) => {
+            if array.elems.is_empty() {
+                errors.at(array.span(), "`events` is empty: name at least one event type");
+                return None;
+            }
+            let mut items = Vec::new();
+            for item in &array.elems {
+                match literal(item) {
+                    Some(Lit::Str(text)) if text.value().trim().is_empty() => {
+                        errors.at(text.span(), "an event type cannot be empty");
+                    }
+                    Some(Lit::Str(_)) => items.push(item.clone()),
+                    Some(other) => errors.at(
+                        other.span(),
+                        "an event is a string literal (\"agent_started\") or a path to a typed event",
+                    ),
+                    None if matches!(item, Expr::Path(_)) => items.push(item.clone()),
+                    None => errors.at(
+                        item.span(),
+                        "an event is a string literal (\"agent_started\") or a path to a typed event",
+                    ),
+                }
+            }
+            Some(Events::List(items))
+        }
+        Expr::Path(_) | Expr::Field(_) | Expr::Call(_) | Expr::MethodCall(_) | Expr::Macro(_) => {
+            Some(Events::Expr(value.clone()))
+        }
+        _ => {
+            errors.at(
+                value.span(),
+                "`events` expects a list, like `events = [\"agent_started\", \"agent_completed\"]`",
+            );
+            None
+        }
+    }
+}
+
+fn url(value: &Expr, errors: &mut Errors) -> Option<Url> {
+    match value {
+        Expr::Call(call) if matches!(&*call.func, Expr::Path(path) if path.path.is_ident("env")) => {
+            match (call.args.len(), call.args.first().and_then(literal)) {
+                (1, Some(Lit::Str(variable))) if !variable.value().is_empty() => Some(Url::Env(variable.clone())),
+                _ => {
+                    errors.at(
+                        call.span(),
+                        "write `url = env(\"VARIABLE\")` with the variable's name as a string",
+                    );
+                    None
+                }
+            }
+        }
+        _ => match literal(value) {
+            Some(Lit::Str(text)) => {
+                let url = text.value();
+                if url.starts_with("ws://") || url.starts_with("wss://") {
+                    Some(Url::Literal(text.clone()))
+                } else {
+                    errors.at(
+                        text.span(),
+                        format!("`url = \"{url}\"` must start with ws:// or wss://"),
+                    );
+                    None
+                }
+            }
+            _ => {
+                errors.at(
+                    value.span(),
+                    "`url` expects \"ws://host:port/path\" or env(\"VARIABLE\")",
+                );
+                None
+            }
+        },
+    }
+}
+
+fn crate_path(value: &Expr, errors: &mut Errors) -> Option<Path> {
+    let text = string(value, "crate", "crate = \"my_testkit::ws\"", errors)?;
+    match text.parse::<Path>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            errors.at(text.span(), format!("`crate = \"{}\"` is not a path", text.value()));
+            None
+        }
+    }
+}

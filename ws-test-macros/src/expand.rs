@@ -1,0 +1,295 @@
+//! `#[ws_test]`: tokens in, tokens out. Everything that runs lives in `ws_test_runtime::driver`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{Attribute, FnArg, ItemFn, LitStr, ReturnType};
+
+use crate::args::{self, Errors, Events, Flavor, Order, Url};
+
+/// Expands `#[ws_test(args)] item`. On any error, emits the function unchanged (so IDEs keep working) and every
+/// error of the attribute.
+pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = args::parse(args, &mut errors);
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            errors.at(Span::call_site(), "#[ws_test] goes on an `async fn`");
+            let error = errors.take().map(|error| error.to_compile_error());
+            return quote! { #error #item };
+        }
+    };
+    check_function(&function, &mut errors);
+    match errors.take() {
+        Some(error) => {
+            let error = error.to_compile_error();
+            quote! {
+                #error
+                #[allow(dead_code)]
+                #function
+            }
+        }
+        None => generate(&args, function),
+    }
+}
+
+fn is_test_attribute(attribute: &Attribute) -> bool {
+    let path = attribute.path();
+    path.segments
+        .last()
+        .is_some_and(|last| last.ident == "test" || last.ident == "ws_test")
+}
+
+fn check_function(function: &ItemFn, errors: &mut Errors) {
+    let signature = &function.sig;
+    if signature.asyncness.is_none() {
+        errors.at(signature.fn_token.span(), "#[ws_test] functions must be `async fn`");
+    }
+    if !signature.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &signature.generics,
+            "#[ws_test] functions cannot be generic",
+        ));
+    }
+    for attribute in &function.attrs {
+        if is_test_attribute(attribute) {
+            let name = quote!(#attribute).to_string().replace(' ', "");
+            errors.push(syn::Error::new_spanned(
+                attribute,
+                format!(
+                    "`{name}` and #[ws_test] both make this a test; remove `{name}` (#[ws_test] builds its own runtime)"
+                ),
+            ));
+        }
+    }
+    let mut count = 0;
+    for input in &signature.inputs {
+        count += 1;
+        match input {
+            FnArg::Receiver(receiver) => {
+                errors.push(syn::Error::new_spanned(
+                    receiver,
+                    "#[ws_test] functions cannot take `self`",
+                ));
+            }
+            FnArg::Typed(_) if count > 2 => errors.push(syn::Error::new_spanned(
+                input,
+                "#[ws_test] injects at most two parameters: a client (`&mut WsClient`, `WsClient` or \
+                 `Vec<WsClient>`) and `&EmbeddedServer`",
+            )),
+            FnArg::Typed(_) => {}
+        }
+    }
+}
+
+fn generate(args: &args::Args, function: ItemFn) -> TokenStream {
+    let krate = match &args.krate {
+        Some(path) => quote!(#path),
+        None => quote!(::ws_test_runtime),
+    };
+    let private = quote!(#krate::__private);
+    let ident = function.sig.ident.clone();
+    let name = LitStr::new(&ident.to_string(), Span::call_site());
+    let ItemFn {
+        attrs, vis, sig, block, ..
+    } = function;
+    let mut calls = Vec::new();
+    if let Some(events) = &args.events {
+        calls.push(match events {
+            Events::List(items) => quote!(.events([#(#items),*])),
+            Events::Expr(expr) => quote!(.events(#expr)),
+        });
+    }
+    if let Some(order) = args.order {
+        let variant = match order {
+            Order::Strict => quote!(Strict),
+            Order::InOrder => quote!(InOrder),
+            Order::AnyOrder => quote!(AnyOrder),
+        };
+        calls.push(quote!(.order(#private::Order::#variant)));
+    }
+    if let Some(per) = &args.per {
+        calls.push(quote!(.per(#per)));
+    }
+    if let Some(times) = args.times {
+        calls.push(quote!(.times(#times)));
+    }
+    if let Some(server) = &args.server {
+        calls.push(quote!(.server(#server)));
+    }
+    if let Some(handler) = &args.handler {
+        calls.push(quote! {
+            .handler(|__ws_builder: #private::ServerBuilder| #private::with_handler(__ws_builder, #handler))
+        });
+    }
+    match &args.url {
+        Some(Url::Literal(url)) => {
+            calls.push(quote!(.target(#private::Target::Url(::std::string::String::from(#url)))))
+        }
+        Some(Url::Env(variable)) => {
+            calls.push(quote!(.target(#private::Target::UrlFromEnv(::std::string::String::from(#variable)))))
+        }
+        None => {}
+    }
+    if let Some(clients) = args.clients {
+        let clients = clients as usize;
+        calls.push(quote!(.clients(#clients)));
+    }
+    if let Some(user) = &args.user {
+        calls.push(quote!(.user(#user)));
+    }
+    if let Some(token) = &args.token {
+        calls.push(quote!(.token(#token)));
+    }
+    if let Some(skip) = args.skip_welcome {
+        calls.push(quote!(.skip_welcome(#skip)));
+    }
+    if let Some(timeout) = args.timeout {
+        let nanos = timeout.as_nanos() as u64;
+        calls.push(quote!(.timeout(::core::time::Duration::from_nanos(#nanos))));
+    }
+    if let Some(timeout) = args.event_timeout {
+        let nanos = timeout.as_nanos() as u64;
+        calls.push(quote!(.event_timeout(::core::time::Duration::from_nanos(#nanos))));
+    }
+    match (args.flavor, args.worker_threads) {
+        (Some(Flavor::MultiThread), Some(workers)) => {
+            let workers = workers as usize;
+            calls.push(quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::Some(#workers)))));
+        }
+        (Some(Flavor::MultiThread), None) => {
+            calls.push(quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::None))))
+        }
+        _ => {}
+    }
+    // The user's function stays as written (spans and all) beside the test, under a name of its own; the test
+    // keeps the user's name. The checks below are items, so they are type-checked even where `#[test]`
+    // functions are not compiled (a `cargo check` without `--tests`), and each points at the user's tokens.
+    let inner = format_ident!("__ws_test_{}", ident);
+    let mut inner_sig = sig.clone();
+    inner_sig.ident = inner.clone();
+    // The parameter check names the function with the span of its parentheses, so an unsupported signature is
+    // reported on the parameters.
+    let parameters = sig.paren_token.span.join();
+    let inner_at_parameters = proc_macro2::Ident::new(&inner.to_string(), parameters);
+    let check = quote_spanned!(parameters=> #private::check_parameters(&#inner_at_parameters));
+    let return_check = match &sig.output {
+        ReturnType::Type(_, ty) => quote_spanned! {ty.span()=>
+            const _: () = {
+                fn __ws_returns<T: #private::TestOutcome>() {}
+                let _ = __ws_returns::<#ty>;
+            };
+        },
+        ReturnType::Default => quote!(),
+    };
+    let handler_check = match &args.handler {
+        Some(handler) => quote_spanned! {handler.span()=>
+            const _: () = {
+                let _ = || #private::check_handler(#handler);
+            };
+        },
+        None => quote!(),
+    };
+    quote! {
+        #[cfg_attr(not(test), allow(dead_code))]
+        #inner_sig #block
+
+        #return_check
+        #handler_check
+        const _: () = {
+            let _ = || #check;
+        };
+
+        #(#attrs)*
+        #[::core::prelude::v1::test]
+        #vis fn #ident() {
+            let __ws_spec = #private::TestSpec::new(::core::concat!(::core::module_path!(), "::", #name)) #(#calls)*;
+            #private::run(__ws_spec, #private::body(#inner))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+    use quote::quote;
+
+    fn pretty(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> String {
+        let tokens = expand(args, item);
+        match syn::parse2::<syn::File>(tokens.clone()) {
+            Ok(file) => prettyplease::unparse(&file),
+            Err(_) => tokens.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_common_case() {
+        insta::assert_snapshot!(pretty(
+            quote!(
+                events = [
+                    "agent_started",
+                    "agent_thinking",
+                    "tool_executing",
+                    "tool_completed",
+                    "agent_completed"
+                ]
+            ),
+            quote! {
+                async fn chat_flow(client: &mut WsClient) -> TestResult {
+                    client.send_json(&json!({"type": "chat_message", "content": "hi"})).await?;
+                    Ok(())
+                }
+            },
+        ));
+    }
+
+    #[test]
+    fn every_argument() {
+        insta::assert_snapshot!(pretty(
+            quote!(
+                events = ["a", "b"],
+                order = "strict",
+                per = "run_id",
+                times = 2,
+                handler = ChatAgent::new(),
+                server = my_server,
+                clients = 3,
+                user = "alice",
+                token = "t0k",
+                skip_welcome = true,
+                timeout = "10s",
+                event_timeout = "750ms",
+                flavor = "multi_thread",
+                worker_threads = 2,
+                crate = "my_kit::ws"
+            ),
+            quote! {
+                /// Documented.
+                #[ignore]
+                #[should_panic(expected = "boom")]
+                async fn everything(clients: Vec<WsClient>, server: &EmbeddedServer) {}
+            },
+        ));
+    }
+
+    #[test]
+    fn an_external_url() {
+        insta::assert_snapshot!(pretty(
+            quote!(url = env("STAGING_WS_URL"), events = CRITICAL),
+            quote!(
+                async fn smoke(client: &mut WsClient) {}
+            ),
+        ));
+    }
+
+    #[test]
+    fn errors_keep_the_function() {
+        insta::assert_snapshot!(pretty(
+            quote!(evnts = ["a"], times = 0, order = "sideways", worker_threads = 2),
+            quote!(
+                fn not_async(client: &mut WsClient) {}
+            ),
+        ));
+    }
+}

@@ -1,0 +1,138 @@
+//! The `#[ws_test]` attribute of [ws-test](https://docs.rs/ws-test-runtime). Use it through
+//! `ws_test_runtime::ws_test` (or the prelude): this crate only turns tokens into a call of
+//! `ws_test_runtime::driver::run`, where everything that runs lives.
+
+mod args;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Turns an `async fn` into a test that starts an embedded WebSocket server, connects a client, runs the body,
+/// then checks that the declared events arrived in the declared order.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// #[ws_test(events = ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"])]
+/// async fn chat_flow(client: &mut WsClient) -> TestResult {
+///     client.send_json(&json!({"type": "chat_message", "content": "hi"})).await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// Each test gets its own server on a port the OS picks, its own current-thread runtime and fresh clients: tests
+/// share nothing and run in parallel under `cargo test` and `cargo nextest run`, each under its own name. The
+/// welcome frame (`connection_established`) is consumed and checked before the body. After the body, the
+/// declared events are awaited (5 s by default) with the one matcher of `ws_test_runtime::expect`; when they do
+/// not arrive as declared, the test fails with the timeline report, and the transcript (the report plus every
+/// frame as JSON Lines) is written under `target/ws-test/`. Panics in the body are resumed after teardown, so
+/// `#[should_panic(expected = "...")]` works; panics in server handlers fail the test with their message.
+/// `#[ignore]`, `#[should_panic]` and doc comments are kept.
+///
+/// # Parameters, injected by type
+///
+/// In any order: at most one of `&mut WsClient`, `WsClient`, `Vec<WsClient>` (all clients, see `clients`), and
+/// `&EmbeddedServer` (url, metrics, broadcast). The body returns `()` or `Result<(), E>` with `E: Debug`;
+/// `TestResult` from the prelude takes `?` on any error.
+///
+/// # Arguments
+///
+/// Every argument is optional. Each is shown with the code it stands for, written with
+/// `ws_test_runtime::driver` (`TestSpec` is what the macro builds; `run(spec, body(f))` is what it calls).
+///
+/// **`events = [...]`** — the event types that must arrive after the body, in this order (other frames may
+/// come between). String literals, or an expression that yields them:
+/// `events = ws_test_runtime::protocol::CRITICAL_EVENTS`.
+/// Equivalent: `TestSpec::new(name).events(["agent_started", "agent_completed"])`, i.e.
+/// `client.expect(&Expect::events([...])).await` after the body.
+///
+/// **`order = "strict" | "in_order" | "any_order"`** — exactly these frames / these in order (default) / in any
+/// order. Equivalent: `.order(Order::Strict)`, i.e. `Expect::events([...]).strict()`.
+///
+/// **`per = "run_id"`** — one sequence per distinct value of that field; runs may interleave.
+/// Equivalent: `.per("run_id")`, i.e. `Expect::events([...]).per("run_id")`.
+///
+/// **`times = N`** — N complete sequences (N distinct groups with `per`). Equivalent: `.times(N)`.
+///
+/// **`handler = EXPR`** — the server's handler: a value (`ChatAgent::new().fault(...)`, `Router::new()...`,
+/// your own type) or a function that returns one (`handler = my_app`). Default: the built-in chat agent.
+/// Equivalent: `EmbeddedServer::builder().handler(my_app())`.
+///
+/// **`server = PATH`** — a `fn() -> ServerBuilder` giving a configured server (token, origins, limits); the
+/// handler, if given, is set on top. Equivalent: `my_server().start().await`.
+///
+/// **`url = "ws://..."` or `url = env("VAR")`** — run against that live server instead of an embedded one (a
+/// staging smoke test); with `env`, the test fails saying so when the variable is unset. When `WS_TEST_URL` is
+/// set, tests without a `url` run against it too. Equivalent: `WsClient::connect("ws://...")`.
+///
+/// **`clients = N`** — connect N clients (inject them with `Vec<WsClient>`; the events are checked on the
+/// first). Equivalent: N calls of `server.connect()`.
+///
+/// **`user = "alice"`** — connect as this user (`X-User-Id`). Equivalent: `server.client().user_id("alice")`.
+///
+/// **`token = "..."`** — the clients send `Authorization: Bearer ...`, and the embedded server requires it.
+/// Equivalent: `EmbeddedServer::builder().token(t)` and `server.client().token(t)`.
+///
+/// **`skip_welcome = true`** — leave `connection_established` to the body (for servers that send none).
+/// Equivalent: not calling `client.expect(&Expect::events(["connection_established"]))` first.
+///
+/// **`timeout = "30s"`** — the body's deadline (default `WS_TEST_TIMEOUT`, else 30 s); a body that runs longer
+/// fails the test. Equivalent: `tokio::time::timeout(Duration::from_secs(30), body)`.
+///
+/// **`event_timeout = "5s"`** — how long the welcome and the declared events may take (default 5 s, scaled by
+/// `WS_TEST_TIMEOUT_SCALE`). Equivalent: `Expect::events([...]).within(Duration::from_secs(5))`.
+///
+/// **`flavor = "current_thread" | "multi_thread"`**, **`worker_threads = N`** — tokio's spellings; the default
+/// is a current-thread runtime (cheapest). `worker_threads` needs `multi_thread`. Equivalent:
+/// `tokio::runtime::Builder::new_multi_thread().worker_threads(N)`. (There is no `start_paused`: a paused clock
+/// advances by itself while real sockets wait, so every timeout would fire at once.)
+///
+/// **`crate = "path"`** — where the runtime is, for a facade crate that re-exports it
+/// (`crate = "my_testkit::ws"`). Equivalent: naming `my_testkit::ws::driver` instead of
+/// `ws_test_runtime::driver`.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+/// use ws_test_runtime::ServerBuilder;
+///
+/// fn locked_down() -> ServerBuilder {
+///     EmbeddedServer::builder().max_message_size(64 * 1024)
+/// }
+///
+/// #[ws_test(
+///     events = ["agent_started", "agent_completed"],
+///     order = "in_order",
+///     per = "run_id",
+///     times = 2,
+///     server = locked_down,
+///     handler = ChatAgent::new().agent_name("Support"),
+///     clients = 2,
+///     user = "alice",
+///     token = "s3cret",
+///     timeout = "10s",
+///     event_timeout = "2s",
+///     flavor = "multi_thread",
+///     worker_threads = 2,
+/// )]
+/// async fn two_runs(clients: Vec<WsClient>, server: &EmbeddedServer) -> TestResult {
+///     let mut first = clients.into_iter().next().expect("two clients");
+///     for run in ["r1", "r2"] {
+///         first.send_json(&json!({"type": "chat_message", "content": "hi", "run_id": run})).await?;
+///     }
+///     assert_eq!(server.metrics().connections_active, 2);
+///     Ok(())
+/// }
+/// ```
+///
+/// # Compile errors
+///
+/// Misuse is a compile error on the offending token, all errors of one attribute at once, and the function is
+/// still emitted so editors keep working: an unknown argument (with the valid ones and a "did you mean"), a
+/// value of the wrong type, a duplicated argument, `order`/`per`/`times` without `events`, `worker_threads`
+/// without `flavor = "multi_thread"`, `handler`/`server` with `url`, a function that is not `async`, generic,
+/// takes `self` or more than two parameters, an unsupported parameter type, or a second test attribute
+/// (`#[tokio::test]` stacked with this one).
+#[proc_macro_attribute]
+pub fn ws_test(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(args.into(), item.into()).into()
+}

@@ -1,0 +1,227 @@
+//! Injection by parameter type: which test signatures `#[ws_test]` accepts, and how each gets its arguments.
+//!
+//! The macro does not look at parameter types: it hands the function to [`body`], and the trait [`TestFn`],
+//! implemented over `AsyncFnOnce` signatures, picks what to pass. An unsupported signature is a compile error
+//! that lists the supported ones.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::outcome::TestOutcome;
+use crate::{EmbeddedServer, WsClient};
+
+/// The values a test body can ask for.
+#[derive(Debug, Default)]
+pub struct Injected {
+    pub(crate) clients: Vec<WsClient>,
+    pub(crate) server: Option<EmbeddedServer>,
+    pub(crate) external_url: Option<String>,
+}
+
+type LocalFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+
+/// A test body with its signature erased: the driver is compiled once, not once per test.
+pub type Body = Box<dyn for<'a> FnOnce(&'a mut Injected) -> LocalFuture<'a>>;
+
+fn no_client() -> String {
+    "the test asked for a client, but none is connected".to_owned()
+}
+
+fn no_server(external_url: &Option<String>) -> String {
+    match external_url {
+        Some(url) => format!(
+            "the test takes `&EmbeddedServer`, but it runs against the external server {url} (`url` or \
+             WS_TEST_URL); drop that parameter or run the test embedded"
+        ),
+        None => "the test takes `&EmbeddedServer`, but no server is running".to_owned(),
+    }
+}
+
+impl Injected {
+    fn client(&mut self) -> Result<&mut WsClient, String> {
+        self.clients.first_mut().ok_or_else(no_client)
+    }
+
+    fn take_client(&mut self) -> Result<WsClient, String> {
+        if self.clients.is_empty() {
+            return Err(no_client());
+        }
+        Ok(self.clients.remove(0))
+    }
+
+    fn take_clients(&mut self) -> Vec<WsClient> {
+        std::mem::take(&mut self.clients)
+    }
+
+    fn server(&self) -> Result<&EmbeddedServer, String> {
+        self.server.as_ref().ok_or_else(|| no_server(&self.external_url))
+    }
+
+    fn client_and_server(&mut self) -> Result<(&mut WsClient, &EmbeddedServer), String> {
+        let Injected {
+            clients,
+            server,
+            external_url,
+        } = self;
+        let server = server.as_ref().ok_or_else(|| no_server(external_url))?;
+        Ok((clients.first_mut().ok_or_else(no_client)?, server))
+    }
+}
+
+/// Markers that tell the [`TestFn`] implementations apart (one per supported signature).
+pub mod signature {
+    /// `async fn()`
+    pub struct NoParameters;
+    /// `async fn(&mut WsClient)`
+    pub struct MutClient;
+    /// `async fn(WsClient)`
+    pub struct OwnedClient;
+    /// `async fn(Vec<WsClient>)`
+    pub struct Clients;
+    /// `async fn(&EmbeddedServer)`
+    pub struct Server;
+    /// `async fn(&mut WsClient, &EmbeddedServer)`
+    pub struct MutClientServer;
+    /// `async fn(&EmbeddedServer, &mut WsClient)`
+    pub struct ServerMutClient;
+    /// `async fn(WsClient, &EmbeddedServer)`
+    pub struct OwnedClientServer;
+    /// `async fn(&EmbeddedServer, WsClient)`
+    pub struct ServerOwnedClient;
+    /// `async fn(Vec<WsClient>, &EmbeddedServer)`
+    pub struct ClientsServer;
+    /// `async fn(&EmbeddedServer, Vec<WsClient>)`
+    pub struct ServerClients;
+}
+
+/// An `async fn` whose parameters `#[ws_test]` knows how to fill.
+#[diagnostic::on_unimplemented(
+    message = "`#[ws_test]` cannot inject the parameters of this test function",
+    label = "unsupported parameters for #[ws_test]",
+    note = "a #[ws_test] function takes, in any order, at most one of `&mut WsClient`, `WsClient`, `Vec<WsClient>` \
+            and at most one `&EmbeddedServer`, and returns `()` or `Result<(), E>` with `E: Debug`"
+)]
+pub trait TestFn<Signature> {
+    /// What the function returns.
+    type Output;
+
+    /// The function with its signature erased.
+    fn into_body(self) -> Body
+    where
+        Self::Output: TestOutcome;
+}
+
+/// Erases a test function's signature (what the macro calls).
+pub fn body<F: TestFn<S>, S>(function: F) -> Body
+where
+    F::Output: TestOutcome,
+{
+    function.into_body()
+}
+
+/// Checks only that the parameters can be injected (the macro's compile-time check; the return type is
+/// checked on its own, so each mistake is reported once, where it is).
+pub fn check_parameters<F: TestFn<S>, S>(_function: &F) {}
+
+macro_rules! test_fn {
+    ($signature:ident, ($($param:ty),*), |$function:ident, $injected:ident| $body:block) => {
+        impl<F, R> TestFn<signature::$signature> for F
+        where
+            F: AsyncFnOnce($($param),*) -> R + 'static,
+        {
+            type Output = R;
+
+            fn into_body(self) -> Body
+            where
+                R: TestOutcome,
+            {
+                let $function = self;
+                Box::new(move |$injected: &mut Injected| -> LocalFuture<'_> { Box::pin(async move $body) })
+            }
+        }
+    };
+}
+
+test_fn!(NoParameters, (), |function, _injected| {
+    function().await.into_outcome()
+});
+test_fn!(MutClient, (&mut WsClient), |function, injected| {
+    function(injected.client()?).await.into_outcome()
+});
+test_fn!(OwnedClient, (WsClient), |function, injected| {
+    function(injected.take_client()?).await.into_outcome()
+});
+test_fn!(Clients, (Vec<WsClient>), |function, injected| {
+    function(injected.take_clients()).await.into_outcome()
+});
+test_fn!(Server, (&EmbeddedServer), |function, injected| {
+    function(injected.server()?).await.into_outcome()
+});
+test_fn!(
+    MutClientServer,
+    (&mut WsClient, &EmbeddedServer),
+    |function, injected| {
+        let (client, server) = injected.client_and_server()?;
+        function(client, server).await.into_outcome()
+    }
+);
+test_fn!(
+    ServerMutClient,
+    (&EmbeddedServer, &mut WsClient),
+    |function, injected| {
+        let (client, server) = injected.client_and_server()?;
+        function(server, client).await.into_outcome()
+    }
+);
+test_fn!(OwnedClientServer, (WsClient, &EmbeddedServer), |function, injected| {
+    let client = injected.take_client()?;
+    function(client, injected.server()?).await.into_outcome()
+});
+test_fn!(ServerOwnedClient, (&EmbeddedServer, WsClient), |function, injected| {
+    let client = injected.take_client()?;
+    function(injected.server()?, client).await.into_outcome()
+});
+test_fn!(ClientsServer, (Vec<WsClient>, &EmbeddedServer), |function, injected| {
+    let clients = injected.take_clients();
+    function(clients, injected.server()?).await.into_outcome()
+});
+test_fn!(ServerClients, (&EmbeddedServer, Vec<WsClient>), |function, injected| {
+    let clients = injected.take_clients();
+    function(injected.server()?, clients).await.into_outcome()
+});
+
+/// What `handler = ...` accepts: a [`Handler`](crate::Handler) value, or a function that returns one.
+#[diagnostic::on_unimplemented(
+    message = "`handler = ...` needs a `Handler` or a function returning one, not `{Self}`",
+    label = "not a handler",
+    note = "the built-in `ChatAgent`, a `Router` and your own `impl Handler` types are handlers"
+)]
+pub trait IntoHandler<Kind> {
+    /// Sets the handler on the builder.
+    fn set_on(self, builder: crate::ServerBuilder) -> crate::ServerBuilder;
+}
+
+/// Marker: the handler itself.
+pub struct HandlerValue;
+/// Marker: a function returning the handler.
+pub struct HandlerFactory;
+
+impl<H: crate::Handler> IntoHandler<HandlerValue> for H {
+    fn set_on(self, builder: crate::ServerBuilder) -> crate::ServerBuilder {
+        builder.handler(self)
+    }
+}
+
+impl<F: FnOnce() -> H, H: crate::Handler> IntoHandler<HandlerFactory> for F {
+    fn set_on(self, builder: crate::ServerBuilder) -> crate::ServerBuilder {
+        builder.handler(self())
+    }
+}
+
+/// Sets `handler` (a value or a function returning one) on `builder`: what `handler = ...` expands to.
+pub fn with_handler<Kind>(builder: crate::ServerBuilder, handler: impl IntoHandler<Kind>) -> crate::ServerBuilder {
+    handler.set_on(builder)
+}
+
+/// Checks that `handler = ...` names a handler (the macro's compile-time check).
+pub fn check_handler<Kind>(_handler: impl IntoHandler<Kind>) {}

@@ -1,0 +1,454 @@
+//! The test driver: what `#[ws_test]` expands to, usable by hand too.
+//!
+//! [`run`] builds the tokio runtime, starts the embedded server (or picks the external URL), connects and
+//! welcomes the clients, runs the body under its timeout, checks the declared events with the one matcher,
+//! tears everything down even when the body panicked or failed, and then fails the test with a report (and a
+//! transcript under `target/ws-test/`), or resumes the body's panic so `#[should_panic]` works. It is not
+//! generic: a crate of a hundred tests compiles it once.
+//!
+//! ```
+//! use ws_test_runtime::driver::{TestSpec, body, run};
+//! use ws_test_runtime::prelude::*;
+//!
+//! async fn chat_flow(client: &mut WsClient) -> TestResult {
+//!     client.send_json(&json!({"type": "chat_message", "content": "hi"})).await?;
+//!     Ok(())
+//! }
+//!
+//! // What `#[ws_test(events = [...])] async fn chat_flow(...)` does:
+//! run(TestSpec::new("docs::chat_flow").events(ws_test_runtime::protocol::CRITICAL_EVENTS), body(chat_flow));
+//! ```
+
+mod inject;
+mod outcome;
+mod transcript;
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::FutureExt as _;
+
+pub use inject::{Body, Injected, IntoHandler, TestFn, body, check_handler, check_parameters, signature, with_handler};
+pub use outcome::{TestError, TestOutcome, TestResult};
+
+use crate::expect::{Expect, Order, Step};
+use crate::history::History;
+use crate::protocol;
+use crate::server::ServerBuilder;
+use crate::session::panic_message;
+use crate::{EmbeddedServer, Error, Tap, WsClient, timeout};
+
+/// The environment variable that points tests without a fixed `url` at a live server.
+pub const URL_ENV: &str = "WS_TEST_URL";
+/// The environment variable with the default body timeout (`30s`, `2m`, `500ms`).
+pub const TIMEOUT_ENV: &str = "WS_TEST_TIMEOUT";
+/// The body's timeout when neither the test nor `WS_TEST_TIMEOUT` sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the declared events may take by default (scaled by `WS_TEST_TIMEOUT_SCALE`).
+pub const DEFAULT_EVENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which tokio runtime runs the test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// One thread (the default: cheapest, and deterministic).
+    #[default]
+    CurrentThread,
+    /// A multi-thread runtime with this many workers (`None`: tokio's default, one per core).
+    MultiThread(Option<usize>),
+}
+
+/// Where the test's server is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An embedded server started for the test (unless `WS_TEST_URL` is set).
+    Embedded,
+    /// This URL, always.
+    Url(String),
+    /// The URL in this environment variable (the test fails, saying so, when it is unset).
+    UrlFromEnv(String),
+}
+
+/// Everything `#[ws_test(...)]` declares about one test.
+#[derive(Debug, Clone)]
+pub struct TestSpec {
+    name: String,
+    events: Option<Vec<Step>>,
+    order: Order,
+    per: Option<String>,
+    times: Option<u32>,
+    server: Option<fn() -> ServerBuilder>,
+    handler: Option<fn(ServerBuilder) -> ServerBuilder>,
+    target: Target,
+    clients: usize,
+    user: Option<String>,
+    token: Option<String>,
+    skip_welcome: bool,
+    timeout: Option<Duration>,
+    event_timeout: Option<Duration>,
+    flavor: Flavor,
+}
+
+impl TestSpec {
+    /// A test named `name` (its full path, `module::function`) with every default: the built-in chat agent, one
+    /// client, the welcome checked, no declared events.
+    pub fn new(name: impl Into<String>) -> Self {
+        TestSpec {
+            name: name.into(),
+            events: None,
+            order: Order::InOrder,
+            per: None,
+            times: None,
+            server: None,
+            handler: None,
+            target: Target::Embedded,
+            clients: 1,
+            user: None,
+            token: None,
+            skip_welcome: false,
+            timeout: None,
+            event_timeout: None,
+            flavor: Flavor::CurrentThread,
+        }
+    }
+
+    /// The events that must arrive after the body, in the declared order.
+    pub fn events<I>(mut self, events: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Step>,
+    {
+        self.events = Some(events.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// How the declared events relate to the others (default in order).
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// One sequence per distinct value of this field.
+    pub fn per(mut self, field: impl Into<String>) -> Self {
+        self.per = Some(field.into());
+        self
+    }
+
+    /// This many complete sequences.
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    /// The server builder to start from (default [`EmbeddedServer::builder`]).
+    pub fn server(mut self, server: fn() -> ServerBuilder) -> Self {
+        self.server = Some(server);
+        self
+    }
+
+    /// Sets the handler on the server builder (the macro's `handler = ...`).
+    pub fn handler(mut self, handler: fn(ServerBuilder) -> ServerBuilder) -> Self {
+        self.handler = Some(handler);
+        self
+    }
+
+    /// Where the server is.
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// How many clients to connect (default 1).
+    pub fn clients(mut self, n: usize) -> Self {
+        self.clients = n;
+        self
+    }
+
+    /// The user id the clients connect as (`X-User-Id`).
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The token the clients send (`Authorization: Bearer`); the embedded server then requires it.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Leaves the `connection_established` frame to the body instead of consuming and checking it first.
+    pub fn skip_welcome(mut self, skip: bool) -> Self {
+        self.skip_welcome = skip;
+        self
+    }
+
+    /// The body's timeout (default `WS_TEST_TIMEOUT`, else 30 s).
+    pub fn timeout(mut self, within: Duration) -> Self {
+        self.timeout = Some(within);
+        self
+    }
+
+    /// How long the declared events (and the welcome) may take (default 5 s, scaled by
+    /// `WS_TEST_TIMEOUT_SCALE`).
+    pub fn event_timeout(mut self, within: Duration) -> Self {
+        self.event_timeout = Some(within);
+        self
+    }
+
+    /// The runtime flavor.
+    pub fn flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
+    }
+
+    /// The test's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn body_timeout(&self) -> Result<Duration, String> {
+        if let Some(within) = self.timeout {
+            return Ok(within);
+        }
+        match std::env::var(TIMEOUT_ENV) {
+            Ok(text) => humantime::parse_duration(text.trim())
+                .map_err(|error| format!("{TIMEOUT_ENV}={text:?} is not a duration like 30s or 2m: {error}")),
+            Err(_) => Ok(DEFAULT_TIMEOUT),
+        }
+    }
+
+    fn event_deadline(&self) -> Duration {
+        self.event_timeout
+            .unwrap_or_else(|| timeout::scaled(DEFAULT_EVENT_TIMEOUT))
+    }
+
+    fn external_url(&self) -> Result<Option<String>, String> {
+        match &self.target {
+            Target::Url(url) => Ok(Some(url.clone())),
+            Target::UrlFromEnv(variable) => match std::env::var(variable) {
+                Ok(url) if !url.trim().is_empty() => Ok(Some(url.trim().to_owned())),
+                _ => Err(format!(
+                    "the test runs against `url = env(\"{variable}\")`, but {variable} is not set"
+                )),
+            },
+            Target::Embedded => Ok(std::env::var(URL_ENV)
+                .ok()
+                .map(|url| url.trim().to_owned())
+                .filter(|u| !u.is_empty())),
+        }
+    }
+}
+
+/// Why a test failed, after teardown.
+enum Failure {
+    Setup(String),
+    Body(String),
+    Timeout(Duration),
+    Events(String),
+}
+
+/// What the driver saw, for the report and the transcript.
+struct Evidence {
+    failures: Vec<Failure>,
+    panic: Option<Box<dyn std::any::Any + Send>>,
+    server_failures: Vec<String>,
+    histories: Vec<History>,
+}
+
+/// Runs one test: the function `#[ws_test]` expands to. Panics (fails the test) with a readable report.
+pub fn run(spec: TestSpec, body: Body) {
+    let runtime = match spec.flavor {
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Flavor::MultiThread(workers) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(workers) = workers {
+                builder.worker_threads(workers);
+            }
+            builder.enable_all().build()
+        }
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => panic!("ws-test could not build the tokio runtime for {}: {error}", spec.name),
+    };
+    let evidence = runtime.block_on(drive(&spec, body));
+    drop(runtime);
+    conclude(&spec, evidence);
+}
+
+async fn drive(spec: &TestSpec, body: Body) -> Evidence {
+    let mut evidence = Evidence {
+        failures: Vec::new(),
+        panic: None,
+        server_failures: Vec::new(),
+        histories: Vec::new(),
+    };
+    let mut injected = Injected::default();
+    let mut taps: Vec<(Tap, usize)> = Vec::new();
+    match setup(spec, &mut injected, &mut taps).await {
+        Ok(()) => run_body(spec, body, &mut injected, &taps, &mut evidence).await,
+        Err(reason) => evidence.failures.push(Failure::Setup(reason)),
+    }
+    // Teardown, whatever happened: clients first (they say goodbye), then the server.
+    evidence.histories = taps.iter().map(|(tap, _)| tap.history()).collect();
+    let Injected { clients, server, .. } = injected;
+    drop(clients);
+    if let Some(mut server) = server {
+        server.shutdown().await;
+        evidence.server_failures = server.failures();
+    }
+    evidence
+}
+
+async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<(Tap, usize)>) -> Result<(), String> {
+    let url = match spec.external_url()? {
+        Some(url) => {
+            injected.external_url = Some(url.clone());
+            url
+        }
+        None => {
+            let mut builder = spec.server.map_or_else(EmbeddedServer::builder, |server| server());
+            if let Some(handler) = spec.handler {
+                builder = handler(builder);
+            }
+            if let Some(token) = &spec.token {
+                builder = builder.token(token.clone());
+            }
+            let server = builder
+                .start()
+                .await
+                .map_err(|error| format!("the embedded server did not start: {error}"))?;
+            let url = server.url();
+            injected.server = Some(server);
+            url
+        }
+    };
+    for _ in 0..spec.clients {
+        let mut builder = WsClient::builder(url.clone());
+        if let Some(user) = &spec.user {
+            builder = builder.user_id(user.clone());
+        }
+        if let Some(token) = &spec.token {
+            builder = builder.token(token.clone());
+        }
+        let mut client = builder.connect().await.map_err(|error| error.to_string())?;
+        if !spec.skip_welcome {
+            let welcome = Expect::events([protocol::CONNECTION_ESTABLISHED]).within(spec.event_deadline());
+            client.expect(&welcome).await.map_err(|error| {
+                format!("the server's welcome did not arrive (use `skip_welcome = true` if it sends none):\n{error}")
+            })?;
+        }
+        taps.push((client.tap(), client.window_start()));
+        injected.clients.push(client);
+    }
+    Ok(())
+}
+
+async fn run_body(
+    spec: &TestSpec,
+    body: Body,
+    injected: &mut Injected,
+    taps: &[(Tap, usize)],
+    evidence: &mut Evidence,
+) {
+    let within = match spec.body_timeout() {
+        Ok(within) => within,
+        Err(reason) => return evidence.failures.push(Failure::Setup(reason)),
+    };
+    let clients_before = injected.clients.len();
+    let outcome = tokio::time::timeout(within, AssertUnwindSafe(body(injected)).catch_unwind()).await;
+    match outcome {
+        Err(_) => return evidence.failures.push(Failure::Timeout(within)),
+        Ok(Err(payload)) => {
+            evidence.panic = Some(payload);
+            return;
+        }
+        Ok(Ok(Err(reason))) => return evidence.failures.push(Failure::Body(reason)),
+        Ok(Ok(Ok(()))) => {}
+    }
+    let Some(steps) = &spec.events else { return };
+    let mut expectation = Expect::events(steps.clone())
+        .order(spec.order)
+        .within(spec.event_deadline());
+    if let Some(field) = &spec.per {
+        expectation = expectation.per(field.clone());
+    }
+    if let Some(n) = spec.times {
+        expectation = expectation.times(n);
+    }
+    // The first client, whether the body still lends it or took it.
+    let still_lent = clients_before == injected.clients.len();
+    let result = match (injected.clients.first_mut(), still_lent) {
+        (Some(client), true) => Some(client.expect(&expectation).await),
+        _ => match taps.first() {
+            Some((tap, window)) => Some(tap.expect_from(*window, &expectation, spec.event_deadline()).await),
+            None => None,
+        },
+    };
+    match result {
+        Some(Err(Error::Expectation(failure))) => evidence.failures.push(Failure::Events(failure.to_string())),
+        Some(Err(other)) => evidence.failures.push(Failure::Events(other.to_string())),
+        Some(Ok(_)) => {}
+        None => evidence.failures.push(Failure::Setup(
+            "events were declared, but the test has no client".into(),
+        )),
+    }
+}
+
+fn conclude(spec: &TestSpec, evidence: Evidence) {
+    let mut report = Vec::new();
+    for failure in &evidence.failures {
+        report.push(match failure {
+            Failure::Setup(reason) => format!("ws-test could not set up the test: {reason}"),
+            Failure::Body(reason) => format!("the test body returned an error: {reason}"),
+            Failure::Timeout(within) => format!(
+                "the test body did not finish within {} (set `timeout = \"...\"` on the test or {TIMEOUT_ENV})",
+                humantime::format_duration(*within)
+            ),
+            Failure::Events(report) => format!("the declared events did not arrive as declared:\n{report}"),
+        });
+    }
+    if !evidence.server_failures.is_empty() {
+        let mut text = "the server side failed while the test ran:".to_owned();
+        for failure in &evidence.server_failures {
+            text.push_str("\n  - ");
+            text.push_str(failure);
+        }
+        report.push(text);
+    }
+    if let Some(payload) = evidence.panic {
+        if !report.is_empty() {
+            eprintln!(
+                "ws-test: the body of {} panicked; also:\n{}",
+                spec.name,
+                report.join("\n\n")
+            );
+        }
+        write_transcript(
+            spec,
+            &format!("the test body panicked: {}", panic_message(payload.as_ref())),
+            &evidence.histories,
+        );
+        std::panic::resume_unwind(payload);
+    }
+    if report.is_empty() {
+        return;
+    }
+    let mut message = report.join("\n\n");
+    if let Some(path) = write_transcript(spec, &message, &evidence.histories) {
+        message.push_str(&format!("\n\ntranscript: {}", path.display()));
+    }
+    panic!("{message}");
+}
+
+fn write_transcript(spec: &TestSpec, report: &str, histories: &[History]) -> Option<std::path::PathBuf> {
+    match transcript::write(&spec.name, report, histories) {
+        Ok(path) => {
+            eprintln!("ws-test: transcript of {} written to {}", spec.name, path.display());
+            Some(path)
+        }
+        Err(reason) => {
+            eprintln!("ws-test: could not write the transcript of {}: {reason}", spec.name);
+            None
+        }
+    }
+}
