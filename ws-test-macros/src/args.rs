@@ -81,7 +81,10 @@ pub(crate) enum Events {
 
 /// The order mode.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[allow(clippy::enum_variant_names, reason = "the variants mirror the spellings: \"in_order\", \"any_order\"")]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "the variants mirror the spellings: \"in_order\", \"any_order\""
+)]
 pub(crate) enum Order {
     Strict,
     InOrder,
