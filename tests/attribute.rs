@@ -234,7 +234,7 @@ fn a_failed_test_leaves_a_transcript() {
     let outcome = std::panic::catch_unwind(|| {
         ws_test_runtime::driver::run(
             ws_test_runtime::driver::TestSpec::new("attribute::transcript_probe")
-                .events(["never_sent"])
+                .expect(Expect::events(["never_sent"]))
                 .event_timeout(Duration::from_millis(50)),
             ws_test_runtime::driver::body(async |client: &mut WsClient| -> TestResult {
                 client.send_json(&json!({"type": "ping"})).await?;

@@ -96,24 +96,25 @@ fn generate(args: &args::Args, function: ItemFn) -> TokenStream {
     } = function;
     let mut calls = Vec::new();
     if let Some(events) = &args.events {
-        calls.push(match events {
-            Events::List(items) => quote!(.events([#(#items),*])),
-            Events::Expr(expr) => quote!(.events(#expr)),
-        });
-    }
-    if let Some(order) = args.order {
-        let variant = match order {
-            Order::Strict => quote!(Strict),
-            Order::InOrder => quote!(InOrder),
-            Order::AnyOrder => quote!(AnyOrder),
+        let mut expectation = match events {
+            Events::List(items) => quote!(#private::Expect::events([#(#items),*])),
+            Events::Expr(expr) => quote!(#private::Expect::events(#expr)),
         };
-        calls.push(quote!(.order(#private::Order::#variant)));
-    }
-    if let Some(per) = &args.per {
-        calls.push(quote!(.per(#per)));
-    }
-    if let Some(times) = args.times {
-        calls.push(quote!(.times(#times)));
+        if let Some(order) = args.order {
+            let variant = match order {
+                Order::Strict => quote!(Strict),
+                Order::InOrder => quote!(InOrder),
+                Order::AnyOrder => quote!(AnyOrder),
+            };
+            expectation.extend(quote!(.order(#private::Order::#variant)));
+        }
+        if let Some(per) = &args.per {
+            expectation.extend(quote!(.per(#per)));
+        }
+        if let Some(times) = args.times {
+            expectation.extend(quote!(.times(#times)));
+        }
+        calls.push(quote!(.expect(#expectation)));
     }
     if let Some(server) = &args.server {
         calls.push(quote!(.server(#server)));

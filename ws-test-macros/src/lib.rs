@@ -43,16 +43,17 @@ use proc_macro::TokenStream;
 /// **`events = [...]`** — the event types that must arrive after the body, in this order (other frames may
 /// come between). String literals, or an expression that yields them:
 /// `events = ws_test_runtime::protocol::CRITICAL_EVENTS`.
-/// Equivalent: `TestSpec::new(name).events(["agent_started", "agent_completed"])`, i.e.
+/// Equivalent: `TestSpec::new(name).expect(Expect::events(["agent_started", "agent_completed"]))`, i.e.
 /// `client.expect(&Expect::events([...])).await` after the body.
 ///
 /// **`order = "strict" | "in_order" | "any_order"`** — exactly these frames / these in order (default) / in any
-/// order. Equivalent: `.order(Order::Strict)`, i.e. `Expect::events([...]).strict()`.
+/// order. Equivalent: `Expect::events([...]).strict()` (or `.order(Order::Strict)`).
 ///
 /// **`per = "run_id"`** — one sequence per distinct value of that field; runs may interleave.
-/// Equivalent: `.per("run_id")`, i.e. `Expect::events([...]).per("run_id")`.
+/// Equivalent: `Expect::events([...]).per("run_id")`.
 ///
-/// **`times = N`** — N complete sequences (N distinct groups with `per`). Equivalent: `.times(N)`.
+/// **`times = N`** — N complete sequences (N distinct groups with `per`). Equivalent:
+/// `Expect::events([...]).times(N)`.
 ///
 /// **`handler = EXPR`** — the server's handler: a value (`ChatAgent::new().fault(...)`, `Router::new()...`,
 /// your own type) or a function that returns one (`handler = my_app`). Default: the built-in chat agent.

@@ -52,7 +52,7 @@ pub mod __private {
     pub use crate::driver::{
         Flavor, Target, TestOutcome, TestSpec, body, check_handler, check_parameters, run, with_handler,
     };
-    pub use crate::expect::{Order, Step};
+    pub use crate::expect::{Expect, Order, Step};
     pub use crate::server::ServerBuilder;
 }
 

@@ -16,7 +16,8 @@
 //! }
 //!
 //! // What `#[ws_test(events = [...])] async fn chat_flow(...)` does:
-//! run(TestSpec::new("docs::chat_flow").events(ws_test_runtime::protocol::CRITICAL_EVENTS), body(chat_flow));
+//! let events = Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS);
+//! run(TestSpec::new("docs::chat_flow").expect(events), body(chat_flow));
 //! ```
 
 mod inject;
@@ -31,7 +32,7 @@ use futures_util::FutureExt as _;
 pub use inject::{Body, Injected, IntoHandler, TestFn, body, check_handler, check_parameters, signature, with_handler};
 pub use outcome::{TestError, TestOutcome, TestResult};
 
-use crate::expect::{Expect, Order, Step};
+use crate::expect::{Expect, Expectation};
 use crate::history::History;
 use crate::protocol;
 use crate::server::ServerBuilder;
@@ -72,10 +73,7 @@ pub enum Target {
 #[derive(Debug, Clone)]
 pub struct TestSpec {
     name: String,
-    events: Option<Vec<Step>>,
-    order: Order,
-    per: Option<String>,
-    times: Option<u32>,
+    expectation: Option<Expectation>,
     server: Option<fn() -> ServerBuilder>,
     handler: Option<fn(ServerBuilder) -> ServerBuilder>,
     target: Target,
@@ -94,10 +92,7 @@ impl TestSpec {
     pub fn new(name: impl Into<String>) -> Self {
         TestSpec {
             name: name.into(),
-            events: None,
-            order: Order::InOrder,
-            per: None,
-            times: None,
+            expectation: None,
             server: None,
             handler: None,
             target: Target::Embedded,
@@ -111,31 +106,11 @@ impl TestSpec {
         }
     }
 
-    /// The events that must arrive after the body, in the declared order.
-    pub fn events<I>(mut self, events: I) -> Self
-    where
-        I: IntoIterator,
-        I::Item: Into<Step>,
-    {
-        self.events = Some(events.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// How the declared events relate to the others (default in order).
-    pub fn order(mut self, order: Order) -> Self {
-        self.order = order;
-        self
-    }
-
-    /// One sequence per distinct value of this field.
-    pub fn per(mut self, field: impl Into<String>) -> Self {
-        self.per = Some(field.into());
-        self
-    }
-
-    /// This many complete sequences.
-    pub fn times(mut self, n: u32) -> Self {
-        self.times = Some(n);
+    /// The events that must arrive after the body (any [`Expectation`]: `#[ws_test(events = ...)]` builds
+    /// `Expect::events([...])` with its `order`, `per` and `times`). Without its own deadline it gets the
+    /// event timeout.
+    pub fn expect(mut self, expectation: Expectation) -> Self {
+        self.expectation = Some(expectation);
         self
     }
 
@@ -365,16 +340,11 @@ async fn run_body(
         Ok(Ok(Err(reason))) => return evidence.failures.push(Failure::Body(reason)),
         Ok(Ok(Ok(()))) => {}
     }
-    let Some(steps) = &spec.events else { return };
-    let mut expectation = Expect::events(steps.clone())
-        .order(spec.order)
-        .within(spec.event_deadline());
-    if let Some(field) = &spec.per {
-        expectation = expectation.per(field.clone());
-    }
-    if let Some(n) = spec.times {
-        expectation = expectation.times(n);
-    }
+    let Some(expectation) = &spec.expectation else { return };
+    let expectation = match expectation.deadline() {
+        Some(_) => expectation.clone(),
+        None => expectation.clone().within(spec.event_deadline()),
+    };
     // The first client, whether the body still lends it or took it.
     let still_lent = clients_before == injected.clients.len();
     let result = match (injected.clients.first_mut(), still_lent) {
