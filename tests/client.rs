@@ -214,8 +214,38 @@ async fn history_records_every_frame_in_and_out_in_order() -> TestResult {
 
 #[tokio::test]
 async fn server_pings_are_answered_while_the_test_is_busy() -> TestResult {
-    // A handler that pings the client through a raw frame is not expressible with Session; instead the client
-    // pings the server and the server's automatic pong is checked in `protocol`. Here: many pings in a row.
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+
+    // A bare tungstenite server that pings and waits for the pong, while the client is never asked to receive.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("ws://{}/ws", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await?;
+        let mut socket = tokio_tungstenite::accept_async(stream).await?;
+        socket.send(Frame::Ping(b"still there?".to_vec().into())).await?;
+        let answer = tokio::time::timeout(Duration::from_secs(5), socket.next()).await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(answer)
+    });
+    let client = WsClient::connect(&url).await?;
+    let answer = server.await?.map_err(|error| error.to_string())?;
+    assert!(
+        matches!(&answer, Some(Ok(Frame::Pong(data))) if data.as_ref() == b"still there?"),
+        "{answer:?}"
+    );
+    let kinds: Vec<ws_test_runtime::FrameKind> = client.history().frames().iter().map(|f| f.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            ws_test_runtime::FrameKind::Ping(b"still there?".to_vec()),
+            ws_test_runtime::FrameKind::Pong(b"still there?".to_vec())
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn many_pings_in_a_row_each_get_their_pong() -> TestResult {
     let server = EmbeddedServer::start().await?;
     let (mut client, _) = connect_welcomed(&server).await?;
     for round in 0u8..20 {
