@@ -1,5 +1,6 @@
 //! Workspace-level behaviour tests: every line of `PROTOCOL.md` and the seed's scenarios, over real sockets.
 
+mod suite;
 mod support;
 
 mod attribute;

@@ -70,6 +70,7 @@ pub mod protocol;
 pub mod router;
 pub mod server;
 pub mod session;
+pub mod suite;
 pub mod timeout;
 
 pub use chat_agent::{ChatAgent, CriticalEvent, Fault};

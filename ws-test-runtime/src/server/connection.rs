@@ -219,6 +219,8 @@ fn close_for_read_error(error: &tungstenite::Error) -> Option<CloseInfo> {
         )),
         tungstenite::Error::Capacity(other) => Some(CloseInfo::new(close_code::MESSAGE_TOO_BIG, other.to_string())),
         tungstenite::Error::Utf8(_) => Some(CloseInfo::new(1007, "a text frame was not valid UTF-8")),
+        // The peer just went away: there is nobody to say goodbye to (on_close sees 1006).
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => None,
         tungstenite::Error::Protocol(protocol) => Some(CloseInfo::new(
             close_code::PROTOCOL_ERROR,
             clip_reason(format!("protocol error: {protocol}")),

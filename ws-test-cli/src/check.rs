@@ -1,0 +1,90 @@
+//! `ws-test check [URL]`: the suite against a server, one line per check, then `N passed, N failed`.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ws_test_runtime::EmbeddedServer;
+use ws_test_runtime::suite::{DEFAULT_CONCURRENCY, Suite};
+
+/// Arguments of `ws-test check`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The server's WebSocket URL (ws://host:port/path); without it, an embedded server is started and checked.
+    url: Option<String>,
+    /// The server's token (sent as `Authorization: Bearer`); also runs the auth checks.
+    #[arg(long)]
+    token: Option<String>,
+    /// How many users the concurrency check runs at once.
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// How long each wait may take (5s, 500ms).
+    #[arg(long, default_value = "5s", value_parser = crate::duration)]
+    timeout: Duration,
+    /// Print the report as JSON instead of lines.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(args: Args) -> ExitCode {
+    // Without a URL: the embedded server, with the same token if one was given.
+    let embedded = match &args.url {
+        Some(_) => None,
+        None => {
+            let mut builder = EmbeddedServer::builder();
+            if let Some(token) = &args.token {
+                builder = builder.token(token.clone());
+            }
+            match builder.start().await {
+                Ok(server) => Some(server),
+                Err(error) => {
+                    eprintln!("ws-test: cannot start the embedded server: {error}");
+                    return ExitCode::from(crate::UNREACHABLE);
+                }
+            }
+        }
+    };
+    let url = args
+        .url
+        .clone()
+        .or_else(|| embedded.as_ref().map(EmbeddedServer::url))
+        .unwrap_or_default();
+    let mut suite = Suite::new(url.clone())
+        .concurrency(args.concurrency)
+        .timeout(args.timeout);
+    if let Some(token) = &args.token {
+        suite = suite.token(token.clone());
+    }
+    if !args.json {
+        println!("checking {url}");
+    }
+    let json = args.json;
+    let report = suite
+        .run_with(|check| {
+            if !json {
+                println!("{check}");
+                let _ = std::io::stdout().flush();
+            }
+        })
+        .await;
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("ws-test: cannot reach {url}: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(error) => eprintln!("ws-test: cannot print the report as JSON: {error}"),
+        }
+    } else {
+        println!("{} passed, {} failed", report.passed(), report.failed());
+    }
+    if report.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

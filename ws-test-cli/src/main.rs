@@ -1,0 +1,59 @@
+//! `ws-test`: check any live WebSocket server against the chat protocol, serve the built-in agent as a mock
+//! backend, and load a server. A thin shell over `ws-test-runtime`.
+//!
+//! Exit codes: 0 when everything passed, 1 when a check failed, 2 on a usage error or when the server cannot be
+//! reached at all.
+
+mod bench;
+mod check;
+mod serve;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// Test WebSocket services: check a server against the chat protocol, serve the mock agent, or load a server.
+#[derive(Debug, Parser)]
+#[command(name = "ws-test", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a server against the protocol (with no URL: the embedded default server).
+    Check(check::Args),
+    /// Serve the built-in chat agent as a standalone mock backend.
+    Serve(serve::Args),
+    /// Open N connections, run M rounds on each, print throughput and latency percentiles.
+    Bench(bench::Args),
+}
+
+/// Parses `5s`, `250ms`, `2m`.
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|error| format!("{text:?} is not a duration like 5s or 250ms: {error}"))
+}
+
+/// The exit code for "the server cannot be reached" and usage errors.
+pub(crate) const UNREACHABLE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ws-test: cannot start the tokio runtime: {error}");
+            return ExitCode::from(UNREACHABLE);
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Check(args) => check::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
+        }
+    })
+}

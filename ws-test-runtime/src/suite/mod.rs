@@ -1,0 +1,227 @@
+//! The comprehensive check suite: any live WebSocket server against `PROTOCOL.md`.
+//!
+//! [`Suite::run`] runs one check per line of the protocol — health, the welcome, ping, the five critical events
+//! and all their fields, run ids, interleaved runs, echo, routing, every error case, the size limit, auth,
+//! concurrent isolated users, broadcast — each through [`WsClient`](crate::WsClient) and
+//! [`Expect`](crate::Expect) exactly as a user's test would, and returns a [`SuiteReport`]. The `ws-test check`
+//! command is a thin shell over it.
+//!
+//! ```
+//! use ws_test_runtime::prelude::*;
+//! use ws_test_runtime::suite::Suite;
+//!
+//! # async fn demo() -> Result<(), ws_test_runtime::Error> {
+//! let server = EmbeddedServer::start().await?;
+//! let report = Suite::new(server.url()).concurrency(10).run().await?;
+//! assert!(report.all_passed(), "{report}");
+//! # Ok(())
+//! # }
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+//! ```
+
+mod checks;
+mod http;
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::{Error, Result, WsClient, timeout};
+
+/// The default number of concurrent users in the `concurrent_users` check.
+pub const DEFAULT_CONCURRENCY: usize = 50;
+
+/// A suite aimed at one server.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    url: String,
+    token: Option<String>,
+    concurrency: usize,
+    timeout: Duration,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// The check's name (stable: `critical_events`, `error_binary_frame`, ...).
+    pub name: &'static str,
+    /// Whether the server did what the protocol says.
+    pub passed: bool,
+    /// How long the check took.
+    #[serde(rename = "duration_ms", serialize_with = "milliseconds")]
+    pub duration: Duration,
+    /// What was seen; on failure, what was expected and what arrived.
+    pub detail: String,
+}
+
+/// Every check's outcome, in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuiteReport {
+    /// The server checked.
+    pub url: String,
+    /// One result per check.
+    pub checks: Vec<CheckResult>,
+    /// The whole run.
+    #[serde(rename = "duration_ms", serialize_with = "milliseconds")]
+    pub duration: Duration,
+}
+
+fn milliseconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_f64((duration.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+impl SuiteReport {
+    /// How many checks passed.
+    pub fn passed(&self) -> usize {
+        self.checks.iter().filter(|check| check.passed).count()
+    }
+
+    /// How many checks failed.
+    pub fn failed(&self) -> usize {
+        self.checks.len() - self.passed()
+    }
+
+    /// Whether every check passed.
+    pub fn all_passed(&self) -> bool {
+        self.failed() == 0
+    }
+
+    /// The result of one check, by name.
+    pub fn check(&self, name: &str) -> Option<&CheckResult> {
+        self.checks.iter().find(|check| check.name == name)
+    }
+}
+
+impl fmt::Display for CheckResult {
+    /// One line: status, name, time, the first line of the detail; a failure's other lines follow, indented.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut lines = self.detail.lines();
+        write!(
+            f,
+            "{}  {:<24} {:>9.1} ms  {}",
+            if self.passed { "PASS" } else { "FAIL" },
+            self.name,
+            self.duration.as_secs_f64() * 1000.0,
+            lines.next().unwrap_or_default()
+        )?;
+        if !self.passed {
+            for line in lines {
+                write!(f, "\n        {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SuiteReport {
+    /// One line per check, then exactly `N passed, N failed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for check in &self.checks {
+            writeln!(f, "{check}")?;
+        }
+        write!(f, "{} passed, {} failed", self.passed(), self.failed())
+    }
+}
+
+impl Suite {
+    /// A suite for the server at this WebSocket URL (`ws://host:port/path`).
+    pub fn new(url: impl Into<String>) -> Self {
+        Suite {
+            url: url.into(),
+            token: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            timeout: timeout::scaled(timeout::RECV),
+        }
+    }
+
+    /// The server's token: sent on every connection, and the auth checks run.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// How many users the `concurrent_users` check runs at once (default 50).
+    pub fn concurrency(mut self, users: usize) -> Self {
+        self.concurrency = users.max(1);
+        self
+    }
+
+    /// How long each wait may take (default 5 s, scaled by `WS_TEST_TIMEOUT_SCALE`).
+    pub fn timeout(mut self, within: Duration) -> Self {
+        self.timeout = within;
+        self
+    }
+
+    /// The names of the checks this suite runs, in order.
+    pub fn check_names(&self) -> Vec<&'static str> {
+        checks::names(self.token.is_some())
+    }
+
+    /// Runs every check. Fails only when the server cannot be reached at all ([`Error::Connect`]); everything
+    /// else is a failed check in the report.
+    pub async fn run(&self) -> Result<SuiteReport> {
+        self.run_with(|_| {}).await
+    }
+
+    /// [`run`](Self::run), calling `progress` after each check (for a progress display).
+    pub async fn run_with(&self, mut progress: impl FnMut(&CheckResult)) -> Result<SuiteReport> {
+        let started = Instant::now();
+        let context = checks::Context::new(self);
+        // One probe first: an unreachable server is one clear error, not twenty failed checks.
+        match context.connect().await {
+            Err(error @ Error::Connect { .. }) | Err(error @ Error::InvalidUrl { .. }) => return Err(error),
+            Ok(client) => drop(client),
+            Err(_) => {}
+        }
+        let mut results = Vec::new();
+        for name in self.check_names() {
+            let check_started = Instant::now();
+            let outcome = tokio::time::timeout(self.timeout * 4, checks::run(name, &context)).await;
+            let (passed, detail) = match outcome {
+                Ok(Ok(detail)) => (true, detail),
+                Ok(Err(detail)) => (false, detail),
+                Err(_) => (false, format!("the check did not finish within {:?}", self.timeout * 4)),
+            };
+            let result = CheckResult {
+                name,
+                passed,
+                duration: check_started.elapsed(),
+                detail,
+            };
+            progress(&result);
+            results.push(result);
+        }
+        Ok(SuiteReport {
+            url: self.url.clone(),
+            checks: results,
+            duration: started.elapsed(),
+        })
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub(crate) fn client_builder(&self) -> crate::ClientBuilder {
+        let mut builder = WsClient::builder(self.url.clone())
+            .connect_timeout(self.timeout)
+            .recv_timeout(self.timeout);
+        if let Some(token) = &self.token {
+            builder = builder.token(token.clone());
+        }
+        builder
+    }
+
+    pub(crate) fn concurrency_level(&self) -> usize {
+        self.concurrency
+    }
+
+    pub(crate) fn token_value(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub(crate) fn wait(&self) -> Duration {
+        self.timeout
+    }
+}
