@@ -141,23 +141,22 @@ impl ClientBuilder {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self.attempt(&host, port, deadline).await {
+            let last = match self.attempt(&host, port, deadline).await {
                 Ok(client) => return Ok(client),
                 Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Retry(last)) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(Error::Connect {
-                            url: self.url.clone(),
-                            attempts,
-                            within: self.connect_timeout,
-                            last,
-                        });
-                    }
-                    tracing::debug!(url = %self.url, attempts, %last, "connection attempt failed; retrying");
-                    tokio::time::sleep_until((now + backoff).min(deadline)).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+                Err(Failure::Retry(last)) => last,
+            };
+            tracing::debug!(url = %self.url, attempts, %last, "connection attempt failed; retrying");
+            tokio::time::sleep_until((Instant::now() + backoff).min(deadline)).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            // No time left for another attempt: report the last real failure, not a doomed attempt.
+            if Instant::now() >= deadline {
+                return Err(Error::Connect {
+                    url: self.url.clone(),
+                    attempts,
+                    within: self.connect_timeout,
+                    last,
+                });
             }
         }
     }

@@ -466,20 +466,31 @@ impl WsClient {
 
 impl Drop for WsClient {
     fn drop(&mut self) {
-        // Say goodbye properly when a runtime is still there; the reader ends when the server closes the TCP
-        // stream (or is dropped with the runtime).
-        match (self.sink.take(), tokio::runtime::Handle::try_current()) {
-            (Some(mut sink), Ok(runtime)) if self.closed.is_none() => {
-                runtime.spawn(async move {
-                    let frame = CloseFrame {
-                        code: close_code::NORMAL.into(),
-                        reason: "client dropped".into(),
-                    };
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                });
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.reader.abort();
+            return;
+        };
+        // Say goodbye properly: send a close frame unless one was exchanged, and let the reader finish the close
+        // handshake (it answers the server's close and ends when the server ends TCP), but not for longer than
+        // the close timeout.
+        let sink = self.sink.take().filter(|_| self.closed.is_none());
+        let reader = std::mem::replace(&mut self.reader, runtime.spawn(async {}));
+        runtime.spawn(async move {
+            if let Some(mut sink) = sink {
+                let frame = CloseFrame {
+                    code: close_code::NORMAL.into(),
+                    reason: "client dropped".into(),
+                };
+                let _ = sink.send(WsMessage::Close(Some(frame))).await;
             }
-            _ => self.reader.abort(),
-        }
+            let stop = reader.abort_handle();
+            if tokio::time::timeout(timeout::scaled(timeout::CLOSE), reader)
+                .await
+                .is_err()
+            {
+                stop.abort();
+            }
+        });
     }
 }
 

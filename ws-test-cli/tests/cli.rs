@@ -1,0 +1,245 @@
+//! The `ws-test` command, run as a process.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt as _;
+use ws_test_runtime::prelude::*;
+
+fn ws_test() -> Command {
+    Command::cargo_bin("ws-test").expect("the ws-test binary is built for its tests")
+}
+
+/// A running `ws-test serve` and the URL from its first line.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let mut child = ws_test()
+            .arg("serve")
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ws-test serve starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut first = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("serve prints a first line");
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        Serve {
+            url: url.to_owned(),
+            child,
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit status and what was logged.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        let output = std::mem::replace(&mut self.child, Command::new("true").spawn().expect("true runs"))
+            .wait_with_output()
+            .expect("serve exits");
+        (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    let output = ws_test().arg("check").args(args).output().expect("ws-test check runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_passes_against_the_embedded_default_server() {
+    let (code, stdout, stderr) = check(&["--concurrency", "10"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("checking ws://127.0.0.1:"), "{stdout}");
+    assert_eq!(lines.last().copied(), Some("19 passed, 0 failed"), "{stdout}");
+    assert_eq!(
+        lines.iter().filter(|line| line.starts_with("PASS  ")).count(),
+        19,
+        "{stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("PASS  critical_events") && line.contains(" ms ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_prints_json_on_request() {
+    let (code, stdout, _) = check(&["--json", "--concurrency", "5", "--token", "t0k"]);
+    assert_eq!(code, 0, "{stdout}");
+    let text = stdout.trim();
+    assert!(
+        text.starts_with('{') && text.contains("\"name\": \"auth_refused\""),
+        "{stdout}"
+    );
+    assert!(
+        text.contains("\"passed\": true") && !text.contains("\"passed\": false"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_fails_with_exit_1_and_names_the_event_for_every_fault_kind() {
+    for (fault, event) in [
+        ("drop:agent_thinking", "expected agent_thinking, got tool_executing"),
+        (
+            "duplicate:tool_executing",
+            "expected tool_completed, got tool_executing",
+        ),
+        (
+            "swap:tool_completed,agent_completed",
+            "expected tool_completed, got agent_completed",
+        ),
+        ("close:tool_executing:4000", "the connection was closed (code 4000"),
+        ("malformed:agent_started", "is not a JSON event"),
+    ] {
+        let serve = Serve::start(&["--fault", fault]);
+        let (code, stdout, stderr) = check(&[&serve.url, "--timeout", "500ms", "--concurrency", "3"]);
+        assert_eq!(code, 1, "{fault}: {stdout}{stderr}");
+        assert!(stdout.contains("FAIL  critical_events"), "{fault}: {stdout}");
+        assert!(
+            stdout.contains(event),
+            "{fault}: the report should say {event:?}:\n{stdout}"
+        );
+        assert!(
+            stdout
+                .lines()
+                .last()
+                .is_some_and(|line| line.ends_with(" failed") && !line.ends_with(" 0 failed"))
+        );
+    }
+}
+
+#[test]
+fn check_on_a_closed_port_exits_2_quickly_and_says_why() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a port");
+    let started = Instant::now();
+    let (code, _, stderr) = check(&[&format!("ws://{port}/ws"), "--timeout", "300ms"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains(&format!("cannot reach ws://{port}/ws")) && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_prints_its_line_answers_a_client_and_stops_on_sigterm() {
+    let serve = Serve::start(&["--path", "/chat", "--token", "s3cret"]);
+    assert!(
+        serve.url.starts_with("ws://127.0.0.1:") && serve.url.ends_with("/chat"),
+        "{}",
+        serve.url
+    );
+    let url = serve.url.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let mut client = WsClient::builder(url.clone())
+            .token("s3cret")
+            .connect()
+            .await
+            .expect("serve accepts");
+        client
+            .expect(&Expect::events(["connection_established"]))
+            .await
+            .expect("a welcome");
+        client.send_json(&json!({"type": "ping"})).await.expect("send");
+        client.expect(&Expect::events(["pong"])).await.expect("a pong");
+        let refused = WsClient::connect(&url).await.expect_err("no token, no upgrade");
+        assert!(
+            matches!(refused, ws_test_runtime::Error::Rejected { status: 401, .. }),
+            "{refused}"
+        );
+        client.close(1000, "done").await.expect("close");
+    });
+    let (status, logs) = serve.terminate();
+    assert!(status.success(), "{status:?}\n{logs}");
+    assert!(
+        logs.contains("connection opened") && logs.contains("connection closed"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("refused a WebSocket upgrade") && logs.contains("SIGTERM"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_with_clap_help() {
+    for args in [
+        vec!["check", "--concurrency", "many"],
+        vec!["serve", "--fault", "explode:everything"],
+        vec!["nonsense"],
+        vec![],
+    ] {
+        let output = ws_test().args(&args).output().expect("ws-test runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("Usage: ws-test") || stderr.contains("try '--help'"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let output = ws_test()
+        .args(["serve", "--fault", "drop:agent_sleeping"])
+        .output()
+        .expect("ws-test runs");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a critical event"));
+}
+
+#[test]
+fn bench_prints_throughput_and_percentiles() {
+    let output = ws_test()
+        .args(["bench", "--connections", "20", "--rounds", "5", "--kind", "chat"])
+        .output()
+        .expect("ws-test bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("20 connections x 5 chat rounds"), "{stdout}");
+    assert!(stdout.contains("throughput  100 rounds in"), "{stdout}");
+    assert!(
+        stdout.contains("latency     p50 ") && stdout.contains(" max "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("errors      0"), "{stdout}");
+}
