@@ -2,6 +2,7 @@
 
 mod suite;
 mod support;
+mod typed;
 
 mod attribute;
 mod client;

@@ -9,8 +9,38 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
-/// Every argument, in the order the docs list them.
-pub(crate) const NAMES: [&str; 16] = [
+/// Which attribute is being parsed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Grammar {
+    /// `#[ws_test(...)]`
+    Test,
+    /// `#[ws_profile(...)]` on `#[derive(WsProfile)]`
+    Profile,
+}
+
+impl Grammar {
+    fn names(self) -> Vec<&'static str> {
+        let mut names = NAMES.to_vec();
+        match self {
+            Grammar::Test => names.insert(0, "profile"),
+            Grammar::Profile => {
+                names.retain(|name| *name != "url");
+                names.extend(["url_env", "setup", "teardown"]);
+            }
+        }
+        names
+    }
+
+    fn attribute(self) -> &'static str {
+        match self {
+            Grammar::Test => "#[ws_test]",
+            Grammar::Profile => "#[ws_profile]",
+        }
+    }
+}
+
+/// The arguments both attributes share, in the order the docs list them.
+const NAMES: [&str; 16] = [
     "events",
     "order",
     "per",
@@ -100,8 +130,12 @@ pub(crate) enum Flavor {
 
 /// Where the server is.
 pub(crate) enum Url {
+    /// `url = "ws://..."`: always that server.
     Literal(LitStr),
+    /// `url = env("VAR")`: the server in VAR, which must be set.
     Env(LitStr),
+    /// A profile's `url_env = "VAR"`: the server in VAR when it is set, else embedded.
+    EnvOrEmbedded(LitStr),
 }
 
 /// The interpreted arguments; absent means the default.
@@ -123,10 +157,13 @@ pub(crate) struct Args {
     pub(crate) flavor: Option<Flavor>,
     pub(crate) worker_threads: Option<u32>,
     pub(crate) krate: Option<Path>,
+    pub(crate) profile: Option<Path>,
+    pub(crate) setup: Option<Path>,
+    pub(crate) teardown: Option<Path>,
 }
 
 /// Parses and validates the attribute's arguments; every problem lands in `errors`.
-pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Args {
+pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: &mut Errors) -> Args {
     let raw = match syn::parse::Parser::parse2(Punctuated::<RawArg, Token![,]>::parse_terminated, tokens) {
         Ok(raw) => raw,
         Err(error) => {
@@ -144,6 +181,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
             continue;
         }
         seen.push((key.clone(), name.span()));
+        if !grammar.names().contains(&key.as_str()) && key != "start_paused" {
+            errors.at(name.span(), unknown(&key, grammar));
+            continue;
+        }
         match key.as_str() {
             "events" => args.events = events(&value, errors),
             "order" => {
@@ -158,6 +199,12 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
             "handler" => args.handler = Some(value),
             "server" => args.server = Some(value),
             "url" => args.url = url(&value, errors),
+            "url_env" => {
+                args.url = string(&value, "url_env", "url_env = \"STAGING_WS_URL\"", errors).map(Url::EnvOrEmbedded)
+            }
+            "profile" => args.profile = path(&value, "profile", "profile = ChatBackend", errors),
+            "setup" => args.setup = path(&value, "setup", "setup = seed_users", errors),
+            "teardown" => args.teardown = path(&value, "teardown", "teardown = clean_up", errors),
             "clients" => args.clients = positive(&value, "clients", "clients = 3", errors),
             "user" => args.user = string(&value, "user", "user = \"alice\"", errors),
             "token" => args.token = string(&value, "token", "token = \"s3cret\"", errors),
@@ -174,18 +221,29 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, errors: &mut Errors) -> Ar
             "crate" => args.krate = crate_path(&value, errors),
             "start_paused" => errors.at(
                 name.span(),
-                "`start_paused` is not supported by #[ws_test]: a paused clock advances by itself while real sockets \
+                "`start_paused` is not supported: a paused clock advances by itself while real sockets \
                  wait, so every timeout would fire at once",
             ),
-            _ => errors.at(name.span(), unknown(&key)),
+            _ => errors.at(name.span(), unknown(&key, grammar)),
         }
     }
     cross_check(&args, &seen, errors);
     args
 }
 
-fn unknown(key: &str) -> String {
-    let suggestion = NAMES
+fn path(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<Path> {
+    match value {
+        Expr::Path(path) if path.qself.is_none() => Some(path.path.clone()),
+        _ => {
+            errors.at(value.span(), format!("`{key}` expects a path, like `{example}`"));
+            None
+        }
+    }
+}
+
+fn unknown(key: &str, grammar: Grammar) -> String {
+    let names = grammar.names();
+    let suggestion = names
         .iter()
         .map(|name| (strsim::jaro_winkler(key, name), name))
         .filter(|(score, _)| *score > 0.8)
@@ -193,8 +251,9 @@ fn unknown(key: &str) -> String {
         .map(|(_, name)| format!("did you mean `{name}`? "))
         .unwrap_or_default();
     format!(
-        "unknown argument `{key}`; {suggestion}expected one of: {}",
-        NAMES.join(", ")
+        "unknown argument `{key}` for {}; {suggestion}expected one of: {}",
+        grammar.attribute(),
+        names.join(", ")
     )
 }
 
@@ -203,7 +262,8 @@ fn span_of(seen: &[(String, Span)], key: &str) -> Option<Span> {
 }
 
 fn cross_check(args: &Args, seen: &[(String, Span)], errors: &mut Errors) {
-    if args.events.is_none() {
+    // With a profile, `order`, `per` and `times` refine the profile's events.
+    if args.events.is_none() && args.profile.is_none() {
         for key in ["order", "per", "times"] {
             if let Some(span) = span_of(seen, key) {
                 errors.at(
@@ -218,7 +278,7 @@ fn cross_check(args: &Args, seen: &[(String, Span)], errors: &mut Errors) {
             errors.at(span, "`worker_threads` requires `flavor = \"multi_thread\"`");
         }
     }
-    if args.url.is_some() {
+    if span_of(seen, "url").is_some() {
         for key in ["handler", "server"] {
             if let Some(span) = span_of(seen, key) {
                 errors.at(

@@ -3,15 +3,15 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Attribute, FnArg, ItemFn, LitStr, ReturnType};
+use syn::{Attribute, Expr, FnArg, ItemFn, LitStr, ReturnType};
 
-use crate::args::{self, Errors, Events, Flavor, Order, Url};
+use crate::args::{self, Args, Errors, Events, Flavor, Grammar, Order, Url};
 
 /// Expands `#[ws_test(args)] item`. On any error, emits the function unchanged (so IDEs keep working) and every
 /// error of the attribute.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let args = args::parse(args, &mut errors);
+    let args = args::parse(args, Grammar::Test, &mut errors);
     let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
@@ -83,43 +83,101 @@ fn check_function(function: &ItemFn, errors: &mut Errors) {
     }
 }
 
-fn generate(args: &args::Args, function: ItemFn) -> TokenStream {
-    let krate = match &args.krate {
+/// `::ws_test_runtime`, or the facade path of `crate = "..."`.
+pub(crate) fn runtime_path(args: &Args) -> TokenStream {
+    match &args.krate {
         Some(path) => quote!(#path),
         None => quote!(::ws_test_runtime),
-    };
-    let private = quote!(#krate::__private);
-    let ident = function.sig.ident.clone();
-    let name = LitStr::new(&ident.to_string(), Span::call_site());
-    let ItemFn {
-        attrs, vis, sig, block, ..
-    } = function;
+    }
+}
+
+/// Whether a path in an events list names an enum variant (`ChatEvent::AgentStarted`) rather than a value
+/// (`protocol::AGENT_STARTED`): two segments or more, the last in CamelCase.
+fn variant_path(path: &syn::Path) -> Option<(syn::Path, String)> {
+    let last = path.segments.last()?;
+    let name = last.ident.to_string();
+    let camel = name.chars().next().is_some_and(char::is_uppercase) && name.chars().any(char::is_lowercase);
+    if path.segments.len() < 2 || !camel {
+        return None;
+    }
+    let segments = path.segments.iter().take(path.segments.len() - 1).cloned().collect();
+    Some((
+        syn::Path {
+            leading_colon: path.leading_colon,
+            segments,
+        },
+        name,
+    ))
+}
+
+/// The builder calls that apply `args` to a `TestSpec`, and the item-level checks they need (type-checked even
+/// where test functions are not compiled, each pointing at the user's tokens).
+pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut calls = Vec::new();
-    if let Some(events) = &args.events {
-        let mut expectation = match events {
-            Events::List(items) => quote!(#private::Expect::events([#(#items),*])),
-            Events::Expr(expr) => quote!(#private::Expect::events(#expr)),
+    let mut checks = Vec::new();
+    if let Some(profile) = &args.profile {
+        calls.push(quote_spanned!(profile.span()=> .profile::<#profile>()));
+    }
+    let mut refine = TokenStream::new();
+    if let Some(order) = args.order {
+        let variant = match order {
+            Order::Strict => quote!(Strict),
+            Order::InOrder => quote!(InOrder),
+            Order::AnyOrder => quote!(AnyOrder),
         };
-        if let Some(order) = args.order {
-            let variant = match order {
-                Order::Strict => quote!(Strict),
-                Order::InOrder => quote!(InOrder),
-                Order::AnyOrder => quote!(AnyOrder),
+        refine.extend(quote!(.order(#private::Order::#variant)));
+    }
+    if let Some(per) = &args.per {
+        refine.extend(quote!(.per(#per)));
+    }
+    if let Some(times) = args.times {
+        refine.extend(quote!(.times(#times)));
+    }
+    match &args.events {
+        Some(events) => {
+            let events = match events {
+                Events::List(items) => {
+                    let items = items.iter().map(|item| match item {
+                        Expr::Path(expr) => match variant_path(&expr.path) {
+                            Some((enum_path, variant)) => {
+                                let path = &expr.path;
+                                checks.push(quote_spanned! {path.span()=>
+                                    const _: () = {
+                                        #[allow(unreachable_patterns, dead_code)]
+                                        fn __ws_variant_exists(event: &#enum_path) {
+                                            match event {
+                                                #path { .. } => {}
+                                                _ => {}
+                                            }
+                                        }
+                                    };
+                                });
+                                quote!(#private::variant_name::<#enum_path>(#variant))
+                            }
+                            None => quote!(#item),
+                        },
+                        other => quote!(#other),
+                    });
+                    quote!([#(#items),*])
+                }
+                Events::Expr(expr) => quote!(#expr),
             };
-            expectation.extend(quote!(.order(#private::Order::#variant)));
+            calls.push(quote!(.expect(#private::Expect::events(#events) #refine)));
         }
-        if let Some(per) = &args.per {
-            expectation.extend(quote!(.per(#per)));
+        None if !refine.is_empty() => {
+            calls.push(quote!(.refine_events(|__ws_events: #private::Expectation| __ws_events #refine)));
         }
-        if let Some(times) = args.times {
-            expectation.extend(quote!(.times(#times)));
-        }
-        calls.push(quote!(.expect(#expectation)));
+        None => {}
     }
     if let Some(server) = &args.server {
         calls.push(quote!(.server(#server)));
     }
     if let Some(handler) = &args.handler {
+        checks.push(quote_spanned! {handler.span()=>
+            const _: () = {
+                let _ = || #private::check_handler(#handler);
+            };
+        });
         calls.push(quote! {
             .handler(|__ws_builder: #private::ServerBuilder| #private::with_handler(__ws_builder, #handler))
         });
@@ -130,6 +188,9 @@ fn generate(args: &args::Args, function: ItemFn) -> TokenStream {
         }
         Some(Url::Env(variable)) => {
             calls.push(quote!(.target(#private::Target::UrlFromEnv(::std::string::String::from(#variable)))))
+        }
+        Some(Url::EnvOrEmbedded(variable)) => {
+            calls.push(quote!(.target(#private::Target::UrlFromEnvOrEmbedded(::std::string::String::from(#variable)))))
         }
         None => {}
     }
@@ -162,11 +223,24 @@ fn generate(args: &args::Args, function: ItemFn) -> TokenStream {
         (Some(Flavor::MultiThread), None) => {
             calls.push(quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::None))))
         }
-        _ => {}
+        (Some(Flavor::CurrentThread), _) => calls.push(quote!(.flavor(#private::Flavor::CurrentThread))),
+        (None, _) => {}
     }
+    (calls, checks)
+}
+
+fn generate(args: &Args, function: ItemFn) -> TokenStream {
+    let krate = runtime_path(args);
+    let private = quote!(#krate::__private);
+    let ident = function.sig.ident.clone();
+    let name = LitStr::new(&ident.to_string(), Span::call_site());
+    let ItemFn {
+        attrs, vis, sig, block, ..
+    } = function;
+    let (calls, checks) = spec_calls(args, &private);
     // The user's function stays as written (spans and all) beside the test, under a name of its own; the test
-    // keeps the user's name. The checks below are items, so they are type-checked even where `#[test]`
-    // functions are not compiled (a `cargo check` without `--tests`), and each points at the user's tokens.
+    // keeps the user's name. The checks are items, so they are type-checked even where `#[test]` functions
+    // are not compiled (a `cargo check` without `--tests`), and each points at the user's tokens.
     let inner = format_ident!("__ws_test_{}", ident);
     let mut inner_sig = sig.clone();
     inner_sig.ident = inner.clone();
@@ -174,7 +248,7 @@ fn generate(args: &args::Args, function: ItemFn) -> TokenStream {
     // reported on the parameters.
     let parameters = sig.paren_token.span.join();
     let inner_at_parameters = proc_macro2::Ident::new(&inner.to_string(), parameters);
-    let check = quote_spanned!(parameters=> #private::check_parameters(&#inner_at_parameters));
+    let parameter_check = quote_spanned!(parameters=> #private::check_parameters(&#inner_at_parameters));
     let return_check = match &sig.output {
         ReturnType::Type(_, ty) => quote_spanned! {ty.span()=>
             const _: () = {
@@ -184,22 +258,14 @@ fn generate(args: &args::Args, function: ItemFn) -> TokenStream {
         },
         ReturnType::Default => quote!(),
     };
-    let handler_check = match &args.handler {
-        Some(handler) => quote_spanned! {handler.span()=>
-            const _: () = {
-                let _ = || #private::check_handler(#handler);
-            };
-        },
-        None => quote!(),
-    };
     quote! {
         #[cfg_attr(not(test), allow(dead_code))]
         #inner_sig #block
 
         #return_check
-        #handler_check
+        #(#checks)*
         const _: () = {
-            let _ = || #check;
+            let _ = || #parameter_check;
         };
 
         #(#attrs)*

@@ -3,6 +3,8 @@
 //! `ws_test_runtime::driver::run`, where everything that runs lives.
 
 mod args;
+mod derive_events;
+mod derive_profile;
 mod expand;
 
 use proc_macro::TokenStream;
@@ -40,9 +42,15 @@ use proc_macro::TokenStream;
 /// Every argument is optional. Each is shown with the code it stands for, written with
 /// `ws_test_runtime::driver` (`TestSpec` is what the macro builds; `run(spec, body(f))` is what it calls).
 ///
+/// **`profile = Type`** — a shared setup declared once with `#[derive(WsProfile)]` (or by hand): its handler,
+/// server, events and settings, and its async `setup`/`teardown`. Arguments written on the test override the
+/// profile's; `order`, `per` and `times` alone refine the profile's events. Equivalent:
+/// `TestSpec::new(name).profile::<Type>()`.
+///
 /// **`events = [...]`** — the event types that must arrive after the body, in this order (other frames may
-/// come between). String literals, or an expression that yields them:
-/// `events = ws_test_runtime::protocol::CRITICAL_EVENTS`.
+/// come between). String literals (`"agent_started"`), variants of a `#[derive(WsEvents)]` enum
+/// (`ChatEvent::AgentStarted`: a misspelled variant is a compile error naming it), or an expression that yields
+/// names: `events = ChatEvent::CRITICAL`, `events = ws_test_runtime::protocol::CRITICAL_EVENTS`.
 /// Equivalent: `TestSpec::new(name).expect(Expect::events(["agent_started", "agent_completed"]))`, i.e.
 /// `client.expect(&Expect::events([...])).await` after the body.
 ///
@@ -136,4 +144,57 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn ws_test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into()).into()
+}
+
+/// Implements `ws_test_runtime::events::WsEvents` for an enum of events: the wire names (honouring serde's
+/// `rename_all` and `rename`), the name of a value, decoding a received frame, and the critical order (variant
+/// order, or `#[ws_events(order = [...])]`). Put it next to `#[serde(tag = "type", rename_all = "...")]`.
+///
+/// ```
+/// use serde::Deserialize;
+/// use ws_test_runtime::prelude::*;
+///
+/// #[derive(Debug, Deserialize, WsEvents)]
+/// #[serde(tag = "type", rename_all = "snake_case")]
+/// enum BuildEvent {
+///     BuildStarted { id: u32 },
+///     BuildFinished { id: u32, ok: bool },
+/// }
+///
+/// assert_eq!(BuildEvent::CRITICAL, ["build_started", "build_finished"]);
+/// ```
+///
+/// Misuse is a compile error on the token at fault: on a struct or union, without `tag = "type"`, an unknown
+/// `rename_all` rule, two variants with one wire name, an unknown `#[ws_events]` key, a variant in `order`
+/// that does not exist.
+#[proc_macro_derive(WsEvents, attributes(ws_events))]
+pub fn derive_ws_events(input: TokenStream) -> TokenStream {
+    match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => derive_events::derive(input).into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// Implements `ws_test_runtime::profile::WsProfile` from `#[ws_profile(...)]`, which takes `#[ws_test]`'s
+/// arguments (`handler`, `server`, `events`, `order`, `per`, `times`, `clients`, `user`, `token`,
+/// `skip_welcome`, `timeout`, `event_timeout`, `flavor`, `worker_threads`, `crate`) plus `url_env = "VAR"` (run
+/// against the server in VAR when it is set, else embedded) and `setup = path` / `teardown = path` (async
+/// functions taking `&ProfileContext`). Tests use it with `#[ws_test(profile = Type)]`; their own arguments
+/// override the profile's.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// #[derive(WsProfile)]
+/// #[ws_profile(handler = ChatAgent::new(), events = ws_test_runtime::ChatEvent::CRITICAL, per = "run_id")]
+/// struct ChatBackend;
+/// ```
+///
+/// A profile must say which server its tests run against (`handler`, `server` or `url_env`).
+#[proc_macro_derive(WsProfile, attributes(ws_profile))]
+pub fn derive_ws_profile(input: TokenStream) -> TokenStream {
+    match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => derive_profile::derive(input).into(),
+        Err(error) => error.to_compile_error().into(),
+    }
 }

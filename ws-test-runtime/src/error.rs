@@ -149,6 +149,30 @@ pub enum Error {
     #[error("{0}")]
     Pattern(#[source] crate::expect::PatternError),
 
+    /// A received event has a `type` that the typed event enum does not declare.
+    #[error("received an event of type {event_type:?}, which {enum_name} does not declare; it declares: {}", .known.join(", "))]
+    UnknownEvent {
+        /// The received type.
+        event_type: String,
+        /// The enum decoded into.
+        enum_name: &'static str,
+        /// The wire names the enum declares.
+        known: Vec<&'static str>,
+    },
+
+    /// A received event has a known type but its fields do not fit the enum's variant.
+    #[error("the {event_type:?} event does not fit {enum_name}: {reason}; the frame was {frame}")]
+    EventShape {
+        /// The received type.
+        event_type: String,
+        /// The enum decoded into.
+        enum_name: &'static str,
+        /// What serde said.
+        reason: String,
+        /// The frame, as received.
+        frame: String,
+    },
+
     /// A server or client setting is contradictory or out of range.
     #[error("invalid configuration: {0}")]
     Config(String),

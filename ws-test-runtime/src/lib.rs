@@ -45,6 +45,9 @@
 
 #![warn(missing_docs)]
 
+// The derives generate `::ws_test_runtime::...` paths; this makes them resolve inside this crate too.
+extern crate self as ws_test_runtime;
+
 /// What the `#[ws_test]` expansion calls. Not a stable API: use [`driver`] by hand.
 #[doc(hidden)]
 pub mod __private {
@@ -52,20 +55,26 @@ pub mod __private {
     pub use crate::driver::{
         Flavor, Target, TestOutcome, TestSpec, body, check_handler, check_parameters, run, with_handler,
     };
-    pub use crate::expect::{Expect, Order, Step};
+    pub use crate::events::{WsEvents, decode_with_serde, variant_name};
+    pub use crate::expect::{Expect, Expectation, Order, Step};
+    pub use crate::handler::BoxError;
+    pub use crate::profile::{ProfileContext, WsProfile};
     pub use crate::server::ServerBuilder;
+    pub use serde_json::Value;
 }
 
 pub mod chat_agent;
 pub mod client;
 pub mod driver;
 pub mod error;
+pub mod events;
 pub mod expect;
 pub mod handler;
 pub mod history;
 pub mod message;
 pub mod metrics;
 pub mod prelude;
+pub mod profile;
 pub mod protocol;
 pub mod router;
 pub mod server;
@@ -77,11 +86,13 @@ pub use chat_agent::{ChatAgent, CriticalEvent, Fault};
 pub use client::{ClientBuilder, Tap, WsClient};
 pub use driver::{TestError, TestResult};
 pub use error::{Error, Result};
+pub use events::{ChatEvent, WsEvents};
 pub use expect::{Expect, Expectation, Matched};
 pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};
 pub use history::{Direction, Frame, FrameKind, History, Timeline};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;
+pub use profile::{ProfileContext, WsProfile};
 pub use router::Router;
 pub use server::{ConnectionInfo, EmbeddedServer, ServerBuilder};
 pub use session::Session;

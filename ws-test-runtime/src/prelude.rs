@@ -2,6 +2,9 @@
 
 pub use serde_json::{Value, json};
 
+pub use crate::events::WsEvents;
+pub use crate::handler::BoxError;
+pub use crate::profile::WsProfile;
 pub use crate::ws_test;
 pub use crate::{
     ChatAgent, CloseInfo, EmbeddedServer, Error, Expect, Expectation, Fault, Handler, HandlerResult, Message, Router,

@@ -240,6 +240,34 @@ impl WsClient {
         self.recv().await?.json()
     }
 
+    /// Receives the next message as a typed event (see [`WsEvents`](crate::events::WsEvents)): a type the enum
+    /// does not declare, or fields that do not fit, are errors that show the frame.
+    ///
+    /// ```
+    /// use ws_test_runtime::ChatEvent;
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::start().await?;
+    /// let mut client = server.connect().await?;
+    /// client.expect(&Expect::events(["connection_established"])).await?;
+    /// client.send_json(&json!({"type": "chat_message", "content": "hi", "run_id": "r1"})).await?;
+    /// match client.next_event::<ChatEvent>().await? {
+    ///     ChatEvent::AgentStarted { run_id, message, .. } => {
+    ///         assert_eq!(run_id, "r1");
+    ///         assert_eq!(message, "Processing your message: hi");
+    ///     }
+    ///     other => panic!("expected agent_started first, got {other:?}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn next_event<E: crate::events::WsEvents>(&mut self) -> Result<E> {
+        let value = self.recv_json().await?;
+        E::decode(&value)
+    }
+
     /// Waits for the next JSON message whose `"type"` is `kind` and returns it; other messages that arrive
     /// first are passed over (they stay in the history, and a timeout lists them).
     pub async fn expect_type(&mut self, kind: &str) -> Result<Value> {
@@ -327,7 +355,7 @@ impl WsClient {
     }
 
     /// The next event, or `None` at the deadline. Once closed, the close is returned again and again.
-    async fn next_event(&mut self, deadline: Instant) -> Option<Event> {
+    async fn next_incoming(&mut self, deadline: Instant) -> Option<Event> {
         if let Some(event) = self.pending.pop_front() {
             return Some(event);
         }
@@ -435,7 +463,7 @@ impl WsClient {
         let deadline = Instant::now() + within;
         let mut received = Vec::new();
         loop {
-            let Some(event) = self.next_event(deadline).await else {
+            let Some(event) = self.next_incoming(deadline).await else {
                 return Err(Error::Timeout {
                     awaited: awaited.to_owned(),
                     after: within,

@@ -34,6 +34,7 @@ pub use outcome::{TestError, TestOutcome, TestResult};
 
 use crate::expect::{Expect, Expectation};
 use crate::history::History;
+use crate::profile::{Hooks, ProfileContext, WsProfile};
 use crate::protocol;
 use crate::server::ServerBuilder;
 use crate::session::panic_message;
@@ -67,6 +68,8 @@ pub enum Target {
     Url(String),
     /// The URL in this environment variable (the test fails, saying so, when it is unset).
     UrlFromEnv(String),
+    /// The URL in this environment variable when it is set, else an embedded server (a profile's `url_env`).
+    UrlFromEnvOrEmbedded(String),
 }
 
 /// Everything `#[ws_test(...)]` declares about one test.
@@ -74,6 +77,8 @@ pub enum Target {
 pub struct TestSpec {
     name: String,
     expectation: Option<Expectation>,
+    hooks: Option<Hooks>,
+    problems: Vec<String>,
     server: Option<fn() -> ServerBuilder>,
     handler: Option<fn(ServerBuilder) -> ServerBuilder>,
     target: Target,
@@ -93,6 +98,8 @@ impl TestSpec {
         TestSpec {
             name: name.into(),
             expectation: None,
+            hooks: None,
+            problems: Vec::new(),
             server: None,
             handler: None,
             target: Target::Embedded,
@@ -112,6 +119,25 @@ impl TestSpec {
     pub fn expect(mut self, expectation: Expectation) -> Self {
         self.expectation = Some(expectation);
         self
+    }
+
+    /// Changes the declared events (the profile's, when a test sets only `order`, `per` or `times`).
+    pub fn refine_events(mut self, refine: impl FnOnce(Expectation) -> Expectation) -> Self {
+        match self.expectation.take() {
+            Some(expectation) => self.expectation = Some(refine(expectation)),
+            None => self
+                .problems
+                .push("the test sets `order`, `per` or `times`, but no events are declared".into()),
+        }
+        self
+    }
+
+    /// Applies a profile: its settings now, its `setup` and `teardown` around the test. Settings given after
+    /// this call override the profile's.
+    pub fn profile<P: WsProfile>(self) -> Self {
+        let mut spec = P::configure(self);
+        spec.hooks = Some(crate::profile::hooks::<P>());
+        spec
     }
 
     /// The server builder to start from (default [`EmbeddedServer::builder`]).
@@ -199,23 +225,26 @@ impl TestSpec {
     fn external_url(&self) -> Result<Option<String>, String> {
         match &self.target {
             Target::Url(url) => Ok(Some(url.clone())),
-            Target::UrlFromEnv(variable) => match std::env::var(variable) {
-                Ok(url) if !url.trim().is_empty() => Ok(Some(url.trim().to_owned())),
-                _ => Err(format!(
-                    "the test runs against `url = env(\"{variable}\")`, but {variable} is not set"
-                )),
-            },
-            Target::Embedded => Ok(std::env::var(URL_ENV)
-                .ok()
-                .map(|url| url.trim().to_owned())
-                .filter(|u| !u.is_empty())),
+            Target::UrlFromEnv(variable) => env_url(variable)
+                .map(Some)
+                .ok_or_else(|| format!("the test runs against `url = env(\"{variable}\")`, but {variable} is not set")),
+            Target::UrlFromEnvOrEmbedded(variable) => Ok(env_url(variable).or_else(|| env_url(URL_ENV))),
+            Target::Embedded => Ok(env_url(URL_ENV)),
         }
     }
+}
+
+fn env_url(variable: &str) -> Option<String> {
+    std::env::var(variable)
+        .ok()
+        .map(|url| url.trim().to_owned())
+        .filter(|url| !url.is_empty())
 }
 
 /// Why a test failed, after teardown.
 enum Failure {
     Setup(String),
+    Teardown(String),
     Body(String),
     Timeout(Duration),
     Events(String),
@@ -265,8 +294,28 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
     }
     // Teardown, whatever happened: clients first (they say goodbye), then the server.
     evidence.histories = taps.iter().map(|(tap, _)| tap.history()).collect();
-    let Injected { clients, server, .. } = injected;
+    let Injected {
+        clients,
+        server,
+        external_url,
+    } = injected;
     drop(clients);
+    if let Some(hooks) = spec.hooks {
+        let url = server
+            .as_ref()
+            .map(EmbeddedServer::url)
+            .or(external_url)
+            .unwrap_or_default();
+        let context = ProfileContext {
+            server: server.as_ref(),
+            url: &url,
+            test: &spec.name,
+        };
+        if let Err(error) = (hooks.teardown)(&context).await {
+            let reason = format!("the teardown of profile {} returned an error: {error}", hooks.profile);
+            evidence.failures.push(Failure::Teardown(reason));
+        }
+    }
     if let Some(mut server) = server {
         server.shutdown().await;
         evidence.server_failures = server.failures();
@@ -297,6 +346,19 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<(Tap, us
             url
         }
     };
+    if let Some(problem) = spec.problems.first() {
+        return Err(problem.clone());
+    }
+    if let Some(hooks) = spec.hooks {
+        let context = ProfileContext {
+            server: injected.server.as_ref(),
+            url: &url,
+            test: &spec.name,
+        };
+        (hooks.setup)(&context)
+            .await
+            .map_err(|error| format!("the setup of profile {} returned an error: {error}", hooks.profile))?;
+    }
     for _ in 0..spec.clients {
         let mut builder = WsClient::builder(url.clone());
         if let Some(user) = &spec.user {
@@ -368,7 +430,8 @@ fn conclude(spec: &TestSpec, evidence: Evidence) {
     let mut report = Vec::new();
     for failure in &evidence.failures {
         report.push(match failure {
-            Failure::Setup(reason) => format!("ws-test could not set up the test: {reason}"),
+            Failure::Setup(reason) => format!("setup failed: {reason}"),
+            Failure::Teardown(reason) => format!("teardown failed: {reason}"),
             Failure::Body(reason) => format!("the test body returned an error: {reason}"),
             Failure::Timeout(within) => format!(
                 "the test body did not finish within {} (set `timeout = \"...\"` on the test or {TIMEOUT_ENV})",

@@ -182,6 +182,12 @@ impl From<String> for Step {
     }
 }
 
+impl From<&&str> for Step {
+    fn from(event_type: &&str) -> Self {
+        step(*event_type)
+    }
+}
+
 impl From<&String> for Step {
     fn from(event_type: &String) -> Self {
         step(event_type.as_str())

@@ -1,0 +1,1 @@
+//! Service A (its WebSocket tests live in `tests/`).

@@ -1,0 +1,1 @@
+//! Service B (its WebSocket tests live in `tests/`).

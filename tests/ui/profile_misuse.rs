@@ -1,0 +1,10 @@
+use ws_test_runtime::prelude::*;
+
+#[derive(WsProfile)]
+#[ws_profile(events = ["agent_started"], url = "ws://x/ws")]
+struct NoServer;
+
+#[derive(WsProfile)]
+struct Bare;
+
+fn main() {}

@@ -1,0 +1,71 @@
+//! `#[derive(WsProfile)]`: a shared test setup from `#[ws_profile(...)]`, the same grammar as `#[ws_test]`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::DeriveInput;
+
+use crate::args::{self, Errors, Grammar};
+use crate::expand::{runtime_path, spec_calls};
+
+pub(crate) fn derive(input: DeriveInput) -> TokenStream {
+    let mut errors = Errors::default();
+    let mut tokens = TokenStream::new();
+    for attribute in input
+        .attrs
+        .iter()
+        .filter(|attribute| attribute.path().is_ident("ws_profile"))
+    {
+        match attribute.meta.require_list() {
+            Ok(list) => {
+                if !tokens.is_empty() {
+                    tokens.extend(quote!(,));
+                }
+                tokens.extend(list.tokens.clone());
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    let args = args::parse(tokens, Grammar::Profile, &mut errors);
+    if args.handler.is_none() && args.server.is_none() && args.url.is_none() {
+        errors.at(
+            input.ident.span(),
+            format!(
+                "the profile `{}` must say which server its tests run against: add `handler = ...`, \
+                 `server = ...` or `url_env = \"...\"` to #[ws_profile(...)]",
+                input.ident
+            ),
+        );
+    }
+    if let Some(error) = errors.take() {
+        return error.to_compile_error();
+    }
+    let krate = runtime_path(&args);
+    let private = quote!(#krate::__private);
+    let (calls, checks) = spec_calls(&args, &private);
+    let hook = |name: &str, path: &Option<syn::Path>| {
+        let method = syn::Ident::new(name, proc_macro2::Span::call_site());
+        path.as_ref().map(|path| {
+            quote! {
+                async fn #method(
+                    context: &#private::ProfileContext<'_>,
+                ) -> ::core::result::Result<(), #private::BoxError> {
+                    #path(context).await.map_err(::core::convert::Into::into)
+                }
+            }
+        })
+    };
+    let setup = hook("setup", &args.setup);
+    let teardown = hook("teardown", &args.teardown);
+    let ident = &input.ident;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        impl #impl_generics #private::WsProfile for #ident #type_generics #where_clause {
+            fn configure(spec: #private::TestSpec) -> #private::TestSpec {
+                spec #(#calls)*
+            }
+            #setup
+            #teardown
+        }
+        #(#checks)*
+    }
+}
