@@ -131,7 +131,7 @@ async fn a_profile_supplies_handler_events_and_user(client: &mut WsClient) -> Te
         .send_json(&json!({"type": "chat_message", "content": "hi"}))
         .await?;
     match client.next_event::<ChatEvent>().await? {
-        ChatEvent::AgentStarted { agent_name, .. } => assert_eq!(agent_name, "Support"),
+        ChatEvent::AgentStarted { meta, .. } => assert_eq!(meta.agent_name, "Support"),
         other => panic!("expected agent_started, got {other:?}"),
     }
     Ok(())

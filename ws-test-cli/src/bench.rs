@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::json;
 use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
-use ws_test_runtime::{EmbeddedServer, Expect, WsClient};
+use ws_test_runtime::{Expect, WsClient};
 
 /// What one round sends and waits for.
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
@@ -122,21 +122,10 @@ async fn rounds(mut client: WsClient, args: &Args, progress: &ProgressBar) -> (H
 }
 
 pub(crate) async fn run(args: Args) -> ExitCode {
-    let embedded = match &args.url {
-        Some(_) => None,
-        None => match EmbeddedServer::start().await {
-            Ok(server) => Some(server),
-            Err(error) => {
-                eprintln!("ws-test: cannot start the embedded server: {error}");
-                return ExitCode::from(crate::UNREACHABLE);
-            }
-        },
+    let (_embedded, url) = match crate::target(args.url.as_deref(), args.token.as_deref()).await {
+        Ok(target) => target,
+        Err(code) => return code,
     };
-    let url = args
-        .url
-        .clone()
-        .or_else(|| embedded.as_ref().map(EmbeddedServer::url))
-        .unwrap_or_default();
     let token = args.token.as_deref();
 
     let ramp = Instant::now();

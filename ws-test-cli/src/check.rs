@@ -4,7 +4,6 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ws_test_runtime::EmbeddedServer;
 use ws_test_runtime::suite::{DEFAULT_CONCURRENCY, Suite};
 
 /// Arguments of `ws-test check`.
@@ -27,28 +26,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(args: Args) -> ExitCode {
-    // Without a URL: the embedded server, with the same token if one was given.
-    let embedded = match &args.url {
-        Some(_) => None,
-        None => {
-            let mut builder = EmbeddedServer::builder();
-            if let Some(token) = &args.token {
-                builder = builder.token(token.clone());
-            }
-            match builder.start().await {
-                Ok(server) => Some(server),
-                Err(error) => {
-                    eprintln!("ws-test: cannot start the embedded server: {error}");
-                    return ExitCode::from(crate::UNREACHABLE);
-                }
-            }
-        }
+    let (_embedded, url) = match crate::target(args.url.as_deref(), args.token.as_deref()).await {
+        Ok(target) => target,
+        Err(code) => return code,
     };
-    let url = args
-        .url
-        .clone()
-        .or_else(|| embedded.as_ref().map(EmbeddedServer::url))
-        .unwrap_or_default();
     let mut suite = Suite::new(url.clone())
         .concurrency(args.concurrency)
         .timeout(args.timeout);

@@ -40,6 +40,31 @@ pub(crate) fn duration(text: &str) -> Result<Duration, String> {
 /// The exit code for "the server cannot be reached" and usage errors.
 pub(crate) const UNREACHABLE: u8 = 2;
 
+/// The server a command talks to: `url` when given, else an embedded server started here (requiring `token`
+/// when one is given), which lives as long as the returned handle.
+pub(crate) async fn target(
+    url: Option<&str>,
+    token: Option<&str>,
+) -> Result<(Option<ws_test_runtime::EmbeddedServer>, String), ExitCode> {
+    if let Some(url) = url {
+        return Ok((None, url.to_owned()));
+    }
+    let mut builder = ws_test_runtime::EmbeddedServer::builder();
+    if let Some(token) = token {
+        builder = builder.token(token);
+    }
+    match builder.start().await {
+        Ok(server) => {
+            let url = server.url();
+            Ok((Some(server), url))
+        }
+        Err(error) => {
+            eprintln!("ws-test: cannot start the embedded server: {error}");
+            Err(ExitCode::from(UNREACHABLE))
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

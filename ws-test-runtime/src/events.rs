@@ -92,52 +92,46 @@ pub fn variant_name<E: WsEvents>(variant: &str) -> &'static str {
     E::wire_name(variant).unwrap_or("<no such variant>")
 }
 
+/// The fields every critical event of the built-in agent carries.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct EventMeta {
+    /// `TestChatAgent` for the built-in agent.
+    pub agent_name: String,
+    /// The connection's user.
+    pub user_id: String,
+    /// The run.
+    pub run_id: String,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: u64,
+    /// The per-connection counter of critical events.
+    pub seq: u64,
+}
+
 /// The built-in chat agent's five critical events, typed (`PROTOCOL.md`).
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, WsEvents)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// The agent began processing.
     AgentStarted {
-        /// `TestChatAgent` for the built-in agent.
-        agent_name: String,
-        /// The connection's user.
-        user_id: String,
-        /// The run.
-        run_id: String,
-        /// Milliseconds since the Unix epoch.
-        timestamp: u64,
-        /// The per-connection event counter.
-        seq: u64,
+        /// The common fields.
+        #[serde(flatten)]
+        meta: EventMeta,
         /// `Processing your message: CONTENT`.
         message: String,
     },
     /// The agent's reasoning.
     AgentThinking {
-        /// The agent.
-        agent_name: String,
-        /// The connection's user.
-        user_id: String,
-        /// The run.
-        run_id: String,
-        /// Milliseconds since the Unix epoch.
-        timestamp: u64,
-        /// The per-connection event counter.
-        seq: u64,
+        /// The common fields.
+        #[serde(flatten)]
+        meta: EventMeta,
         /// The thought.
         thought: String,
     },
     /// A tool call began.
     ToolExecuting {
-        /// The agent.
-        agent_name: String,
-        /// The connection's user.
-        user_id: String,
-        /// The run.
-        run_id: String,
-        /// Milliseconds since the Unix epoch.
-        timestamp: u64,
-        /// The per-connection event counter.
-        seq: u64,
+        /// The common fields.
+        #[serde(flatten)]
+        meta: EventMeta,
         /// The tool.
         tool_name: String,
         /// The call, shared with its `ToolCompleted`.
@@ -147,16 +141,9 @@ pub enum ChatEvent {
     },
     /// The tool call finished.
     ToolCompleted {
-        /// The agent.
-        agent_name: String,
-        /// The connection's user.
-        user_id: String,
-        /// The run.
-        run_id: String,
-        /// Milliseconds since the Unix epoch.
-        timestamp: u64,
-        /// The per-connection event counter.
-        seq: u64,
+        /// The common fields.
+        #[serde(flatten)]
+        meta: EventMeta,
         /// The tool.
         tool_name: String,
         /// The call, shared with its `ToolExecuting`.
@@ -166,41 +153,33 @@ pub enum ChatEvent {
     },
     /// The response is ready.
     AgentCompleted {
-        /// The agent.
-        agent_name: String,
-        /// The connection's user.
-        user_id: String,
-        /// The run.
-        run_id: String,
-        /// Milliseconds since the Unix epoch.
-        timestamp: u64,
-        /// The per-connection event counter.
-        seq: u64,
+        /// The common fields.
+        #[serde(flatten)]
+        meta: EventMeta,
         /// The response.
         response: String,
     },
 }
 
 impl ChatEvent {
+    /// The fields every event carries.
+    pub fn meta(&self) -> &EventMeta {
+        match self {
+            ChatEvent::AgentStarted { meta, .. }
+            | ChatEvent::AgentThinking { meta, .. }
+            | ChatEvent::ToolExecuting { meta, .. }
+            | ChatEvent::ToolCompleted { meta, .. }
+            | ChatEvent::AgentCompleted { meta, .. } => meta,
+        }
+    }
+
     /// The run this event belongs to.
     pub fn run_id(&self) -> &str {
-        match self {
-            ChatEvent::AgentStarted { run_id, .. }
-            | ChatEvent::AgentThinking { run_id, .. }
-            | ChatEvent::ToolExecuting { run_id, .. }
-            | ChatEvent::ToolCompleted { run_id, .. }
-            | ChatEvent::AgentCompleted { run_id, .. } => run_id,
-        }
+        &self.meta().run_id
     }
 
     /// The per-connection counter of critical events.
     pub fn seq(&self) -> u64 {
-        match self {
-            ChatEvent::AgentStarted { seq, .. }
-            | ChatEvent::AgentThinking { seq, .. }
-            | ChatEvent::ToolExecuting { seq, .. }
-            | ChatEvent::ToolCompleted { seq, .. }
-            | ChatEvent::AgentCompleted { seq, .. } => *seq,
-        }
+        self.meta().seq
     }
 }

@@ -253,8 +253,8 @@ impl WsClient {
     /// client.expect(&Expect::events(["connection_established"])).await?;
     /// client.send_json(&json!({"type": "chat_message", "content": "hi", "run_id": "r1"})).await?;
     /// match client.next_event::<ChatEvent>().await? {
-    ///     ChatEvent::AgentStarted { run_id, message, .. } => {
-    ///         assert_eq!(run_id, "r1");
+    ///     ChatEvent::AgentStarted { meta, message } => {
+    ///         assert_eq!(meta.run_id, "r1");
     ///         assert_eq!(message, "Processing your message: hi");
     ///     }
     ///     other => panic!("expected agent_started first, got {other:?}"),
