@@ -104,6 +104,7 @@ where
     }
 
     let (mut sink, mut stream) = socket.split();
+    let broken = std::sync::atomic::AtomicBool::new(false);
     let metrics = &shared.metrics;
 
     let writer = async {
@@ -151,6 +152,7 @@ where
                 Some(Ok(_ping_pong_or_raw)) => continue,
                 Some(Err(error)) => {
                     if let Some(close) = close_for_read_error(&error) {
+                        broken.store(true, Ordering::Relaxed);
                         tracing::info!(connection_id = %id, %error, code = close.code, "closing a connection after a bad frame");
                         let _ = session.close(close.code, close.reason).await;
                         // Keep reading (without dispatching) until the writer has sent the close.
@@ -172,18 +174,29 @@ where
         }
     };
 
-    let close = tokio::select! {
-        end = reader => match end {
-            ReadEnd::PeerClosed(close) => {
-                // Let tungstenite flush its close reply, then the peer ends the TCP connection.
-                drain(&mut stream).await;
-                close
-            }
-            ReadEnd::Vanished(why) => CloseInfo::new(close_code::ABNORMAL, why),
-        },
-        sent = writer => {
-            // We sent a close (or could not send at all): wait briefly for the peer's reply.
+    let ended = tokio::select! {
+        end = reader => Ended::Read(end),
+        sent = writer => Ended::Sent(sent),
+    };
+    let close = match ended {
+        Ended::Read(ReadEnd::PeerClosed(close)) => {
+            // Let tungstenite flush its close reply, then the peer ends the TCP connection.
             drain(&mut stream).await;
+            close
+        }
+        Ended::Read(ReadEnd::Vanished(why)) => CloseInfo::new(close_code::ABNORMAL, why),
+        Ended::Sent(sent) => {
+            if broken.load(Ordering::Relaxed) {
+                // The stream cannot be parsed any more (an oversize or malformed frame): read and discard raw bytes
+                // until the peer, having read our close frame, ends the connection. Closing with its data still
+                // unread would make the kernel answer with a reset, and the peer could lose our close frame.
+                if let Ok(socket) = sink.reunite(stream) {
+                    linger(socket.into_inner()).await;
+                }
+            } else {
+                // We sent a close (or could not send at all): wait briefly for the peer's reply.
+                drain(&mut stream).await;
+            }
             sent.unwrap_or_else(|| CloseInfo::new(close_code::ABNORMAL, "the connection failed while sending"))
         }
     };
@@ -196,6 +209,28 @@ where
     })
     .await;
     tracing::info!(connection_id = %id, code = close.code, reason = %close.reason, "connection closed");
+}
+
+/// How the connection's reader and writer ended.
+enum Ended {
+    Read(ReadEnd),
+    Sent(Option<CloseInfo>),
+}
+
+/// Discards whatever the peer still sends, until it ends the connection, goes quiet (the rest of its message
+/// and its close reply are in), or the close timeout passes.
+async fn linger<S: tokio::io::AsyncRead + Unpin>(mut io: S) {
+    use tokio::io::AsyncReadExt as _;
+    const QUIET: std::time::Duration = std::time::Duration::from_millis(50);
+    let mut buffer = vec![0u8; 16 * 1024];
+    let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), async {
+        while let Ok(Ok(read)) = tokio::time::timeout(QUIET, io.read(&mut buffer)).await {
+            if read == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Reads (and discards) until the peer's close arrives, the stream ends, or the close deadline passes.

@@ -412,11 +412,17 @@ async fn oversize(context: &Context<'_>) -> Outcome {
     let (mut client, _) = context.welcomed().await?;
     let size = protocol::DEFAULT_MAX_MESSAGE_SIZE + 1024;
     let payload = "x".repeat(size);
-    client
+    // A server may close while the message is still being sent: the send may fail, the close must still come.
+    let sent = client
         .send_json(&json!({"type": protocol::ECHO, "payload": payload}))
+        .await;
+    let close = client
+        .expect_closed(close_code::MESSAGE_TOO_BIG)
         .await
-        .map_err(text)?;
-    let close = client.expect_closed(close_code::MESSAGE_TOO_BIG).await.map_err(text)?;
+        .map_err(|error| match sent {
+            Ok(()) => text(error),
+            Err(send) => format!("sending failed ({send}), and then: {error}"),
+        })?;
     Ok(format!(
         "a {size}-byte message was closed with 1009 ({:?})",
         close.reason
