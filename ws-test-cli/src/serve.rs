@@ -32,8 +32,8 @@ pub(crate) struct Args {
     /// A delay between two events of a run (runs then interleave).
     #[arg(long, default_value = "0ms", value_parser = crate::duration)]
     event_delay: Duration,
-    /// Break every run on purpose (repeatable): drop:EVENT, duplicate:EVENT, swap:A,B, close:EVENT[:CODE],
-    /// malformed:EVENT.
+    /// Break every run on purpose (repeatable): drop:EVENT, duplicate:EVENT, swap:A,B, close:EVENT,
+    /// close:EVENT:CODE, malformed:EVENT.
     #[arg(long, value_name = "SPEC", value_parser = parse_fault)]
     fault: Vec<Fault>,
 }

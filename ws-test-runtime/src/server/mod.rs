@@ -2,7 +2,7 @@
 //!
 //! The listener is a tokio socket with a large backlog; each accepted connection is served by hyper's HTTP/1.1
 //! server with upgrades, the RFC 6455 handshake is answered here, and the upgraded stream runs through
-//! tokio-tungstenite into the configured [`Handler`](crate::Handler). A registry of open connections feeds
+//! tokio-tungstenite into the configured [`Handler`]. A registry of open connections feeds
 //! [`broadcast`](EmbeddedServer::broadcast), [`metrics`](EmbeddedServer::metrics) and shutdown, which closes
 //! every connection with 1001 and leaves no task or socket behind.
 
