@@ -175,8 +175,7 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
     let mut seen: Vec<(String, Span)> = Vec::new();
     for RawArg { name, value } in raw {
         let key = name.unraw().to_string();
-        if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == key) {
-            let _ = first;
+        if seen.iter().any(|(seen, _)| *seen == key) {
             errors.at(name.span(), format!("`{key}` is given twice; keep one"));
             continue;
         }

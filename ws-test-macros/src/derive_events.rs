@@ -75,6 +75,20 @@ fn serde_string(meta: &syn::meta::ParseNestedMeta) -> syn::Result<Option<LitStr>
     Ok(found)
 }
 
+/// Runs `each` on every argument of every `#[name(...)]` attribute in `attrs`; parse errors land in `errors`.
+fn each_argument(
+    attrs: &[syn::Attribute],
+    name: &str,
+    errors: &mut Errors,
+    mut each: impl FnMut(syn::meta::ParseNestedMeta) -> syn::Result<()>,
+) {
+    for attribute in attrs.iter().filter(|attribute| attribute.path().is_ident(name)) {
+        if let Err(error) = attribute.parse_nested_meta(&mut each) {
+            errors.push(error);
+        }
+    }
+}
+
 struct Container {
     tag: Option<LitStr>,
     rename_all: Option<LitStr>,
@@ -85,25 +99,16 @@ fn container(input: &DeriveInput, errors: &mut Errors) -> Container {
         tag: None,
         rename_all: None,
     };
-    for attribute in input
-        .attrs
-        .iter()
-        .filter(|attribute| attribute.path().is_ident("serde"))
-    {
-        let parsed = attribute.parse_nested_meta(|meta| {
-            if meta.path.is_ident("tag") {
-                found.tag = Some(meta.value()?.parse()?);
-            } else if meta.path.is_ident("rename_all") {
-                found.rename_all = serde_string(&meta)?;
-            } else {
-                skip(&meta)?;
-            }
-            Ok(())
-        });
-        if let Err(error) = parsed {
-            errors.push(error);
+    each_argument(&input.attrs, "serde", errors, |meta| {
+        if meta.path.is_ident("tag") {
+            found.tag = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("rename_all") {
+            found.rename_all = serde_string(&meta)?;
+        } else {
+            skip(&meta)?;
         }
-    }
+        Ok(())
+    });
     found
 }
 
@@ -200,27 +205,18 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
             |rule| apply_rule(rule, &variant.ident.to_string()),
         );
         let mut skipped = false;
-        for attribute in variant
-            .attrs
-            .iter()
-            .filter(|attribute| attribute.path().is_ident("serde"))
-        {
-            let parsed = attribute.parse_nested_meta(|meta| {
-                if meta.path.is_ident("rename") {
-                    if let Some(name) = serde_string(&meta)? {
-                        wire = name.value();
-                    }
-                } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_deserializing") {
-                    skipped = true;
-                } else {
-                    skip(&meta)?;
+        each_argument(&variant.attrs, "serde", &mut errors, |meta| {
+            if meta.path.is_ident("rename") {
+                if let Some(name) = serde_string(&meta)? {
+                    wire = name.value();
                 }
-                Ok(())
-            });
-            if let Err(error) = parsed {
-                errors.push(error);
+            } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_deserializing") {
+                skipped = true;
+            } else {
+                skip(&meta)?;
             }
-        }
+            Ok(())
+        });
         if let Some((other, _, _)) = variants
             .iter()
             .find(|(_, existing, skip)| *existing == wire && !skip && !skipped)
