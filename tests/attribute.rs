@@ -148,7 +148,7 @@ async fn url_from_env(client: &mut WsClient) -> TestResult {
 
 // ---- Tests that must fail, checked by their message. ----
 
-#[ws_test(events = CRITICAL_EVENTS, event_timeout = "200ms", handler = ChatAgent::new().fault(Fault::Drop(ws_test_runtime::CriticalEvent::ToolCompleted)))]
+#[ws_test(events = CRITICAL_EVENTS, event_timeout = "200ms", handler = ChatAgent::new().fault(Fault::Drop(ws_test_runtime::protocol::TOOL_COMPLETED)))]
 #[should_panic(
     expected = "the declared events did not arrive as declared:\nexpectation not met: events [agent_started"
 )]
@@ -159,7 +159,7 @@ async fn fails_when_an_event_is_missing(client: &mut WsClient) -> TestResult {
     Ok(())
 }
 
-#[ws_test(events = CRITICAL_EVENTS, order = "strict", handler = ChatAgent::new().fault(Fault::Swap(ws_test_runtime::CriticalEvent::AgentThinking, ws_test_runtime::CriticalEvent::ToolExecuting)))]
+#[ws_test(events = CRITICAL_EVENTS, order = "strict", handler = ChatAgent::new().fault(Fault::Swap(ws_test_runtime::protocol::AGENT_THINKING, ws_test_runtime::protocol::TOOL_EXECUTING)))]
 #[should_panic(expected = "broke the order: expected agent_thinking, got tool_executing")]
 async fn fails_on_a_wrong_order(client: &mut WsClient) -> TestResult {
     client
@@ -175,7 +175,7 @@ async fn fails_when_the_body_times_out(client: &mut WsClient) -> TestResult {
     Ok(())
 }
 
-#[ws_test(events = CRITICAL_EVENTS, handler = ChatAgent::new().fault(Fault::CloseAfter(ws_test_runtime::CriticalEvent::AgentThinking, 1011)))]
+#[ws_test(events = CRITICAL_EVENTS, handler = ChatAgent::new().fault(Fault::CloseAfter(ws_test_runtime::protocol::AGENT_THINKING, 1011)))]
 #[should_panic(
     expected = "the connection was closed (code 1011, reason \"fault injection: connection closed mid-run\")"
 )]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::close_code;
 
-use crate::support::{TestResult, connect_welcomed};
+use crate::support::{connect_welcomed};
 
 #[tokio::test]
 async fn connect_retries_until_the_server_is_up() -> TestResult {
@@ -228,7 +228,7 @@ async fn server_pings_are_answered_while_the_test_is_busy() -> TestResult {
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(answer)
     });
     let client = WsClient::connect(&url).await?;
-    let answer = server.await?.map_err(|error| error.to_string())?;
+    let answer = server.await?.map_err(TestError::msg)?;
     assert!(
         matches!(&answer, Some(Ok(Frame::Pong(data))) if data.as_ref() == b"still there?"),
         "{answer:?}"

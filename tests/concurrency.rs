@@ -6,7 +6,7 @@ use futures_util::future::try_join_all;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
-use crate::support::{TestResult, recv_n, types};
+use crate::support::{recv_n, types};
 
 async fn one_user(server_url: String, index: usize) -> Result<(String, String), ws_test_runtime::Error> {
     let mut client = WsClient::connect(&server_url).await?;

@@ -6,7 +6,6 @@ use ws_test_runtime::expect::step;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
-use crate::support::TestResult;
 
 async fn welcomed(server: &EmbeddedServer) -> Result<WsClient, ws_test_runtime::Error> {
     let mut client = server.connect().await?;
@@ -16,7 +15,7 @@ async fn welcomed(server: &EmbeddedServer) -> Result<WsClient, ws_test_runtime::
     Ok(client)
 }
 
-async fn faulty(spec: &str) -> Result<(EmbeddedServer, WsClient), Box<dyn std::error::Error>> {
+async fn faulty(spec: &str) -> TestResult<(EmbeddedServer, WsClient)> {
     let server = EmbeddedServer::builder()
         .handler(ChatAgent::new().fault(spec.parse()?))
         .start()

@@ -3,9 +3,9 @@
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::close_code;
 
-use crate::support::{TestResult, recv_n, types};
+use crate::support::{recv_n, types};
 
-async fn faulty(spec: &str) -> Result<(EmbeddedServer, WsClient), Box<dyn std::error::Error>> {
+async fn faulty(spec: &str) -> TestResult<(EmbeddedServer, WsClient)> {
     let server = EmbeddedServer::builder()
         .handler(ChatAgent::new().fault(spec.parse()?))
         .start()

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use ws_test_runtime::prelude::*;
 
-use crate::support::{TestResult, UPGRADE, connect_welcomed, http_get};
+use crate::support::{UPGRADE, connect_welcomed, http_get};
 
 #[tokio::test]
 async fn health_reports_status_and_connection_counts() -> TestResult {

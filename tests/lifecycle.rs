@@ -5,7 +5,7 @@ use std::time::Duration;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::close_code;
 
-use crate::support::{TestResult, connect_welcomed};
+use crate::support::{connect_welcomed};
 
 #[tokio::test]
 async fn shutdown_closes_open_connections_with_1001_and_frees_the_port() -> TestResult {

@@ -12,5 +12,6 @@ mod external;
 mod faults;
 mod http;
 mod lifecycle;
+mod newcomer;
 mod protocol;
 mod ui;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::{CRITICAL_EVENTS, close_code};
 
-use crate::support::{TestResult, connect_welcomed, recv_n, types};
+use crate::support::{connect_welcomed, recv_n, types};
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now()

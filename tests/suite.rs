@@ -5,7 +5,6 @@ use std::time::Duration;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::suite::Suite;
 
-use crate::support::TestResult;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_server_passes_every_check() -> TestResult {
@@ -42,7 +41,7 @@ async fn a_server_that_is_not_there_is_one_clear_error() -> TestResult {
 }
 
 /// Runs the suite against the chat agent with `fault`; returns the failed checks' names and details.
-async fn failures_with(fault: &str) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
+async fn failures_with(fault: &str) -> TestResult<Vec<(String, String)>> {
     let server = EmbeddedServer::builder()
         .handler(ChatAgent::new().fault(fault.parse()?))
         .start()

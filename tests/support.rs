@@ -7,8 +7,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use ws_test_runtime::prelude::*;
 
-pub type TestResult = Result<(), Box<dyn std::error::Error>>;
-
 /// A connected client whose welcome frame was consumed, and that frame.
 pub async fn connect_welcomed(server: &EmbeddedServer) -> Result<(WsClient, Value), ws_test_runtime::Error> {
     let mut client = server.connect().await?;

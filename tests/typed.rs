@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use ws_test_runtime::driver::TestSpec;
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::profile::ProfileContext;
+use ws_test_runtime::driver::ProfileContext;
 use ws_test_runtime::{ChatEvent, ServerBuilder, ws_test};
 
 #[derive(Debug, Deserialize, WsEvents)]

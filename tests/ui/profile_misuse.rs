@@ -4,7 +4,4 @@ use ws_test_runtime::prelude::*;
 #[ws_profile(events = ["agent_started"], url = "ws://x/ws")]
 struct NoServer;
 
-#[derive(WsProfile)]
-struct Bare;
-
 fn main() {}

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::json;
 use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
-use ws_test_runtime::{Expect, WsClient};
+use ws_test_runtime::WsClient;
+use ws_test_runtime::expect::Expect;
 
 /// What one round sends and waits for.
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]

@@ -292,7 +292,7 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
         .iter()
         .map(|(variant, wire, _)| quote!(Self::#variant { .. } => #wire,));
     quote! {
-        impl #impl_generics #krate::events::WsEvents for #ident #type_generics #where_clause {
+        impl #impl_generics #krate::__private::WsEvents for #ident #type_generics #where_clause {
             const ENUM_NAME: &'static str = #name;
             const NAMES: &'static [&'static str] = &[#(#names),*];
             const CRITICAL: &'static [&'static str] = &[#(#critical),*];
@@ -311,9 +311,9 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
 
         impl #impl_generics #ident #type_generics #where_clause {
             /// Every wire name of these events (the `"type"` field), in variant order.
-            #vis const NAMES: &'static [&'static str] = <Self as #krate::events::WsEvents>::NAMES;
+            #vis const NAMES: &'static [&'static str] = <Self as #krate::__private::WsEvents>::NAMES;
             /// The declared critical order of these events.
-            #vis const CRITICAL: &'static [&'static str] = <Self as #krate::events::WsEvents>::CRITICAL;
+            #vis const CRITICAL: &'static [&'static str] = <Self as #krate::__private::WsEvents>::CRITICAL;
         }
     }
 }

@@ -25,17 +25,9 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
             Err(error) => errors.push(error),
         }
     }
+    // Without `handler`, `server` or `url_env`, a profile means what `#[ws_test]` means without them: the
+    // built-in chat agent on an embedded server.
     let args = args::parse(tokens, Grammar::Profile, &mut errors);
-    if args.handler.is_none() && args.server.is_none() && args.url.is_none() {
-        errors.at(
-            input.ident.span(),
-            format!(
-                "the profile `{}` must say which server its tests run against: add `handler = ...`, \
-                 `server = ...` or `url_env = \"...\"` to #[ws_profile(...)]",
-                input.ident
-            ),
-        );
-    }
     if let Some(error) = errors.take() {
         return error.to_compile_error();
     }

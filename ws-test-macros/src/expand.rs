@@ -229,6 +229,71 @@ pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream
     (calls, checks)
 }
 
+/// Where the user's attributes go. The body lives in its own function beside the test, so an attribute about the
+/// code (a lint level: `#[expect(unused_variables)]`, `#[allow(...)]`) goes there, an attribute about the test
+/// (`#[ignore]`, `#[should_panic]`, docs, anything else) goes on the test, and a `#[cfg(...)]` goes on every item
+/// generated, so the test and its body come and go together. A `#[cfg_attr(pred, a, b)]` is split and each of
+/// its attributes routed the same way.
+#[derive(Default)]
+struct Placement {
+    /// On every generated item.
+    everywhere: Vec<TokenStream>,
+    /// On the function that holds the body.
+    body: Vec<TokenStream>,
+    /// On the `#[test]` function.
+    test: Vec<TokenStream>,
+}
+
+const LINT_LEVELS: [&str; 5] = ["allow", "expect", "warn", "deny", "forbid"];
+
+impl Placement {
+    fn new(attributes: &[Attribute]) -> Self {
+        let mut placement = Placement::default();
+        for attribute in attributes {
+            placement.route(attribute.path(), &attribute.meta, None);
+        }
+        placement
+    }
+
+    /// Files `meta` (wrapped in `#[cfg_attr(predicate, ...)]` when it came from one).
+    fn route(&mut self, path: &syn::Path, meta: &syn::Meta, predicate: Option<&TokenStream>) {
+        if path.is_ident("cfg_attr") {
+            if let Ok((inner_predicate, metas)) = split_cfg_attr(meta) {
+                let predicate = match predicate {
+                    Some(outer) => quote!(all(#outer, #inner_predicate)),
+                    None => inner_predicate,
+                };
+                for inner in &metas {
+                    self.route(inner.path(), inner, Some(&predicate));
+                }
+                return;
+            }
+        }
+        let tokens = match predicate {
+            Some(predicate) => quote!(#[cfg_attr(#predicate, #meta)]),
+            None => quote!(#[#meta]),
+        };
+        if path.is_ident("cfg") {
+            self.everywhere.push(tokens);
+        } else if LINT_LEVELS.iter().any(|level| path.is_ident(level)) {
+            self.body.push(tokens);
+        } else {
+            self.test.push(tokens);
+        }
+    }
+}
+
+/// `cfg_attr(predicate, a, b, ...)` as its predicate and its attributes.
+fn split_cfg_attr(meta: &syn::Meta) -> syn::Result<(TokenStream, Vec<syn::Meta>)> {
+    let list = meta.require_list()?;
+    list.parse_args_with(|input: syn::parse::ParseStream| {
+        let predicate: syn::Meta = input.parse()?;
+        input.parse::<syn::Token![,]>()?;
+        let metas = syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated(input)?;
+        Ok((quote!(#predicate), metas.into_iter().collect()))
+    })
+}
+
 fn generate(args: &Args, function: ItemFn) -> TokenStream {
     let krate = runtime_path(args);
     let private = quote!(#krate::__private);
@@ -258,17 +323,28 @@ fn generate(args: &Args, function: ItemFn) -> TokenStream {
         },
         ReturnType::Default => quote!(),
     };
+    let Placement {
+        everywhere,
+        body: body_attrs,
+        test: test_attrs,
+    } = Placement::new(&attrs);
+    let return_check = (!return_check.is_empty()).then(|| quote!(#(#everywhere)* #return_check));
+    let checks = checks.iter().map(|check| quote!(#(#everywhere)* #check));
     quote! {
+        #(#everywhere)*
+        #(#body_attrs)*
         #[cfg_attr(not(test), allow(dead_code))]
         #inner_sig #block
 
         #return_check
         #(#checks)*
+        #(#everywhere)*
         const _: () = {
             let _ = || #parameter_check;
         };
 
-        #(#attrs)*
+        #(#everywhere)*
+        #(#test_attrs)*
         #[::core::prelude::v1::test]
         #vis fn #ident() {
             let __ws_spec = #private::TestSpec::new(::core::concat!(::core::module_path!(), "::", #name)) #(#calls)*;

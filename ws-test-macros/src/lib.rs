@@ -190,7 +190,22 @@ pub fn derive_ws_events(input: TokenStream) -> TokenStream {
 /// struct ChatBackend;
 /// ```
 ///
-/// A profile must say which server its tests run against (`handler`, `server` or `url_env`).
+/// Without `handler`, `server` or `url_env`, the profile's tests run against the built-in chat agent on an
+/// embedded server, as `#[ws_test]` without them does:
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// #[derive(WsProfile)]
+/// #[ws_profile(events = ChatEvent::CRITICAL, per = "run_id")]
+/// struct BuiltInAgent;
+///
+/// #[ws_test(profile = BuiltInAgent)]
+/// async fn the_agent_answers(client: &mut WsClient) -> TestResult {
+///     client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
+///     Ok(())
+/// }
+/// ```
 #[proc_macro_derive(WsProfile, attributes(ws_profile))]
 pub fn derive_ws_profile(input: TokenStream) -> TokenStream {
     match syn::parse::<syn::DeriveInput>(input) {

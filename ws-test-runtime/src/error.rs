@@ -3,6 +3,8 @@
 //! Every variant's message is a full sentence a test author can act on: it says what was attempted, what
 //! happened instead and, where it helps, what arrived in the meantime.
 
+use std::fmt;
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 /// A `Result` whose error is the runtime's [`enum@Error`].
@@ -143,11 +145,11 @@ pub enum Error {
     /// An event expectation was not met: the report shows the expectation, why, the received timeline with a
     /// marker at the first divergence, what was missing and what was not expected.
     #[error("{0}")]
-    Expectation(Box<crate::expect::ExpectationFailure>),
+    Expectation(Box<ExpectationFailure>),
 
     /// An event pattern does not parse; the message points at the column.
     #[error("{0}")]
-    Pattern(#[source] crate::expect::PatternError),
+    Pattern(#[source] PatternError),
 
     /// A received event has a `type` that the typed event enum does not declare.
     #[error("received an event of type {event_type:?}, which {enum_name} does not declare; it declares: {}", .known.join(", "))]
@@ -202,6 +204,151 @@ fn describe_received(received: &[String]) -> String {
         out
     }
 }
+
+/// Why an expectation was not met, with the evidence: the `Display` of [`Error::Expectation`](crate::Error).
+#[derive(Debug, Clone)]
+pub struct ExpectationFailure {
+    pub(crate) expectation: String,
+    pub(crate) reason: String,
+    pub(crate) rows: Vec<Option<FailureRow>>,
+    pub(crate) marker: Option<(usize, String)>,
+    pub(crate) end_marker: Option<String>,
+    pub(crate) missing: Vec<String>,
+    pub(crate) not_matched: Vec<String>,
+    pub(crate) notes: Vec<String>,
+}
+
+/// One row of a failure report's timeline.
+#[derive(Debug, Clone)]
+pub(crate) struct FailureRow {
+    pub(crate) index: usize,
+    pub(crate) at: Option<Duration>,
+    pub(crate) summary: String,
+    pub(crate) ignored: bool,
+}
+
+impl ExpectationFailure {
+    /// The expectation, in one line.
+    pub fn expectation(&self) -> &str {
+        &self.expectation
+    }
+
+    /// Why it failed, in one sentence.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// What was still missing (per group, open pairs, sequences still to come).
+    pub fn missing(&self) -> &[String] {
+        &self.missing
+    }
+
+    /// The frames that were neither matched nor ignored (`#index summary`).
+    pub fn not_matched(&self) -> &[String] {
+        &self.not_matched
+    }
+
+    /// Hints about what may have led to the failure.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    pub(crate) fn add_note(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
+    /// The whole report; `colour` adds ANSI colours (the `Display` decides by itself: only on a terminal, and
+    /// never with `NO_COLOR` set).
+    pub fn render(&self, colour: bool) -> String {
+        let paint = |code: &str, text: &str| {
+            if colour {
+                format!("\x1b[{code}m{text}\x1b[0m")
+            } else {
+                text.to_owned()
+            }
+        };
+        let mut out = String::new();
+        out.push_str(&paint("1", &format!("expectation not met: {}", self.expectation)));
+        out.push('\n');
+        out.push_str(&paint("31", &self.reason));
+        out.push('\n');
+        if self.rows.is_empty() {
+            out.push_str("(no frames received)\n");
+        } else {
+            out.push_str(&format!("{:>6}  {:>9}  frame\n", "#", "ms"));
+            for (row_number, row) in self.rows.iter().enumerate() {
+                let Some(row) = row else {
+                    out.push_str(&format!("{:>6}  {:>9}  …\n", "…", ""));
+                    continue;
+                };
+                let at = row
+                    .at
+                    .map_or_else(|| "-".to_owned(), |at| format!("{:.3}", at.as_secs_f64() * 1000.0));
+                let flag = if row.ignored { "  (ignored)" } else { "" };
+                let line = format!("{:>6}  {:>9}  {}{flag}", row.index, at, row.summary);
+                match &self.marker {
+                    Some((marked, text)) if *marked == row_number => {
+                        out.push_str(&paint("1;31", &format!("{line}   <-- {text}")));
+                    }
+                    _ => out.push_str(&line),
+                }
+                out.push('\n');
+            }
+        }
+        if let Some(text) = &self.end_marker {
+            out.push_str(&paint("1;31", &format!("{:>6}  {:>9}  (end)   <-- {text}", "", "")));
+            out.push('\n');
+        }
+        if !self.missing.is_empty() {
+            out.push_str(&paint("33", &format!("missing: {}", self.missing.join("; "))));
+            out.push('\n');
+        }
+        if !self.not_matched.is_empty() {
+            out.push_str(&format!("not matched: {}\n", self.not_matched.join(", ")));
+        }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
+        out.truncate(out.trim_end().len());
+        out
+    }
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set (`CLICOLOR_FORCE` forces it).
+fn colour_enabled() -> bool {
+    if std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()) {
+        return false;
+    }
+    std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| !value.is_empty() && value != "0")
+        || std::io::stderr().is_terminal()
+}
+
+impl fmt::Display for ExpectationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(colour_enabled()))
+    }
+}
+
+/// A bad pattern: what is wrong and at which column (1-based, in characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternError {
+    /// The pattern as given.
+    pub pattern: String,
+    /// The 1-based column of the offending character (one past the end for "unexpected end").
+    pub column: usize,
+    /// What is wrong, in words.
+    pub reason: String,
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid event pattern at column {}: {}", self.column, self.reason)?;
+        writeln!(f, "    {}", self.pattern)?;
+        write!(f, "    {}^", " ".repeat(self.column.saturating_sub(1)))
+    }
+}
+
+impl std::error::Error for PatternError {}
 
 #[cfg(test)]
 mod tests {

@@ -101,13 +101,21 @@ pub struct EventMeta {
     pub user_id: String,
     /// The run.
     pub run_id: String,
+    /// The chat message's `thread_id`, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<Value>,
     /// Milliseconds since the Unix epoch.
     pub timestamp: u64,
     /// The per-connection counter of critical events.
     pub seq: u64,
 }
 
-/// The built-in chat agent's five critical events, typed (`PROTOCOL.md`).
+/// The built-in chat agent's five critical events, typed (`PROTOCOL.md`): the one model of them.
+///
+/// The agent builds and serialises these values, its [faults](crate::Fault) name them by their wire names
+/// ([`ChatEvent::CRITICAL`]), the check suite decodes received events into them, and the constants of
+/// [`protocol`](crate::protocol) (`AGENT_STARTED`, ..., `CRITICAL_EVENTS`) are read from this declaration, so the
+/// five names are spelled here and nowhere else.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, WsEvents)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
@@ -164,6 +172,17 @@ pub enum ChatEvent {
 impl ChatEvent {
     /// The fields every event carries.
     pub fn meta(&self) -> &EventMeta {
+        match self {
+            ChatEvent::AgentStarted { meta, .. }
+            | ChatEvent::AgentThinking { meta, .. }
+            | ChatEvent::ToolExecuting { meta, .. }
+            | ChatEvent::ToolCompleted { meta, .. }
+            | ChatEvent::AgentCompleted { meta, .. } => meta,
+        }
+    }
+
+    /// The fields every event carries, to change.
+    pub fn meta_mut(&mut self) -> &mut EventMeta {
         match self {
             ChatEvent::AgentStarted { meta, .. }
             | ChatEvent::AgentThinking { meta, .. }

@@ -1,42 +1,62 @@
 //! # ws-test-runtime
 //!
 //! Test WebSocket services without Docker: every test owns an in-process WebSocket server on its own loopback
-//! port, started in well under a millisecond and gone when the test ends, plus a client made for assertions.
+//! port, started in well under a millisecond and gone when the test ends, a client made for assertions, and a
+//! declaration of the events that must arrive, in order.
 //!
-//! ## The pieces
+//! ## The tour
 //!
-//! - [`EmbeddedServer`] ([`server`]) listens on `127.0.0.1:0` (the OS picks a free port, so parallel tests and
-//!   nextest processes never collide), serves HTTP/1.1 with hyper, answers `/health`, refuses bad upgrades
-//!   (400/426, 401 without the token, 403 from a foreign origin, 404 elsewhere) and runs each upgraded
-//!   connection through a [`Handler`].
-//! - A [`Handler`] ([`handler`]) gets a [`Session`] per connection: it sends JSON, text or binary frames,
-//!   closes with a code, and knows its `user_id` and `connection_id`. A [`Router`] dispatches JSON messages on
-//!   their `"type"` and answers the protocol's errors; any `async` closure is a route.
-//! - [`ChatAgent`] ([`chat_agent`]) is the built-in handler: the simulated AI chat agent of `PROTOCOL.md`,
-//!   with its five critical events per chat message, and [faults](Fault) to test how a client copes with a
-//!   broken server.
-//! - [`WsClient`] ([`client`]) connects with retries, sends, receives with deadlines, answers pings and records
-//!   every frame in a [`History`] ([`history`]) that prints as a timeline and saves as JSON Lines. A timeout
-//!   names what was awaited and lists what arrived instead.
-//! - [`Error`] ([`error`]) is the one error type: each message a sentence.
+//! One path through the crate, in the order a test meets it:
 //!
-//! ## A test by hand
+//! - [`#[ws_test]`](ws_test) turns an `async fn` into a test: it starts a server, injects connected clients, runs
+//!   the body, then checks the declared events. Everything it does is the [`driver`], which you can call by
+//!   hand ([`driver::TestSpec`], [`driver::run`]).
+//! - [`expect`] is the one event-order matcher: [`Expect::events`](expect::Expect::events) and
+//!   [`Expect::pattern`](expect::Expect::pattern) build an [`Expectation`](expect::Expectation) (strict, in
+//!   order, any order, per run, pairs, field matches), evaluated as frames arrive; a failure is an
+//!   [`ExpectationFailure`] that reads at a glance.
+//! - [`WsEvents`] declares a workspace's events once, as an enum (`#[derive(WsEvents)]`); [`ChatEvent`] is the
+//!   built-in agent's five, and the one model the agent, its faults and the check suite use.
+//! - [`WsProfile`] declares a test setup once (`#[derive(WsProfile)]`): handler, server, events, hooks; tests
+//!   name it with `#[ws_test(profile = ...)]`.
+//! - [`suite`] checks any live server against the protocol, one check per line of it (`ws-test check`).
+//! - The server: [`EmbeddedServer`] (built by [`ServerBuilder`]) serves HTTP/1.1 with hyper and runs each
+//!   upgraded connection through a [`Handler`], which gets a [`Session`] per connection. A [`Router`]
+//!   dispatches JSON on its `"type"`; [`ChatAgent`] is the built-in simulated AI chat agent, with [`Fault`]s to
+//!   break it on purpose.
+//! - The client: [`WsClient`] (built by [`ClientBuilder`]) connects with retries, sends, receives with
+//!   deadlines, answers pings; a [`Tap`] watches its connection after the client is gone.
+//! - The history: every frame in and out, with its time, in a [`History`] that prints as a [`Timeline`] and
+//!   saves as JSON Lines.
+//! - [`Error`] is the one error type, each message a sentence; [`TestResult`] is the `Result` of a test body.
+//! - [`protocol`] names every wire type and code, [`timeout`] every default deadline.
+//!
+//! ## A test
 //!
 //! ```
 //! use ws_test_runtime::prelude::*;
 //!
-//! #[tokio::test]
-//! # async fn dummy() {}
-//! async fn chat_round() -> Result<(), ws_test_runtime::Error> {
-//!     let server = EmbeddedServer::start().await?;
-//!     let mut client = server.connect().await?;
-//!     client.expect_type("connection_established").await?;
-//!     client.send_json(&json!({"type": "chat_message", "content": "hi"})).await?;
-//!     for event in ws_test_runtime::protocol::CRITICAL_EVENTS {
-//!         assert_eq!(client.recv_json().await?["type"], event);
-//!     }
+//! #[ws_test(events = ChatEvent::CRITICAL, order = "strict", per = "run_id")]
+//! async fn a_question_gets_the_five_events(client: &mut WsClient) -> TestResult {
+//!     client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
 //!     Ok(())
 //! }
+//! ```
+//!
+//! ## The same test by hand
+//!
+//! ```
+//! use ws_test_runtime::prelude::*;
+//!
+//! # async fn chat_round() -> Result<(), ws_test_runtime::Error> {
+//! let server = EmbeddedServer::start().await?; // the built-in chat agent on 127.0.0.1:<free port>/ws
+//! let mut client = WsClient::connect(server.url()).await?;
+//! client.expect(&Expect::events(["connection_established"])).await?;
+//! client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
+//! let run = client.expect(&Expect::events(ChatEvent::CRITICAL).strict().per("run_id")).await?;
+//! assert_eq!(run.events()[4]["type"], "agent_completed");
+//! # Ok(())
+//! # }
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(chat_round()).unwrap();
 //! ```
 //!
@@ -48,51 +68,52 @@
 // The derives generate `::ws_test_runtime::...` paths; this makes them resolve inside this crate too.
 extern crate self as ws_test_runtime;
 
-/// What the `#[ws_test]` expansion calls. Not a stable API: use [`driver`] by hand.
+/// What the `#[ws_test]` expansion and the derives call. Not a stable API: use [`driver`] by hand.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::EmbeddedServer;
-    pub use crate::driver::{
-        Flavor, Target, TestOutcome, TestSpec, body, check_handler, check_parameters, run, with_handler,
-    };
-    pub use crate::events::{WsEvents, decode_with_serde, variant_name};
-    pub use crate::expect::{Expect, Expectation, Order, Step};
+    pub use crate::driver::inject::{Injected, IntoHandler, check_handler, check_parameters, with_handler};
+    pub use crate::driver::outcome::TestOutcome;
+    pub use crate::driver::{Flavor, ProfileContext, Target, TestSpec, body, run};
+    pub use crate::events::{decode_with_serde, variant_name};
+    pub use crate::expect::{Expect, Expectation, Order, fuzz_one};
     pub use crate::handler::BoxError;
-    pub use crate::profile::{ProfileContext, WsProfile};
+    pub use crate::profile::WsProfile;
     pub use crate::server::ServerBuilder;
+    pub use crate::{EmbeddedServer, events::WsEvents};
     pub use serde_json::Value;
 }
 
-pub mod chat_agent;
-pub mod client;
+mod chat_agent;
+mod client;
 pub mod driver;
-pub mod error;
-pub mod events;
+mod error;
+mod events;
 pub mod expect;
-pub mod handler;
-pub mod history;
-pub mod message;
-pub mod metrics;
+mod handler;
+mod history;
+mod message;
+mod metrics;
+mod panics;
 pub mod prelude;
-pub mod profile;
+mod profile;
 pub mod protocol;
-pub mod router;
-pub mod server;
-pub mod session;
+mod router;
+mod server;
+mod session;
 pub mod suite;
 pub mod timeout;
+mod wire;
 
-pub use chat_agent::{ChatAgent, CriticalEvent, Fault};
+pub use chat_agent::{ChatAgent, Fault};
 pub use client::{ClientBuilder, Tap, WsClient};
-pub use driver::{TestError, TestResult};
-pub use error::{Error, Result};
-pub use events::{ChatEvent, WsEvents};
-pub use expect::{Expect, Expectation, Matched};
+pub use driver::outcome::{TestError, TestResult};
+pub use error::{Error, ExpectationFailure, PatternError, Result};
+pub use events::{ChatEvent, EventMeta, WsEvents};
 pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};
 pub use history::{Direction, Frame, FrameKind, History, Timeline};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;
-pub use profile::{ProfileContext, WsProfile};
+pub use profile::WsProfile;
 pub use router::Router;
 pub use server::{ConnectionInfo, EmbeddedServer, ServerBuilder};
 pub use session::Session;

@@ -38,41 +38,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::driver::TestSpec;
+use crate::driver::{Hooks, ProfileContext, TestSpec};
 use crate::handler::BoxError;
-use crate::{EmbeddedServer, Result, WsClient};
 
 pub use ws_test_macros::WsProfile;
-
-/// What a profile's `setup` and `teardown` can reach.
-#[derive(Debug)]
-pub struct ProfileContext<'a> {
-    pub(crate) server: Option<&'a EmbeddedServer>,
-    pub(crate) url: &'a str,
-    pub(crate) test: &'a str,
-}
-
-impl ProfileContext<'_> {
-    /// The embedded server (`None` when the test runs against an external URL).
-    pub fn server(&self) -> Option<&EmbeddedServer> {
-        self.server
-    }
-
-    /// The WebSocket URL the test's clients connect to.
-    pub fn url(&self) -> &str {
-        self.url
-    }
-
-    /// The test's full name.
-    pub fn test_name(&self) -> &str {
-        self.test
-    }
-
-    /// A client of its own (for seeding), connected to the test's server.
-    pub async fn connect(&self) -> Result<WsClient> {
-        WsClient::connect(self.url).await
-    }
-}
 
 /// A shared test setup: settings applied to every test that names it, plus optional async hooks.
 pub trait WsProfile {
@@ -94,24 +63,6 @@ pub trait WsProfile {
     }
 }
 
-pub(crate) type Hook = for<'a> fn(&'a ProfileContext<'a>) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
-
-/// The type-erased hooks of one profile (so the driver stays non-generic).
-#[derive(Clone, Copy)]
-pub(crate) struct Hooks {
-    pub(crate) profile: &'static str,
-    pub(crate) setup: Hook,
-    pub(crate) teardown: Hook,
-}
-
-impl std::fmt::Debug for Hooks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hooks")
-            .field("profile", &self.profile)
-            .finish_non_exhaustive()
-    }
-}
-
 fn setup_hook<'a, P: WsProfile>(
     context: &'a ProfileContext<'a>,
 ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
@@ -124,11 +75,15 @@ fn teardown_hook<'a, P: WsProfile>(
     Box::pin(async move { P::teardown(context).await.map_err(|error| error.to_string()) })
 }
 
-pub(crate) fn hooks<P: WsProfile>() -> Hooks {
-    let name = std::any::type_name::<P>();
-    Hooks {
-        profile: name.rsplit("::").next().unwrap_or(name),
-        setup: setup_hook::<P>,
-        teardown: teardown_hook::<P>,
+impl TestSpec {
+    /// Applies a profile: its settings now, its `setup` and `teardown` around the test. Settings given after
+    /// this call override the profile's.
+    pub fn profile<P: WsProfile>(self) -> Self {
+        let name = std::any::type_name::<P>();
+        P::configure(self).with_hooks(Hooks {
+            profile: name.rsplit("::").next().unwrap_or(name),
+            setup: setup_hook::<P>,
+            teardown: teardown_hook::<P>,
+        })
     }
 }

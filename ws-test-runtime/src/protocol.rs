@@ -1,7 +1,10 @@
 //! The wire names of the built-in chat agent's protocol (`PROTOCOL.md`), in one place.
 //!
 //! The chat agent, the router's error replies, the check suite and the tests all spell event types and error
-//! codes through these constants, so a rename happens here or nowhere.
+//! codes through these constants, so a rename happens here or nowhere. The five critical events are read from
+//! [`ChatEvent`], their one declaration.
+
+use crate::events::ChatEvent;
 
 /// `{"type":"connection_established","connection_id":..,"user_id":..}`, sent first on every connection.
 pub const CONNECTION_ESTABLISHED: &str = "connection_established";
@@ -21,17 +24,18 @@ pub const BROADCAST: &str = "broadcast";
 pub const ERROR: &str = "error";
 
 /// First critical event: the agent began processing (`message`).
-pub const AGENT_STARTED: &str = "agent_started";
+pub const AGENT_STARTED: &str = ChatEvent::NAMES[0];
 /// Second critical event: the agent's reasoning (`thought`).
-pub const AGENT_THINKING: &str = "agent_thinking";
+pub const AGENT_THINKING: &str = ChatEvent::NAMES[1];
 /// Third critical event: a tool call began (`tool_name`, `tool_call_id`, `parameters`).
-pub const TOOL_EXECUTING: &str = "tool_executing";
+pub const TOOL_EXECUTING: &str = ChatEvent::NAMES[2];
 /// Fourth critical event: the tool call finished (`tool_name`, `tool_call_id`, `result`).
-pub const TOOL_COMPLETED: &str = "tool_completed";
+pub const TOOL_COMPLETED: &str = ChatEvent::NAMES[3];
 /// Fifth critical event: the response is ready (`response`).
-pub const AGENT_COMPLETED: &str = "agent_completed";
+pub const AGENT_COMPLETED: &str = ChatEvent::NAMES[4];
 
-/// The five critical events, in the order the protocol guarantees within one `run_id`.
+/// The five critical events, in the order the protocol guarantees within one `run_id` (the order of
+/// [`ChatEvent`]'s variants, where these names come from).
 pub const CRITICAL_EVENTS: [&str; 5] = [
     AGENT_STARTED,
     AGENT_THINKING,
@@ -77,6 +81,10 @@ pub mod close_code {
     pub const NO_STATUS: u16 = 1005;
     /// The connection ended without a close frame.
     pub const ABNORMAL: u16 = 1006;
+    /// A text frame was not valid UTF-8 (or a message was otherwise inconsistent with its type).
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// The message broke a policy of the endpoint (used for a refused divergence, a too-slow peer, ...).
+    pub const POLICY_VIOLATION: u16 = 1008;
     /// The message was larger than the server's limit.
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The server hit an unexpected condition (a handler panicked or failed).

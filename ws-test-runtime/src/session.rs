@@ -3,6 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,9 +15,20 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::error::{Error, Result};
 use crate::message::{CloseInfo, Message};
-use crate::server::Shared;
-use crate::{Error, Result};
+use crate::panics::panic_message;
+use crate::protocol::close_code;
+use crate::wire::{clip_reason, query_param};
+
+/// What a session needs from the server it belongs to. The server implements it; a session depends on this
+/// and on nothing of the server's.
+pub(crate) trait Hub: Send + Sync {
+    /// Queues `text` on every open connection; returns how many took it.
+    fn broadcast(&self, text: String) -> Pin<Box<dyn Future<Output = usize> + Send + '_>>;
+    /// Keeps the panic of handler code for [`EmbeddedServer::failures`](crate::EmbeddedServer::failures).
+    fn record_panic(&self, message: String);
+}
 
 /// What a connection's writer is asked to do.
 #[derive(Debug)]
@@ -46,7 +58,7 @@ struct SessionInner {
     closing: AtomicBool,
     locals: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     tasks: Mutex<JoinSet<()>>,
-    server: Arc<Shared>,
+    hub: Arc<dyn Hub>,
 }
 
 /// What the upgrade handler learned about a connection before it became a WebSocket.
@@ -69,7 +81,7 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(seed: SessionSeed, outbound: mpsc::Sender<Outbound>, server: Arc<Shared>) -> Self {
+    pub(crate) fn new(seed: SessionSeed, outbound: mpsc::Sender<Outbound>, hub: Arc<dyn Hub>) -> Self {
         Session {
             inner: Arc::new(SessionInner {
                 connection_id: seed.connection_id,
@@ -81,7 +93,7 @@ impl Session {
                 closing: AtomicBool::new(false),
                 locals: Mutex::new(HashMap::new()),
                 tasks: Mutex::new(JoinSet::new()),
-                server,
+                hub,
             }),
         }
     }
@@ -121,9 +133,9 @@ impl Session {
         self.inner.closing.load(Ordering::Acquire) || self.inner.outbound.is_closed()
     }
 
-    /// Sends a JSON value (anything `Serialize`) as a text frame.
-    pub async fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<()> {
-        let text = serde_json::to_string(value).map_err(Error::Serialize)?;
+    /// Sends a JSON value as a text frame: anything `Serialize`, by value or by reference.
+    pub async fn send_json(&self, value: impl Serialize) -> Result<()> {
+        let text = serde_json::to_string(&value).map_err(Error::Serialize)?;
         self.send(Message::Text(text), "send a JSON message").await
     }
 
@@ -152,8 +164,9 @@ impl Session {
 
     /// Sends a JSON value to every open connection of the server, this one included; returns how many
     /// connections it was queued for.
-    pub async fn broadcast<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize> {
-        self.inner.server.broadcast(value).await
+    pub async fn broadcast(&self, value: impl Serialize) -> Result<usize> {
+        let text = serde_json::to_string(&value).map_err(Error::Serialize)?;
+        Ok(self.inner.hub.broadcast(text).await)
     }
 
     /// Per-connection state of type `T`, created with `T::default()` on first use.
@@ -216,13 +229,13 @@ impl Session {
     /// Records a panic of handler code and closes the connection with 1011.
     pub(crate) async fn handler_panicked(&self, place: &str, message: String) {
         tracing::error!(connection_id = %self.connection_id(), %place, panic = %message, "handler panicked");
-        self.inner.server.record_panic(format!(
+        self.inner.hub.record_panic(format!(
             "{place} panicked on connection {}: {message}",
             self.connection_id()
         ));
         let _ = self
             .close(
-                crate::protocol::close_code::INTERNAL_ERROR,
+                close_code::INTERNAL_ERROR,
                 format!("handler panicked: {message}"),
             )
             .await;
@@ -231,59 +244,5 @@ impl Session {
     pub(crate) fn abort_tasks(&self) {
         let mut tasks = self.inner.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         tasks.abort_all();
-    }
-}
-
-/// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "(a panic payload that is not a string)".to_owned()
-    }
-}
-
-/// A close reason must fit a control frame: at most 123 bytes, cut on a character boundary.
-pub(crate) fn clip_reason(mut reason: String) -> String {
-    const MAX: usize = 123;
-    if reason.len() > MAX {
-        let mut cut = MAX;
-        while !reason.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        reason.truncate(cut);
-    }
-    reason
-}
-
-/// The percent-decoded value of a query parameter of `uri`.
-pub(crate) fn query_param(uri: &Uri, name: &str) -> Option<String> {
-    let query = uri.query()?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_are_clipped_on_char_boundaries() {
-        assert_eq!(clip_reason("short".into()), "short");
-        let long = "é".repeat(100);
-        let clipped = clip_reason(long);
-        assert!(clipped.len() <= 123);
-        assert!(clipped.chars().all(|c| c == 'é'));
-    }
-
-    #[test]
-    fn query_params_are_decoded() {
-        let uri: Uri = "/ws?token=a%20b&user_id=al%C3%AFce".parse().unwrap();
-        assert_eq!(query_param(&uri, "token").as_deref(), Some("a b"));
-        assert_eq!(query_param(&uri, "user_id").as_deref(), Some("alïce"));
-        assert_eq!(query_param(&uri, "missing"), None);
     }
 }

@@ -3,93 +3,52 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::protocol::{self, close_code};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
+use crate::events::ChatEvent;
+use crate::protocol::close_code;
 
-/// One of the five critical events of a chat run, without its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CriticalEvent {
-    /// `agent_started`
-    AgentStarted,
-    /// `agent_thinking`
-    AgentThinking,
-    /// `tool_executing`
-    ToolExecuting,
-    /// `tool_completed`
-    ToolCompleted,
-    /// `agent_completed`
-    AgentCompleted,
-}
-
-impl CriticalEvent {
-    /// The five, in protocol order.
-    pub const ALL: [CriticalEvent; 5] = [
-        CriticalEvent::AgentStarted,
-        CriticalEvent::AgentThinking,
-        CriticalEvent::ToolExecuting,
-        CriticalEvent::ToolCompleted,
-        CriticalEvent::AgentCompleted,
-    ];
-
-    /// The wire name (the `"type"` field).
-    pub fn as_str(self) -> &'static str {
-        protocol::CRITICAL_EVENTS[self.position()]
-    }
-
-    /// Position in the protocol order, from 0.
-    pub fn position(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for CriticalEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CriticalEvent {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Self, String> {
-        CriticalEvent::ALL
-            .into_iter()
-            .find(|event| event.as_str() == name)
-            .ok_or_else(|| {
-                format!(
-                    "{name:?} is not a critical event; expected one of {}",
-                    protocol::CRITICAL_EVENTS.join(", ")
-                )
-            })
-    }
+/// The critical event named `name`, as the `&'static str` of [`ChatEvent::CRITICAL`].
+fn critical_event(name: &str) -> std::result::Result<&'static str, String> {
+    ChatEvent::CRITICAL
+        .iter()
+        .copied()
+        .find(|event| *event == name)
+        .ok_or_else(|| {
+            format!(
+                "{name:?} is not a critical event; expected one of {}",
+                ChatEvent::CRITICAL.join(", ")
+            )
+        })
 }
 
 /// A deliberate deviation from the protocol in every chat run of a [`ChatAgent`](crate::ChatAgent).
 ///
 /// Several faults combine; they apply to every run. Text form (for `ws-test serve --fault` and
 /// [`str::parse`]): `drop:EVENT`, `duplicate:EVENT`, `swap:EVENT,EVENT`, `close:EVENT[:CODE]` (default code
-/// 1011), `malformed:EVENT`.
+/// 1011), `malformed:EVENT`. Events are named by their wire names, the entries of [`ChatEvent::CRITICAL`]
+/// (also [`protocol::AGENT_STARTED`](crate::protocol::AGENT_STARTED) and its siblings).
 ///
 /// ```
-/// use ws_test_runtime::{CriticalEvent, Fault};
+/// use ws_test_runtime::Fault;
+/// use ws_test_runtime::protocol::{TOOL_COMPLETED, TOOL_EXECUTING};
 ///
 /// let fault: Fault = "swap:tool_executing,tool_completed".parse()?;
-/// assert_eq!(fault, Fault::Swap(CriticalEvent::ToolExecuting, CriticalEvent::ToolCompleted));
+/// assert_eq!(fault, Fault::Swap(TOOL_EXECUTING, TOOL_COMPLETED));
 /// assert_eq!(fault.to_string(), "swap:tool_executing,tool_completed");
 /// # Ok::<(), ws_test_runtime::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// The event is never sent.
-    Drop(CriticalEvent),
+    Drop(&'static str),
     /// The event is sent twice, the same frame both times.
-    Duplicate(CriticalEvent),
+    Duplicate(&'static str),
     /// The two events are sent in each other's place.
-    Swap(CriticalEvent, CriticalEvent),
+    Swap(&'static str, &'static str),
     /// Right after the event, the server closes the connection with this code (the rest of the run is lost).
-    CloseAfter(CriticalEvent, u16),
+    CloseAfter(&'static str, u16),
     /// In place of the event, a text frame holding truncated (invalid) JSON.
-    Malformed(CriticalEvent),
+    Malformed(&'static str),
 }
 
 impl fmt::Display for Fault {
@@ -112,7 +71,7 @@ impl FromStr for Fault {
             spec: spec.to_owned(),
             reason,
         };
-        let event = |name: &str| name.trim().parse::<CriticalEvent>().map_err(invalid);
+        let event = |name: &str| critical_event(name.trim()).map_err(invalid);
         let (kind, rest) = spec.split_once(':').ok_or_else(|| {
             invalid("expected KIND:EVENT with KIND one of drop, duplicate, swap, close, malformed".into())
         })?;
@@ -133,13 +92,14 @@ impl FromStr for Fault {
             "close" => {
                 let (name, code) = match rest.split_once(':') {
                     Some((name, code)) => {
-                        let code = code
-                            .trim()
-                            .parse::<u16>()
-                            .ok()
-                            .filter(|code| (1000..5000).contains(code));
-                        let code =
-                            code.ok_or_else(|| invalid("the close code must be a number from 1000 to 4999".into()))?;
+                        let code = code.trim().parse::<u16>().ok().filter(|code| sendable(*code));
+                        let code = code.ok_or_else(|| {
+                            invalid(
+                                "the close code must be a number from 1000 to 4999 that a close frame may carry \
+                                 (not 1004, 1005, 1006 or 1015)"
+                                    .into(),
+                            )
+                        })?;
                         (name, code)
                     }
                     None => (rest, close_code::INTERNAL_ERROR),
@@ -153,28 +113,33 @@ impl FromStr for Fault {
     }
 }
 
-/// One thing a faulty run does, in order.
+/// Whether a close frame may carry `code` (RFC 6455, section 7.4: 1004-1006 and 1015 are reserved).
+fn sendable(code: u16) -> bool {
+    (1000..5000).contains(&code) && !matches!(code, 1004..=1006 | 1015)
+}
+
+/// One thing a faulty run does, in order: events by their position in [`ChatEvent::CRITICAL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Step {
     /// Send this event.
-    Send(CriticalEvent),
+    Send(usize),
     /// Send this event as truncated JSON.
-    Malformed(CriticalEvent),
+    Malformed(usize),
     /// Close the connection with this code.
     Close(u16),
 }
 
 /// The steps of one run under `faults`, applied in the order given.
 pub(crate) fn plan(faults: &[Fault]) -> Vec<Step> {
-    let mut steps: Vec<Step> = CriticalEvent::ALL.into_iter().map(Step::Send).collect();
-    let position = |steps: &[Step], wanted: CriticalEvent| {
-        steps
-            .iter()
-            .position(|step| matches!(step, Step::Send(event) | Step::Malformed(event) if *event == wanted))
+    let mut steps: Vec<Step> = (0..ChatEvent::CRITICAL.len()).map(Step::Send).collect();
+    let index = |wanted: &str| ChatEvent::CRITICAL.iter().position(|name| *name == wanted);
+    let is = |step: &Step, wanted: Option<usize>| {
+        matches!(step, Step::Send(event) | Step::Malformed(event) if Some(*event) == wanted)
     };
+    let position = |steps: &[Step], wanted: &str| steps.iter().position(|step| is(step, index(wanted)));
     for fault in faults {
         match *fault {
-            Fault::Drop(event) => steps.retain(|step| *step != Step::Send(event) && *step != Step::Malformed(event)),
+            Fault::Drop(event) => steps.retain(|step| !is(step, index(event))),
             Fault::Duplicate(event) => {
                 if let Some(at) = position(&steps, event) {
                     steps.insert(at + 1, steps[at]);
@@ -186,9 +151,11 @@ pub(crate) fn plan(faults: &[Fault]) -> Vec<Step> {
                 }
             }
             Fault::Malformed(event) => {
-                for step in &mut steps {
-                    if *step == Step::Send(event) {
-                        *step = Step::Malformed(event);
+                if let Some(wanted) = index(event) {
+                    for step in &mut steps {
+                        if *step == Step::Send(wanted) {
+                            *step = Step::Malformed(wanted);
+                        }
                     }
                 }
             }
@@ -204,23 +171,23 @@ pub(crate) fn plan(faults: &[Fault]) -> Vec<Step> {
 
 #[cfg(test)]
 mod tests {
-    use super::CriticalEvent::*;
     use super::*;
+    use crate::protocol::{AGENT_COMPLETED, AGENT_STARTED, AGENT_THINKING, TOOL_COMPLETED, TOOL_EXECUTING};
 
     #[test]
     fn every_fault_kind_round_trips_through_text() {
         for fault in [
-            Fault::Drop(AgentThinking),
-            Fault::Duplicate(ToolExecuting),
-            Fault::Swap(ToolExecuting, ToolCompleted),
-            Fault::CloseAfter(AgentStarted, 4000),
-            Fault::Malformed(AgentCompleted),
+            Fault::Drop(AGENT_THINKING),
+            Fault::Duplicate(TOOL_EXECUTING),
+            Fault::Swap(TOOL_EXECUTING, TOOL_COMPLETED),
+            Fault::CloseAfter(AGENT_STARTED, 4000),
+            Fault::Malformed(AGENT_COMPLETED),
         ] {
             assert_eq!(fault.to_string().parse::<Fault>().unwrap(), fault);
         }
         assert_eq!(
             "close:agent_started".parse::<Fault>().unwrap(),
-            Fault::CloseAfter(AgentStarted, 1011)
+            Fault::CloseAfter(AGENT_STARTED, close_code::INTERNAL_ERROR)
         );
     }
 
@@ -237,49 +204,43 @@ mod tests {
         assert!("swap:agent_started,agent_started".parse::<Fault>().is_err());
         assert!("close:agent_started:99".parse::<Fault>().is_err());
         assert!("agent_started".parse::<Fault>().is_err());
+        for reserved in [1004, 1005, 1006, 1015] {
+            let error = format!("close:agent_started:{reserved}").parse::<Fault>().unwrap_err();
+            assert!(error.to_string().contains("not 1004, 1005, 1006 or 1015"), "{error}");
+        }
     }
 
     #[test]
     fn plans_are_exactly_the_faulty_sequences() {
         use Step::*;
-        assert_eq!(plan(&[]), CriticalEvent::ALL.map(Send).to_vec());
+        let [started, thinking, executing, completed, done] = [0, 1, 2, 3, 4];
+        assert_eq!(plan(&[]), vec![Send(0), Send(1), Send(2), Send(3), Send(4)]);
         assert_eq!(
-            plan(&[Fault::Drop(AgentThinking)]),
+            plan(&[Fault::Drop(AGENT_THINKING)]),
+            vec![Send(started), Send(executing), Send(completed), Send(done)]
+        );
+        assert_eq!(
+            plan(&[Fault::Duplicate(AGENT_THINKING)]),
             vec![
-                Send(AgentStarted),
-                Send(ToolExecuting),
-                Send(ToolCompleted),
-                Send(AgentCompleted)
+                Send(started),
+                Send(thinking),
+                Send(thinking),
+                Send(executing),
+                Send(completed),
+                Send(done)
             ]
         );
         assert_eq!(
-            plan(&[Fault::Duplicate(AgentThinking)]),
-            vec![
-                Send(AgentStarted),
-                Send(AgentThinking),
-                Send(AgentThinking),
-                Send(ToolExecuting),
-                Send(ToolCompleted),
-                Send(AgentCompleted)
-            ]
+            plan(&[Fault::Swap(TOOL_COMPLETED, TOOL_EXECUTING)]),
+            vec![Send(started), Send(thinking), Send(completed), Send(executing), Send(done)]
         );
         assert_eq!(
-            plan(&[Fault::Swap(ToolCompleted, ToolExecuting)]),
-            vec![
-                Send(AgentStarted),
-                Send(AgentThinking),
-                Send(ToolCompleted),
-                Send(ToolExecuting),
-                Send(AgentCompleted)
-            ]
+            plan(&[Fault::CloseAfter(AGENT_THINKING, 1011)]),
+            vec![Send(started), Send(thinking), Close(1011)]
         );
+        assert_eq!(plan(&[Fault::Malformed(AGENT_STARTED)])[0], Malformed(started));
         assert_eq!(
-            plan(&[Fault::CloseAfter(AgentThinking, 1011)]),
-            vec![Send(AgentStarted), Send(AgentThinking), Close(1011)]
-        );
-        assert_eq!(plan(&[Fault::Malformed(AgentStarted)])[0], Malformed(AgentStarted));
-        assert_eq!(
-            plan(&[Fault::Drop(AgentThinking), Fault::CloseAfter(AgentThinking, 1000)]).last(),
+            plan(&[Fault::Drop(AGENT_THINKING), Fault::CloseAfter(AGENT_THINKING, 1000)]).last(),
             Some(&Close(1000))
         );
     }

@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-pub use fault::{CriticalEvent, Fault};
+pub use fault::Fault;
 use fault::{Step, plan};
 
+use crate::events::{ChatEvent, EventMeta};
 use crate::handler::{Handler, HandlerResult};
 use crate::message::Message;
 use crate::protocol::{self, error_code};
@@ -215,23 +216,26 @@ async fn start_run(config: Arc<AgentConfig>, session: Session, message: Value) -
 
 async fn send_run(config: &AgentConfig, session: &Session, run: &Run) -> HandlerResult {
     let seq = session.local::<Seq>();
+    let events = run_events(config, session, run);
     for (index, step) in plan(&config.faults).into_iter().enumerate() {
         if index > 0 && !config.event_delay.is_zero() {
             tokio::time::sleep(config.event_delay).await;
         }
         match step {
             Step::Send(event) => {
-                let seq = seq.0.fetch_add(1, Ordering::Relaxed) + 1;
-                session
-                    .send_json(&critical_event(config, session, run, event, seq))
-                    .await?;
+                let mut event = events[event].clone();
+                let meta = event.meta_mut();
+                meta.seq = seq.0.fetch_add(1, Ordering::Relaxed) + 1;
+                meta.timestamp = now_ms();
+                session.send_json(&event).await?;
             }
             Step::Malformed(event) => {
                 let seq = seq.0.fetch_add(1, Ordering::Relaxed) + 1;
                 // The start of the event, cut off mid-object: it names the event but is not JSON.
+                let name = ChatEvent::CRITICAL[event];
                 let run_id = serde_json::to_string(&run.run_id).unwrap_or_default();
                 session
-                    .send_text(format!(r#"{{"type":"{event}","run_id":{run_id},"seq":{seq},"#))
+                    .send_text(format!(r#"{{"type":"{name}","run_id":{run_id},"seq":{seq},"#))
                     .await?;
             }
             Step::Close(code) => {
@@ -245,50 +249,44 @@ async fn send_run(config: &AgentConfig, session: &Session, run: &Run) -> Handler
     Ok(())
 }
 
-fn critical_event(config: &AgentConfig, session: &Session, run: &Run, event: CriticalEvent, seq: u64) -> Value {
-    let mut fields = Map::new();
-    fields.insert("type".into(), event.as_str().into());
-    fields.insert("agent_name".into(), config.name.as_str().into());
-    fields.insert("user_id".into(), session.user_id().into());
-    fields.insert("run_id".into(), run.run_id.as_str().into());
-    if let Some(thread_id) = &run.thread_id {
-        fields.insert("thread_id".into(), thread_id.clone());
-    }
-    fields.insert("timestamp".into(), now_ms().into());
-    fields.insert("seq".into(), seq.into());
+/// The five events of a run, in protocol order (`seq` and `timestamp` are set as each is sent).
+fn run_events(config: &AgentConfig, session: &Session, run: &Run) -> [ChatEvent; 5] {
     const TOOL: &str = "knowledge_search";
+    let meta = EventMeta {
+        agent_name: config.name.clone(),
+        user_id: session.user_id().to_owned(),
+        run_id: run.run_id.clone(),
+        thread_id: run.thread_id.clone(),
+        timestamp: 0,
+        seq: 0,
+    };
     let content = &run.content;
-    match event {
-        CriticalEvent::AgentStarted => {
-            fields.insert("message".into(), format!("Processing your message: {content}").into());
-        }
-        CriticalEvent::AgentThinking => {
-            fields.insert(
-                "thought".into(),
-                format!("Looking for what I know about: {content}").into(),
-            );
-        }
-        CriticalEvent::ToolExecuting => {
-            fields.insert("tool_name".into(), TOOL.into());
-            fields.insert("tool_call_id".into(), run.tool_call_id.as_str().into());
-            fields.insert("parameters".into(), json!({"query": content}));
-        }
-        CriticalEvent::ToolCompleted => {
-            fields.insert("tool_name".into(), TOOL.into());
-            fields.insert("tool_call_id".into(), run.tool_call_id.as_str().into());
-            fields.insert(
-                "result".into(),
-                json!({"status": "ok", "matches": 1, "summary": format!("1 note about {content}")}),
-            );
-        }
-        CriticalEvent::AgentCompleted => {
-            fields.insert(
-                "response".into(),
-                format!("Here is what I found about: {content}").into(),
-            );
-        }
-    }
-    Value::Object(fields)
+    [
+        ChatEvent::AgentStarted {
+            meta: meta.clone(),
+            message: format!("Processing your message: {content}"),
+        },
+        ChatEvent::AgentThinking {
+            meta: meta.clone(),
+            thought: format!("Looking for what I know about: {content}"),
+        },
+        ChatEvent::ToolExecuting {
+            meta: meta.clone(),
+            tool_name: TOOL.to_owned(),
+            tool_call_id: run.tool_call_id.clone(),
+            parameters: json!({"query": content}),
+        },
+        ChatEvent::ToolCompleted {
+            meta: meta.clone(),
+            tool_name: TOOL.to_owned(),
+            tool_call_id: run.tool_call_id.clone(),
+            result: json!({"status": "ok", "matches": 1, "summary": format!("1 note about {content}")}),
+        },
+        ChatEvent::AgentCompleted {
+            meta,
+            response: format!("Here is what I found about: {content}"),
+        },
+    ]
 }
 
 /// Milliseconds since the Unix epoch.

@@ -60,7 +60,7 @@ enum Failure {
 }
 
 impl ClientBuilder {
-    pub(crate) fn new(url: impl Into<String>) -> Self {
+    pub(crate) fn new(url: &str) -> Self {
         ClientBuilder {
             url: url.into(),
             token: None,

@@ -22,7 +22,6 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 pub use builder::ClientBuilder;
 use tap::Recording;
@@ -32,7 +31,7 @@ use crate::expect::{Expectation, Matched};
 use crate::history::{Direction, FrameKind, History};
 use crate::message::{CloseInfo, Message};
 use crate::protocol::close_code;
-use crate::session::clip_reason;
+use crate::wire::{self, Incoming, clip_reason};
 use crate::{Error, Result, timeout};
 
 type Socket = WebSocketStream<TcpStream>;
@@ -93,13 +92,16 @@ impl std::fmt::Debug for WsClient {
 
 impl WsClient {
     /// Connects with the default options (retrying for up to 5 s while the server is not up yet).
-    pub async fn connect(url: &str) -> Result<WsClient> {
+    ///
+    /// The URL may be given as `server.url()`, `&server.url()`, `"ws://..."` or anything else that is
+    /// `AsRef<str>`.
+    pub async fn connect(url: impl AsRef<str>) -> Result<WsClient> {
         Self::builder(url).connect().await
     }
 
     /// A builder for headers, token, user id, subprotocols and timeouts.
-    pub fn builder(url: impl Into<String>) -> ClientBuilder {
-        ClientBuilder::new(url)
+    pub fn builder(url: impl AsRef<str>) -> ClientBuilder {
+        ClientBuilder::new(url.as_ref())
     }
 
     fn from_socket(url: String, socket: Socket, subprotocol: Option<String>, recv_timeout: Duration) -> Self {
@@ -156,9 +158,10 @@ impl WsClient {
         self.recording.history()
     }
 
-    /// Sends a JSON value (anything `Serialize`) as a text frame.
-    pub async fn send_json<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let text = serde_json::to_string(value).map_err(Error::Serialize)?;
+    /// Sends a JSON value as a text frame: anything `Serialize`, by value or by reference (`json!({...})`,
+    /// `&json!({...})`, `my_struct`, `&my_struct`).
+    pub async fn send_json(&mut self, value: impl Serialize) -> Result<()> {
+        let text = serde_json::to_string(&value).map_err(Error::Serialize)?;
         self.send_text(text).await
     }
 
@@ -336,12 +339,13 @@ impl WsClient {
         if let Some(close) = &self.closed {
             return Ok(close.clone());
         }
-        let reason = clip_reason(reason.to_owned());
-        let frame = WsMessage::Close(Some(CloseFrame {
-            code: code.into(),
-            reason: reason.as_str().into(),
-        }));
-        self.send_frame(FrameKind::Close { code, reason }, frame, "send a close frame")
+        let close = CloseInfo::new(code, clip_reason(reason.to_owned()));
+        let frame = wire::close_frame(&close);
+        let kind = FrameKind::Close {
+            code,
+            reason: close.reason,
+        };
+        self.send_frame(kind, frame, "send a close frame")
             .await?;
         let awaited = "the server's close frame answering ours";
         let close = self
@@ -399,10 +403,7 @@ impl WsClient {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn expect(&mut self, expectation: &Expectation) -> Result<Matched> {
-        let outcome = self
-            .tap()
-            .evaluate(self.window_start, expectation, self.recv_timeout)
-            .await;
+        let outcome = self.tap().evaluate(self.window_start, expectation, self.recv_timeout).await;
         if let Some(until) = outcome.consumed_until {
             self.consume_until(until);
             return outcome.result;
@@ -422,14 +423,10 @@ impl WsClient {
         })
     }
 
-    /// A view of this connection's record that outlives the client (see [`Tap`]).
+    /// A view of this connection's record that outlives the client, watching from where the next
+    /// [`expect`](Self::expect) would start (see [`Tap`]).
     pub fn tap(&self) -> Tap {
-        Tap::new(Arc::clone(&self.recording))
-    }
-
-    /// The history index where the next [`expect`](Self::expect) starts watching.
-    pub fn window_start(&self) -> usize {
-        self.window_start
+        Tap::new(Arc::clone(&self.recording), self.window_start, self.recv_timeout)
     }
 
     /// Starts the next expectation's window at the next frame to arrive: frames received so far are not
@@ -505,11 +502,8 @@ impl Drop for WsClient {
         let reader = std::mem::replace(&mut self.reader, runtime.spawn(async {}));
         runtime.spawn(async move {
             if let Some(mut sink) = sink {
-                let frame = CloseFrame {
-                    code: close_code::NORMAL.into(),
-                    reason: "client dropped".into(),
-                };
-                let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                let goodbye = CloseInfo::new(close_code::NORMAL, "client dropped");
+                let _ = sink.send(wire::close_frame(&goodbye)).await;
             }
             let stop = reader.abort_handle();
             if tokio::time::timeout(timeout::scaled(timeout::CLOSE), reader)
@@ -529,25 +523,20 @@ async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSende
     };
     let mut closed = false;
     while let Some(item) = stream.next().await {
-        let message = match item {
-            Ok(WsMessage::Text(text)) => Message::Text(text.as_str().to_owned()),
-            Ok(WsMessage::Binary(bytes)) => Message::Binary(bytes.to_vec()),
-            Ok(WsMessage::Ping(data)) => {
-                recording.record(Direction::In, FrameKind::Ping(data.to_vec()));
+        let message = match item.map(wire::incoming) {
+            Ok(Some(Incoming::Data(message))) => message,
+            Ok(Some(Incoming::Ping(data))) => {
                 // tungstenite queues the pong and flushes it on the next read, which follows at once.
-                recording.record(Direction::Out, FrameKind::Pong(data.to_vec()));
+                recording.record(Direction::In, FrameKind::Ping(data.clone()));
+                recording.record(Direction::Out, FrameKind::Pong(data));
                 continue;
             }
-            Ok(WsMessage::Pong(data)) => {
-                recording.record(Direction::In, FrameKind::Pong(data.to_vec()));
-                let _ = events.send(Event::Pong(data.to_vec()));
+            Ok(Some(Incoming::Pong(data))) => {
+                recording.record(Direction::In, FrameKind::Pong(data.clone()));
+                let _ = events.send(Event::Pong(data));
                 continue;
             }
-            Ok(WsMessage::Close(frame)) => {
-                let close = frame.map_or_else(
-                    || CloseInfo::new(close_code::NO_STATUS, ""),
-                    |frame| CloseInfo::new(frame.code.into(), frame.reason.as_str()),
-                );
+            Ok(Some(Incoming::Close(close))) => {
                 recording.record(
                     Direction::In,
                     FrameKind::Close {
@@ -560,7 +549,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSende
                 // Keep reading: that flushes tungstenite's close reply and waits for the server to end TCP.
                 continue;
             }
-            Ok(WsMessage::Frame(_)) => continue,
+            Ok(None) => continue,
             Err(error) => {
                 if !closed {
                     closing(CloseInfo::new(

@@ -8,9 +8,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::Result;
-use crate::expect::report::ReportFrame;
-use crate::expect::{EndReason, Expectation, Matched, Matcher, Progress};
+use crate::error::Result;
+use crate::expect::{EndReason, Expectation, Matched, Matcher, Progress, ReportFrame};
 use crate::history::{Direction, Frame, FrameKind, History};
 use crate::message::{CloseInfo, Message};
 
@@ -73,10 +72,29 @@ pub(crate) fn data_message(frame: &Frame) -> Option<Message> {
 /// A read-only view of a client's connection that stays valid after the client is gone.
 ///
 /// [`WsClient::tap`](super::WsClient::tap) makes one; the `#[ws_test]` driver keeps one so it can check the
-/// declared events even when the test body took the client by value.
+/// declared events even when the test body took the client by value. A tap watches from where the client's next
+/// [`expect`](super::WsClient::expect) would have started when the tap was made.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+/// let server = EmbeddedServer::start().await?;
+/// let mut client = server.connect().await?;
+/// client.expect(&Expect::events(["connection_established"])).await?;
+/// let tap = client.tap();
+/// client.send_json(json!({"type": "echo", "payload": 1})).await?;
+/// drop(client); // the body may give its client away; the tap still sees what it received
+/// tap.expect(&Expect::events(["echo"])).await?;
+/// # Ok(())
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
 #[derive(Clone)]
 pub struct Tap {
     recording: Arc<Recording>,
+    window_start: usize,
+    default_within: Duration,
 }
 
 impl std::fmt::Debug for Tap {
@@ -95,8 +113,12 @@ pub(crate) struct Outcome {
 }
 
 impl Tap {
-    pub(crate) fn new(recording: Arc<Recording>) -> Self {
-        Tap { recording }
+    pub(crate) fn new(recording: Arc<Recording>, window_start: usize, default_within: Duration) -> Self {
+        Tap {
+            recording,
+            window_start,
+            default_within,
+        }
     }
 
     /// A copy of every frame recorded so far.
@@ -109,15 +131,13 @@ impl Tap {
         self.recording.closed()
     }
 
-    /// Evaluates `expectation` over the received frames from history index `window_start` on, waiting for new
-    /// ones until the expectation's deadline (or `default_within`).
-    pub async fn expect_from(
-        &self,
-        window_start: usize,
-        expectation: &Expectation,
-        default_within: Duration,
-    ) -> Result<Matched> {
-        self.evaluate(window_start, expectation, default_within).await.result
+    /// Waits until `expectation` is met over the frames received since the tap was made, or can no longer be,
+    /// within the expectation's deadline (default: the client's receive timeout). Like
+    /// [`WsClient::expect`](super::WsClient::expect), but on a tap, which outlives the client.
+    pub async fn expect(&self, expectation: &Expectation) -> Result<Matched> {
+        self.evaluate(self.window_start, expectation, self.default_within)
+            .await
+            .result
     }
 
     pub(crate) async fn evaluate(

@@ -20,8 +20,9 @@
 //! run(TestSpec::new("docs::chat_flow").expect(events), body(chat_flow));
 //! ```
 
-mod inject;
-mod outcome;
+mod context;
+pub(crate) mod inject;
+pub(crate) mod outcome;
 mod transcript;
 
 use std::panic::AssertUnwindSafe;
@@ -29,15 +30,16 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 
-pub use inject::{Body, Injected, IntoHandler, TestFn, body, check_handler, check_parameters, signature, with_handler};
-pub use outcome::{TestError, TestOutcome, TestResult};
+pub use context::ProfileContext;
+pub(crate) use context::Hooks;
+pub use inject::{Body, TestFn, body};
+use inject::Injected;
 
 use crate::expect::{Expect, Expectation};
 use crate::history::History;
-use crate::profile::{Hooks, ProfileContext, WsProfile};
 use crate::protocol;
 use crate::server::ServerBuilder;
-use crate::session::panic_message;
+use crate::panics::panic_message;
 use crate::{EmbeddedServer, Error, Tap, WsClient, timeout};
 
 /// The environment variable that points tests without a fixed `url` at a live server.
@@ -132,12 +134,10 @@ impl TestSpec {
         self
     }
 
-    /// Applies a profile: its settings now, its `setup` and `teardown` around the test. Settings given after
-    /// this call override the profile's.
-    pub fn profile<P: WsProfile>(self) -> Self {
-        let mut spec = P::configure(self);
-        spec.hooks = Some(crate::profile::hooks::<P>());
-        spec
+    /// Runs these hooks around the test (what [`TestSpec::profile`] sets).
+    pub(crate) fn with_hooks(mut self, hooks: Hooks) -> Self {
+        self.hooks = Some(hooks);
+        self
     }
 
     /// The server builder to start from (default [`EmbeddedServer::builder`]).
@@ -287,13 +287,13 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
         histories: Vec::new(),
     };
     let mut injected = Injected::default();
-    let mut taps: Vec<(Tap, usize)> = Vec::new();
+    let mut taps: Vec<Tap> = Vec::new();
     match setup(spec, &mut injected, &mut taps).await {
         Ok(()) => run_body(spec, body, &mut injected, &taps, &mut evidence).await,
         Err(reason) => evidence.failures.push(Failure::Setup(reason)),
     }
     // Teardown, whatever happened: clients first (they say goodbye), then the server.
-    evidence.histories = taps.iter().map(|(tap, _)| tap.history()).collect();
+    evidence.histories = taps.iter().map(Tap::history).collect();
     let Injected {
         clients,
         server,
@@ -323,7 +323,7 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
     evidence
 }
 
-async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<(Tap, usize)>) -> Result<(), String> {
+async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) -> Result<(), String> {
     let url = match spec.external_url()? {
         Some(url) => {
             injected.external_url = Some(url.clone());
@@ -374,7 +374,7 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<(Tap, us
                 format!("the server's welcome did not arrive (use `skip_welcome = true` if it sends none):\n{error}")
             })?;
         }
-        taps.push((client.tap(), client.window_start()));
+        taps.push(client.tap());
         injected.clients.push(client);
     }
     Ok(())
@@ -384,7 +384,7 @@ async fn run_body(
     spec: &TestSpec,
     body: Body,
     injected: &mut Injected,
-    taps: &[(Tap, usize)],
+    taps: &[Tap],
     evidence: &mut Evidence,
 ) {
     let within = match spec.body_timeout() {
@@ -412,7 +412,7 @@ async fn run_body(
     let result = match (injected.clients.first_mut(), still_lent) {
         (Some(client), true) => Some(client.expect(&expectation).await),
         _ => match taps.first() {
-            Some((tap, window)) => Some(tap.expect_from(*window, &expectation, spec.event_deadline()).await),
+            Some(tap) => Some(tap.expect(&expectation).await),
             None => None,
         },
     };

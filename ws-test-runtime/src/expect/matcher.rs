@@ -6,81 +6,20 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::pattern::{Automaton, BitSet};
-use super::report::{self, EndReason, ReportFrame};
+use super::report;
+use super::verdict::{Divergence, EndReason, ReportFrame, Summary, Tag};
 use super::{Expectation, Order, Sequence, Step, subset_matches};
 use crate::{Error, Result};
 
 /// Where a matcher stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
+pub(crate) enum Progress {
     /// Not met yet, and it still can be.
     Pending,
     /// Met.
     Met,
     /// Can no longer be met.
     Failed,
-}
-
-/// What became of one frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Tag {
-    /// Left out of matching (`ignore`).
-    Ignored,
-    /// Advanced the match.
-    Matched,
-    /// Neither: another frame (allowed between, except in strict mode).
-    Other,
-}
-
-/// Why an expectation can no longer be met, found at one frame.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Divergence {
-    OutOfOrder {
-        frame: usize,
-        group: Option<String>,
-        expected: Vec<String>,
-        got: String,
-    },
-    NotAnEvent {
-        frame: usize,
-    },
-    Forbidden {
-        frame: usize,
-        event_type: String,
-    },
-    MissingKey {
-        frame: usize,
-        field: String,
-        event_type: String,
-    },
-    UnmatchedCloser {
-        frame: usize,
-        pair: usize,
-        key: String,
-    },
-    DuplicateOpener {
-        frame: usize,
-        pair: usize,
-        key: String,
-        first: usize,
-    },
-    AfterCompletion {
-        frame: usize,
-    },
-}
-
-impl Divergence {
-    pub(crate) fn frame(&self) -> usize {
-        match self {
-            Divergence::OutOfOrder { frame, .. }
-            | Divergence::NotAnEvent { frame }
-            | Divergence::Forbidden { frame, .. }
-            | Divergence::MissingKey { frame, .. }
-            | Divergence::UnmatchedCloser { frame, .. }
-            | Divergence::DuplicateOpener { frame, .. }
-            | Divergence::AfterCompletion { frame } => *frame,
-        }
-    }
 }
 
 enum Engine {
@@ -150,7 +89,7 @@ impl Matched {
 ///
 /// [`WsClient::expect`](crate::WsClient::expect) and [`Expectation::check`] drive it; use it directly to check
 /// frames from elsewhere (a log, a recorded transcript).
-pub struct Matcher<'e> {
+pub(crate) struct Matcher<'e> {
     expectation: &'e Expectation,
     engine: Engine,
     target: u32,
@@ -177,7 +116,7 @@ pub(crate) fn key_of<'v>(frame: &'v Value, field: &str) -> Option<Cow<'v, str>> 
 impl<'e> Matcher<'e> {
     /// A matcher for `expectation`; an error when the expectation cannot be evaluated (a pattern in any-order
     /// mode, `times(0)`).
-    pub fn new(expectation: &'e Expectation) -> Result<Self> {
+    pub(crate) fn new(expectation: &'e Expectation) -> Result<Self> {
         let target = expectation.times.unwrap_or(1);
         if target == 0 {
             return Err(Error::Config("`times` must be at least 1".into()));
@@ -262,19 +201,14 @@ impl<'e> Matcher<'e> {
     }
 
     /// Where the matcher stands.
-    pub fn progress(&self) -> Progress {
+    pub(crate) fn progress(&self) -> Progress {
         self.progress
-    }
-
-    /// How many frames were fed.
-    pub fn fed(&self) -> usize {
-        self.tags.len()
     }
 
     /// Feeds the next frame (a JSON value; anything without a string `"type"` is not an event).
     ///
     /// Once the outcome is known, further frames are not taken (see [`feed_after`](Self::feed_after)).
-    pub fn feed(&mut self, frame: &Value) -> Progress {
+    pub(crate) fn feed(&mut self, frame: &Value) -> Progress {
         if self.progress != Progress::Pending {
             return self.progress;
         }
@@ -287,7 +221,7 @@ impl<'e> Matcher<'e> {
 
     /// Feeds a frame that was already received when the expectation was met: in strict mode anything but an
     /// ignored type fails it ("nothing after"); otherwise it is left for later.
-    pub fn feed_after(&mut self, frame: &Value) {
+    pub(crate) fn feed_after(&mut self, frame: &Value) {
         let at = self.tags.len();
         let event_type = frame.get("type").and_then(Value::as_str);
         let ignored = event_type.is_some_and(|t| self.expectation.ignore.iter().any(|i| i == t));
@@ -521,19 +455,25 @@ impl<'e> Matcher<'e> {
         };
     }
 
+    /// The events of a met expectation, picked from `fed`: every frame fed, in order, as JSON (`None` for a frame
+    /// that is not JSON, which never matches).
+    pub(crate) fn matched<'v>(&self, fed: impl IntoIterator<Item = Option<&'v Value>>) -> Matched {
+        let events = fed
+            .into_iter()
+            .zip(&self.tags)
+            .filter(|(_, tag)| **tag == Tag::Matched)
+            .filter_map(|(value, _)| value.cloned())
+            .collect();
+        Matched {
+            events,
+            per: self.expectation.per.clone(),
+        }
+    }
+
     /// The verdict: the matched events, or the failure report (built from `frames`, the frames fed, in order).
     pub(crate) fn conclude(self, end: EndReason, frames: &[ReportFrame]) -> Result<Matched> {
         if self.progress == Progress::Met {
-            let events = frames
-                .iter()
-                .zip(&self.tags)
-                .filter(|(_, tag)| **tag == Tag::Matched)
-                .filter_map(|(frame, _)| frame.value.clone())
-                .collect();
-            return Ok(Matched {
-                events,
-                per: self.expectation.per.clone(),
-            });
+            return Ok(self.matched(frames.iter().map(|frame| frame.value.as_ref())));
         }
         let summary = self.summary();
         Err(Error::Expectation(Box::new(report::build(
@@ -545,7 +485,7 @@ impl<'e> Matcher<'e> {
         ))))
     }
 
-    fn summary(&self) -> report::Summary {
+    fn summary(&self) -> Summary {
         let mut missing = Vec::new();
         let mut stalls: Vec<(usize, String)> = Vec::new();
         let per = self.expectation.per.as_deref();
@@ -583,7 +523,7 @@ impl<'e> Matcher<'e> {
             }
         }
         stalls.sort();
-        report::Summary {
+        Summary {
             divergence: self.failure.clone(),
             missing,
             stall: stalls.into_iter().next(),

@@ -103,8 +103,9 @@
 //! complete` (strict), and `the connection was closed (code 1011, reason "...")`.
 
 mod matcher;
-pub(crate) mod pattern;
-pub(crate) mod report;
+mod pattern;
+mod report;
+mod verdict;
 #[cfg(test)]
 mod tests;
 
@@ -113,9 +114,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use matcher::{Matched, Matcher, Progress};
-pub use pattern::PatternError;
-pub use report::{EndReason, ExpectationFailure};
+pub use matcher::Matched;
+pub(crate) use matcher::{Matcher, Progress};
+pub(crate) use verdict::{EndReason, ReportFrame};
 
 use crate::{Error, Result};
 
@@ -345,10 +346,14 @@ impl Expectation {
                 Progress::Failed => break,
             }
         }
-        let report_frames: Vec<report::ReportFrame> = frames
+        if matcher.progress() == Progress::Met {
+            return Ok(matcher.matched(frames.iter().map(Some)));
+        }
+        // Only a failure needs the report's view of every frame.
+        let report_frames: Vec<ReportFrame> = frames
             .iter()
             .enumerate()
-            .map(|(index, value)| report::ReportFrame::from_value(index, None, value))
+            .map(|(index, value)| ReportFrame::from_value(index, None, value))
             .collect();
         matcher.conclude(EndReason::EndOfInput, &report_frames)
     }

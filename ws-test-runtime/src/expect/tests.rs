@@ -4,7 +4,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::pattern::{Node, parse};
-use super::{Expect, ExpectationFailure, step};
+use super::{Expect, step};
+use crate::error::ExpectationFailure;
 use crate::Error;
 use crate::protocol::CRITICAL_EVENTS;
 

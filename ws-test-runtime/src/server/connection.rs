@@ -14,14 +14,17 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use super::Shared;
+use crate::session::Hub;
 use super::upgrade::{Decision, decide};
-use crate::message::{CloseInfo, Message};
+use crate::message::CloseInfo;
 use crate::protocol::close_code;
-use crate::session::{Outbound, Session, SessionSeed, clip_reason, panic_message};
+use crate::panics::panic_message;
+use crate::session::{Outbound, Session, SessionSeed};
+use crate::wire::{self, Incoming, clip_reason};
 use crate::timeout;
 
 /// Frames a connection may have queued for sending before senders wait.
@@ -92,7 +95,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (outbound_tx, mut outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
-    let session = Session::new(seed, outbound_tx.clone(), Arc::clone(&shared));
+    let session = Session::new(seed, outbound_tx.clone(), Arc::clone(&shared) as Arc<dyn Hub>);
     let id = session.connection_id().to_owned();
     shared.registry.insert(&id, session.user_id(), outbound_tx);
     shared.metrics.connections_active.fetch_add(1, Ordering::Relaxed);
@@ -112,21 +115,13 @@ where
             match outbound {
                 Outbound::Message(message) => {
                     metrics.frame_out(message.len());
-                    let frame = match message {
-                        Message::Text(text) => WsMessage::text(text),
-                        Message::Binary(bytes) => WsMessage::binary(bytes),
-                    };
-                    if let Err(error) = sink.send(frame).await {
+                    if let Err(error) = sink.send(wire::outgoing(message)).await {
                         tracing::debug!(connection_id = %id, %error, "could not send a frame");
                         return None;
                     }
                 }
                 Outbound::Close(close) => {
-                    let frame = CloseFrame {
-                        code: close.code.into(),
-                        reason: close.reason.clone().into(),
-                    };
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                    let _ = sink.send(wire::close_frame(&close)).await;
                     return Some(close);
                 }
             }
@@ -140,16 +135,11 @@ where
         }
         loop {
             let message = match stream.next().await {
-                Some(Ok(WsMessage::Text(text))) => Message::Text(text.as_str().to_owned()),
-                Some(Ok(WsMessage::Binary(bytes))) => Message::Binary(bytes.to_vec()),
-                Some(Ok(WsMessage::Close(frame))) => {
-                    let close = frame.map_or_else(
-                        || CloseInfo::new(close_code::NO_STATUS, ""),
-                        |frame| CloseInfo::new(frame.code.into(), frame.reason.as_str()),
-                    );
-                    return ReadEnd::PeerClosed(close);
-                }
-                Some(Ok(_ping_pong_or_raw)) => continue,
+                Some(Ok(frame)) => match wire::incoming(frame) {
+                    Some(Incoming::Data(message)) => message,
+                    Some(Incoming::Close(close)) => return ReadEnd::PeerClosed(close),
+                    Some(Incoming::Ping(_) | Incoming::Pong(_)) | None => continue,
+                },
                 Some(Err(error)) => {
                     if let Some(close) = close_for_read_error(&error) {
                         broken.store(true, Ordering::Relaxed);
@@ -253,7 +243,7 @@ fn close_for_read_error(error: &tungstenite::Error) -> Option<CloseInfo> {
             format!("message of {size} bytes is over the limit of {max_size} bytes"),
         )),
         tungstenite::Error::Capacity(other) => Some(CloseInfo::new(close_code::MESSAGE_TOO_BIG, other.to_string())),
-        tungstenite::Error::Utf8(_) => Some(CloseInfo::new(1007, "a text frame was not valid UTF-8")),
+        tungstenite::Error::Utf8(_) => Some(CloseInfo::new(close_code::INVALID_PAYLOAD, "a text frame was not valid UTF-8")),
         // The peer just went away: there is nobody to say goodbye to (on_close sees 1006).
         tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => None,
         tungstenite::Error::Protocol(protocol) => Some(CloseInfo::new(

@@ -10,7 +10,9 @@ mod connection;
 mod registry;
 mod upgrade;
 
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,7 +31,8 @@ use crate::handler::{DynHandler, Handler};
 use crate::message::CloseInfo;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::protocol::{self, close_code};
-use crate::session::panic_message;
+use crate::panics::panic_message;
+use crate::session::Hub;
 use crate::{Error, Result, timeout};
 
 /// The listen backlog: tokio's default of 128 overflows when a test opens a thousand connections at once,
@@ -101,9 +104,15 @@ impl Shared {
             .push(message);
     }
 
-    pub(crate) async fn broadcast<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize> {
-        let text = serde_json::to_string(value).map_err(Error::Serialize)?;
-        Ok(self.registry.broadcast(text).await)
+}
+
+impl Hub for Shared {
+    fn broadcast(&self, text: String) -> Pin<Box<dyn Future<Output = usize> + Send + '_>> {
+        Box::pin(self.registry.broadcast(text))
+    }
+
+    fn record_panic(&self, message: String) {
+        Shared::record_panic(self, message);
     }
 }
 
@@ -154,8 +163,9 @@ impl EmbeddedServer {
     }
 
     /// Sends a JSON value to every open connection; returns how many connections it was queued for.
-    pub async fn broadcast<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize> {
-        self.shared.broadcast(value).await
+    pub async fn broadcast(&self, value: impl Serialize) -> Result<usize> {
+        let text = serde_json::to_string(&value).map_err(Error::Serialize)?;
+        Ok(self.shared.registry.broadcast(text).await)
     }
 
     /// Panics and errors of handlers and connection tasks so far, one sentence each.

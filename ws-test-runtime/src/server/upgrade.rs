@@ -10,7 +10,8 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::Shared;
-use crate::session::{SessionSeed, query_param};
+use crate::session::SessionSeed;
+use crate::wire::query_param;
 
 /// The response body type of the embedded server.
 pub(crate) type Body = Full<Bytes>;

@@ -2,6 +2,8 @@
 //! what arrived.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 
 use futures_util::future::try_join_all;
 use serde_json::{Value, json};
@@ -9,7 +11,7 @@ use serde_json::{Value, json};
 use super::Suite;
 use crate::expect::{Expect, step};
 use crate::protocol::{self, CRITICAL_EVENTS, close_code, error_code};
-use crate::{Error, WsClient};
+use crate::{ChatEvent, Error, WsClient, WsEvents as _};
 
 type Outcome = Result<String, String>;
 
@@ -43,71 +45,66 @@ impl<'s> Context<'s> {
     }
 }
 
-pub(crate) fn names(with_token: bool) -> Vec<&'static str> {
-    let mut names = vec![
-        "health",
-        "connect",
-        "connection_established",
-        "ping_pong",
-        "critical_events",
-        "event_fields",
-        "run_id_kept",
-        "interleaved_runs",
-        "echo",
-        "routing",
-        "error_invalid_json",
-        "error_non_object",
-        "error_missing_type",
-        "error_unknown_type",
-        "error_binary_frame",
-        "open_after_errors",
-        "oversize_close_1009",
-    ];
-    if with_token {
-        names.extend(["auth_refused", "auth_accepted"]);
-    }
-    names.extend(["concurrent_users", "broadcast"]);
-    names
+/// A check's future, borrowing the suite's context.
+type CheckFuture<'c> = Pin<Box<dyn Future<Output = Outcome> + 'c>>;
+
+/// One check: its name (as `ws-test check` prints it), whether it needs the server's token, and what it runs.
+pub(crate) struct Check {
+    pub(crate) name: &'static str,
+    pub(crate) needs_token: bool,
+    pub(crate) run: for<'c> fn(&'c Context<'c>) -> CheckFuture<'c>,
 }
 
-pub(crate) async fn run(name: &str, context: &Context<'_>) -> Outcome {
-    match name {
-        "health" => health(context).await,
-        "connect" => connect(context).await,
-        "connection_established" => connection_established(context).await,
-        "ping_pong" => ping_pong(context).await,
-        "critical_events" => critical_events(context).await,
-        "event_fields" => event_fields(context).await,
-        "run_id_kept" => run_id_kept(context).await,
-        "interleaved_runs" => interleaved_runs(context).await,
-        "echo" => echo(context).await,
-        "routing" => routing(context).await,
-        "error_invalid_json" => error_case(context, Frame::Text("this is not json"), error_code::INVALID_JSON).await,
-        "error_non_object" => error_case(context, Frame::Text("[1, 2, 3]"), error_code::INVALID_JSON).await,
-        "error_missing_type" => {
-            error_case(
-                context,
-                Frame::Text(r#"{"content":"no type"}"#),
-                error_code::MISSING_TYPE,
-            )
-            .await
-        }
-        "error_unknown_type" => {
-            error_case(
-                context,
-                Frame::Text(r#"{"type":"ws_test_no_such_type"}"#),
-                error_code::UNKNOWN_TYPE,
-            )
-            .await
-        }
-        "error_binary_frame" => error_case(context, Frame::Binary(&[0, 1, 2]), error_code::UNSUPPORTED_FRAME).await,
-        "open_after_errors" => open_after_errors(context).await,
-        "oversize_close_1009" => oversize(context).await,
-        "auth_refused" => auth_refused(context).await,
-        "auth_accepted" => auth_accepted(context).await,
-        "concurrent_users" => concurrent_users(context).await,
-        "broadcast" => broadcast(context).await,
-        other => Err(format!("no check is named {other:?}")),
+/// Every check, in the order they run: the one registry of names and functions.
+pub(crate) const CHECKS: &[Check] = &[
+    check("health", |context| Box::pin(health(context))),
+    check("connect", |context| Box::pin(connect(context))),
+    check("connection_established", |context| {
+        Box::pin(connection_established(context))
+    }),
+    check("ping_pong", |context| Box::pin(ping_pong(context))),
+    check("critical_events", |context| Box::pin(critical_events(context))),
+    check("event_fields", |context| Box::pin(event_fields(context))),
+    check("run_id_kept", |context| Box::pin(run_id_kept(context))),
+    check("interleaved_runs", |context| Box::pin(interleaved_runs(context))),
+    check("echo", |context| Box::pin(echo(context))),
+    check("routing", |context| Box::pin(routing(context))),
+    check("error_invalid_json", |context| {
+        Box::pin(error_case(context, Frame::Text("this is not json"), error_code::INVALID_JSON))
+    }),
+    check("error_non_object", |context| {
+        Box::pin(error_case(context, Frame::Text("[1, 2, 3]"), error_code::INVALID_JSON))
+    }),
+    check("error_missing_type", |context| {
+        Box::pin(error_case(context, Frame::Text(r#"{"content":"no type"}"#), error_code::MISSING_TYPE))
+    }),
+    check("error_unknown_type", |context| {
+        let frame = Frame::Text(r#"{"type":"ws_test_no_such_type"}"#);
+        Box::pin(error_case(context, frame, error_code::UNKNOWN_TYPE))
+    }),
+    check("error_binary_frame", |context| {
+        Box::pin(error_case(context, Frame::Binary(&[0, 1, 2]), error_code::UNSUPPORTED_FRAME))
+    }),
+    check("open_after_errors", |context| Box::pin(open_after_errors(context))),
+    check("oversize_close_1009", |context| Box::pin(oversize(context))),
+    with_token(check("auth_refused", |context| Box::pin(auth_refused(context)))),
+    with_token(check("auth_accepted", |context| Box::pin(auth_accepted(context)))),
+    check("concurrent_users", |context| Box::pin(concurrent_users(context))),
+    check("broadcast", |context| Box::pin(broadcast(context))),
+];
+
+const fn check(name: &'static str, run: for<'c> fn(&'c Context<'c>) -> CheckFuture<'c>) -> Check {
+    Check {
+        name,
+        needs_token: false,
+        run,
+    }
+}
+
+const fn with_token(check: Check) -> Check {
+    Check {
+        needs_token: true,
+        ..check
     }
 }
 
@@ -217,70 +214,65 @@ async fn critical_events(context: &Context<'_>) -> Outcome {
 async fn event_fields(context: &Context<'_>) -> Outcome {
     let (mut client, user) = context.welcomed().await?;
     let content = "suite: fields";
-    let events = chat_run(&mut client, json!({"type": protocol::CHAT_MESSAGE, "content": content})).await?;
+    let frames = chat_run(&mut client, json!({"type": protocol::CHAT_MESSAGE, "content": content})).await?;
+    // The shape of every field is ChatEvent's: decoding is the check.
+    let events = frames
+        .iter()
+        .map(ChatEvent::decode)
+        .collect::<crate::Result<Vec<ChatEvent>>>()
+        .map_err(text)?;
     let mut problems = Vec::new();
-    let run_id = events[0]["run_id"].clone();
-    let first_seq = events[0]["seq"].as_u64();
+    let first = events[0].meta();
     for (offset, event) in events.iter().enumerate() {
-        let kind = event["type"].as_str().unwrap_or("?");
-        for field in ["agent_name", "user_id", "run_id"] {
-            if !event[field].is_string() {
-                problems.push(format!("{kind} has no string \"{field}\""));
-            }
-        }
-        if event["user_id"] != user.as_str() {
+        let (kind, meta) = (event.name(), event.meta());
+        if meta.user_id != user {
             problems.push(format!(
-                "{kind} has user_id {}, but the connection's user is {user:?}",
-                event["user_id"]
+                "{kind} has user_id {:?}, but the connection's user is {user:?}",
+                meta.user_id
             ));
         }
-        if event["run_id"] != run_id {
+        if meta.run_id != first.run_id {
             problems.push(format!(
-                "{kind} has run_id {}, the run started as {run_id}",
-                event["run_id"]
+                "{kind} has run_id {:?}, the run started as {:?}",
+                meta.run_id, first.run_id
             ));
         }
-        if !event["timestamp"].is_u64() {
-            problems.push(format!("{kind} has no numeric \"timestamp\""));
-        }
-        match (event["seq"].as_u64(), first_seq) {
-            (Some(seq), Some(first)) if seq == first + offset as u64 => {}
-            _ => problems.push(format!(
+        if meta.seq != first.seq + offset as u64 {
+            problems.push(format!(
                 "{kind} has seq {}, expected one more than the previous event",
-                event["seq"]
-            )),
+                meta.seq
+            ));
         }
     }
     let expected_message = format!("Processing your message: {content}");
-    if events[0]["message"] != expected_message.as_str() {
-        problems.push(format!(
-            "agent_started has message {}, expected {expected_message:?}",
-            events[0]["message"]
-        ));
+    if let ChatEvent::AgentStarted { message, .. } = &events[0] {
+        if *message != expected_message {
+            problems.push(format!(
+                "agent_started has message {message:?}, expected {expected_message:?}"
+            ));
+        }
     }
-    if !events[1]["thought"].is_string() {
-        problems.push("agent_thinking has no string \"thought\"".into());
-    }
-    if !events[2]["tool_name"].is_string()
-        || !events[2]["tool_call_id"].is_string()
-        || !events[2]["parameters"].is_object()
+    if let (
+        ChatEvent::ToolExecuting {
+            tool_name, parameters, ..
+        },
+        ChatEvent::ToolCompleted {
+            tool_name: completed_tool,
+            ..
+        },
+    ) = (&events[2], &events[3])
     {
-        problems.push(format!(
-            "tool_executing needs tool_name, tool_call_id and an object parameters: {}",
-            events[2]
-        ));
-    }
-    if events[3]["tool_name"] != events[2]["tool_name"] || events[3].get("result").is_none() {
-        problems.push(format!(
-            "tool_completed needs the same tool_name and a result: {}",
-            events[3]
-        ));
-    }
-    if !events[4]["response"].is_string() {
-        problems.push("agent_completed has no string \"response\"".into());
+        if !parameters.is_object() {
+            problems.push(format!("tool_executing needs an object parameters, got {parameters}"));
+        }
+        if completed_tool != tool_name {
+            problems.push(format!(
+                "tool_completed names tool {completed_tool:?}, but tool_executing named {tool_name:?}"
+            ));
+        }
     }
     if problems.is_empty() {
-        Ok(format!("every field present, agent {}", events[0]["agent_name"]))
+        Ok(format!("every field present, agent {:?}", first.agent_name))
     } else {
         Err(problems.join("\n"))
     }

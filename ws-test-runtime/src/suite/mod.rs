@@ -126,9 +126,9 @@ impl fmt::Display for SuiteReport {
 
 impl Suite {
     /// A suite for the server at this WebSocket URL (`ws://host:port/path`).
-    pub fn new(url: impl Into<String>) -> Self {
+    pub fn new(url: impl AsRef<str>) -> Self {
         Suite {
-            url: url.into(),
+            url: url.as_ref().to_owned(),
             token: None,
             concurrency: DEFAULT_CONCURRENCY,
             timeout: timeout::scaled(timeout::RECV),
@@ -155,7 +155,14 @@ impl Suite {
 
     /// The names of the checks this suite runs, in order.
     pub fn check_names(&self) -> Vec<&'static str> {
-        checks::names(self.token.is_some())
+        self.checks().map(|check| check.name).collect()
+    }
+
+    /// The checks this suite runs: every one, but those that need a token only with one.
+    fn checks(&self) -> impl Iterator<Item = &'static checks::Check> + '_ {
+        checks::CHECKS
+            .iter()
+            .filter(|check| !check.needs_token || self.token.is_some())
     }
 
     /// Runs every check. Fails only when the server cannot be reached at all ([`Error::Connect`]); everything
@@ -175,16 +182,16 @@ impl Suite {
             Err(_) => {}
         }
         let mut results = Vec::new();
-        for name in self.check_names() {
+        for check in self.checks() {
             let check_started = Instant::now();
-            let outcome = tokio::time::timeout(self.timeout * 4, checks::run(name, &context)).await;
+            let outcome = tokio::time::timeout(self.timeout * 4, (check.run)(&context)).await;
             let (passed, detail) = match outcome {
                 Ok(Ok(detail)) => (true, detail),
                 Ok(Err(detail)) => (false, detail),
                 Err(_) => (false, format!("the check did not finish within {:?}", self.timeout * 4)),
             };
             let result = CheckResult {
-                name,
+                name: check.name,
                 passed,
                 duration: check_started.elapsed(),
                 detail,

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Reports import cycles between the concept modules of ws-test-runtime (and between the files of one module).
+
+A concept is a top-level module of `ws-test-runtime/src` (`server`, `client`, `expect`, ...). A reference is any
+`crate::name` path, including names the crate root re-exports (`crate::{EmbeddedServer, WsClient}` counts as
+`server` and `client`). Inside a directory module, the same is checked between its files (`super::name`).
+Exit 0 without cycles; 1, listing them, with any.
+"""
+import re
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent / "ws-test-runtime" / "src"
+
+
+def strip_comments(text):
+    text = re.sub(r"//[^\n]*", "", text)
+    return re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+
+
+def strip_tests(text):
+    # `#[cfg(test)] mod tests { ... }` may use anything; it is not part of the architecture.
+    match = re.search(r"#\[cfg\(test\)\]\s*mod \w+\s*\{", text)
+    return text[: match.start()] if match else text
+
+
+def concept_of(path):
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".rs")
+
+
+def root_exports():
+    """Names the crate root re-exports, mapped to the concept module that defines them."""
+    lib = strip_comments((SRC / "lib.rs").read_text())
+    names = {}
+    for module, body in re.findall(r"pub use (\w+)(?:::[\w:]+)?::\{([^}]*)\}", lib):
+        for name in re.split(r"[,\s]+", body):
+            if name:
+                names[name.split(" as ")[-1]] = module
+    for module, name in re.findall(r"pub use (\w+)(?:::\w+)*::(\w+);", lib):
+        names[name] = module
+    return names
+
+
+def referenced(text, exports, modules):
+    found = set()
+    for group in re.findall(r"crate::\{([^;]*?)\}\s*;", text, flags=re.S):
+        for item in re.split(r"[,\s]+", group):
+            head = item.split("::")[0].strip("{} ")
+            if head in modules:
+                found.add(head)
+            elif head in exports:
+                found.add(exports[head])
+    for head in re.findall(r"crate::(\w+)", text):
+        if head in modules:
+            found.add(head)
+        elif head in exports:
+            found.add(exports[head])
+    return found
+
+
+def cycles(graph):
+    """Every elementary cycle found by a depth-first search, each reported once."""
+    seen, found = set(), []
+
+    def visit(node, stack):
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in stack:
+                cycle = stack[stack.index(nxt):]
+                key = frozenset(cycle)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(cycle + [nxt])
+            elif len(stack) < 12:
+                visit(nxt, stack + [nxt])
+
+    for node in sorted(graph):
+        visit(node, [node])
+    return found
+
+
+def main():
+    modules = {p.name.removesuffix(".rs") for p in SRC.iterdir() if p.name not in ("lib.rs",)}
+    modules.discard("prelude")
+    exports = root_exports()
+    graph = {}
+    for path in SRC.rglob("*.rs"):
+        concept = concept_of(path)
+        if concept in ("lib", "prelude"):
+            continue
+        text = strip_tests(strip_comments(path.read_text()))
+        for target in referenced(text, exports, modules):
+            if target != concept:
+                graph.setdefault(concept, set()).add(target)
+    problems = [" -> ".join(cycle) for cycle in cycles(graph)]
+    # Between the files of one directory module.
+    for directory in [p for p in SRC.iterdir() if p.is_dir()]:
+        files = {p.stem for p in directory.glob("*.rs")} - {"mod", "tests"}
+        local = {}
+        for path in directory.glob("*.rs"):
+            if path.stem == "tests":
+                continue
+            text = strip_tests(strip_comments(path.read_text()))
+            me = path.stem if path.stem != "mod" else "mod"
+            refs = set(re.findall(rf"(?:super|crate::{directory.name}|self)::(\w+)", text))
+            for ref in refs & files:
+                if ref != me:
+                    local.setdefault(me, set()).add(ref)
+            if me != "mod" and re.search(rf"(?:super|crate::{directory.name})::(?!{'|'.join(files)}\b)\w", text):
+                local.setdefault(me, set()).add("mod")
+        # mod.rs naturally declares its files; only file -> file and file -> mod -> file loops count, so drop
+        # mod's edges that are mere `mod x;`/re-exports by looking at uses inside mod's own code.
+        problems += [f"{directory.name}/: " + " -> ".join(c) for c in cycles(local) if "mod" not in c]
+    if problems:
+        print("import cycles between concepts:")
+        for problem in problems:
+            print("  " + problem)
+        return 1
+    print(f"no import cycle between {len(graph)} concept modules of ws-test-runtime")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+//! The verdict types the matcher produces and the report reads: what became of each frame, where the
+//! expectation diverged, why the waiting ended, and the frames as the report shows them. Both
+//! [`matcher`](super::matcher) and [`report`](super::report) import these; neither imports the other's types.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::history::{summarize_json, summarize_text};
+use crate::message::{CloseInfo, Message};
+
+/// What became of one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tag {
+    /// Left out of matching (`ignore`).
+    Ignored,
+    /// Advanced the match.
+    Matched,
+    /// Neither: another frame (allowed between, except in strict mode).
+    Other,
+}
+
+/// Why an expectation can no longer be met, found at one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Divergence {
+    OutOfOrder {
+        frame: usize,
+        group: Option<String>,
+        expected: Vec<String>,
+        got: String,
+    },
+    NotAnEvent {
+        frame: usize,
+    },
+    Forbidden {
+        frame: usize,
+        event_type: String,
+    },
+    MissingKey {
+        frame: usize,
+        field: String,
+        event_type: String,
+    },
+    UnmatchedCloser {
+        frame: usize,
+        pair: usize,
+        key: String,
+    },
+    DuplicateOpener {
+        frame: usize,
+        pair: usize,
+        key: String,
+        first: usize,
+    },
+    AfterCompletion {
+        frame: usize,
+    },
+}
+
+impl Divergence {
+    pub(crate) fn frame(&self) -> usize {
+        match self {
+            Divergence::OutOfOrder { frame, .. }
+            | Divergence::NotAnEvent { frame }
+            | Divergence::Forbidden { frame, .. }
+            | Divergence::MissingKey { frame, .. }
+            | Divergence::UnmatchedCloser { frame, .. }
+            | Divergence::DuplicateOpener { frame, .. }
+            | Divergence::AfterCompletion { frame } => *frame,
+        }
+    }
+}
+
+/// Why the waiting stopped before the expectation was met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    /// The deadline passed.
+    Timeout(Duration),
+    /// The connection closed.
+    Closed(CloseInfo),
+    /// A fixed list of frames ran out ([`Expectation::check`]).
+    EndOfInput,
+}
+
+/// One frame as the report shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct ReportFrame {
+    /// The frame's number as the user sees it (its index in the client's history).
+    pub(crate) index: usize,
+    /// Time since connect, when known.
+    pub(crate) at: Option<Duration>,
+    /// The frame as JSON, when it is JSON.
+    pub(crate) value: Option<Value>,
+    /// One line: type and key fields.
+    pub(crate) summary: String,
+}
+
+impl ReportFrame {
+    pub(crate) fn from_value(index: usize, at: Option<Duration>, value: &Value) -> Self {
+        let summary = summarize_json(value).unwrap_or_else(|| summarize_text(&value.to_string()));
+        ReportFrame {
+            index,
+            at,
+            value: Some(value.clone()),
+            summary,
+        }
+    }
+
+    pub(crate) fn from_message(index: usize, at: Option<Duration>, message: &Message) -> Self {
+        match message.json() {
+            Ok(value) => Self::from_value(index, at, &value),
+            Err(_) => ReportFrame {
+                index,
+                at,
+                value: None,
+                summary: message.summary(),
+            },
+        }
+    }
+
+    /// The value the matcher is fed: the JSON, or a string standing for a frame that is not JSON (no `type`).
+    pub(crate) fn fed_value(&self) -> Value {
+        self.value
+            .clone()
+            .unwrap_or_else(|| Value::String(self.summary.clone()))
+    }
+}
+
+/// What the matcher knew when it gave up.
+pub(crate) struct Summary {
+    pub(crate) divergence: Option<Divergence>,
+    pub(crate) missing: Vec<String>,
+    /// The first frame that did not advance an unfinished sequence, and what was expected there.
+    pub(crate) stall: Option<(usize, String)>,
+}
+

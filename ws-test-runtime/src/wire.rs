@@ -1,0 +1,121 @@
+//! The wire, below every concept that speaks it: tungstenite's frames to and from the runtime's [`Message`] and
+//! [`CloseInfo`], close reasons clipped to what a control frame holds, and the query of an upgrade request.
+//!
+//! The server's connections and the client's reader both read frames through [`incoming`] and write them through
+//! [`outgoing`] and [`close_frame`], so the two sides cannot disagree on what a frame means.
+
+use hyper::Uri;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+use crate::message::{CloseInfo, Message};
+use crate::protocol::close_code;
+
+/// A frame read off a WebSocket, in the runtime's terms.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// A text or binary frame.
+    Data(Message),
+    /// A ping (tungstenite answers it by itself).
+    Ping(Vec<u8>),
+    /// A pong.
+    Pong(Vec<u8>),
+    /// A close frame; without a status code it reads as 1005.
+    Close(CloseInfo),
+}
+
+/// What a frame read off a socket means; `None` for a raw frame, which reading never yields.
+pub(crate) fn incoming(frame: WsMessage) -> Option<Incoming> {
+    Some(match frame {
+        WsMessage::Text(text) => Incoming::Data(Message::Text(text.as_str().to_owned())),
+        WsMessage::Binary(bytes) => Incoming::Data(Message::Binary(bytes.to_vec())),
+        WsMessage::Ping(data) => Incoming::Ping(data.to_vec()),
+        WsMessage::Pong(data) => Incoming::Pong(data.to_vec()),
+        WsMessage::Close(frame) => Incoming::Close(frame.map_or_else(
+            || CloseInfo::new(close_code::NO_STATUS, ""),
+            |frame| CloseInfo::new(frame.code.into(), frame.reason.as_str()),
+        )),
+        WsMessage::Frame(_) => return None,
+    })
+}
+
+/// The frame that carries `message`.
+pub(crate) fn outgoing(message: Message) -> WsMessage {
+    match message {
+        Message::Text(text) => WsMessage::text(text),
+        Message::Binary(bytes) => WsMessage::binary(bytes),
+    }
+}
+
+/// The close frame that carries `close` (its reason clipped to fit).
+pub(crate) fn close_frame(close: &CloseInfo) -> WsMessage {
+    WsMessage::Close(Some(CloseFrame {
+        code: close.code.into(),
+        reason: clip_reason(close.reason.clone()).into(),
+    }))
+}
+
+/// A close reason must fit a control frame: at most 123 bytes, cut on a character boundary.
+pub(crate) fn clip_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut cut = MAX;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}
+
+/// The percent-decoded value of a query parameter of `uri`.
+pub(crate) fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    let query = uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_clipped_on_char_boundaries() {
+        assert_eq!(clip_reason("short".into()), "short");
+        let long = "é".repeat(100);
+        let clipped = clip_reason(long);
+        assert!(clipped.len() <= 123);
+        assert!(clipped.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn query_params_are_decoded() {
+        let uri: Uri = "/ws?token=a%20b&user_id=al%C3%AFce".parse().unwrap();
+        assert_eq!(query_param(&uri, "token").as_deref(), Some("a b"));
+        assert_eq!(query_param(&uri, "user_id").as_deref(), Some("alïce"));
+        assert_eq!(query_param(&uri, "missing"), None);
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let close = CloseInfo::new(close_code::NORMAL, "x".repeat(200));
+        match incoming(close_frame(&close)) {
+            Some(Incoming::Close(back)) => {
+                assert_eq!(back.code, close_code::NORMAL);
+                assert_eq!(back.reason.len(), 123);
+            }
+            other => panic!("expected a close, got {other:?}"),
+        }
+        match incoming(WsMessage::Close(None)) {
+            Some(Incoming::Close(back)) => assert_eq!(back.code, close_code::NO_STATUS),
+            other => panic!("expected a close, got {other:?}"),
+        }
+        for message in [Message::Text("hi".into()), Message::Binary(vec![1, 2])] {
+            match incoming(outgoing(message.clone())) {
+                Some(Incoming::Data(back)) => assert_eq!(back, message),
+                other => panic!("expected data, got {other:?}"),
+            }
+        }
+    }
+}
