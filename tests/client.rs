@@ -6,7 +6,7 @@ use serde_json::Value;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::close_code;
 
-use crate::support::{connect_welcomed};
+use crate::support::connect_welcomed;
 
 #[tokio::test]
 async fn connect_retries_until_the_server_is_up() -> TestResult {

@@ -6,7 +6,6 @@ use ws_test_runtime::expect::step;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
-
 async fn welcomed(server: &EmbeddedServer) -> Result<WsClient, ws_test_runtime::Error> {
     let mut client = server.connect().await?;
     client

@@ -5,7 +5,7 @@ use std::time::Duration;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::close_code;
 
-use crate::support::{connect_welcomed};
+use crate::support::connect_welcomed;
 
 #[tokio::test]
 async fn shutdown_closes_open_connections_with_1001_and_frees_the_port() -> TestResult {
@@ -223,5 +223,26 @@ async fn metrics_count_frames_and_bytes_both_ways() -> TestResult {
     assert_eq!(metrics.bytes_in, r#"{"payload":"abc","type":"echo"}"#.len() as u64);
     assert!(metrics.bytes_out > metrics.bytes_in);
     assert_eq!((metrics.connections_active, metrics.connections_total), (1, 1));
+    Ok(())
+}
+
+#[tokio::test]
+async fn connections_are_listed_in_the_order_they_opened() -> TestResult {
+    let server = EmbeddedServer::start().await?;
+    let mut clients = Vec::new();
+    let mut opened = Vec::new();
+    // Ids are numbered process-wide (`conn-9` then `conn-10` sort the other way as strings), so the order is
+    // checked against the welcomes, whatever numbers this test's connections got.
+    for _ in 0..12 {
+        let (client, welcome) = connect_welcomed(&server).await?;
+        opened.push(welcome["connection_id"].as_str().unwrap_or_default().to_owned());
+        clients.push(client);
+    }
+    let listed: Vec<String> = server
+        .connections()
+        .into_iter()
+        .map(|connection| connection.connection_id)
+        .collect();
+    assert_eq!(listed, opened);
     Ok(())
 }

@@ -48,7 +48,10 @@ async fn urls_go_in_as_string_or_str() -> TestResult {
     let by_reference = WsClient::connect(&server.url()).await?;
     let by_str = WsClient::connect(server.url().as_str()).await?;
     let built = WsClient::builder(&server.url()).user_id("alice").connect().await?;
-    let report = ws_test_runtime::suite::Suite::new(&server.url()).concurrency(2).run().await?;
+    let report = ws_test_runtime::suite::Suite::new(&server.url())
+        .concurrency(2)
+        .run()
+        .await?;
     assert!(report.all_passed(), "{report}");
     for client in [by_value, by_reference, by_str, built] {
         assert_eq!(client.url(), server.url());
@@ -58,11 +61,15 @@ async fn urls_go_in_as_string_or_str() -> TestResult {
 
 #[tokio::test]
 async fn sessions_and_servers_take_values_too() -> TestResult {
-    let app = Router::new().with_welcome().route("hello", |session: Session, _message| async move {
-        session.send_json(json!({"type": "hi", "user": session.user_id()})).await?;
-        session.broadcast(json!({"type": "someone_said_hello"})).await?;
-        Ok::<(), Error>(())
-    });
+    let app = Router::new()
+        .with_welcome()
+        .route("hello", |session: Session, _message| async move {
+            session
+                .send_json(json!({"type": "hi", "user": session.user_id()}))
+                .await?;
+            session.broadcast(json!({"type": "someone_said_hello"})).await?;
+            Ok::<(), Error>(())
+        });
     let server = EmbeddedServer::builder().handler(app).start().await?;
     let mut client = server.client().user_id("bob").connect().await?;
     client.send_json(json!({"type": "hello"})).await?;
@@ -82,18 +89,25 @@ struct JustTheEvents;
 
 #[ws_test(profile = JustTheEvents)]
 async fn a_profile_without_a_handler_runs_the_built_in_agent(client: &mut WsClient) -> TestResult {
-    client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
+    client
+        .send_json(json!({"type": "chat_message", "content": "hi"}))
+        .await?;
     Ok(())
 }
 
 #[ws_test(profile = JustTheEvents, order = "strict")]
 async fn a_profile_without_a_handler_takes_refinements(client: &mut WsClient) -> TestResult {
-    client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
+    client
+        .send_json(json!({"type": "chat_message", "content": "hi"}))
+        .await?;
     Ok(())
 }
 
 #[ws_test]
-#[expect(unused_variables, reason = "the lint is about the body, and the body is where it lands")]
+#[expect(
+    unused_variables,
+    reason = "the lint is about the body, and the body is where it lands"
+)]
 async fn expect_lands_on_the_body(client: &mut WsClient) {
     let unused = 1;
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::suite::Suite;
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_server_passes_every_check() -> TestResult {
     let server = EmbeddedServer::start().await?;

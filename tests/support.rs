@@ -8,14 +8,14 @@ use tokio::net::TcpStream;
 use ws_test_runtime::prelude::*;
 
 /// A connected client whose welcome frame was consumed, and that frame.
-pub async fn connect_welcomed(server: &EmbeddedServer) -> Result<(WsClient, Value), ws_test_runtime::Error> {
+pub(crate) async fn connect_welcomed(server: &EmbeddedServer) -> Result<(WsClient, Value), ws_test_runtime::Error> {
     let mut client = server.connect().await?;
     let welcome = client.expect_type("connection_established").await?;
     Ok((client, welcome))
 }
 
 /// Receives `n` JSON messages.
-pub async fn recv_n(client: &mut WsClient, n: usize) -> Result<Vec<Value>, ws_test_runtime::Error> {
+pub(crate) async fn recv_n(client: &mut WsClient, n: usize) -> Result<Vec<Value>, ws_test_runtime::Error> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         out.push(client.recv_json().await?);
@@ -24,7 +24,7 @@ pub async fn recv_n(client: &mut WsClient, n: usize) -> Result<Vec<Value>, ws_te
 }
 
 /// The `type` of each value.
-pub fn types(events: &[Value]) -> Vec<&str> {
+pub(crate) fn types(events: &[Value]) -> Vec<&str> {
     events
         .iter()
         .map(|event| event["type"].as_str().unwrap_or("<no type>"))
@@ -33,14 +33,14 @@ pub fn types(events: &[Value]) -> Vec<&str> {
 
 /// A plain HTTP/1.1 response, read to the end.
 #[derive(Debug)]
-pub struct HttpResponse {
+pub(crate) struct HttpResponse {
     pub status: u16,
     pub head: String,
     pub body: String,
 }
 
 impl HttpResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().skip(1).find_map(|line| {
             let (key, value) = line.split_once(':')?;
             key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
@@ -50,7 +50,7 @@ impl HttpResponse {
 
 /// Sends `GET path` with the extra header lines (each `Name: value`) and `Connection: close` semantics for
 /// everything but a successful upgrade; reads the response head and body.
-pub async fn http_get(addr: SocketAddr, path: &str, headers: &[&str]) -> std::io::Result<HttpResponse> {
+pub(crate) async fn http_get(addr: SocketAddr, path: &str, headers: &[&str]) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect(addr).await?;
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
     for header in headers {
@@ -101,7 +101,7 @@ fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
 }
 
 /// The headers of a valid RFC 6455 upgrade request (the sample key of the RFC).
-pub const UPGRADE: [&str; 4] = [
+pub(crate) const UPGRADE: [&str; 4] = [
     "Connection: Upgrade",
     "Upgrade: websocket",
     "Sec-WebSocket-Version: 13",

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Deserialize;
+use ws_test_runtime::driver::ProfileContext;
 use ws_test_runtime::driver::TestSpec;
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::driver::ProfileContext;
 use ws_test_runtime::{ChatEvent, ServerBuilder, ws_test};
 
 #[derive(Debug, Deserialize, WsEvents)]

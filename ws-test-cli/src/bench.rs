@@ -9,9 +9,10 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::json;
-use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
 use ws_test_runtime::WsClient;
 use ws_test_runtime::expect::Expect;
+use ws_test_runtime::protocol::close_code;
+use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
 
 /// What one round sends and waits for.
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
@@ -118,7 +119,7 @@ async fn rounds(mut client: WsClient, args: &Args, progress: &ProgressBar) -> (H
         latencies.saturating_record(started.elapsed().as_micros() as u64);
         progress.inc(1);
     }
-    let _ = client.close(1000, "bench done").await;
+    let _ = client.close(close_code::NORMAL, "bench done").await;
     (latencies, None)
 }
 

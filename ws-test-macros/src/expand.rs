@@ -9,7 +9,7 @@ use crate::args::{self, Args, Errors, Events, Flavor, Grammar, Order, Url};
 
 /// Expands `#[ws_test(args)] item`. On any error, emits the function unchanged (so IDEs keep working) and every
 /// error of the attribute.
-pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = args::parse(args, Grammar::Test, &mut errors);
     let function: ItemFn = match syn::parse2(item.clone()) {

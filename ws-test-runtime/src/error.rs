@@ -133,15 +133,6 @@ pub enum Error {
         reason: String,
     },
 
-    /// A handler reported an error while handling a message.
-    #[error("the handler failed on connection {connection}: {message}")]
-    Handler {
-        /// The connection id.
-        connection: String,
-        /// The handler's error message.
-        message: String,
-    },
-
     /// An event expectation was not met: the report shows the expectation, why, the received timeline with a
     /// marker at the first divergence, what was missing and what was not expected.
     #[error("{0}")]

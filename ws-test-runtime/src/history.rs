@@ -65,7 +65,7 @@ pub struct Frame {
 
 const SUMMARY_TEXT_LIMIT: usize = 120;
 /// JSON fields shown next to the type in one-line summaries: they tell runs and tool calls apart.
-pub const KEY_FIELDS: [&str; 4] = ["run_id", "tool_call_id", "seq", "code"];
+pub(crate) const KEY_FIELDS: [&str; 4] = ["run_id", "tool_call_id", "seq", "code"];
 
 impl Frame {
     /// The text of a text frame.
@@ -107,7 +107,7 @@ impl Frame {
 }
 
 /// One line describing a text frame: `type key=value ...` for a typed JSON object, the clipped text otherwise.
-pub fn summarize_text(text: &str) -> String {
+pub(crate) fn summarize_text(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(value) => summarize_json(&value).unwrap_or_else(|| format!("text {}", clip(text))),
         Err(_) => format!("text (not JSON) {}", clip(text)),
@@ -115,7 +115,7 @@ pub fn summarize_text(text: &str) -> String {
 }
 
 /// `type key=value ...` for a JSON object with a string `type`; `None` otherwise.
-pub fn summarize_json(value: &Value) -> Option<String> {
+pub(crate) fn summarize_json(value: &Value) -> Option<String> {
     let kind = value.get("type")?.as_str()?;
     let mut line = kind.to_owned();
     for field in KEY_FIELDS {
@@ -323,7 +323,7 @@ mod tests {
         history.record(
             Direction::In,
             FrameKind::Close {
-                code: 1001,
+                code: crate::protocol::close_code::GOING_AWAY,
                 reason: "bye".into(),
             },
         );

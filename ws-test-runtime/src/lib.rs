@@ -63,8 +63,6 @@
 //! Logs go through [`tracing`] (connections opened and closed with their ids, handler errors, refused
 //! upgrades) and stay silent unless the test installs a subscriber.
 
-#![warn(missing_docs)]
-
 // The derives generate `::ws_test_runtime::...` paths; this makes them resolve inside this crate too.
 extern crate self as ws_test_runtime;
 

@@ -77,6 +77,8 @@ pub mod close_code {
     pub const GOING_AWAY: u16 = 1001;
     /// A protocol error.
     pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Reserved by RFC 6455: never sent in a close frame.
+    pub const RESERVED: u16 = 1004;
     /// No status code was present in the close frame.
     pub const NO_STATUS: u16 = 1005;
     /// The connection ended without a close frame.
@@ -89,4 +91,6 @@ pub mod close_code {
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// The server hit an unexpected condition (a handler panicked or failed).
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// The TLS handshake failed: reported locally, never sent in a close frame.
+    pub const TLS_HANDSHAKE: u16 = 1015;
 }

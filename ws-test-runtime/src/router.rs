@@ -196,7 +196,7 @@ where
 }
 
 /// Sends `{"type":"error","code":CODE,"error":DETAIL}`; the connection stays open.
-pub async fn reply_error(session: &Session, code: &str, detail: String) -> HandlerResult {
+pub(crate) async fn reply_error(session: &Session, code: &str, detail: String) -> HandlerResult {
     session
         .send_json(&json!({"type": protocol::ERROR, "code": code, "error": detail}))
         .await?;

@@ -3,8 +3,8 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -234,10 +234,7 @@ impl Session {
             self.connection_id()
         ));
         let _ = self
-            .close(
-                close_code::INTERNAL_ERROR,
-                format!("handler panicked: {message}"),
-            )
+            .close(close_code::INTERNAL_ERROR, format!("handler panicked: {message}"))
             .await;
     }
 

@@ -115,7 +115,13 @@ impl FromStr for Fault {
 
 /// Whether a close frame may carry `code` (RFC 6455, section 7.4: 1004-1006 and 1015 are reserved).
 fn sendable(code: u16) -> bool {
-    (1000..5000).contains(&code) && !matches!(code, 1004..=1006 | 1015)
+    let reserved = [
+        close_code::RESERVED,
+        close_code::NO_STATUS,
+        close_code::ABNORMAL,
+        close_code::TLS_HANDSHAKE,
+    ];
+    (close_code::NORMAL..5000).contains(&code) && !reserved.contains(&code)
 }
 
 /// One thing a faulty run does, in order: events by their position in [`ChatEvent::CRITICAL`].
@@ -133,9 +139,7 @@ pub(crate) enum Step {
 pub(crate) fn plan(faults: &[Fault]) -> Vec<Step> {
     let mut steps: Vec<Step> = (0..ChatEvent::CRITICAL.len()).map(Step::Send).collect();
     let index = |wanted: &str| ChatEvent::CRITICAL.iter().position(|name| *name == wanted);
-    let is = |step: &Step, wanted: Option<usize>| {
-        matches!(step, Step::Send(event) | Step::Malformed(event) if Some(*event) == wanted)
-    };
+    let is = |step: &Step, wanted: Option<usize>| matches!(step, Step::Send(event) | Step::Malformed(event) if Some(*event) == wanted);
     let position = |steps: &[Step], wanted: &str| steps.iter().position(|step| is(step, index(wanted)));
     for fault in faults {
         match *fault {
@@ -232,16 +236,26 @@ mod tests {
         );
         assert_eq!(
             plan(&[Fault::Swap(TOOL_COMPLETED, TOOL_EXECUTING)]),
-            vec![Send(started), Send(thinking), Send(completed), Send(executing), Send(done)]
+            vec![
+                Send(started),
+                Send(thinking),
+                Send(completed),
+                Send(executing),
+                Send(done)
+            ]
         );
         assert_eq!(
-            plan(&[Fault::CloseAfter(AGENT_THINKING, 1011)]),
-            vec![Send(started), Send(thinking), Close(1011)]
+            plan(&[Fault::CloseAfter(AGENT_THINKING, close_code::INTERNAL_ERROR)]),
+            vec![Send(started), Send(thinking), Close(close_code::INTERNAL_ERROR)]
         );
         assert_eq!(plan(&[Fault::Malformed(AGENT_STARTED)])[0], Malformed(started));
         assert_eq!(
-            plan(&[Fault::Drop(AGENT_THINKING), Fault::CloseAfter(AGENT_THINKING, 1000)]).last(),
-            Some(&Close(1000))
+            plan(&[
+                Fault::Drop(AGENT_THINKING),
+                Fault::CloseAfter(AGENT_THINKING, close_code::NORMAL)
+            ])
+            .last(),
+            Some(&Close(close_code::NORMAL))
         );
     }
 }

@@ -345,8 +345,7 @@ impl WsClient {
             code,
             reason: close.reason,
         };
-        self.send_frame(kind, frame, "send a close frame")
-            .await?;
+        self.send_frame(kind, frame, "send a close frame").await?;
         let awaited = "the server's close frame answering ours";
         let close = self
             .wait(awaited, timeout::scaled(timeout::CLOSE), |event| match event {
@@ -403,7 +402,10 @@ impl WsClient {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub async fn expect(&mut self, expectation: &Expectation) -> Result<Matched> {
-        let outcome = self.tap().evaluate(self.window_start, expectation, self.recv_timeout).await;
+        let outcome = self
+            .tap()
+            .evaluate(self.window_start, expectation, self.recv_timeout)
+            .await;
         if let Some(until) = outcome.consumed_until {
             self.consume_until(until);
             return outcome.result;

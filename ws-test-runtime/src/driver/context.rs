@@ -55,4 +55,3 @@ impl std::fmt::Debug for Hooks {
             .finish_non_exhaustive()
     }
 }
-

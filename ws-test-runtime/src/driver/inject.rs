@@ -69,28 +69,39 @@ impl Injected {
 }
 
 /// Markers that tell the [`TestFn`] implementations apart (one per supported signature).
-pub mod signature {
+pub(crate) mod signature {
     /// `async fn()`
+    #[derive(Debug)]
     pub struct NoParameters;
     /// `async fn(&mut WsClient)`
+    #[derive(Debug)]
     pub struct MutClient;
     /// `async fn(WsClient)`
+    #[derive(Debug)]
     pub struct OwnedClient;
     /// `async fn(Vec<WsClient>)`
+    #[derive(Debug)]
     pub struct Clients;
     /// `async fn(&EmbeddedServer)`
+    #[derive(Debug)]
     pub struct Server;
     /// `async fn(&mut WsClient, &EmbeddedServer)`
+    #[derive(Debug)]
     pub struct MutClientServer;
     /// `async fn(&EmbeddedServer, &mut WsClient)`
+    #[derive(Debug)]
     pub struct ServerMutClient;
     /// `async fn(WsClient, &EmbeddedServer)`
+    #[derive(Debug)]
     pub struct OwnedClientServer;
     /// `async fn(&EmbeddedServer, WsClient)`
+    #[derive(Debug)]
     pub struct ServerOwnedClient;
     /// `async fn(Vec<WsClient>, &EmbeddedServer)`
+    #[derive(Debug)]
     pub struct ClientsServer;
     /// `async fn(&EmbeddedServer, Vec<WsClient>)`
+    #[derive(Debug)]
     pub struct ServerClients;
 }
 
@@ -202,8 +213,10 @@ pub trait IntoHandler<Kind> {
 }
 
 /// Marker: the handler itself.
+#[derive(Debug)]
 pub struct HandlerValue;
 /// Marker: a function returning the handler.
+#[derive(Debug)]
 pub struct HandlerFactory;
 
 impl<H: crate::Handler> IntoHandler<HandlerValue> for H {

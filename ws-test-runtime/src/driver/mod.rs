@@ -30,16 +30,16 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 
-pub use context::ProfileContext;
 pub(crate) use context::Hooks;
-pub use inject::{Body, TestFn, body};
+pub use context::ProfileContext;
 use inject::Injected;
+pub use inject::{Body, TestFn, body};
 
 use crate::expect::{Expect, Expectation};
 use crate::history::History;
+use crate::panics::panic_message;
 use crate::protocol;
 use crate::server::ServerBuilder;
-use crate::panics::panic_message;
 use crate::{EmbeddedServer, Error, Tap, WsClient, timeout};
 
 /// The environment variable that points tests without a fixed `url` at a live server.
@@ -380,13 +380,7 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
     Ok(())
 }
 
-async fn run_body(
-    spec: &TestSpec,
-    body: Body,
-    injected: &mut Injected,
-    taps: &[Tap],
-    evidence: &mut Evidence,
-) {
+async fn run_body(spec: &TestSpec, body: Body, injected: &mut Injected, taps: &[Tap], evidence: &mut Evidence) {
     let within = match spec.body_timeout() {
         Ok(within) => within,
         Err(reason) => return evidence.failures.push(Failure::Setup(reason)),

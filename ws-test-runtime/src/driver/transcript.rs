@@ -19,8 +19,12 @@ pub(crate) fn directory() -> PathBuf {
     from_exe.unwrap_or_else(std::env::temp_dir).join("ws-test")
 }
 
-/// A file name from the test path, with nextest's attempt number when it retries.
+/// A file name from the test path, with nextest's attempt number (`NEXTEST_ATTEMPT`) when it runs under nextest.
 pub(crate) fn file_stem(test: &str) -> String {
+    stem_for(test, std::env::var("NEXTEST_ATTEMPT").ok().as_deref())
+}
+
+fn stem_for(test: &str, attempt: Option<&str>) -> String {
     let mut stem: String = test
         .chars()
         .map(|c| {
@@ -34,7 +38,7 @@ pub(crate) fn file_stem(test: &str) -> String {
     while stem.contains("..") {
         stem = stem.replace("..", ".");
     }
-    if let Ok(attempt) = std::env::var("NEXTEST_ATTEMPT") {
+    if let Some(attempt) = attempt {
         stem.push_str(&format!(".attempt-{attempt}"));
     }
     stem
@@ -63,16 +67,22 @@ pub(crate) fn write(test: &str, report: &str, histories: &[History]) -> Result<P
 
 #[cfg(test)]
 mod tests {
-    use super::file_stem;
+    use super::stem_for;
 
     #[test]
     fn stems_are_safe_file_names() {
-        if std::env::var_os("NEXTEST_ATTEMPT").is_none() {
-            assert_eq!(
-                file_stem("workspace::macro_tests::chat_flow"),
-                "workspace.macro_tests.chat_flow"
-            );
-            assert_eq!(file_stem("a/b c"), "a.b.c");
-        }
+        assert_eq!(
+            stem_for("workspace::macro_tests::chat_flow", None),
+            "workspace.macro_tests.chat_flow"
+        );
+        assert_eq!(stem_for("a/b c", None), "a.b.c");
+    }
+
+    #[test]
+    fn stems_name_nextest_attempts() {
+        assert_eq!(
+            stem_for("workspace::chat_flow", Some("2")),
+            "workspace.chat_flow.attempt-2"
+        );
     }
 }

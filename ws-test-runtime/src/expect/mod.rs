@@ -105,9 +105,9 @@
 mod matcher;
 mod pattern;
 mod report;
-mod verdict;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 use std::fmt;
 use std::time::Duration;

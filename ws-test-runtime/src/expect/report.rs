@@ -165,4 +165,3 @@ pub(crate) fn build(
         notes: Vec::new(),
     }
 }
-

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::pattern::{Node, parse};
 use super::{Expect, step};
-use crate::error::ExpectationFailure;
 use crate::Error;
+use crate::error::ExpectationFailure;
 use crate::protocol::CRITICAL_EVENTS;
 
 fn ev(event_type: &str) -> Value {

@@ -73,7 +73,7 @@ impl Divergence {
 
 /// Why the waiting stopped before the expectation was met.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EndReason {
+pub(crate) enum EndReason {
     /// The deadline passed.
     Timeout(Duration),
     /// The connection closed.
@@ -133,4 +133,3 @@ pub(crate) struct Summary {
     /// The first frame that did not advance an unfinished sequence, and what was expected there.
     pub(crate) stall: Option<(usize, String)>,
 }
-

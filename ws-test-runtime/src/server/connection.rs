@@ -18,14 +18,14 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use super::Shared;
-use crate::session::Hub;
 use super::upgrade::{Decision, decide};
 use crate::message::CloseInfo;
-use crate::protocol::close_code;
 use crate::panics::panic_message;
+use crate::protocol::close_code;
+use crate::session::Hub;
 use crate::session::{Outbound, Session, SessionSeed};
-use crate::wire::{self, Incoming, clip_reason};
 use crate::timeout;
+use crate::wire::{self, Incoming, clip_reason};
 
 /// Frames a connection may have queued for sending before senders wait.
 const OUTBOUND_QUEUE: usize = 1024;
@@ -243,7 +243,10 @@ fn close_for_read_error(error: &tungstenite::Error) -> Option<CloseInfo> {
             format!("message of {size} bytes is over the limit of {max_size} bytes"),
         )),
         tungstenite::Error::Capacity(other) => Some(CloseInfo::new(close_code::MESSAGE_TOO_BIG, other.to_string())),
-        tungstenite::Error::Utf8(_) => Some(CloseInfo::new(close_code::INVALID_PAYLOAD, "a text frame was not valid UTF-8")),
+        tungstenite::Error::Utf8(_) => Some(CloseInfo::new(
+            close_code::INVALID_PAYLOAD,
+            "a text frame was not valid UTF-8",
+        )),
         // The peer just went away: there is nobody to say goodbye to (on_close sees 1006).
         tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => None,
         tungstenite::Error::Protocol(protocol) => Some(CloseInfo::new(

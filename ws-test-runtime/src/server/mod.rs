@@ -30,8 +30,8 @@ use crate::client::{ClientBuilder, WsClient};
 use crate::handler::{DynHandler, Handler};
 use crate::message::CloseInfo;
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::protocol::{self, close_code};
 use crate::panics::panic_message;
+use crate::protocol::{self, close_code};
 use crate::session::Hub;
 use crate::{Error, Result, timeout};
 
@@ -103,7 +103,6 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(message);
     }
-
 }
 
 impl Hub for Shared {
@@ -157,7 +156,7 @@ impl EmbeddedServer {
         self.shared.metrics.snapshot()
     }
 
-    /// The open WebSocket connections, sorted by id.
+    /// The open WebSocket connections, in the order they opened.
     pub fn connections(&self) -> Vec<ConnectionInfo> {
         self.shared.registry.list()
     }

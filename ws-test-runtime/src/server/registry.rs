@@ -18,6 +18,8 @@ pub struct ConnectionInfo {
 }
 
 struct Entry {
+    /// When it was registered, counted from 0: the order `list` keeps.
+    opened: u64,
     user_id: String,
     outbound: mpsc::Sender<Outbound>,
 }
@@ -26,6 +28,7 @@ struct Entry {
 #[derive(Default)]
 pub(crate) struct Registry {
     entries: Mutex<HashMap<String, Entry>>,
+    registered: std::sync::atomic::AtomicU64,
 }
 
 impl Registry {
@@ -34,9 +37,11 @@ impl Registry {
     }
 
     pub(crate) fn insert(&self, connection_id: &str, user_id: &str, outbound: mpsc::Sender<Outbound>) {
+        let opened = self.registered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.lock().insert(
             connection_id.to_owned(),
             Entry {
+                opened,
                 user_id: user_id.to_owned(),
                 outbound,
             },
@@ -52,16 +57,20 @@ impl Registry {
     }
 
     pub(crate) fn list(&self) -> Vec<ConnectionInfo> {
-        let mut list: Vec<ConnectionInfo> = self
-            .lock()
+        let entries = self.lock();
+        let mut list: Vec<(u64, ConnectionInfo)> = entries
             .iter()
-            .map(|(id, entry)| ConnectionInfo {
-                connection_id: id.clone(),
-                user_id: entry.user_id.clone(),
+            .map(|(id, entry)| {
+                let info = ConnectionInfo {
+                    connection_id: id.clone(),
+                    user_id: entry.user_id.clone(),
+                };
+                (entry.opened, info)
             })
             .collect();
-        list.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
-        list
+        // By opening order: `conn-10` opened after `conn-9`, although it sorts before it as a string.
+        list.sort_unstable_by_key(|(opened, _)| *opened);
+        list.into_iter().map(|(_, info)| info).collect()
     }
 
     fn senders(&self) -> Vec<mpsc::Sender<Outbound>> {

@@ -70,20 +70,32 @@ pub(crate) const CHECKS: &[Check] = &[
     check("echo", |context| Box::pin(echo(context))),
     check("routing", |context| Box::pin(routing(context))),
     check("error_invalid_json", |context| {
-        Box::pin(error_case(context, Frame::Text("this is not json"), error_code::INVALID_JSON))
+        Box::pin(error_case(
+            context,
+            Frame::Text("this is not json"),
+            error_code::INVALID_JSON,
+        ))
     }),
     check("error_non_object", |context| {
         Box::pin(error_case(context, Frame::Text("[1, 2, 3]"), error_code::INVALID_JSON))
     }),
     check("error_missing_type", |context| {
-        Box::pin(error_case(context, Frame::Text(r#"{"content":"no type"}"#), error_code::MISSING_TYPE))
+        Box::pin(error_case(
+            context,
+            Frame::Text(r#"{"content":"no type"}"#),
+            error_code::MISSING_TYPE,
+        ))
     }),
     check("error_unknown_type", |context| {
         let frame = Frame::Text(r#"{"type":"ws_test_no_such_type"}"#);
         Box::pin(error_case(context, frame, error_code::UNKNOWN_TYPE))
     }),
     check("error_binary_frame", |context| {
-        Box::pin(error_case(context, Frame::Binary(&[0, 1, 2]), error_code::UNSUPPORTED_FRAME))
+        Box::pin(error_case(
+            context,
+            Frame::Binary(&[0, 1, 2]),
+            error_code::UNSUPPORTED_FRAME,
+        ))
     }),
     check("open_after_errors", |context| Box::pin(open_after_errors(context))),
     check("oversize_close_1009", |context| Box::pin(oversize(context))),
