@@ -1,34 +1,4 @@
-//! Typed events: declare a workspace's events once as an enum, use them everywhere.
-//!
-//! `#[derive(WsEvents)]` (next to serde's `#[serde(tag = "type", rename_all = "snake_case")]`) implements
-//! [`WsEvents`] for an enum: the wire names, the name of a value, decoding a received frame, and the critical
-//! order. Then `#[ws_test(events = ChatEvent::CRITICAL)]` or `events = [ChatEvent::AgentStarted, ...]` (a
-//! misspelled variant is a compile error naming it), `Expect::events(ChatEvent::CRITICAL)`, and
-//! `client.next_event::<ChatEvent>()` for typed events. [`ChatEvent`] is the built-in agent's five.
-//!
-//! ```
-//! use serde::Deserialize;
-//! use ws_test_runtime::events::WsEvents;
-//! use ws_test_runtime::prelude::*;
-//!
-//! #[derive(Debug, Deserialize, WsEvents)]
-//! #[serde(tag = "type", rename_all = "snake_case")]
-//! #[ws_events(order = [JobQueued, JobDone])]
-//! enum JobEvent {
-//!     JobQueued { job_id: String },
-//!     JobProgress { percent: u8 },
-//!     #[serde(rename = "job_finished")]
-//!     JobDone { job_id: String, ok: bool },
-//! }
-//!
-//! assert_eq!(JobEvent::NAMES, ["job_queued", "job_progress", "job_finished"]);
-//! assert_eq!(JobEvent::CRITICAL, ["job_queued", "job_finished"]);
-//! let done = JobEvent::decode(&json!({"type": "job_finished", "job_id": "j1", "ok": true}))?;
-//! assert_eq!(done.name(), "job_finished");
-//! let unknown = JobEvent::decode(&json!({"type": "job_exploded"})).unwrap_err();
-//! assert!(unknown.to_string().contains("\"job_exploded\", which JobEvent does not declare"));
-//! # Ok::<(), ws_test_runtime::Error>(())
-//! ```
+//! Typed events: [`WsEvents`] and [`ChatEvent`], the built-in agent's five.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -37,7 +7,38 @@ use crate::Error;
 
 pub use ws_test_macros::WsEvents;
 
-/// An enum of events with their wire names (implemented by `#[derive(WsEvents)]`, or by hand).
+/// An enum of events with their wire names: declare a workspace's events once, use them everywhere.
+///
+/// `#[derive(WsEvents)]` (next to serde's `#[serde(tag = "type", rename_all = "snake_case")]`) implements
+/// [`WsEvents`] for an enum: the wire names, the name of a value, decoding a received frame, and the critical
+/// order. Then `#[ws_test(events = ChatEvent::CRITICAL)]` or `events = [ChatEvent::AgentStarted, ...]` (a
+/// misspelled variant is a compile error naming it), `Expect::events(ChatEvent::CRITICAL)`, and
+/// `client.next_event::<ChatEvent>()` for typed events. [`ChatEvent`] is the built-in agent's five.
+///
+/// ```
+/// use serde::Deserialize;
+/// use ws_test_runtime::prelude::*;
+///
+/// #[derive(Debug, Deserialize, WsEvents)]
+/// #[serde(tag = "type", rename_all = "snake_case")]
+/// #[ws_events(order = [JobQueued, JobDone])]
+/// enum JobEvent {
+///     JobQueued { job_id: String },
+///     JobProgress { percent: u8 },
+///     #[serde(rename = "job_finished")]
+///     JobDone { job_id: String, ok: bool },
+/// }
+///
+/// assert_eq!(JobEvent::NAMES, ["job_queued", "job_progress", "job_finished"]);
+/// assert_eq!(JobEvent::CRITICAL, ["job_queued", "job_finished"]);
+/// let done = JobEvent::decode(&json!({"type": "job_finished", "job_id": "j1", "ok": true}))?;
+/// assert_eq!(done.name(), "job_finished");
+/// let unknown = JobEvent::decode(&json!({"type": "job_exploded"})).unwrap_err();
+/// assert!(unknown.to_string().contains("\"job_exploded\", which JobEvent does not declare"));
+/// # Ok::<(), ws_test_runtime::Error>(())
+/// ```
+///
+/// Implemented by `#[derive(WsEvents)]`, or by hand.
 pub trait WsEvents: Sized {
     /// The enum's name, for messages.
     const ENUM_NAME: &'static str;

@@ -116,3 +116,8 @@ pub use router::Router;
 pub use server::{ConnectionInfo, EmbeddedServer, ServerBuilder};
 pub use session::Session;
 pub use ws_test_macros::ws_test;
+
+/// The README's examples, compiled as doctests so that each compiles as written.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

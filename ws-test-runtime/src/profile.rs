@@ -1,39 +1,4 @@
-//! Profiles: a workspace declares a test setup once (`#[derive(WsProfile)]` or by hand) and every test uses it
-//! with `#[ws_test(profile = ChatBackend)]`; arguments written on a test override the profile's.
-//!
-//! Use a profile when several tests (or crates) share a handler, server settings, the declared events, or
-//! setup work (seeding a user, starting a fake dependency); use plain `#[ws_test(...)]` arguments for a
-//! one-off. A hand-written implementation can do what attributes cannot: compute settings, and run async
-//! `setup` and `teardown` with the server at hand. A failing setup fails the test as "setup failed", apart
-//! from the test's own failures.
-//!
-//! ```
-//! use ws_test_runtime::driver::TestSpec;
-//! use ws_test_runtime::profile::{ProfileContext, WsProfile};
-//! use ws_test_runtime::prelude::*;
-//!
-//! struct SeededChat;
-//!
-//! impl WsProfile for SeededChat {
-//!     fn configure(spec: TestSpec) -> TestSpec {
-//!         spec.handler(|server| server.handler(ChatAgent::new().agent_name("Seeded")))
-//!             .expect(Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS).per("run_id"))
-//!     }
-//!
-//!     async fn setup(context: &ProfileContext<'_>) -> Result<(), BoxError> {
-//!         // Seed something through the server before the test's clients connect.
-//!         let mut admin = context.connect().await?;
-//!         admin.send_json(&json!({"type": "broadcast", "content": "seeded"})).await?;
-//!         Ok(())
-//!     }
-//! }
-//!
-//! #[ws_test(profile = SeededChat)]
-//! async fn uses_the_profile(client: &mut WsClient) -> TestResult {
-//!     client.send_json(&json!({"type": "chat_message", "content": "hi"})).await?;
-//!     Ok(())
-//! }
-//! ```
+//! Profiles: [`WsProfile`], and [`TestSpec::profile`], which applies one.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,7 +8,43 @@ use crate::handler::BoxError;
 
 pub use ws_test_macros::WsProfile;
 
-/// A shared test setup: settings applied to every test that names it, plus optional async hooks.
+/// A shared test setup: a workspace declares it once (`#[derive(WsProfile)]` or by hand) and every test uses it
+/// with `#[ws_test(profile = ChatBackend)]`; arguments written on a test override the profile's.
+///
+/// Use a profile when several tests (or crates) share a handler, server settings, the declared events, or
+/// setup work (seeding a user, starting a fake dependency); use plain `#[ws_test(...)]` arguments for a
+/// one-off. A hand-written implementation can do what attributes cannot: compute settings, and run async
+/// `setup` and `teardown` with the server at hand. A failing setup fails the test as "setup failed", apart
+/// from the test's own failures.
+///
+/// ```
+/// use ws_test_runtime::driver::TestSpec;
+/// use ws_test_runtime::prelude::*;
+///
+/// struct SeededChat;
+///
+/// impl WsProfile for SeededChat {
+///     fn configure(spec: TestSpec) -> TestSpec {
+///         spec.handler(|server| server.handler(ChatAgent::new().agent_name("Seeded")))
+///             .expect(Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS).per("run_id"))
+///     }
+///
+///     async fn setup(context: &ProfileContext<'_>) -> Result<(), BoxError> {
+///         // Seed something through the server before the test's clients connect.
+///         let mut admin = context.connect().await?;
+///         admin.send_json(&json!({"type": "broadcast", "content": "seeded"})).await?;
+///         Ok(())
+///     }
+/// }
+///
+/// #[ws_test(profile = SeededChat)]
+/// async fn uses_the_profile(client: &mut WsClient) -> TestResult {
+///     client.send_json(&json!({"type": "chat_message", "content": "hi"})).await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// Settings apply to every test that names the profile; `setup` and `teardown` are optional async hooks.
 pub trait WsProfile {
     /// Applies the profile's settings; the test's own arguments are applied after, so they win.
     fn configure(spec: TestSpec) -> TestSpec {

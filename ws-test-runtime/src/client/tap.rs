@@ -84,7 +84,8 @@ pub(crate) fn data_message(frame: &Frame) -> Option<Message> {
 /// client.expect(&Expect::events(["connection_established"])).await?;
 /// let tap = client.tap();
 /// client.send_json(json!({"type": "echo", "payload": 1})).await?;
-/// drop(client); // the body may give its client away; the tap still sees what it received
+/// client.expect_type("echo").await?;
+/// drop(client); // a test body may take its client away; the tap still sees what it received
 /// tap.expect(&Expect::events(["echo"])).await?;
 /// # Ok(())
 /// # }
