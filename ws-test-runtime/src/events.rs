@@ -170,27 +170,28 @@ pub enum ChatEvent {
     },
 }
 
-impl ChatEvent {
-    /// The fields every event carries.
-    pub fn meta(&self) -> &EventMeta {
-        match self {
+/// The `meta` of any variant, by reference or by mutable reference (match ergonomics pick which).
+macro_rules! meta_of {
+    ($event:expr) => {
+        match $event {
             ChatEvent::AgentStarted { meta, .. }
             | ChatEvent::AgentThinking { meta, .. }
             | ChatEvent::ToolExecuting { meta, .. }
             | ChatEvent::ToolCompleted { meta, .. }
             | ChatEvent::AgentCompleted { meta, .. } => meta,
         }
+    };
+}
+
+impl ChatEvent {
+    /// The fields every event carries.
+    pub fn meta(&self) -> &EventMeta {
+        meta_of!(self)
     }
 
     /// The fields every event carries, to change.
     pub fn meta_mut(&mut self) -> &mut EventMeta {
-        match self {
-            ChatEvent::AgentStarted { meta, .. }
-            | ChatEvent::AgentThinking { meta, .. }
-            | ChatEvent::ToolExecuting { meta, .. }
-            | ChatEvent::ToolCompleted { meta, .. }
-            | ChatEvent::AgentCompleted { meta, .. } => meta,
-        }
+        meta_of!(self)
     }
 
     /// The run this event belongs to.

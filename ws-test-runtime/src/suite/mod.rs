@@ -3,7 +3,7 @@
 //! [`Suite::run`] runs one check per line of the protocol — health, the welcome, ping, the five critical events
 //! and all their fields, run ids, interleaved runs, echo, routing, every error case, the size limit, auth,
 //! concurrent isolated users, broadcast — each through [`WsClient`] and
-//! [`Expect`](crate::Expect) exactly as a user's test would, and returns a [`SuiteReport`]. The `ws-test check`
+//! [`Expect`](crate::expect::Expect) exactly as a user's test would, and returns a [`SuiteReport`]. The `ws-test check`
 //! command is a thin shell over it.
 //!
 //! ```
