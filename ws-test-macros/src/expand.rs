@@ -417,6 +417,22 @@ mod tests {
     }
 
     #[test]
+    fn attributes_go_where_they_apply() {
+        insta::assert_snapshot!(pretty(
+            quote!(),
+            quote! {
+                /// Documented.
+                #[cfg(feature = "slow")]
+                #[expect(unused_variables)]
+                #[allow(clippy::let_and_return)]
+                #[cfg_attr(miri, ignore, allow(dead_code))]
+                #[should_panic]
+                async fn routed(client: &mut WsClient) {}
+            },
+        ));
+    }
+
+    #[test]
     fn an_external_url() {
         insta::assert_snapshot!(pretty(
             quote!(url = env("STAGING_WS_URL"), events = CRITICAL),
