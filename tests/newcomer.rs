@@ -78,7 +78,12 @@ async fn sessions_and_servers_take_values_too() -> TestResult {
         .await?;
     assert_eq!(matched.events()[1]["user"], "bob");
     assert_eq!(server.broadcast(json!({"type": "from_the_test"})).await?, 1);
-    client.expect(&Expect::events(["from_the_test"])).await?;
+    client.expect(Expect::events(["from_the_test"])).await?; // by value as well as by reference
+    client.send_json(json!({"type": "hello"})).await?;
+    let tap = client.tap();
+    let again = Expect::events(["hi", "someone_said_hello"]);
+    client.expect(&again).await?;
+    tap.expect(again).await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 mod builder;
 mod tap;
 
+use std::borrow::Borrow;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -376,7 +377,8 @@ impl WsClient {
         Some(event)
     }
 
-    /// Waits until `expectation` is met or can no longer be met, and returns the matched events.
+    /// Waits until `expectation` is met or can no longer be met, and returns the matched events. The
+    /// expectation goes in by reference (`&e`, to use it again) or by value (`Expect::events([...])`).
     ///
     /// It watches every data frame received since the last successful `expect` (or since
     /// [`watch_from_now`](Self::watch_from_now), or since connect), including frames that `recv` already
@@ -401,7 +403,8 @@ impl WsClient {
     /// # }
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
-    pub async fn expect(&mut self, expectation: &Expectation) -> Result<Matched> {
+    pub async fn expect(&mut self, expectation: impl Borrow<Expectation>) -> Result<Matched> {
+        let expectation = expectation.borrow();
         let outcome = self
             .tap()
             .evaluate(self.window_start, expectation, self.recv_timeout)

@@ -2,6 +2,7 @@
 //! every change. Expectations are evaluated here, so they work whether or not the [`WsClient`](super::WsClient)
 //! itself is still around (a test body may take the client by value).
 
+use std::borrow::Borrow;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -135,8 +136,8 @@ impl Tap {
     /// Waits until `expectation` is met over the frames received since the tap was made, or can no longer be,
     /// within the expectation's deadline (default: the client's receive timeout). Like
     /// [`WsClient::expect`](super::WsClient::expect), but on a tap, which outlives the client.
-    pub async fn expect(&self, expectation: &Expectation) -> Result<Matched> {
-        self.evaluate(self.window_start, expectation, self.default_within)
+    pub async fn expect(&self, expectation: impl Borrow<Expectation>) -> Result<Matched> {
+        self.evaluate(self.window_start, expectation.borrow(), self.default_within)
             .await
             .result
     }
