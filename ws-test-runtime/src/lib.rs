@@ -73,7 +73,7 @@ pub mod __private {
     pub use crate::driver::outcome::TestOutcome;
     pub use crate::driver::{Flavor, ProfileContext, Target, TestSpec, body, run};
     pub use crate::events::{decode_with_serde, variant_name};
-    pub use crate::expect::{Expect, Expectation, Order, fuzz_one};
+    pub use crate::expect::{Expect, Expectation, Order, fuzz_one, is_met};
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;
     pub use crate::server::ServerBuilder;
