@@ -81,6 +81,11 @@ impl Message {
     }
 }
 
+/// `value` as the text of a JSON frame: what every `send_json` and `broadcast` sends.
+pub(crate) fn json_text(value: impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(&value).map_err(Error::Serialize)
+}
+
 impl From<String> for Message {
     fn from(text: String) -> Self {
         Message::Text(text)

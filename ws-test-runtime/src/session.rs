@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
-use crate::message::{CloseInfo, Message};
+use crate::message::{CloseInfo, Message, json_text};
 use crate::panics::panic_message;
 use crate::protocol::close_code;
 use crate::wire::{clip_reason, query_param};
@@ -135,7 +135,7 @@ impl Session {
 
     /// Sends a JSON value as a text frame: anything `Serialize`, by value or by reference.
     pub async fn send_json(&self, value: impl Serialize) -> Result<()> {
-        let text = serde_json::to_string(&value).map_err(Error::Serialize)?;
+        let text = json_text(value)?;
         self.send(Message::Text(text), "send a JSON message").await
     }
 
@@ -165,7 +165,7 @@ impl Session {
     /// Sends a JSON value to every open connection of the server, this one included; returns how many
     /// connections it was queued for.
     pub async fn broadcast(&self, value: impl Serialize) -> Result<usize> {
-        let text = serde_json::to_string(&value).map_err(Error::Serialize)?;
+        let text = json_text(value)?;
         Ok(self.inner.hub.broadcast(text).await)
     }
 

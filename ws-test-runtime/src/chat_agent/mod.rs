@@ -216,18 +216,19 @@ async fn start_run(config: Arc<AgentConfig>, session: Session, message: Value) -
 
 async fn send_run(config: &AgentConfig, session: &Session, run: &Run) -> HandlerResult {
     let seq = session.local::<Seq>();
-    let events = run_events(config, session, run);
+    let mut events = run_events(config, session, run);
     for (index, step) in plan(&config.faults).into_iter().enumerate() {
         if index > 0 && !config.event_delay.is_zero() {
             tokio::time::sleep(config.event_delay).await;
         }
         match step {
             Step::Send(event) => {
-                let mut event = events[event].clone();
+                // In place: a duplicated event is sent again with its own seq and timestamp.
+                let event = &mut events[event];
                 let meta = event.meta_mut();
                 meta.seq = seq.0.fetch_add(1, Ordering::Relaxed) + 1;
                 meta.timestamp = now_ms();
-                session.send_json(&event).await?;
+                session.send_json(&*event).await?;
             }
             Step::Malformed(event) => {
                 let seq = seq.0.fetch_add(1, Ordering::Relaxed) + 1;

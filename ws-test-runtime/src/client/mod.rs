@@ -30,7 +30,7 @@ pub use tap::Tap;
 
 use crate::expect::{Expectation, Matched};
 use crate::history::{Direction, FrameKind, History};
-use crate::message::{CloseInfo, Message};
+use crate::message::{CloseInfo, Message, json_text};
 use crate::protocol::close_code;
 use crate::wire::{self, Incoming, clip_reason};
 use crate::{Error, Result, timeout};
@@ -162,7 +162,7 @@ impl WsClient {
     /// Sends a JSON value as a text frame: anything `Serialize`, by value or by reference (`json!({...})`,
     /// `&json!({...})`, `my_struct`, `&my_struct`).
     pub async fn send_json(&mut self, value: impl Serialize) -> Result<()> {
-        let text = serde_json::to_string(&value).map_err(Error::Serialize)?;
+        let text = json_text(value)?;
         self.send_text(text).await
     }
 

@@ -28,7 +28,7 @@ use registry::Registry;
 use crate::chat_agent::ChatAgent;
 use crate::client::{ClientBuilder, WsClient};
 use crate::handler::{DynHandler, Handler};
-use crate::message::CloseInfo;
+use crate::message::{CloseInfo, json_text};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::panics::panic_message;
 use crate::protocol::{self, close_code};
@@ -163,7 +163,7 @@ impl EmbeddedServer {
 
     /// Sends a JSON value to every open connection; returns how many connections it was queued for.
     pub async fn broadcast(&self, value: impl Serialize) -> Result<usize> {
-        let text = serde_json::to_string(&value).map_err(Error::Serialize)?;
+        let text = json_text(value)?;
         Ok(self.shared.registry.broadcast(text).await)
     }
 
