@@ -40,13 +40,17 @@ impl Grammar {
 }
 
 /// The arguments both attributes share, in the order the docs list them.
-const NAMES: [&str; 16] = [
+const NAMES: [&str; 20] = [
     "events",
     "order",
     "per",
     "times",
     "handler",
     "server",
+    "app",
+    "path",
+    "transport",
+    "start_paused",
     "url",
     "clients",
     "user",
@@ -121,6 +125,13 @@ pub(crate) enum Order {
     AnyOrder,
 }
 
+/// How the clients reach the embedded server.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Transport {
+    Tcp,
+    Memory,
+}
+
 /// The runtime flavor.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Flavor {
@@ -147,6 +158,10 @@ pub(crate) struct Args {
     pub(crate) times: Option<u32>,
     pub(crate) handler: Option<Expr>,
     pub(crate) server: Option<Expr>,
+    pub(crate) app: Option<Expr>,
+    pub(crate) path: Option<LitStr>,
+    pub(crate) transport: Option<Transport>,
+    pub(crate) start_paused: Option<bool>,
     pub(crate) url: Option<Url>,
     pub(crate) clients: Option<u32>,
     pub(crate) user: Option<LitStr>,
@@ -180,7 +195,7 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
             continue;
         }
         seen.push((key.clone(), name.span()));
-        if !grammar.names().contains(&key.as_str()) && key != "start_paused" {
+        if !grammar.names().contains(&key.as_str()) {
             errors.at(name.span(), unknown(&key, grammar));
             continue;
         }
@@ -197,6 +212,15 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
             "times" => args.times = positive(&value, "times", "times = 3", errors),
             "handler" => args.handler = Some(value),
             "server" => args.server = Some(value),
+            "app" => args.app = Some(value),
+            "path" => args.path = route(&value, errors),
+            "transport" => {
+                args.transport = choice(&value, "transport", &["tcp", "memory"], errors).map(|c| match c {
+                    "memory" => Transport::Memory,
+                    _ => Transport::Tcp,
+                })
+            }
+            "start_paused" => args.start_paused = boolean(&value, "start_paused", errors),
             "url" => args.url = url(&value, errors),
             "url_env" => {
                 args.url = string(&value, "url_env", "url_env = \"STAGING_WS_URL\"", errors).map(Url::EnvOrEmbedded)
@@ -218,16 +242,25 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
             }
             "worker_threads" => args.worker_threads = positive(&value, "worker_threads", "worker_threads = 2", errors),
             "crate" => args.krate = crate_path(&value, errors),
-            "start_paused" => errors.at(
-                name.span(),
-                "`start_paused` is not supported: a paused clock advances by itself while real sockets \
-                 wait, so every timeout would fire at once",
-            ),
             _ => errors.at(name.span(), unknown(&key, grammar)),
         }
     }
     cross_check(&args, &seen, errors);
     args
+}
+
+/// A WebSocket path: a string that starts with `/`.
+fn route(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+    let text = string(value, "path", "path = \"/chat/ws\"", errors)?;
+    if text.value().starts_with('/') {
+        Some(text)
+    } else {
+        errors.at(
+            text.span(),
+            format!("`path = \"{}\"` must start with `/`, like \"/chat/ws\"", text.value()),
+        );
+        None
+    }
 }
 
 fn path(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<Path> {
@@ -277,8 +310,34 @@ fn cross_check(args: &Args, seen: &[(String, Span)], errors: &mut Errors) {
             errors.at(span, "`worker_threads` requires `flavor = \"multi_thread\"`");
         }
     }
+    if let Some(span) = span_of(seen, "app") {
+        if span_of(seen, "handler").is_some() {
+            errors.at(
+                span,
+                "`app` and `handler` both say what answers the clients; keep one (the app handles its own WebSockets)",
+            );
+        }
+    }
+    // With a profile, the transport may come from it: the driver checks at run time instead.
+    if args.start_paused == Some(true) && args.profile.is_none() {
+        if let Some(span) = span_of(seen, "start_paused") {
+            if args.transport != Some(Transport::Memory) {
+                errors.at(
+                    span,
+                    "`start_paused = true` needs `transport = \"memory\"`: over real sockets a paused clock jumps \
+                     ahead while the OS delivers bytes, so every deadline would fire early",
+                );
+            }
+            if args.flavor == Some(Flavor::MultiThread) {
+                errors.at(
+                    span,
+                    "`start_paused = true` needs the current-thread flavor: tokio pauses only that runtime's clock",
+                );
+            }
+        }
+    }
     if span_of(seen, "url").is_some() {
-        for key in ["handler", "server"] {
+        for key in ["handler", "server", "app", "path", "transport", "start_paused"] {
             if let Some(span) = span_of(seen, key) {
                 errors.at(
                     span,

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{Attribute, Expr, FnArg, ItemFn, LitStr, ReturnType};
 
-use crate::args::{self, Args, Errors, Events, Flavor, Grammar, Order, Url};
+use crate::args::{self, Args, Errors, Events, Flavor, Grammar, Order, Transport, Url};
 
 /// Expands `#[ws_test(args)] item`. On any error, emits the function unchanged (so IDEs keep working) and every
 /// error of the attribute.
@@ -181,6 +181,27 @@ pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream
         calls.push(quote! {
             .handler(|__ws_builder: #private::ServerBuilder| #private::with_handler(__ws_builder, #handler))
         });
+    }
+    if let Some(app) = &args.app {
+        checks.push(quote_spanned! {app.span()=>
+            const _: () = {
+                let _ = || #private::check_app(#app);
+            };
+        });
+        calls.push(quote! {
+            .app(|__ws_builder: #private::ServerBuilder| #private::with_app(__ws_builder, #app))
+        });
+    }
+    if let Some(path) = &args.path {
+        calls.push(quote!(.path(#path)));
+    }
+    match args.transport {
+        Some(Transport::Memory) => calls.push(quote!(.transport(#private::Transport::Memory))),
+        Some(Transport::Tcp) => calls.push(quote!(.transport(#private::Transport::Tcp))),
+        None => {}
+    }
+    if let Some(paused) = args.start_paused {
+        calls.push(quote!(.start_paused(#paused)));
     }
     match &args.url {
         Some(Url::Literal(url)) => {

@@ -6,7 +6,9 @@
 
 use std::fmt;
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -161,7 +163,8 @@ impl History {
         }
     }
 
-    /// When the clock started (the connection was established).
+    /// When the clock started (the connection was established), on tokio's clock: under a paused clock
+    /// (`start_paused = true`) the times in a history are virtual too.
     pub fn started(&self) -> Instant {
         self.started
     }

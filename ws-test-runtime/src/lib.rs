@@ -69,7 +69,9 @@ extern crate self as ws_test_runtime;
 /// What the `#[ws_test]` expansion and the derives call. Not a stable API: use [`driver`] by hand.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::driver::inject::{Injected, IntoHandler, check_handler, check_parameters, with_handler};
+    pub use crate::driver::inject::{
+        AppFactory, Injected, IntoHandler, check_app, check_handler, check_parameters, with_app, with_handler,
+    };
     pub use crate::driver::outcome::TestOutcome;
     pub use crate::driver::{Flavor, ProfileContext, Target, TestSpec, body, run};
     pub use crate::events::{decode_with_serde, variant_name};
@@ -77,6 +79,7 @@ pub mod __private {
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;
     pub use crate::server::ServerBuilder;
+    pub use crate::transport::Transport;
     pub use crate::{EmbeddedServer, events::WsEvents};
     pub use serde_json::Value;
 }
@@ -100,6 +103,7 @@ mod server;
 mod session;
 pub mod suite;
 pub mod timeout;
+mod transport;
 mod wire;
 
 pub use chat_agent::{ChatAgent, Fault};
@@ -113,8 +117,9 @@ pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;
 pub use profile::WsProfile;
 pub use router::Router;
-pub use server::{ConnectionInfo, EmbeddedServer, ServerBuilder};
+pub use server::{ConnectionInfo, EmbeddedServer, HostedApp, ServerBuilder};
 pub use session::Session;
+pub use transport::Transport;
 pub use ws_test_macros::ws_test;
 
 /// The README's examples, compiled as doctests so that each compiles as written.

@@ -13,3 +13,38 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
         "(a panic payload that is not a string)".to_owned()
     }
 }
+
+thread_local! {
+    /// The message and place of the last panic on this thread, kept by [`install_hook`]'s hook.
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs (once per process) a panic hook that remembers each thread's last panic before calling the hook
+/// that was there, so output is unchanged. Code that learns of a panic only from what it drops while unwinding
+/// (a hosted app's WebSocket task, which ws-test did not spawn) reads the message with [`last_panic`].
+pub(crate) fn install_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let mut message = panic_message(info.payload());
+            if let Some(location) = info.location() {
+                message.push_str(&format!(" (at {location})"));
+            }
+            let _ = LAST_PANIC.try_with(|last| {
+                if let Ok(mut last) = last.try_borrow_mut() {
+                    *last = Some(message);
+                }
+            });
+            previous(info);
+        }));
+    });
+}
+
+/// The last panic on this thread, as [`install_hook`]'s hook saw it.
+pub(crate) fn last_panic() -> Option<String> {
+    LAST_PANIC
+        .try_with(|last| last.try_borrow().ok().and_then(|last| last.clone()))
+        .ok()
+        .flatten()
+}

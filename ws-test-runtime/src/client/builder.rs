@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
@@ -11,6 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self};
 
 use super::WsClient;
+use crate::transport::{self, ConnectError};
 use crate::{Error, Result, timeout};
 
 /// The first pause between two connection attempts; it doubles up to [`MAX_BACKOFF`].
@@ -214,10 +214,16 @@ impl ClientBuilder {
 
     async fn attempt(&self, host: &str, port: u16, deadline: Instant) -> Result<WsClient, Failure> {
         let request = self.request().map_err(Failure::Fatal)?;
-        let stream = match tokio::time::timeout_at(deadline, TcpStream::connect((host, port))).await {
+        let stream = match tokio::time::timeout_at(deadline, transport::connect(host, port)).await {
             Ok(Ok(stream)) => stream,
-            Ok(Err(error)) => {
-                return Err(Failure::Retry(format!("TCP connect to {host}:{port} failed: {error}")));
+            Ok(Err(ConnectError::Retry(why))) => return Err(Failure::Retry(why)),
+            Ok(Err(ConnectError::NoSuchServer(why))) => {
+                return Err(Failure::Fatal(Error::Connect {
+                    url: self.url.clone(),
+                    attempts: 1,
+                    within: self.connect_timeout,
+                    last: why,
+                }));
             }
             Err(_) => {
                 return Err(Failure::Retry(format!(
@@ -225,7 +231,6 @@ impl ClientBuilder {
                 )));
             }
         };
-        let _ = stream.set_nodelay(true);
         let mut config = WebSocketConfig::default();
         if let Some(max) = self.max_message_size {
             config = config.max_message_size(Some(max)).max_frame_size(Some(max));

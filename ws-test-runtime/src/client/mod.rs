@@ -17,7 +17,6 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -32,10 +31,11 @@ use crate::expect::{Expectation, Matched};
 use crate::history::{Direction, FrameKind, History};
 use crate::message::{CloseInfo, Message, json_text};
 use crate::protocol::close_code;
+use crate::transport::Stream;
 use crate::wire::{self, Incoming, clip_reason};
 use crate::{Error, Result, timeout};
 
-type Socket = WebSocketStream<TcpStream>;
+type Socket = WebSocketStream<Stream>;
 
 /// What the reading task reports, in arrival order.
 #[derive(Debug)]

@@ -238,3 +238,53 @@ pub fn with_handler<Kind>(builder: crate::ServerBuilder, handler: impl IntoHandl
 
 /// Checks that `handler = ...` names a handler (the macro's compile-time check).
 pub fn check_handler<Kind>(_handler: impl IntoHandler<Kind>) {}
+
+/// The future a hosted app's factory returns, with the app set on the builder.
+pub type AppFuture = Pin<Box<dyn Future<Output = crate::ServerBuilder>>>;
+
+/// What `app = ...` accepts: a function returning a [`HostedApp`](crate::HostedApp) (an `axum::Router`, any
+/// tower service), plain or `async`.
+#[diagnostic::on_unimplemented(
+    message = "`app = ...` needs a function that returns an app (plain or async), not `{Self}`",
+    label = "not a function returning a hosted app",
+    note = "write `app = my_app` with `fn my_app() -> axum::Router` or `async fn my_app() -> axum::Router`; any \
+            tower service over `http::Request<hyper::body::Incoming>` is an app"
+)]
+pub trait AppFactory<Kind> {
+    /// Builds the app and sets it on the builder.
+    fn set_on(self, builder: crate::ServerBuilder) -> AppFuture;
+}
+
+/// Marker: a function returning the app.
+#[derive(Debug)]
+pub struct AppFn;
+/// Marker: an `async` function returning the app.
+#[derive(Debug)]
+pub struct AsyncAppFn;
+
+impl<F: FnOnce() -> A, A: crate::HostedApp> AppFactory<AppFn> for F {
+    fn set_on(self, builder: crate::ServerBuilder) -> AppFuture {
+        let app = self();
+        Box::pin(std::future::ready(builder.app(app)))
+    }
+}
+
+impl<F, Fut, A> AppFactory<AsyncAppFn> for F
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = A> + 'static,
+    A: crate::HostedApp,
+{
+    fn set_on(self, builder: crate::ServerBuilder) -> AppFuture {
+        let app = self();
+        Box::pin(async move { builder.app(app.await) })
+    }
+}
+
+/// Sets the app that `factory` makes on `builder`: what `app = ...` expands to.
+pub fn with_app<Kind>(builder: crate::ServerBuilder, factory: impl AppFactory<Kind>) -> AppFuture {
+    factory.set_on(builder)
+}
+
+/// Checks that `app = ...` names a function returning an app (the macro's compile-time check).
+pub fn check_app<Kind>(_factory: impl AppFactory<Kind>) {}

@@ -33,13 +33,14 @@ use futures_util::FutureExt as _;
 pub(crate) use context::Hooks;
 pub use context::ProfileContext;
 use inject::Injected;
-pub use inject::{Body, TestFn, body};
+pub use inject::{AppFuture, Body, TestFn, body};
 
 use crate::expect::{Expect, Expectation};
 use crate::history::History;
 use crate::panics::panic_message;
 use crate::protocol;
 use crate::server::ServerBuilder;
+use crate::transport::Transport;
 use crate::{EmbeddedServer, Error, Tap, WsClient, timeout};
 
 /// The environment variable that points tests without a fixed `url` at a live server.
@@ -83,6 +84,10 @@ pub struct TestSpec {
     problems: Vec<String>,
     server: Option<fn() -> ServerBuilder>,
     handler: Option<fn(ServerBuilder) -> ServerBuilder>,
+    app: Option<fn(ServerBuilder) -> AppFuture>,
+    path: Option<String>,
+    transport: Option<Transport>,
+    start_paused: bool,
     target: Target,
     clients: usize,
     user: Option<String>,
@@ -104,6 +109,10 @@ impl TestSpec {
             problems: Vec::new(),
             server: None,
             handler: None,
+            app: None,
+            path: None,
+            transport: None,
+            start_paused: false,
             target: Target::Embedded,
             clients: 1,
             user: None,
@@ -149,6 +158,35 @@ impl TestSpec {
     /// Sets the handler on the server builder (the macro's `handler = ...`).
     pub fn handler(mut self, handler: fn(ServerBuilder) -> ServerBuilder) -> Self {
         self.handler = Some(handler);
+        self
+    }
+
+    /// Hosts the user's app on the embedded server (the macro's `app = ...`): `app` sets it on the builder,
+    /// typically `|builder| with_app(builder, my_app)`. With an app, the clients send `token` and `user` but the
+    /// app enforces them, and no `connection_established` welcome is expected.
+    pub fn app(mut self, app: fn(ServerBuilder) -> AppFuture) -> Self {
+        self.app = Some(app);
+        self
+    }
+
+    /// Where the clients connect on the embedded server (default `/ws`); it moves the built-in agent too.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// How the clients reach the embedded server (default [`Transport::Tcp`]).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Runs the test on a paused tokio clock that advances by itself whenever every task waits on a timer, so a
+    /// 30 s heartbeat takes no real time. It needs [`Transport::Memory`] and the current-thread flavor (over real
+    /// sockets a paused clock jumps ahead while the OS delivers bytes, so deadlines would fire early). Against an
+    /// external server (`url`, `WS_TEST_URL`) the clock runs normally.
+    pub fn start_paused(mut self, paused: bool) -> Self {
+        self.start_paused = paused;
         self
     }
 
@@ -234,6 +272,41 @@ impl TestSpec {
     }
 }
 
+impl TestSpec {
+    /// Whether the runtime starts with a paused clock, or why `start_paused` cannot be honoured.
+    fn paused_clock(&self) -> Result<bool, String> {
+        if !self.start_paused {
+            return Ok(false);
+        }
+        if let Ok(Some(url)) = self.external_url() {
+            eprintln!(
+                "ws-test: {} runs against the external server {url}, over real sockets: its clock runs normally \
+                 (start_paused is for the in-memory transport)",
+                self.name
+            );
+            return Ok(false);
+        }
+        if self.transport != Some(Transport::Memory) {
+            return Err(
+                "`start_paused = true` needs `transport = \"memory\"`: over real sockets a paused clock \
+                        jumps ahead while the OS delivers bytes, so every deadline would fire early"
+                    .into(),
+            );
+        }
+        if self.flavor != Flavor::CurrentThread {
+            return Err(
+                "`start_paused = true` needs the current-thread flavor (tokio pauses only that runtime)".into(),
+            );
+        }
+        Ok(true)
+    }
+
+    /// Whether the clients expect the built-in `connection_established` welcome first.
+    fn expects_welcome(&self) -> bool {
+        !self.skip_welcome && self.app.is_none()
+    }
+}
+
 fn env_url(variable: &str) -> Option<String> {
     std::env::var(variable)
         .ok()
@@ -260,8 +333,15 @@ struct Evidence {
 
 /// Runs one test: the function `#[ws_test]` expands to. Panics (fails the test) with a readable report.
 pub fn run(spec: TestSpec, body: Body) {
+    let paused = match spec.paused_clock() {
+        Ok(paused) => paused,
+        Err(reason) => panic!("ws-test cannot run {}: {reason}", spec.name),
+    };
     let runtime = match spec.flavor {
-        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(paused)
+            .build(),
         Flavor::MultiThread(workers) => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             if let Some(workers) = workers {
@@ -334,7 +414,17 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             if let Some(handler) = spec.handler {
                 builder = handler(builder);
             }
-            if let Some(token) = &spec.token {
+            if let Some(app) = spec.app {
+                builder = app(builder).await;
+            }
+            if let Some(path) = &spec.path {
+                builder = builder.path(path.clone());
+            }
+            if let Some(transport) = spec.transport {
+                builder = builder.transport(transport);
+            }
+            // A hosted app enforces the token itself; ws-test's own server is told to.
+            if let (Some(token), None) = (&spec.token, spec.app) {
                 builder = builder.token(token.clone());
             }
             let server = builder
@@ -368,7 +458,7 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             builder = builder.token(token.clone());
         }
         let mut client = builder.connect().await.map_err(|error| error.to_string())?;
-        if !spec.skip_welcome {
+        if spec.expects_welcome() {
             let welcome = Expect::events([protocol::CONNECTION_ESTABLISHED]).within(spec.event_deadline());
             client.expect(&welcome).await.map_err(|error| {
                 format!("the server's welcome did not arrive (use `skip_welcome = true` if it sends none):\n{error}")

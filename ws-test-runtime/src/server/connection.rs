@@ -11,7 +11,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -25,6 +24,7 @@ use crate::protocol::close_code;
 use crate::session::Hub;
 use crate::session::{Outbound, Session, SessionSeed};
 use crate::timeout;
+use crate::transport::Stream;
 use crate::wire::{self, Incoming, clip_reason};
 
 /// Frames a connection may have queued for sending before senders wait.
@@ -32,8 +32,8 @@ const OUTBOUND_QUEUE: usize = 1024;
 
 type Upgrade = (OnUpgrade, Box<SessionSeed>);
 
-/// Serves one accepted TCP connection until it ends or the server shuts down.
-pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream) {
+/// Serves one accepted connection until it ends or the server shuts down.
+pub(crate) async fn serve(shared: Arc<Shared>, stream: Stream) {
     let (upgrade_tx, upgrade_rx) = oneshot::channel::<Upgrade>();
     let upgrade_tx = Arc::new(Mutex::new(Some(upgrade_tx)));
     let service = {

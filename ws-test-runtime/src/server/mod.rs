@@ -6,6 +6,7 @@
 //! [`broadcast`](EmbeddedServer::broadcast), [`metrics`](EmbeddedServer::metrics) and shutdown, which closes
 //! every connection with 1001 and leaves no task or socket behind.
 
+mod app;
 mod connection;
 mod registry;
 mod upgrade;
@@ -22,6 +23,9 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use app::HostedApp;
+use app::Upgraded;
+use app::sealed::App;
 pub use registry::ConnectionInfo;
 use registry::Registry;
 
@@ -33,6 +37,7 @@ use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::panics::panic_message;
 use crate::protocol::{self, close_code};
 use crate::session::Hub;
+use crate::transport::{MemoryListener, Stream, Transport};
 use crate::{Error, Result, timeout};
 
 /// The listen backlog: tokio's default of 128 overflows when a test opens a thousand connections at once,
@@ -56,7 +61,10 @@ const BACKLOG: u32 = 4096;
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub struct EmbeddedServer {
-    addr: SocketAddr,
+    /// The TCP address, or `None` over the in-memory transport.
+    addr: Option<SocketAddr>,
+    /// `127.0.0.1:PORT`, or the in-memory server's host.
+    authority: String,
     shared: Arc<Shared>,
     task: Option<JoinHandle<()>>,
 }
@@ -85,7 +93,11 @@ pub(crate) struct Config {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) handler: Arc<dyn DynHandler>,
+    /// The hosted app, which then answers every request instead of ws-test's own HTTP side and handler.
+    pub(crate) app: Option<Arc<dyn App>>,
     pub(crate) registry: Registry,
+    /// The connections a hosted app upgraded.
+    pub(crate) upgraded: Upgraded,
     pub(crate) metrics: Metrics,
     pub(crate) shutdown: watch::Sender<bool>,
     failures: Mutex<Vec<String>>,
@@ -126,19 +138,45 @@ impl EmbeddedServer {
         ServerBuilder::default()
     }
 
-    /// The WebSocket URL, `ws://127.0.0.1:PORT/ws`.
+    /// The WebSocket URL: `ws://127.0.0.1:PORT/ws` over TCP, `ws://memory-N.invalid/ws` over the in-memory
+    /// transport (a name only clients of this process can reach).
     pub fn url(&self) -> String {
-        format!("ws://{}{}", self.addr, self.shared.config.path)
+        format!("ws://{}{}", self.authority, self.shared.config.path)
     }
 
     /// The HTTP base URL, `http://127.0.0.1:PORT` (for `/health`).
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.authority)
     }
 
     /// The address the server listens on.
+    ///
+    /// # Panics
+    ///
+    /// Over [`Transport::Memory`] no address is bound: use [`local_addr`](Self::local_addr), which says so
+    /// with `None`, or [`url`](Self::url).
     pub fn addr(&self) -> SocketAddr {
+        match self.addr {
+            Some(addr) => addr,
+            None => panic!(
+                "the embedded server at {} runs over the in-memory transport and has no socket address; \
+                 use `server.url()` (or `local_addr()`, which returns `None` here)",
+                self.url()
+            ),
+        }
+    }
+
+    /// The address the server listens on, or `None` over the in-memory transport.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
         self.addr
+    }
+
+    /// How clients reach this server.
+    pub fn transport(&self) -> Transport {
+        match self.addr {
+            Some(_) => Transport::Tcp,
+            None => Transport::Memory,
+        }
     }
 
     /// A client builder aimed at this server (add a token, a user id, timeouts, then `connect`).
@@ -156,13 +194,27 @@ impl EmbeddedServer {
         self.shared.metrics.snapshot()
     }
 
-    /// The open WebSocket connections, in the order they opened.
+    /// The open WebSocket connections, in the order they opened (for a hosted app: those it upgraded and
+    /// still holds).
     pub fn connections(&self) -> Vec<ConnectionInfo> {
-        self.shared.registry.list()
+        match self.shared.app {
+            Some(_) => self.shared.upgraded.list(),
+            None => self.shared.registry.list(),
+        }
     }
 
     /// Sends a JSON value to every open connection; returns how many connections it was queued for.
+    ///
+    /// A hosted app owns its connections, so on a server with [`app`](ServerBuilder::app) this is an
+    /// [`Error::Config`]: broadcast from the app.
     pub async fn broadcast(&self, value: impl Serialize) -> Result<usize> {
+        if self.shared.app.is_some() {
+            return Err(Error::Config(
+                "broadcast goes through ws-test's own handlers; a hosted app owns its connections, so \
+                 broadcast from the app"
+                    .into(),
+            ));
+        }
         let text = json_text(value)?;
         Ok(self.shared.registry.broadcast(text).await)
     }
@@ -227,8 +279,10 @@ impl Drop for EmbeddedServer {
 /// ```
 pub struct ServerBuilder {
     bind: SocketAddr,
+    transport: Transport,
     config: Config,
     handler: Option<Arc<dyn DynHandler>>,
+    app: Option<Arc<dyn App>>,
     grace: Duration,
 }
 
@@ -236,8 +290,10 @@ impl std::fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerBuilder")
             .field("bind", &self.bind)
+            .field("transport", &self.transport)
             .field("config", &self.config)
             .field("custom_handler", &self.handler.is_some())
+            .field("app", &self.app.is_some())
             .finish()
     }
 }
@@ -246,6 +302,7 @@ impl Default for ServerBuilder {
     fn default() -> Self {
         ServerBuilder {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            transport: Transport::Tcp,
             config: Config {
                 path: protocol::DEFAULT_PATH.to_owned(),
                 token: None,
@@ -255,6 +312,7 @@ impl Default for ServerBuilder {
                 subprotocols: Vec::new(),
             },
             handler: None,
+            app: None,
             grace: Duration::from_secs(2),
         }
     }
@@ -270,6 +328,13 @@ impl ServerBuilder {
     /// Listens on this port of the bind address (0, the default, lets the OS pick).
     pub fn port(mut self, port: u16) -> Self {
         self.bind.set_port(port);
+        self
+    }
+
+    /// How clients reach the server (default [`Transport::Tcp`]); with [`Transport::Memory`] no port is bound
+    /// and `bind`/`port` are not used.
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 
@@ -316,6 +381,62 @@ impl ServerBuilder {
         self
     }
 
+    /// Hosts your own app — an `axum::Router` (with its state applied) or any tower service over
+    /// `http::Request<hyper::body::Incoming>` — instead of ws-test's handler: every request goes to the app,
+    /// with HTTP/1.1 upgrades enabled, so its routes, state, middleware, auth and `WebSocketUpgrade` handler run
+    /// unchanged. Clients connect to [`path`](Self::path) (default `/ws`).
+    ///
+    /// ws-test watches the app from the transport side: [`metrics`](EmbeddedServer::metrics) counts the
+    /// connections the app upgraded (`101`) or refused (any other answer to an upgrade request) and the
+    /// WebSocket frames both ways; [`connections`](EmbeddedServer::connections) lists the upgraded ones;
+    /// shutdown ends them at the transport (the app reads the end of its streams); and a panic in the app's
+    /// task that holds a WebSocket lands in [`failures`](EmbeddedServer::failures) with its message.
+    /// `token`, `allow_origin`, `subprotocol`, `max_message_size`, `max_connections` and `handler` belong to
+    /// ws-test's own server and are refused with an app (the app enforces its own).
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use std::task::{Context, Poll};
+    ///
+    /// use bytes::Bytes;
+    /// use http_body_util::Full;
+    /// use hyper::{Request, Response, StatusCode, body::Incoming};
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// /// A service that refuses every request with 403 (an `axum::Router` is hosted the same way).
+    /// #[derive(Clone)]
+    /// struct MembersOnly;
+    ///
+    /// impl tower_service::Service<Request<Incoming>> for MembersOnly {
+    ///     type Response = Response<Full<Bytes>>;
+    ///     type Error = Infallible;
+    ///     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+    ///
+    ///     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+    ///         Poll::Ready(Ok(()))
+    ///     }
+    ///
+    ///     fn call(&mut self, _: Request<Incoming>) -> Self::Future {
+    ///         let mut response = Response::new(Full::new(Bytes::from("members only")));
+    ///         *response.status_mut() = StatusCode::FORBIDDEN;
+    ///         std::future::ready(Ok(response))
+    ///     }
+    /// }
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::builder().app(MembersOnly).path("/chat/ws").start().await?;
+    /// let refused = server.connect().await.unwrap_err(); // at once: a refusal is an answer, not a retry
+    /// assert!(refused.to_string().contains("403"), "{refused}");
+    /// assert_eq!(server.metrics().connections_refused, 1);
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn app(mut self, app: impl HostedApp) -> Self {
+        self.app = Some(app.into_app());
+        self
+    }
+
     /// How long shutdown waits for connections to finish their close handshake before aborting them
     /// (default 2 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
@@ -327,11 +448,18 @@ impl ServerBuilder {
     pub async fn start(self) -> Result<EmbeddedServer> {
         let ServerBuilder {
             bind,
+            transport,
             config,
             handler,
+            app,
             grace,
         } = self;
-        if !config.path.starts_with('/') || config.path == "/health" {
+        if app.is_some() {
+            check_app_settings(&config, handler.is_some())?;
+            // A panic in the app's own WebSocket task is noticed when it drops the stream; the hook keeps its text.
+            crate::panics::install_hook();
+        }
+        if !config.path.starts_with('/') || (config.path == "/health" && app.is_none()) {
             return Err(Error::Config(format!(
                 "the WebSocket path must start with `/` and cannot be `/health`, but it is {:?}",
                 config.path
@@ -342,27 +470,72 @@ impl ServerBuilder {
                 "the maximum message size must be at least one byte".into(),
             ));
         }
-        let listener = listen(bind)?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
-            addr: bind.to_string(),
-            source,
-        })?;
+        let (listener, addr, authority) = match transport {
+            Transport::Tcp => {
+                let listener = listen(bind)?;
+                let addr = listener.local_addr().map_err(|source| Error::Bind {
+                    addr: bind.to_string(),
+                    source,
+                })?;
+                (Listener::Tcp(listener), Some(addr), addr.to_string())
+            }
+            Transport::Memory => {
+                let listener = MemoryListener::bind();
+                let host = listener.host().to_owned();
+                (Listener::Memory(listener), None, host)
+            }
+        };
         let shared = Arc::new(Shared {
             config,
             handler: handler.unwrap_or_else(|| Arc::new(ChatAgent::new())),
+            app,
             registry: Registry::default(),
+            upgraded: Upgraded::default(),
             metrics: Metrics::default(),
             shutdown: watch::channel(false).0,
             failures: Mutex::new(Vec::new()),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), grace));
-        tracing::debug!(%addr, "embedded server listening");
+        tracing::debug!(%authority, "embedded server listening");
         Ok(EmbeddedServer {
             addr,
+            authority,
             shared,
             task: Some(task),
         })
     }
+}
+
+/// Refuses the settings of ws-test's own server on a hosted app, naming each (the app enforces its own).
+fn check_app_settings(config: &Config, has_handler: bool) -> Result<()> {
+    let defaults = ServerBuilder::default().config;
+    let mut refused = Vec::new();
+    if has_handler {
+        refused.push("handler");
+    }
+    if config.token.is_some() {
+        refused.push("token");
+    }
+    if !config.allowed_origins.is_empty() {
+        refused.push("allow_origin");
+    }
+    if !config.subprotocols.is_empty() {
+        refused.push("subprotocol");
+    }
+    if config.max_message_size != defaults.max_message_size {
+        refused.push("max_message_size");
+    }
+    if config.max_connections.is_some() {
+        refused.push("max_connections");
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "{} configure(s) ws-test's own server, but this server hosts an app, which answers every request itself: \
+         enforce it in the app (the clients still send a token with `client().token(..)`)",
+        refused.join(", ")
+    )))
 }
 
 fn listen(addr: SocketAddr) -> Result<TcpListener> {
@@ -381,7 +554,27 @@ fn listen(addr: SocketAddr) -> Result<TcpListener> {
     socket.listen(BACKLOG).map_err(bind_error)
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, grace: Duration) {
+/// Where connections come from.
+enum Listener {
+    Tcp(TcpListener),
+    Memory(MemoryListener),
+}
+
+impl Listener {
+    /// The next connection; `None` when no more can come (an in-memory server whose name is gone).
+    async fn accept(&mut self) -> Option<std::io::Result<Stream>> {
+        match self {
+            Listener::Tcp(listener) => Some(listener.accept().await.map(|(stream, peer)| {
+                let _ = stream.set_nodelay(true);
+                tracing::trace!(%peer, "accepted a TCP connection");
+                Stream::Tcp(stream)
+            })),
+            Listener::Memory(listener) => listener.accept().await.map(|stream| Ok(Stream::Memory(stream))),
+        }
+    }
+}
+
+async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duration) {
     let mut shutdown = shared.shutdown.subscribe();
     let mut connections = JoinSet::new();
     loop {
@@ -390,12 +583,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, grace: Duration
             () = stopped(&mut shutdown) => break,
             Some(joined) = connections.join_next(), if !connections.is_empty() => reap(&shared, joined),
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    tracing::trace!(%peer, "accepted a TCP connection");
-                    connections.spawn(connection::serve(Arc::clone(&shared), stream));
-                }
-                Err(error) => {
+                Some(Ok(stream)) => match &shared.app {
+                    Some(app) => {
+                        connections.spawn(app::serve(Arc::clone(&shared), Arc::clone(app), stream));
+                    }
+                    None => {
+                        connections.spawn(connection::serve(Arc::clone(&shared), stream));
+                    }
+                },
+                None => break,
+                Some(Err(error)) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(%error, "accept failed");
                     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -407,13 +604,21 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, grace: Duration
     shared
         .registry
         .close_all(&CloseInfo::new(close_code::GOING_AWAY, "server shutting down"));
+    shared.upgraded.close_all();
     let drained = tokio::time::timeout(timeout::scaled(grace), async {
         while let Some(joined) = connections.join_next().await {
             reap(&shared, joined);
         }
+        shared.upgraded.released().await;
     })
     .await;
     if drained.is_err() {
+        if shared.upgraded.len() > 0 {
+            tracing::warn!(
+                remaining = shared.upgraded.len(),
+                "the hosted app still holds WebSocket streams that shutdown ended; its tasks did not finish"
+            );
+        }
         tracing::warn!(
             remaining = connections.len(),
             "aborting connections that outlived the shutdown grace period"

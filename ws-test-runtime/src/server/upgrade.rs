@@ -37,7 +37,7 @@ pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
     match check_upgrade(shared, request) {
         Ok(Accepted { key, subprotocol }) => {
             let seed = SessionSeed {
-                connection_id: format!("conn-{}", NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed)),
+                connection_id: next_connection_id(),
                 user_id: user_id(request),
                 uri: request.uri().clone(),
                 headers: request.headers().clone(),
@@ -193,7 +193,13 @@ fn pick_subprotocol(shared: &Shared, headers: &HeaderMap) -> Option<String> {
         .cloned()
 }
 
-fn user_id<B>(request: &Request<B>) -> String {
+/// A connection id, unique in the process: `conn-N`.
+pub(crate) fn next_connection_id() -> String {
+    format!("conn-{}", NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The user a request connects as: `?user_id=`, else `X-User-Id`, else a fresh `user-N`.
+pub(crate) fn user_id<B>(request: &Request<B>) -> String {
     query_param(request.uri(), "user_id")
         .or_else(|| {
             request

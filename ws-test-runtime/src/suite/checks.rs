@@ -126,11 +126,8 @@ async fn health(context: &Context<'_>) -> Outcome {
         .url()
         .parse()
         .map_err(|error| format!("bad URL: {error}"))?;
-    let authority = url
-        .authority()
-        .map(|authority| authority.as_str().to_owned())
-        .unwrap_or_default();
-    let response = super::http::get(&authority, "/health").await?;
+    let authority = url.authority().ok_or_else(|| format!("the URL {url} names no host"))?;
+    let response = super::http::get(authority, "/health").await?;
     if response.status != 200 {
         return Err(format!(
             "expected GET /health to answer 200, got {}: {:?}",

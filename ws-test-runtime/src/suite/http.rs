@@ -4,7 +4,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+
+use crate::transport::{self, ConnectError};
 
 /// A response: status, content type, body.
 pub(crate) struct HttpResponse {
@@ -13,17 +14,19 @@ pub(crate) struct HttpResponse {
     pub(crate) body: String,
 }
 
-/// `GET http://{authority}{path}`.
-pub(crate) async fn get(authority: &str, path: &str) -> Result<HttpResponse, String> {
-    let stream = TcpStream::connect(authority)
-        .await
-        .map_err(|error| format!("TCP connect to {authority} failed: {error}"))?;
+/// `GET http://{authority}{path}` (over the in-memory transport when the authority names an in-memory server).
+pub(crate) async fn get(authority: &hyper::http::uri::Authority, path: &str) -> Result<HttpResponse, String> {
+    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let port = authority.port_u16().unwrap_or(80);
+    let stream = transport::connect(host, port).await.map_err(|error| match error {
+        ConnectError::Retry(why) | ConnectError::NoSuchServer(why) => why,
+    })?;
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|error| format!("HTTP handshake failed: {error}"))?;
     let driver = tokio::spawn(connection);
     let request = hyper::Request::get(path)
-        .header(hyper::header::HOST, authority)
+        .header(hyper::header::HOST, authority.as_str())
         .body(Empty::<Bytes>::new())
         .map_err(|error| format!("cannot build the request: {error}"))?;
     let response = sender
