@@ -4,6 +4,7 @@ mod suite;
 mod support;
 mod typed;
 
+mod apps;
 mod attribute;
 mod client;
 mod concurrency;

@@ -52,7 +52,7 @@ pub enum Error {
     },
 
     /// The server answered the upgrade request with an HTTP status instead of `101 Switching Protocols`.
-    #[error("the server at {url} refused the WebSocket upgrade with HTTP {status}: {body:?}")]
+    #[error("the server at {url} refused the WebSocket upgrade with HTTP {status}: {:?}", first_line(.body))]
     Rejected {
         /// The URL the client tried.
         url: String,
@@ -180,6 +180,15 @@ impl std::fmt::Debug for Error {
 impl From<tokio_tungstenite::tungstenite::Error> for Error {
     fn from(error: tokio_tungstenite::tungstenite::Error) -> Self {
         Error::WebSocket(Box::new(error))
+    }
+}
+
+/// The first line of a refusal's body (the whole body stays in the error's field), marked when more follows.
+fn first_line(body: &str) -> String {
+    let body = body.trim();
+    match body.split_once('\n') {
+        Some((first, _)) => format!("{}…", first.trim_end()),
+        None => body.to_owned(),
     }
 }
 

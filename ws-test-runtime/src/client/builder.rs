@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self};
 
 use super::WsClient;
-use crate::transport::{self, ConnectError};
+use crate::transport::{self, ConnectError, Stream};
 use crate::{Error, Result, timeout};
 
 /// The first pause between two connection attempts; it doubles up to [`MAX_BACKOFF`].
@@ -231,6 +231,20 @@ impl ClientBuilder {
                 )));
             }
         };
+        // Over the in-memory transport the server is always up: a handshake it ends is its answer, not a race.
+        let in_memory = matches!(stream, Stream::Memory(_));
+        let transient = |why: String| {
+            if in_memory {
+                Failure::Fatal(Error::Connect {
+                    url: self.url.clone(),
+                    attempts: 1,
+                    within: self.connect_timeout,
+                    last: why,
+                })
+            } else {
+                Failure::Retry(why)
+            }
+        };
         let mut config = WebSocketConfig::default();
         if let Some(max) = self.max_message_size {
             config = config.max_message_size(Some(max)).max_frame_size(Some(max));
@@ -252,12 +266,10 @@ impl ClientBuilder {
                 }));
             }
             Ok(Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete))) => {
-                return Err(Failure::Retry(
-                    "the server ended the connection during the handshake".into(),
-                ));
+                return Err(transient("the server ended the connection during the handshake".into()));
             }
             Ok(Err(tungstenite::Error::Io(error))) => {
-                return Err(Failure::Retry(format!("the WebSocket handshake failed: {error}")));
+                return Err(transient(format!("the WebSocket handshake failed: {error}")));
             }
             Ok(Err(error)) => return Err(Failure::Fatal(error.into())),
             Err(_) => {

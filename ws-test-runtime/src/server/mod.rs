@@ -241,7 +241,7 @@ impl EmbeddedServer {
                 if error.is_panic() {
                     self.shared.record_panic(format!(
                         "the server task panicked: {}",
-                        panic_message(&error.into_panic())
+                        panic_message(error.into_panic().as_ref())
                     ));
                 }
             }
@@ -633,7 +633,7 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
 fn reap(shared: &Shared, joined: std::result::Result<(), tokio::task::JoinError>) {
     if let Err(error) = joined {
         if error.is_panic() {
-            let message = panic_message(&error.into_panic());
+            let message = panic_message(error.into_panic().as_ref());
             tracing::error!(panic = %message, "a connection task panicked");
             shared.record_panic(format!("a connection task panicked: {message}"));
         }
