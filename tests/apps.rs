@@ -294,3 +294,49 @@ async fn the_agents_event_delay_is_virtual_on_a_paused_clock(client: &mut WsClie
     );
     Ok(())
 }
+
+/// The team's backend, declared once for every test that hosts it.
+#[derive(ws_test_runtime::WsProfile)]
+#[ws_profile(app = echo_app, transport = "memory", skip_welcome = true)]
+struct EchoBackend;
+
+#[ws_test(profile = EchoBackend)]
+async fn a_profile_hosts_the_app(client: &mut WsClient, server: &EmbeddedServer) -> TestResult {
+    assert_eq!(server.transport(), Transport::Memory);
+    client.send_text("through the profile").await?;
+    assert_eq!(client.recv().await?.as_text(), Some("through the profile"));
+    Ok(())
+}
+
+// The transport comes from the profile, so the paused clock is checked when the test runs.
+#[ws_test(profile = EchoBackend, start_paused = true, timeout = "2h")]
+async fn a_profiles_memory_transport_allows_a_paused_clock(client: &mut WsClient) -> TestResult {
+    let started = tokio::time::Instant::now();
+    client.expect_no_message(Duration::from_secs(3600)).await?;
+    assert!(started.elapsed() >= Duration::from_secs(3600));
+    Ok(())
+}
+
+#[test]
+fn a_paused_clock_over_tcp_is_refused_when_the_test_is_built_by_hand() {
+    use ws_test_runtime::driver::{TestSpec, body, run};
+    let outcome = std::panic::catch_unwind(|| {
+        run(
+            TestSpec::new("apps::by_hand").start_paused(true),
+            body(async || -> TestResult { Ok(()) }),
+        )
+    });
+    let payload = outcome.expect_err("the driver refuses a paused clock over TCP");
+    let message = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("`start_paused = true` needs `transport = \"memory\"`"),
+        "{message}"
+    );
+}
+
+#[ws_test(profile = EchoBackend, start_paused = true)]
+#[should_panic(expected = "did not finish within 30s of the paused clock's virtual time")]
+async fn the_body_timeout_is_virtual_too_and_says_so(client: &mut WsClient) -> TestResult {
+    client.expect_no_message(Duration::from_secs(3600)).await?;
+    Ok(())
+}

@@ -356,7 +356,7 @@ pub fn run(spec: TestSpec, body: Body) {
     };
     let evidence = runtime.block_on(drive(&spec, body));
     drop(runtime);
-    conclude(&spec, evidence);
+    conclude(&spec, evidence, paused);
 }
 
 async fn drive(spec: &TestSpec, body: Body) -> Evidence {
@@ -510,13 +510,18 @@ async fn run_body(spec: &TestSpec, body: Body, injected: &mut Injected, taps: &[
     }
 }
 
-fn conclude(spec: &TestSpec, evidence: Evidence) {
+fn conclude(spec: &TestSpec, evidence: Evidence, paused: bool) {
     let mut report = Vec::new();
     for failure in &evidence.failures {
         report.push(match failure {
             Failure::Setup(reason) => format!("setup failed: {reason}"),
             Failure::Teardown(reason) => format!("teardown failed: {reason}"),
             Failure::Body(reason) => format!("the test body returned an error: {reason}"),
+            Failure::Timeout(within) if paused => format!(
+                "the test body did not finish within {} of the paused clock's virtual time (a test that waits \
+                 minutes of virtual time needs a `timeout = \"...\"` to match, or {TIMEOUT_ENV})",
+                humantime::format_duration(*within)
+            ),
             Failure::Timeout(within) => format!(
                 "the test body did not finish within {} (set `timeout = \"...\"` on the test or {TIMEOUT_ENV})",
                 humantime::format_duration(*within)
