@@ -49,12 +49,18 @@ async fn silent_app() -> Router {
     )
 }
 
-async fn hosted(transport: Transport) -> Result<EmbeddedServer, Error> {
+/// `echo_app` served with clients connecting to `path`.
+async fn hosted_at(path: &str, transport: Transport) -> Result<EmbeddedServer, Error> {
     EmbeddedServer::builder()
         .app(echo_app())
+        .path(path)
         .transport(transport)
         .start()
         .await
+}
+
+async fn hosted(transport: Transport) -> Result<EmbeddedServer, Error> {
+    hosted_at("/ws", transport).await
 }
 
 #[tokio::test]
@@ -94,12 +100,7 @@ async fn a_hosted_app_is_counted_from_the_transport_side() -> TestResult {
 #[tokio::test]
 async fn a_route_that_never_upgrades_is_an_answer_with_its_status() -> TestResult {
     for transport in [Transport::Tcp, Transport::Memory] {
-        let server = EmbeddedServer::builder()
-            .app(echo_app())
-            .path("/plain")
-            .transport(transport)
-            .start()
-            .await?;
+        let server = hosted_at("/plain", transport).await?;
         let started = tokio::time::Instant::now();
         match server.connect().await {
             Err(Error::Rejected { status, body, .. }) => {
@@ -112,12 +113,7 @@ async fn a_route_that_never_upgrades_is_an_answer_with_its_status() -> TestResul
             started.elapsed() < Duration::from_secs(5),
             "an answer is not retried until the deadline"
         );
-        let refused = EmbeddedServer::builder()
-            .app(echo_app())
-            .path("/nowhere")
-            .transport(transport)
-            .start()
-            .await?;
+        let refused = hosted_at("/nowhere", transport).await?;
         let error = refused.connect().await.unwrap_err().to_string();
         assert!(error.contains("404"), "{error}");
         assert_eq!(refused.metrics().connections_refused, 1);
@@ -149,12 +145,7 @@ async fn a_panic_in_the_apps_websocket_task_surfaces_with_its_message() -> TestR
 #[tokio::test]
 async fn a_panic_in_the_apps_request_handler_surfaces_with_its_message() -> TestResult {
     for transport in [Transport::Tcp, Transport::Memory] {
-        let mut server = EmbeddedServer::builder()
-            .app(echo_app())
-            .path("/explodes")
-            .transport(transport)
-            .start()
-            .await?;
+        let mut server = hosted_at("/explodes", transport).await?;
         // Over TCP an ended handshake is retried (a proxy may accept before its backend is up); in memory it is not.
         let error = server
             .client()

@@ -107,15 +107,7 @@ where
     }
 }
 
-impl<S, B> HostedApp for S
-where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-}
+impl<S: sealed::IntoApp + Send + 'static> HostedApp for S {}
 
 /// Serves one accepted connection with the app until the HTTP connection ends, is upgraded (the app's task
 /// holds it from then on), or the server shuts down.
