@@ -331,3 +331,21 @@ async fn the_body_timeout_is_virtual_too_and_says_so(client: &mut WsClient) -> T
     client.expect_no_message(Duration::from_secs(3600)).await?;
     Ok(())
 }
+
+async fn add(session: ws_test_runtime::Session, message: serde_json::Value) -> Result<(), Error> {
+    let sum = message["a"].as_i64().unwrap_or(0) + message["b"].as_i64().unwrap_or(0);
+    session.send_json(json!({"type": "sum", "value": sum})).await
+}
+
+fn adder() -> ws_test_runtime::Router {
+    ws_test_runtime::Router::new().route("add", add)
+}
+
+#[ws_test(handler = adder, transport = "memory", skip_welcome = true)]
+async fn a_router_handler_runs_in_memory(client: &mut WsClient, server: &EmbeddedServer) -> TestResult {
+    client.send_json(json!({"type": "add", "a": 2, "b": 3})).await?;
+    assert_eq!(client.expect_type("sum").await?["value"], 5);
+    assert_eq!(server.metrics().frames_in, 1);
+    assert_eq!(server.connections().len(), 1);
+    Ok(())
+}

@@ -161,19 +161,31 @@ fn idle_in_child(index: usize, connections: usize) -> Result<f64, Error> {
     })
 }
 
+/// The child side of [`idle_in_child`]: prints the KiB per connection of one variant.
+fn idle_child(index: &str, connections: &str) -> Result<(), Error> {
+    let index: usize = index
+        .parse()
+        .map_err(|_| Error::Config(format!("bad variant index {index:?}")))?;
+    let connections: usize = connections
+        .parse()
+        .map_err(|_| Error::Config(format!("bad connection count {connections:?}")))?;
+    let variant = VARIANTS
+        .get(index)
+        .ok_or_else(|| Error::Config(format!("no variant {index}")))?;
+    println!("{}", idle_connection_kib(*variant, connections)?);
+    Ok(())
+}
+
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|arg| arg == "--list") {
         return Ok(()); // `cargo test --benches` asks for a list: there are no test cases here.
     }
-    if let [_, flag, index, connections] = args.as_slice() {
-        if flag == "--idle-child" {
-            let index: usize = index.parse().map_err(|_| Error::Config("bad variant index".into()))?;
-            let connections: usize = connections.parse().map_err(|_| Error::Config("bad count".into()))?;
-            println!("{}", idle_connection_kib(VARIANTS[index], connections)?);
-            return Ok(());
-        }
+    match args.as_slice() {
+        [_, flag, index, connections] if flag == "--idle-child" => return idle_child(index, connections),
+        _ => {}
     }
+
     let iterations = env_number("WS_TEST_BENCH_ITERS", 1000);
     let block = env_number("WS_TEST_BENCH_BLOCK", 50).max(1);
     let mut histograms: Vec<Histogram<u64>> = VARIANTS
