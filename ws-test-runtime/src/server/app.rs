@@ -26,7 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::Shared;
 use super::registry::ConnectionInfo;
-use super::upgrade::{next_connection_id, user_id};
+use super::upgrade::{has_token, next_connection_id, user_id};
 use crate::handler::BoxError;
 use crate::panics;
 use crate::transport::Stream;
@@ -94,13 +94,10 @@ where
     }
 }
 
-impl<S, B> sealed::IntoApp for S
+impl<S> sealed::IntoApp for S
 where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: hyper::body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: Send + 'static,
+    Tower<S>: App,
 {
     fn into_app(self) -> Arc<dyn App> {
         Arc::new(Tower(Mutex::new(self)))
@@ -171,16 +168,7 @@ impl hyper::service::Service<Request<Incoming>> for AppService {
 /// Whether a request asks for a WebSocket (`Upgrade: websocket`): its answer is counted as an upgrade or a
 /// refusal.
 fn wants_websocket<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
-        .get_all(hyper::header::UPGRADE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|value| {
-            value
-                .split(',')
-                .any(|item| item.trim().eq_ignore_ascii_case("websocket"))
-        })
+    has_token(request.headers(), hyper::header::UPGRADE, "websocket")
 }
 
 /// The hosted connections that the app upgraded and still holds.

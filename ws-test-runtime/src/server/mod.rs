@@ -508,7 +508,6 @@ impl ServerBuilder {
 
 /// Refuses the settings of ws-test's own server on a hosted app, naming each (the app enforces its own).
 fn check_app_settings(config: &Config, has_handler: bool) -> Result<()> {
-    let defaults = ServerBuilder::default().config;
     let mut refused = Vec::new();
     if has_handler {
         refused.push("handler");
@@ -522,7 +521,7 @@ fn check_app_settings(config: &Config, has_handler: bool) -> Result<()> {
     if !config.subprotocols.is_empty() {
         refused.push("subprotocol");
     }
-    if config.max_message_size != defaults.max_message_size {
+    if config.max_message_size != protocol::DEFAULT_MAX_MESSAGE_SIZE {
         refused.push("max_message_size");
     }
     if config.max_connections.is_some() {

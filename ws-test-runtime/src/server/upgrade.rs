@@ -159,7 +159,7 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
 }
 
 /// Whether a comma-separated header holds `token`, compared without case.
-fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+pub(crate) fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers
         .get_all(name)
         .iter()
