@@ -9,10 +9,10 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::json;
-use ws_test_runtime::WsClient;
 use ws_test_runtime::expect::Expect;
 use ws_test_runtime::protocol::close_code;
 use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
+use ws_test_runtime::{WsClient, timeout};
 
 /// What one round sends and waits for.
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
@@ -41,9 +41,9 @@ pub(crate) struct Args {
     /// The server's token.
     #[arg(long)]
     token: Option<String>,
-    /// How long one round may take.
-    #[arg(long, default_value = "10s", value_parser = crate::duration)]
-    timeout: Duration,
+    /// How long a connection or one round may take [default: 10s, scaled by WS_TEST_TIMEOUT_SCALE].
+    #[arg(long, value_parser = crate::duration)]
+    timeout: Option<Duration>,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -78,7 +78,10 @@ fn histogram() -> Histogram<u64> {
 }
 
 async fn connect(url: &str, token: Option<&str>, timeout: Duration) -> Result<WsClient, String> {
-    let mut builder = WsClient::builder(url).connect_timeout(timeout).recv_timeout(timeout);
+    let mut builder = WsClient::builder(url)
+        .connect_timeout(timeout)
+        .recv_timeout(timeout)
+        .send_timeout(timeout);
     if let Some(token) = token {
         builder = builder.token(token);
     }
@@ -131,7 +134,8 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let token = args.token.as_deref();
 
     let ramp = Instant::now();
-    let connected = join_all((0..args.connections).map(|_| connect(&url, token, args.timeout))).await;
+    let within = args.timeout.unwrap_or_else(|| timeout::scaled(timeout::LOAD));
+    let connected = join_all((0..args.connections).map(|_| connect(&url, token, within))).await;
     let connect_ms = ramp.elapsed().as_secs_f64() * 1000.0;
     let mut clients = Vec::with_capacity(args.connections);
     for outcome in connected {

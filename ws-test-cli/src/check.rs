@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ws_test_runtime::suite::{DEFAULT_CONCURRENCY, Suite};
+use ws_test_runtime::timeout;
 
 /// Arguments of `ws-test check`.
 #[derive(Debug, clap::Args)]
@@ -17,9 +18,9 @@ pub(crate) struct Args {
     /// How many users the concurrency check runs at once.
     #[arg(long, default_value_t = DEFAULT_CONCURRENCY)]
     concurrency: usize,
-    /// How long each wait may take (5s, 500ms).
-    #[arg(long, default_value = "5s", value_parser = crate::duration)]
-    timeout: Duration,
+    /// How long each wait may take (5s, 500ms) [default: 5s, scaled by WS_TEST_TIMEOUT_SCALE].
+    #[arg(long, value_parser = crate::duration)]
+    timeout: Option<Duration>,
     /// Print the report as JSON instead of lines.
     #[arg(long)]
     json: bool,
@@ -32,7 +33,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     };
     let mut suite = Suite::new(url.clone())
         .concurrency(args.concurrency)
-        .timeout(args.timeout);
+        .timeout(args.timeout.unwrap_or_else(|| timeout::scaled(timeout::RECV)));
     if let Some(token) = &args.token {
         suite = suite.token(token.clone());
     }

@@ -67,6 +67,10 @@ pub(crate) async fn target(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(error) = ws_test_runtime::timeout::check_env() {
+        eprintln!("ws-test: {error}");
+        return ExitCode::from(UNREACHABLE);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
-use ws_test_runtime::{ChatAgent, EmbeddedServer, Fault};
+use ws_test_runtime::{ChatAgent, EmbeddedServer, Fault, TransportFault};
 
 /// Arguments of `ws-test serve`.
 #[derive(Debug, clap::Args)]
@@ -32,14 +32,45 @@ pub(crate) struct Args {
     /// A delay between two events of a run (runs then interleave).
     #[arg(long, default_value = "0ms", value_parser = crate::duration)]
     event_delay: Duration,
-    /// Break every run on purpose (repeatable): drop:EVENT, duplicate:EVENT, swap:A,B, close:EVENT,
-    /// close:EVENT:CODE, malformed:EVENT.
+    /// The most WebSocket connections open at once; more get 503.
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// The most connections still in their HTTP request at once; more are answered 503 and dropped.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    max_pending: usize,
+    /// How long a connection may take to send its HTTP request [default: 10s, scaled by WS_TEST_TIMEOUT_SCALE].
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration)]
+    handshake_timeout: Option<Duration>,
+    /// Close WebSocket connections with 1001 after this long without a frame from the client.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration)]
+    idle_timeout: Option<Duration>,
+    /// Misbehave on purpose (repeatable). In every chat run: drop:EVENT, duplicate:EVENT, swap:A,B,
+    /// close:EVENT, close:EVENT:CODE, malformed:EVENT. On the transport (one at most): no-handshake, reset,
+    /// half-open, slow-read, fragment-with-pings, invalid-utf8, oversize-frame, long-close-reason,
+    /// unsolicited-pong.
     #[arg(long, value_name = "SPEC", value_parser = parse_fault)]
-    fault: Vec<Fault>,
+    fault: Vec<AnyFault>,
 }
 
-fn parse_fault(spec: &str) -> Result<Fault, String> {
-    spec.parse().map_err(|error: ws_test_runtime::Error| error.to_string())
+/// A `--fault`: of the chat runs or of the transport.
+#[derive(Debug, Clone, Copy)]
+enum AnyFault {
+    Chat(Fault),
+    Transport(TransportFault),
+}
+
+fn parse_fault(spec: &str) -> Result<AnyFault, String> {
+    if let Ok(fault) = spec.parse::<TransportFault>() {
+        return Ok(AnyFault::Transport(fault));
+    }
+    spec.parse()
+        .map(AnyFault::Chat)
+        .map_err(|error: ws_test_runtime::Error| {
+            format!(
+                "{error}; or a transport fault: {}",
+                TransportFault::ALL.map(TransportFault::name).join(", ")
+            )
+        })
 }
 
 pub(crate) async fn run(args: Args) -> ExitCode {
@@ -50,14 +81,37 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         .init();
 
     let mut agent = ChatAgent::new().event_delay(args.event_delay);
+    let mut transport_faults = Vec::new();
     for fault in args.fault {
-        agent = agent.fault(fault);
+        match fault {
+            AnyFault::Chat(fault) => agent = agent.fault(fault),
+            AnyFault::Transport(fault) => transport_faults.push(fault),
+        }
     }
     let mut builder = EmbeddedServer::builder()
         .bind(SocketAddr::new(args.host, args.port))
         .path(args.path)
         .max_message_size(args.max_message_size)
+        .max_pending(args.max_pending)
         .handler(agent);
+    match transport_faults.as_slice() {
+        [] => {}
+        [fault] => builder = builder.transport_fault(*fault),
+        several => {
+            let names: Vec<String> = several.iter().map(ToString::to_string).collect();
+            eprintln!("ws-test: one transport fault at a time, not {}", names.join(" and "));
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    }
+    if let Some(max) = args.max_connections {
+        builder = builder.max_connections(max);
+    }
+    if let Some(within) = args.handshake_timeout {
+        builder = builder.handshake_timeout(within);
+    }
+    if let Some(idle) = args.idle_timeout {
+        builder = builder.idle_timeout(idle);
+    }
     if let Some(token) = args.token {
         builder = builder.token(token);
     }

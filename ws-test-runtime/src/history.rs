@@ -52,6 +52,17 @@ pub enum FrameKind {
     },
 }
 
+impl FrameKind {
+    /// The size of the frame's payload in bytes (a close frame: its code and reason).
+    pub fn payload_len(&self) -> usize {
+        match self {
+            FrameKind::Text(text) => text.len(),
+            FrameKind::Binary(bytes) | FrameKind::Ping(bytes) | FrameKind::Pong(bytes) => bytes.len(),
+            FrameKind::Close { reason, .. } => 2 + reason.len(),
+        }
+    }
+}
+
 /// One frame of a connection's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {

@@ -117,7 +117,7 @@ pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;
 pub use profile::WsProfile;
 pub use router::Router;
-pub use server::{ConnectionInfo, EmbeddedServer, HostedApp, ServerBuilder};
+pub use server::{ConnectionInfo, EmbeddedServer, HostedApp, ServerBuilder, TransportFault};
 pub use session::Session;
 pub use transport::Transport;
 pub use ws_test_macros::ws_test;

@@ -73,10 +73,10 @@ impl Message {
         self.len() == 0
     }
 
-    pub(crate) fn frame_kind(&self) -> FrameKind {
+    pub(crate) fn into_frame_kind(self) -> FrameKind {
         match self {
-            Message::Text(text) => FrameKind::Text(text.clone()),
-            Message::Binary(bytes) => FrameKind::Binary(bytes.clone()),
+            Message::Text(text) => FrameKind::Text(text),
+            Message::Binary(bytes) => FrameKind::Binary(bytes),
         }
     }
 }

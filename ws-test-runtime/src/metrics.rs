@@ -16,6 +16,10 @@ pub(crate) struct Metrics {
     pub(crate) bytes_out: AtomicU64,
     pub(crate) handler_errors: AtomicU64,
     pub(crate) handler_panics: AtomicU64,
+    pub(crate) handshakes_timed_out: AtomicU64,
+    pub(crate) connections_shed: AtomicU64,
+    pub(crate) closed_too_slow: AtomicU64,
+    pub(crate) closed_idle: AtomicU64,
 }
 
 impl Metrics {
@@ -40,6 +44,10 @@ impl Metrics {
             bytes_out: self.bytes_out.load(Relaxed),
             handler_errors: self.handler_errors.load(Relaxed),
             handler_panics: self.handler_panics.load(Relaxed),
+            handshakes_timed_out: self.handshakes_timed_out.load(Relaxed),
+            connections_shed: self.connections_shed.load(Relaxed),
+            closed_too_slow: self.closed_too_slow.load(Relaxed),
+            closed_idle: self.closed_idle.load(Relaxed),
         }
     }
 }
@@ -68,4 +76,15 @@ pub struct MetricsSnapshot {
     pub handler_errors: u64,
     /// Handler calls that panicked (each closed its connection with 1011).
     pub handler_panics: u64,
+    /// Connections dropped because their HTTP request was not complete within the
+    /// [`handshake_timeout`](crate::ServerBuilder::handshake_timeout).
+    pub handshakes_timed_out: u64,
+    /// Connections dropped at once because [`max_pending`](crate::ServerBuilder::max_pending) connections were
+    /// already in their HTTP phase.
+    pub connections_shed: u64,
+    /// Connections closed with 1008 because a broadcast found their outbound queue full (a peer that does not
+    /// read).
+    pub closed_too_slow: u64,
+    /// Connections closed with 1001 after the [`idle_timeout`](crate::ServerBuilder::idle_timeout).
+    pub closed_idle: u64,
 }

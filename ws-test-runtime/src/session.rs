@@ -4,7 +4,6 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -24,8 +23,8 @@ use crate::wire::{clip_reason, query_param};
 /// What a session needs from the server it belongs to. The server implements it; a session depends on this
 /// and on nothing of the server's.
 pub(crate) trait Hub: Send + Sync {
-    /// Queues `text` on every open connection; returns how many took it.
-    fn broadcast(&self, text: String) -> Pin<Box<dyn Future<Output = usize> + Send + '_>>;
+    /// Queues `text` on every open connection without waiting; returns how many took it.
+    fn broadcast(&self, text: String) -> usize;
     /// Keeps the panic of handler code for [`EmbeddedServer::failures`](crate::EmbeddedServer::failures).
     fn record_panic(&self, message: String);
 }
@@ -68,6 +67,8 @@ pub(crate) struct SessionSeed {
     pub(crate) uri: Uri,
     pub(crate) headers: HeaderMap,
     pub(crate) subprotocol: Option<String>,
+    /// The connection's slot under `max_connections`, held until the connection ends.
+    pub(crate) slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl std::fmt::Debug for Session {
@@ -163,10 +164,11 @@ impl Session {
     }
 
     /// Sends a JSON value to every open connection of the server, this one included; returns how many
-    /// connections it was queued for.
+    /// connections it was queued for. It never waits for a slow peer (see
+    /// [`EmbeddedServer::broadcast`](crate::EmbeddedServer::broadcast)).
     pub async fn broadcast(&self, value: impl Serialize) -> Result<usize> {
         let text = json_text(value)?;
-        Ok(self.inner.hub.broadcast(text).await)
+        Ok(self.inner.hub.broadcast(text))
     }
 
     /// Per-connection state of type `T`, created with `T::default()` on first use.

@@ -204,13 +204,32 @@ async fn start_run(config: Arc<AgentConfig>, session: Session, message: Value) -
     if config.event_delay.is_zero() {
         send_run(&config, &session, &run).await
     } else {
+        // Runs interleave, but at most RUNS_IN_FLIGHT at once per connection: past that, this call waits for
+        // one to finish, so the connection stops reading and a client that floods chat messages is slowed by
+        // its own socket instead of growing the server's task list.
+        let Ok(slot) = Arc::clone(&session.local::<RunSlots>().0).acquire_owned().await else {
+            return Ok(());
+        };
         let task_session = session.clone();
         session.spawn(async move {
+            let _slot = slot;
             if let Err(error) = send_run(&config, &task_session, &run).await {
                 tracing::debug!(connection_id = %task_session.connection_id(), %error, "chat run ended early");
             }
         });
         Ok(())
+    }
+}
+
+/// The most chat runs with an `event_delay` in flight on one connection.
+pub(crate) const RUNS_IN_FLIGHT: usize = 64;
+
+/// A connection's permits for runs in flight.
+struct RunSlots(Arc<tokio::sync::Semaphore>);
+
+impl Default for RunSlots {
+    fn default() -> Self {
+        RunSlots(Arc::new(tokio::sync::Semaphore::new(RUNS_IN_FLIGHT)))
     }
 }
 

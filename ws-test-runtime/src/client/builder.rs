@@ -48,8 +48,17 @@ pub struct ClientBuilder {
     subprotocols: Vec<String>,
     headers: Vec<(String, String)>,
     connect_timeout: Duration,
-    recv_timeout: Duration,
     max_message_size: Option<usize>,
+    options: Options,
+}
+
+/// What a connected [`WsClient`] keeps of its builder.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) url: String,
+    pub(crate) recv_timeout: Duration,
+    pub(crate) send_timeout: Duration,
+    pub(crate) max_history_bytes: usize,
 }
 
 enum Failure {
@@ -62,6 +71,12 @@ enum Failure {
 impl ClientBuilder {
     pub(crate) fn new(url: &str) -> Self {
         ClientBuilder {
+            options: Options {
+                url: url.into(),
+                recv_timeout: timeout::scaled(timeout::RECV),
+                send_timeout: timeout::scaled(timeout::SEND),
+                max_history_bytes: super::DEFAULT_MAX_HISTORY_BYTES,
+            },
             url: url.into(),
             token: None,
             user_id: None,
@@ -69,7 +84,6 @@ impl ClientBuilder {
             subprotocols: Vec::new(),
             headers: Vec::new(),
             connect_timeout: timeout::scaled(timeout::CONNECT),
-            recv_timeout: timeout::scaled(timeout::RECV),
             max_message_size: None,
         }
     }
@@ -112,7 +126,24 @@ impl ClientBuilder {
 
     /// How long receives wait by default (default 5 s, scaled by `WS_TEST_TIMEOUT_SCALE`).
     pub fn recv_timeout(mut self, within: Duration) -> Self {
-        self.recv_timeout = within;
+        self.options.recv_timeout = within;
+        self
+    }
+
+    /// How long a send may wait for the server to take the frame (default 5 s, scaled by
+    /// `WS_TEST_TIMEOUT_SCALE`): a server that stops reading fills the socket's buffers, and the send then fails
+    /// with [`Error::Timeout`] instead of hanging.
+    pub fn send_timeout(mut self, within: Duration) -> Self {
+        self.options.send_timeout = within;
+        self
+    }
+
+    /// The most the received frames may hold, in bytes, payloads plus a small fixed cost per frame (default
+    /// 64 MiB). The client keeps every received frame in its history until it is dropped; a server that sends
+    /// more than this is flooding it: the client stops reading, and every wait from then on fails with a close
+    /// of code 1008 whose reason starts with `flooded:` and names this setting. Nothing received before is lost.
+    pub fn max_history_bytes(mut self, bytes: usize) -> Self {
+        self.options.max_history_bytes = bytes;
         self
     }
 
@@ -281,11 +312,6 @@ impl ClientBuilder {
             .get(header::SEC_WEBSOCKET_PROTOCOL)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        Ok(WsClient::from_socket(
-            self.url.clone(),
-            socket,
-            subprotocol,
-            self.recv_timeout,
-        ))
+        Ok(WsClient::from_socket(socket, subprotocol, &self.options))
     }
 }

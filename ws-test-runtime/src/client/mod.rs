@@ -37,7 +37,16 @@ use crate::{Error, Result, timeout};
 
 type Socket = WebSocketStream<Stream>;
 
-/// What the reading task reports, in arrival order.
+/// What the reading task reports, in arrival order. A data frame is named by its index only: the frame itself
+/// is kept once, in the history.
+#[derive(Debug)]
+enum Signal {
+    Message(usize),
+    Pong(Vec<u8>),
+    Closed(CloseInfo),
+}
+
+/// A [`Signal`] as the waiting loop sees it: a data frame with its message, read from the history.
 #[derive(Debug)]
 enum Event {
     /// A data frame and its index in the history.
@@ -45,6 +54,9 @@ enum Event {
     Pong(Vec<u8>),
     Closed(CloseInfo),
 }
+
+/// The default of [`ClientBuilder::max_history_bytes`]: 64 MiB.
+pub(crate) const DEFAULT_MAX_HISTORY_BYTES: usize = 64 << 20;
 
 /// A WebSocket client for tests.
 ///
@@ -68,11 +80,12 @@ enum Event {
 pub struct WsClient {
     url: String,
     sink: Option<SplitSink<Socket, WsMessage>>,
-    events: mpsc::UnboundedReceiver<Event>,
+    events: mpsc::UnboundedReceiver<Signal>,
     recording: Arc<Recording>,
     reader: JoinHandle<()>,
     subprotocol: Option<String>,
     recv_timeout: Duration,
+    send_timeout: Duration,
     closed: Option<CloseInfo>,
     /// Events taken off the channel but not consumed yet.
     pending: VecDeque<Event>,
@@ -105,19 +118,20 @@ impl WsClient {
         ClientBuilder::new(url.as_ref())
     }
 
-    fn from_socket(url: String, socket: Socket, subprotocol: Option<String>, recv_timeout: Duration) -> Self {
-        let recording = Recording::new();
+    fn from_socket(socket: Socket, subprotocol: Option<String>, options: &builder::Options) -> Self {
+        let recording = Recording::new(options.max_history_bytes);
         let (sink, stream) = socket.split();
         let (events_tx, events) = mpsc::unbounded_channel();
         let reader = tokio::spawn(read_loop(stream, events_tx, Arc::clone(&recording)));
         WsClient {
-            url,
+            url: options.url.clone(),
             sink: Some(sink),
             events,
             recording,
             reader,
             subprotocol,
-            recv_timeout,
+            recv_timeout: options.recv_timeout,
+            send_timeout: options.send_timeout,
             closed: None,
             pending: VecDeque::new(),
             window_start: 0,
@@ -143,6 +157,11 @@ impl WsClient {
     /// Changes the default receive timeout.
     pub fn set_recv_timeout(&mut self, within: Duration) {
         self.recv_timeout = within;
+    }
+
+    /// How long a send may wait for the server to take the frame.
+    pub fn send_timeout(&self) -> Duration {
+        self.send_timeout
     }
 
     /// How the connection ended, once a close was received (or the connection vanished: code 1006).
@@ -216,13 +235,25 @@ impl WsClient {
         if self.closed.is_some() {
             return Err(closed());
         }
+        let within = self.send_timeout;
         let sink = self.sink.as_mut().ok_or_else(closed)?;
+        let size = kind.payload_len();
         self.recording.record(Direction::Out, kind);
-        sink.send(frame).await.map_err(|error| match error {
-            tokio_tungstenite::tungstenite::Error::AlreadyClosed
-            | tokio_tungstenite::tungstenite::Error::ConnectionClosed => closed(),
-            other => other.into(),
-        })
+        match tokio::time::timeout(within, sink.send(frame)).await {
+            Ok(sent) => sent.map_err(|error| match error {
+                tokio_tungstenite::tungstenite::Error::AlreadyClosed
+                | tokio_tungstenite::tungstenite::Error::ConnectionClosed => closed(),
+                other => other.into(),
+            }),
+            Err(_) => Err(Error::Timeout {
+                awaited: format!(
+                    "the server to take our frame ({action}, {size} byte(s)): it is not reading, and the socket's \
+                     buffers are full (ClientBuilder::send_timeout sets this deadline)"
+                ),
+                after: within,
+                received: Vec::new(),
+            }),
+        }
     }
 
     /// Receives the next text or binary message, waiting at most the default receive timeout.
@@ -367,7 +398,7 @@ impl WsClient {
             return Some(Event::Closed(close.clone()));
         }
         let event = match tokio::time::timeout_at(deadline, self.events.recv()).await {
-            Ok(Some(event)) => event,
+            Ok(Some(signal)) => self.event(signal),
             Ok(None) => Event::Closed(CloseInfo::new(close_code::ABNORMAL, "the client's reader stopped")),
             Err(_) => return None,
         };
@@ -441,10 +472,32 @@ impl WsClient {
         self.window_start = len;
     }
 
+    /// The event a signal stands for: a data frame's message is read from the history.
+    fn event(&self, signal: Signal) -> Event {
+        match signal {
+            Signal::Message(index) => {
+                let message = self.lock_history().frames().get(index).and_then(tap::data_message);
+                match message {
+                    Some(message) => Event::Message(index, message),
+                    None => Event::Closed(CloseInfo::new(
+                        close_code::ABNORMAL,
+                        format!("the client's history has no data frame #{index} (a bug in ws-test)"),
+                    )),
+                }
+            }
+            Signal::Pong(data) => Event::Pong(data),
+            Signal::Closed(close) => Event::Closed(close),
+        }
+    }
+
     /// Moves the window to `until` and drops the data frames before it from the receive queue.
     fn consume_until(&mut self, until: usize) {
         self.window_start = until;
-        while let Ok(event) = self.events.try_recv() {
+        while let Ok(signal) = self.events.try_recv() {
+            if matches!(signal, Signal::Message(index) if index < until) {
+                continue;
+            }
+            let event = self.event(signal);
             if let Event::Closed(close) = &event {
                 self.closed = Some(close.clone());
             }
@@ -506,12 +559,16 @@ impl Drop for WsClient {
         let sink = self.sink.take().filter(|_| self.closed.is_none());
         let reader = std::mem::replace(&mut self.reader, runtime.spawn(async {}));
         runtime.spawn(async move {
-            if let Some(mut sink) = sink {
-                let goodbye = CloseInfo::new(close_code::NORMAL, "client dropped");
-                let _ = sink.send(wire::close_frame(&goodbye)).await;
-            }
+            // One deadline for the whole goodbye: a server that stops reading cannot hold the send.
             let stop = reader.abort_handle();
-            if tokio::time::timeout(timeout::scaled(timeout::CLOSE), reader)
+            let goodbye = async move {
+                if let Some(mut sink) = sink {
+                    let goodbye = CloseInfo::new(close_code::NORMAL, "client dropped");
+                    let _ = sink.send(wire::close_frame(&goodbye)).await;
+                }
+                let _ = reader.await;
+            };
+            if tokio::time::timeout(timeout::scaled(timeout::CLOSE), goodbye)
                 .await
                 .is_err()
             {
@@ -521,10 +578,28 @@ impl Drop for WsClient {
     }
 }
 
-async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSender<Event>, recording: Arc<Recording>) {
+/// A sentence for what went wrong on the way in.
+fn describe_read_error(error: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    match error {
+        WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => format!(
+            "the server sent a frame or message of {size} bytes, over the client's limit of {max_size} bytes \
+             (ClientBuilder::max_message_size)"
+        ),
+        WsError::Utf8(_) => "the server sent a text frame that is not valid UTF-8".to_owned(),
+        WsError::Protocol(problem) => format!("the server broke the WebSocket protocol: {problem}"),
+        WsError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
+            "the server reset the connection (TCP RST) without a close frame".to_owned()
+        }
+        other => format!("the connection failed: {other}"),
+    }
+}
+
+async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSender<Signal>, recording: Arc<Recording>) {
     let closing = |close: CloseInfo| {
         recording.close(close.clone());
-        let _ = events.send(Event::Closed(close));
+        let _ = events.send(Signal::Closed(close));
     };
     let mut closed = false;
     while let Some(item) = stream.next().await {
@@ -538,7 +613,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSende
             }
             Ok(Some(Incoming::Pong(data))) => {
                 recording.record(Direction::In, FrameKind::Pong(data.clone()));
-                let _ = events.send(Event::Pong(data));
+                let _ = events.send(Signal::Pong(data));
                 continue;
             }
             Ok(Some(Incoming::Close(close))) => {
@@ -557,17 +632,23 @@ async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSende
             Ok(None) => continue,
             Err(error) => {
                 if !closed {
-                    closing(CloseInfo::new(
-                        close_code::ABNORMAL,
-                        format!("the connection failed: {error}"),
-                    ));
+                    closing(CloseInfo::new(close_code::ABNORMAL, describe_read_error(&error)));
                     closed = true;
                 }
                 break;
             }
         };
-        let index = recording.record(Direction::In, message.frame_kind());
-        let _ = events.send(Event::Message(index, message));
+        match recording.record_within_cap(message.into_frame_kind()) {
+            Ok(index) => {
+                let _ = events.send(Signal::Message(index));
+            }
+            Err(flooded) => {
+                // Stop reading: what the server sends from now on is not kept, and every wait says why.
+                tracing::warn!(%flooded, "the server flooded the client; it stops reading");
+                closing(CloseInfo::new(close_code::POLICY_VIOLATION, flooded));
+                return;
+            }
+        }
     }
     if !closed {
         closing(CloseInfo::new(

@@ -3,6 +3,7 @@
 //! itself is still around (a test body may take the client by value).
 
 use std::borrow::Borrow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,15 +20,42 @@ pub(crate) struct Recording {
     history: Mutex<History>,
     closed: Mutex<Option<CloseInfo>>,
     changed: watch::Sender<u64>,
+    /// The cap on what received frames may hold, and what they hold now (payloads plus [`FRAME_OVERHEAD`]).
+    max_bytes: usize,
+    received_bytes: AtomicUsize,
 }
 
+/// What a frame costs in the history beyond its payload, for the cap.
+const FRAME_OVERHEAD: usize = std::mem::size_of::<Frame>();
+
 impl Recording {
-    pub(crate) fn new() -> Arc<Self> {
+    pub(crate) fn new(max_bytes: usize) -> Arc<Self> {
         Arc::new(Recording {
             history: Mutex::new(History::new()),
             closed: Mutex::new(None),
             changed: watch::channel(0).0,
+            max_bytes,
+            received_bytes: AtomicUsize::new(0),
         })
+    }
+
+    /// Records a received data frame unless it would take the received frames over the cap; the error is the
+    /// sentence that says so.
+    pub(crate) fn record_within_cap(&self, kind: FrameKind) -> std::result::Result<usize, String> {
+        let cost = kind.payload_len() + FRAME_OVERHEAD;
+        let held = self.received_bytes.load(Ordering::Relaxed);
+        if held + cost > self.max_bytes {
+            let frames = self.history().received().count();
+            return Err(format!(
+                "flooded: the server sent more than the client keeps — {frames} frame(s) received hold {held} \
+                 byte(s), and the next of {} byte(s) would pass the cap of {} byte(s) \
+                 (ClientBuilder::max_history_bytes); the client stopped reading",
+                kind.payload_len(),
+                self.max_bytes
+            ));
+        }
+        self.received_bytes.store(held + cost, Ordering::Relaxed);
+        Ok(self.record(Direction::In, kind))
     }
 
     pub(crate) fn history(&self) -> MutexGuard<'_, History> {

@@ -45,12 +45,14 @@ use crate::{EmbeddedServer, Error, Tap, WsClient, timeout};
 
 /// The environment variable that points tests without a fixed `url` at a live server.
 pub const URL_ENV: &str = "WS_TEST_URL";
-/// The environment variable with the default body timeout (`30s`, `2m`, `500ms`).
-pub const TIMEOUT_ENV: &str = "WS_TEST_TIMEOUT";
-/// The body's timeout when neither the test nor `WS_TEST_TIMEOUT` sets one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long the declared events may take by default (scaled by `WS_TEST_TIMEOUT_SCALE`).
-pub const DEFAULT_EVENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The environment variable with the default body timeout (`30s`, `2m`, `500ms`); the same as
+/// [`timeout::BODY_ENV`].
+pub const TIMEOUT_ENV: &str = timeout::BODY_ENV;
+/// The body's timeout when neither the test nor `WS_TEST_TIMEOUT` sets one; the same as [`timeout::BODY`].
+pub const DEFAULT_TIMEOUT: Duration = timeout::BODY;
+/// How long the declared events may take by default (scaled by `WS_TEST_TIMEOUT_SCALE`); the same as
+/// [`timeout::EVENTS`].
+pub const DEFAULT_EVENT_TIMEOUT: Duration = timeout::EVENTS;
 
 /// Which tokio runtime runs the test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -245,19 +247,14 @@ impl TestSpec {
     }
 
     fn body_timeout(&self) -> Result<Duration, String> {
-        if let Some(within) = self.timeout {
-            return Ok(within);
-        }
-        match std::env::var(TIMEOUT_ENV) {
-            Ok(text) => humantime::parse_duration(text.trim())
-                .map_err(|error| format!("{TIMEOUT_ENV}={text:?} is not a duration like 30s or 2m: {error}")),
-            Err(_) => Ok(DEFAULT_TIMEOUT),
+        match self.timeout {
+            Some(within) => Ok(within),
+            None => timeout::body_from_env().map_err(|error| error.to_string()),
         }
     }
 
     fn event_deadline(&self) -> Duration {
-        self.event_timeout
-            .unwrap_or_else(|| timeout::scaled(DEFAULT_EVENT_TIMEOUT))
+        self.event_timeout.unwrap_or_else(|| timeout::scaled(timeout::EVENTS))
     }
 
     fn external_url(&self) -> Result<Option<String>, String> {
@@ -391,8 +388,7 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
             url: &url,
             test: &spec.name,
         };
-        if let Err(error) = (hooks.teardown)(&context).await {
-            let reason = format!("the teardown of profile {} returned an error: {error}", hooks.profile);
+        if let Err(reason) = hook(hooks.profile, "teardown", (hooks.teardown)(&context)).await {
             evidence.failures.push(Failure::Teardown(reason));
         }
     }
@@ -403,7 +399,26 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
     evidence
 }
 
+/// Runs a profile's `setup` or `teardown` under [`timeout::HOOK`] (scaled); an error or the deadline is the
+/// failure's sentence.
+async fn hook(
+    profile: &str,
+    which: &str,
+    run: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    let within = timeout::scaled(timeout::HOOK);
+    match tokio::time::timeout(within, run).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(format!("the {which} of profile {profile} returned an error: {error}")),
+        Err(_) => Err(format!(
+            "the {which} of profile {profile} did not finish within {within:?} (timeout::HOOK, scaled by {})",
+            timeout::SCALE_ENV
+        )),
+    }
+}
+
 async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) -> Result<(), String> {
+    timeout::check_env().map_err(|error| error.to_string())?;
     let url = match spec.external_url()? {
         Some(url) => {
             injected.external_url = Some(url.clone());
@@ -445,9 +460,7 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             url: &url,
             test: &spec.name,
         };
-        (hooks.setup)(&context)
-            .await
-            .map_err(|error| format!("the setup of profile {} returned an error: {error}", hooks.profile))?;
+        hook(hooks.profile, "setup", (hooks.setup)(&context)).await?;
     }
     for _ in 0..spec.clients {
         let mut builder = WsClient::builder(url.clone());

@@ -19,7 +19,6 @@ use futures_util::task::AtomicWaker;
 use http_body_util::BodyExt as _;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -108,25 +107,32 @@ impl<S: sealed::IntoApp + Send + 'static> HostedApp for S {}
 
 /// Serves one accepted connection with the app until the HTTP connection ends, is upgraded (the app's task
 /// holds it from then on), or the server shuts down.
-pub(crate) async fn serve(shared: Arc<Shared>, app: Arc<dyn App>, stream: Stream) {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    app: Arc<dyn App>,
+    stream: Stream,
+    pending: tokio::sync::OwnedSemaphorePermit,
+) {
     let (io, watch) = Watched::new(stream, Arc::clone(&shared));
     let service = AppService {
         shared: Arc::clone(&shared),
         app,
         watch,
     };
-    let connection = http1::Builder::new()
+    let connection = super::http1_builder(&shared)
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     let mut shutdown = shared.shutdown.subscribe();
     tokio::select! {
         result = connection => {
             if let Err(error) = result {
-                tracing::debug!(%error, "a hosted app's HTTP connection ended with an error");
+                super::http_error(&shared, &error);
             }
         }
         () = super::stopped(&mut shutdown) => {}
     }
+    // The HTTP phase is over (an upgraded stream is the app's task's now).
+    drop(pending);
 }
 
 /// The hyper service of one hosted connection: the app, and the bookkeeping of its answers to upgrades.

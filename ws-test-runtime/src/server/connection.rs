@@ -7,16 +7,16 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use super::Shared;
+use super::hostile::{self, TransportFault};
 use super::upgrade::{Decision, decide};
 use crate::message::CloseInfo;
 use crate::panics::panic_message;
@@ -33,7 +33,15 @@ const OUTBOUND_QUEUE: usize = 1024;
 type Upgrade = (OnUpgrade, Box<SessionSeed>);
 
 /// Serves one accepted connection until it ends or the server shuts down.
-pub(crate) async fn serve(shared: Arc<Shared>, stream: Stream) {
+pub(crate) async fn serve(shared: Arc<Shared>, stream: Stream, pending: OwnedSemaphorePermit) {
+    if shared.config.transport_fault == Some(TransportFault::NoHandshake) {
+        let mut shutdown = shared.shutdown.subscribe();
+        tokio::select! {
+            () = hostile::never_answer(stream) => {}
+            () = super::stopped(&mut shutdown) => {}
+        }
+        return;
+    }
     let (upgrade_tx, upgrade_rx) = oneshot::channel::<Upgrade>();
     let upgrade_tx = Arc::new(Mutex::new(Some(upgrade_tx)));
     let service = {
@@ -56,26 +64,56 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: Stream) {
             std::future::ready(Ok::<_, Infallible>(response))
         })
     };
-    let connection = http1::Builder::new()
+    let connection = super::http1_builder(&shared)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     let mut shutdown = shared.shutdown.subscribe();
     tokio::select! {
         result = connection => {
             if let Err(error) = result {
-                tracing::debug!(%error, "HTTP connection ended with an error");
+                super::http_error(&shared, &error);
             }
         }
         () = super::stopped(&mut shutdown) => return,
     }
+    // Out of the HTTP phase: the pending slot goes back (a WebSocket holds its own slot).
+    drop(pending);
     if let Ok((on_upgrade, seed)) = upgrade_rx.await {
         match on_upgrade.await {
             Ok(upgraded) => {
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(shared.config.max_message_size))
                     .max_frame_size(Some(shared.config.max_message_size));
-                let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-                run_session(shared, socket, *seed).await;
+                let mut io = TokioIo::new(upgraded);
+                match shared.config.transport_fault {
+                    None => {
+                        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                        run_session(shared, socket, *seed).await;
+                    }
+                    Some(TransportFault::SlowRead) => {
+                        let io = hostile::SlowReader::new(io);
+                        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                        run_session(shared, socket, *seed).await;
+                    }
+                    Some(fault) if fault.then_serves() => {
+                        use tokio::io::AsyncWriteExt as _;
+                        let _ = io.write_all(&hostile::prelude(fault)).await;
+                        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                        run_session(shared, socket, *seed).await;
+                    }
+                    Some(fault) => {
+                        let mut shutdown = shared.shutdown.subscribe();
+                        let played = tokio::select! {
+                            played = hostile::play(fault, io) => played,
+                            () = super::stopped(&mut shutdown) => None,
+                        };
+                        if let Some(io) = played {
+                            if let Ok(parts) = io.into_inner().downcast::<TokioIo<Stream>>() {
+                                hostile::reset(parts.io.into_inner());
+                            }
+                        }
+                    }
+                }
             }
             Err(error) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
         }
@@ -90,14 +128,19 @@ enum ReadEnd {
     Vanished(String),
 }
 
-async fn run_session<S>(shared: Arc<Shared>, socket: WebSocketStream<S>, seed: SessionSeed)
+async fn run_session<S>(shared: Arc<Shared>, socket: WebSocketStream<S>, mut seed: SessionSeed)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    // Held until this function returns: the connection's slot under max_connections.
+    let _slot = seed.slot.take();
     let (outbound_tx, mut outbound_rx) = mpsc::channel(OUTBOUND_QUEUE);
     let session = Session::new(seed, outbound_tx.clone(), Arc::clone(&shared) as Arc<dyn Hub>);
     let id = session.connection_id().to_owned();
-    shared.registry.insert(&id, session.user_id(), outbound_tx);
+    let too_slow = Arc::new(Notify::new());
+    shared
+        .registry
+        .insert(&id, session.user_id(), outbound_tx, Arc::clone(&too_slow));
     shared.metrics.connections_active.fetch_add(1, Ordering::Relaxed);
     shared.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     tracing::info!(connection_id = %id, user_id = %session.user_id(), "connection opened");
@@ -111,22 +154,51 @@ where
     let metrics = &shared.metrics;
 
     let writer = async {
-        while let Some(outbound) = outbound_rx.recv().await {
-            match outbound {
-                Outbound::Message(message) => {
+        loop {
+            // A broadcast that found the queue full cuts in, even while a send waits for the peer to read.
+            let next = tokio::select! {
+                biased;
+                () = too_slow.notified() => Err(()),
+                outbound = outbound_rx.recv() => Ok(outbound),
+            };
+            let sent = match next {
+                Ok(None) => return None,
+                Ok(Some(Outbound::Close(close))) => {
+                    let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), sink.send(wire::close_frame(&close)))
+                        .await;
+                    return Some(close);
+                }
+                Ok(Some(Outbound::Message(message))) => {
                     metrics.frame_out(message.len());
-                    if let Err(error) = sink.send(wire::outgoing(message)).await {
-                        tracing::debug!(connection_id = %id, %error, "could not send a frame");
-                        return None;
+                    tokio::select! {
+                        biased;
+                        () = too_slow.notified() => Err(()),
+                        sent = sink.send(wire::outgoing(message)) => Ok(sent),
                     }
                 }
-                Outbound::Close(close) => {
-                    let _ = sink.send(wire::close_frame(&close)).await;
+                Err(()) => Err(()),
+            };
+            match sent {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(connection_id = %id, %error, "could not send a frame");
+                    return None;
+                }
+                Err(()) => {
+                    let close = CloseInfo::new(
+                        close_code::POLICY_VIOLATION,
+                        format!(
+                            "too slow: a broadcast found {OUTBOUND_QUEUE} frames waiting for this connection \
+                             (the client is not reading)"
+                        ),
+                    );
+                    tracing::info!(connection_id = %id, "closing a connection too slow to take a broadcast");
+                    let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), sink.send(wire::close_frame(&close)))
+                        .await;
                     return Some(close);
                 }
             }
         }
-        None
     };
 
     let reader = async {
@@ -134,7 +206,25 @@ where
             handler_failed(&shared, &session, error).await;
         }
         loop {
-            let message = match stream.next().await {
+            let next = match shared.config.idle_timeout {
+                Some(idle) => match tokio::time::timeout(idle, stream.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        shared.metrics.closed_idle.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(connection_id = %id, ?idle, "closing an idle connection");
+                        let reason = format!(
+                            "idle for {}: no frame from the client (ServerBuilder::idle_timeout, \
+                             `ws-test serve --idle-timeout`)",
+                            humantime::format_duration(idle)
+                        );
+                        let _ = session.close(close_code::GOING_AWAY, reason).await;
+                        // The writer sends the close and ends the session; keep the reader from dispatching.
+                        return std::future::pending::<ReadEnd>().await;
+                    }
+                },
+                None => stream.next().await,
+            };
+            let message = match next {
                 Some(Ok(frame)) => match wire::incoming(frame) {
                     Some(Incoming::Data(message)) => message,
                     Some(Incoming::Close(close)) => return ReadEnd::PeerClosed(close),

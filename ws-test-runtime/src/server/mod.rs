@@ -8,24 +8,24 @@
 
 mod app;
 mod connection;
+mod hostile;
 mod registry;
 mod upgrade;
 
-use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use app::HostedApp;
 use app::Upgraded;
 use app::sealed::App;
+pub use hostile::TransportFault;
 pub use registry::ConnectionInfo;
 use registry::Registry;
 
@@ -43,6 +43,8 @@ use crate::{Error, Result, timeout};
 /// The listen backlog: tokio's default of 128 overflows when a test opens a thousand connections at once,
 /// and the kernel's SYN retries then cost a full second.
 const BACKLOG: u32 = 4096;
+/// The default of [`ServerBuilder::max_pending`]: as many connections in their HTTP phase as the backlog holds.
+pub(crate) const DEFAULT_MAX_PENDING: usize = BACKLOG as usize;
 
 /// An embedded WebSocket server, listening until [`shutdown`](Self::shutdown) or drop.
 ///
@@ -87,6 +89,14 @@ pub(crate) struct Config {
     pub(crate) max_message_size: usize,
     pub(crate) max_connections: Option<usize>,
     pub(crate) subprotocols: Vec<String>,
+    /// How long a connection's HTTP request may take (explicit, or the scaled default).
+    pub(crate) handshake_timeout: Duration,
+    /// Close a WebSocket connection after this long without a frame from its client.
+    pub(crate) idle_timeout: Option<Duration>,
+    /// The most connections in their HTTP phase (accepted, not upgraded) at once.
+    pub(crate) max_pending: usize,
+    /// A transport-level misbehaviour on every connection.
+    pub(crate) transport_fault: Option<TransportFault>,
 }
 
 /// What the server's tasks share.
@@ -100,6 +110,10 @@ pub(crate) struct Shared {
     pub(crate) upgraded: Upgraded,
     pub(crate) metrics: Metrics,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// One permit per WebSocket connection, taken at the upgrade decision (with `max_connections`).
+    pub(crate) connection_slots: Option<Arc<Semaphore>>,
+    /// One permit per connection in its HTTP phase, taken at accept.
+    pending_slots: Arc<Semaphore>,
     failures: Mutex<Vec<String>>,
 }
 
@@ -118,8 +132,8 @@ impl Shared {
 }
 
 impl Hub for Shared {
-    fn broadcast(&self, text: String) -> Pin<Box<dyn Future<Output = usize> + Send + '_>> {
-        Box::pin(self.registry.broadcast(text))
+    fn broadcast(&self, text: String) -> usize {
+        self.registry.broadcast(text, &self.metrics)
     }
 
     fn record_panic(&self, message: String) {
@@ -205,6 +219,11 @@ impl EmbeddedServer {
 
     /// Sends a JSON value to every open connection; returns how many connections it was queued for.
     ///
+    /// It never waits for a slow peer: a connection whose outbound queue is full (its client stopped reading
+    /// while 1,024 frames piled up) does not get the frame; it is closed with 1008 and the reason
+    /// `"too slow: ..."` instead, and counted in [`MetricsSnapshot::closed_too_slow`]. So no frame is lost
+    /// silently: the client either receives every broadcast or learns from the close that it missed some.
+    ///
     /// A hosted app owns its connections, so on a server with [`app`](ServerBuilder::app) this is an
     /// [`Error::Config`]: broadcast from the app.
     pub async fn broadcast(&self, value: impl Serialize) -> Result<usize> {
@@ -216,7 +235,7 @@ impl EmbeddedServer {
             ));
         }
         let text = json_text(value)?;
-        Ok(self.shared.registry.broadcast(text).await)
+        Ok(self.shared.registry.broadcast(text, &self.shared.metrics))
     }
 
     /// Panics and errors of handlers and connection tasks so far, one sentence each.
@@ -283,7 +302,9 @@ pub struct ServerBuilder {
     config: Config,
     handler: Option<Arc<dyn DynHandler>>,
     app: Option<Arc<dyn App>>,
-    grace: Duration,
+    /// Explicit values are taken as written; `None` is the scaled default.
+    grace: Option<Duration>,
+    handshake_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -310,10 +331,15 @@ impl Default for ServerBuilder {
                 max_message_size: protocol::DEFAULT_MAX_MESSAGE_SIZE,
                 max_connections: None,
                 subprotocols: Vec::new(),
+                handshake_timeout: timeout::HANDSHAKE,
+                idle_timeout: None,
+                max_pending: DEFAULT_MAX_PENDING,
+                transport_fault: None,
             },
             handler: None,
             app: None,
-            grace: Duration::from_secs(2),
+            grace: None,
+            handshake_timeout: None,
         }
     }
 }
@@ -363,9 +389,60 @@ impl ServerBuilder {
         self
     }
 
-    /// The most WebSocket connections open at once; upgrades beyond it get `503`.
+    /// The most WebSocket connections open at once; upgrades beyond it get `503` with a body naming this
+    /// setting.
+    ///
+    /// A connection's slot is taken atomically when its upgrade is decided, before the `101` is sent, and given
+    /// back when the connection has ended, so simultaneous upgrades cannot pass the limit together. Connections
+    /// still in their HTTP request are capped separately by [`max_pending`](Self::max_pending).
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.max_connections = Some(max);
+        self
+    }
+
+    /// The most connections in their HTTP phase at once — accepted, not (yet) upgraded (default 4,096). A
+    /// connection beyond it is answered `503` without reading its request and closed at once, so a flood of
+    /// half-open requests cannot hold the server's memory; each of those holds a slot for at most the
+    /// [`handshake_timeout`](Self::handshake_timeout).
+    pub fn max_pending(mut self, max: usize) -> Self {
+        self.config.max_pending = max;
+        self
+    }
+
+    /// How long a connection may take to send a complete HTTP request head — the upgrade request included —
+    /// before it is dropped (default 10 s, scaled by `WS_TEST_TIMEOUT_SCALE`; an explicit value is taken as
+    /// written). The same deadline ends keep-alive connections that send nothing; the server keeps serving
+    /// everyone else. Counted in [`MetricsSnapshot::handshakes_timed_out`]. Applies to hosted apps too.
+    pub fn handshake_timeout(mut self, within: Duration) -> Self {
+        self.handshake_timeout = Some(within);
+        self
+    }
+
+    /// Misbehaves at the transport level on every connection, to test a client (see [`TransportFault`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::TransportFault;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::builder().transport_fault(TransportFault::HalfOpen).start().await?;
+    /// let mut client = server.client().recv_timeout(Duration::from_millis(200)).connect().await?;
+    /// let silent = client.expect_type("connection_established").await.unwrap_err();
+    /// assert!(silent.to_string().contains("connection_established"), "{silent}");
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn transport_fault(mut self, fault: TransportFault) -> Self {
+        self.config.transport_fault = Some(fault);
+        self
+    }
+
+    /// Closes a WebSocket connection with 1001 (reason `"idle for ..."`) when its client sent no frame (data,
+    /// ping or pong) for this long (default: never). Counted in [`MetricsSnapshot::closed_idle`].
+    pub fn idle_timeout(mut self, after: Duration) -> Self {
+        self.config.idle_timeout = Some(after);
         self
     }
 
@@ -438,9 +515,9 @@ impl ServerBuilder {
     }
 
     /// How long shutdown waits for connections to finish their close handshake before aborting them
-    /// (default 2 s).
+    /// (default 2 s, scaled by `WS_TEST_TIMEOUT_SCALE`; an explicit value is taken as written).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
+        self.grace = Some(grace);
         self
     }
 
@@ -449,11 +526,14 @@ impl ServerBuilder {
         let ServerBuilder {
             bind,
             transport,
-            config,
+            mut config,
             handler,
             app,
             grace,
+            handshake_timeout,
         } = self;
+        let grace = grace.unwrap_or_else(|| timeout::scaled(timeout::SHUTDOWN_GRACE));
+        config.handshake_timeout = handshake_timeout.unwrap_or_else(|| timeout::scaled(timeout::HANDSHAKE));
         if app.is_some() {
             check_app_settings(&config, handler.is_some())?;
             // A panic in the app's own WebSocket task is noticed when it drops the stream; the hook keeps its text.
@@ -469,6 +549,14 @@ impl ServerBuilder {
             return Err(Error::Config(
                 "the maximum message size must be at least one byte".into(),
             ));
+        }
+        check_limits(&config)?;
+        if transport == Transport::Tcp && !bind.ip().is_loopback() && config.token.is_none() && app.is_none() {
+            tracing::warn!(
+                %bind,
+                "listening beyond loopback without a token: anyone who can reach this address may connect \
+                 (set a token with ServerBuilder::token or `ws-test serve --token`)"
+            );
         }
         let (listener, addr, authority) = match transport {
             Transport::Tcp => {
@@ -486,13 +574,15 @@ impl ServerBuilder {
             }
         };
         let shared = Arc::new(Shared {
-            config,
             handler: handler.unwrap_or_else(|| Arc::new(ChatAgent::new())),
             app,
             registry: Registry::default(),
             upgraded: Upgraded::default(),
             metrics: Metrics::default(),
             shutdown: watch::channel(false).0,
+            connection_slots: config.max_connections.map(|max| Arc::new(Semaphore::new(max))),
+            pending_slots: Arc::new(Semaphore::new(config.max_pending)),
+            config,
             failures: Mutex::new(Vec::new()),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), grace));
@@ -503,6 +593,30 @@ impl ServerBuilder {
             shared,
             task: Some(task),
         })
+    }
+}
+
+/// Refuses limits that would refuse everything, naming the setting.
+fn check_limits(config: &Config) -> Result<()> {
+    let zero = [
+        (config.max_connections == Some(0), "max_connections"),
+        (config.max_pending == 0, "max_pending"),
+        (config.handshake_timeout.is_zero(), "handshake_timeout"),
+        (config.idle_timeout == Some(Duration::ZERO), "idle_timeout"),
+    ];
+    match zero.iter().find(|(is_zero, _)| *is_zero) {
+        Some((_, setting)) => Err(Error::Config(format!(
+            "{setting} is 0, so the server would refuse or drop every connection; give it a positive value"
+        ))),
+        None if config.max_connections.is_some_and(|max| max > Semaphore::MAX_PERMITS) => Err(Error::Config(format!(
+            "max_connections is above the largest limit, {}",
+            Semaphore::MAX_PERMITS
+        ))),
+        None if config.max_pending > Semaphore::MAX_PERMITS => Err(Error::Config(format!(
+            "max_pending is above the largest limit, {}",
+            Semaphore::MAX_PERMITS
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -526,6 +640,12 @@ fn check_app_settings(config: &Config, has_handler: bool) -> Result<()> {
     }
     if config.max_connections.is_some() {
         refused.push("max_connections");
+    }
+    if config.transport_fault.is_some() {
+        refused.push("transport_fault");
+    }
+    if config.idle_timeout.is_some() {
+        refused.push("idle_timeout");
     }
     if refused.is_empty() {
         return Ok(());
@@ -582,14 +702,20 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
             () = stopped(&mut shutdown) => break,
             Some(joined) = connections.join_next(), if !connections.is_empty() => reap(&shared, joined),
             accepted = listener.accept() => match accepted {
-                Some(Ok(stream)) => match &shared.app {
-                    Some(app) => {
-                        connections.spawn(app::serve(Arc::clone(&shared), Arc::clone(app), stream));
+                Some(Ok(stream)) => {
+                    let Ok(pending) = Arc::clone(&shared.pending_slots).try_acquire_owned() else {
+                        shed(&shared, stream);
+                        continue;
+                    };
+                    match &shared.app {
+                        Some(app) => {
+                            connections.spawn(app::serve(Arc::clone(&shared), Arc::clone(app), stream, pending));
+                        }
+                        None => {
+                            connections.spawn(connection::serve(Arc::clone(&shared), stream, pending));
+                        }
                     }
-                    None => {
-                        connections.spawn(connection::serve(Arc::clone(&shared), stream));
-                    }
-                },
+                }
                 None => break,
                 Some(Err(error)) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -604,7 +730,7 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
         .registry
         .close_all(&CloseInfo::new(close_code::GOING_AWAY, "server shutting down"));
     shared.upgraded.close_all();
-    let drained = tokio::time::timeout(timeout::scaled(grace), async {
+    let drained = tokio::time::timeout(grace, async {
         while let Some(joined) = connections.join_next().await {
             reap(&shared, joined);
         }
@@ -626,6 +752,53 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
         while let Some(joined) = connections.join_next().await {
             reap(&shared, joined);
         }
+    }
+}
+
+/// Answers a connection over the [`max_pending`](ServerBuilder::max_pending) cap with `503` without reading
+/// its request (a best-effort write that never waits) and drops it.
+fn shed(shared: &Shared, stream: Stream) {
+    shared.metrics.connections_shed.fetch_add(1, Ordering::Relaxed);
+    let body = format!(
+        "the server already holds its maximum of {} connection(s) in their HTTP request \
+         (ServerBuilder::max_pending, `ws-test serve --max-pending`)\n",
+        shared.config.max_pending
+    );
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tracing::warn!(
+        max_pending = shared.config.max_pending,
+        "shedding a connection over the pending cap"
+    );
+    if let Stream::Tcp(stream) = &stream {
+        let _ = stream.try_write(response.as_bytes());
+    }
+}
+
+/// Hyper's HTTP/1.1 server with upgrades and the handshake deadline: the connection is dropped when a request
+/// head is not complete in time (counted; every other connection goes on).
+pub(crate) fn http1_builder(shared: &Shared) -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(shared.config.handshake_timeout);
+    builder
+}
+
+/// Logs how an HTTP connection ended with an error, and counts a handshake timeout.
+pub(crate) fn http_error(shared: &Shared, error: &hyper::Error) {
+    if error.is_timeout() {
+        shared.metrics.handshakes_timed_out.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            within = ?shared.config.handshake_timeout,
+            "dropped a connection whose HTTP request was not complete within the handshake timeout \
+             (ServerBuilder::handshake_timeout, `ws-test serve --handshake-timeout`)"
+        );
+    } else {
+        tracing::debug!(%error, "HTTP connection ended with an error");
     }
 }
 

@@ -1,11 +1,13 @@
 //! The registry of open WebSocket connections: it feeds broadcast, shutdown and `connections()`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::message::{CloseInfo, Message};
+use crate::metrics::Metrics;
 use crate::session::Outbound;
 
 /// An open connection, as other parts of the server see it.
@@ -22,6 +24,10 @@ struct Entry {
     opened: u64,
     user_id: String,
     outbound: mpsc::Sender<Outbound>,
+    /// Tells the connection's writer to close with 1008: a broadcast found its queue full.
+    too_slow: Arc<Notify>,
+    /// Whether it was told already (it is counted once).
+    told: bool,
 }
 
 /// Open connections by id.
@@ -36,7 +42,13 @@ impl Registry {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn insert(&self, connection_id: &str, user_id: &str, outbound: mpsc::Sender<Outbound>) {
+    pub(crate) fn insert(
+        &self,
+        connection_id: &str,
+        user_id: &str,
+        outbound: mpsc::Sender<Outbound>,
+        too_slow: Arc<Notify>,
+    ) {
         let opened = self.registered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.lock().insert(
             connection_id.to_owned(),
@@ -44,16 +56,14 @@ impl Registry {
                 opened,
                 user_id: user_id.to_owned(),
                 outbound,
+                too_slow,
+                told: false,
             },
         );
     }
 
     pub(crate) fn remove(&self, connection_id: &str) {
         self.lock().remove(connection_id);
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.lock().len()
     }
 
     pub(crate) fn list(&self) -> Vec<ConnectionInfo> {
@@ -77,16 +87,20 @@ impl Registry {
         self.lock().values().map(|entry| entry.outbound.clone()).collect()
     }
 
-    /// Queues `text` on every open connection; returns how many took it.
-    pub(crate) async fn broadcast(&self, text: String) -> usize {
+    /// Queues `text` on every open connection without ever waiting; returns how many took it. A connection
+    /// whose queue is full is told to close with 1008 instead (once), and counted in `metrics`.
+    pub(crate) fn broadcast(&self, text: String, metrics: &Metrics) -> usize {
         let mut delivered = 0;
-        for sender in self.senders() {
-            if sender
-                .send(Outbound::Message(Message::Text(text.clone())))
-                .await
-                .is_ok()
-            {
-                delivered += 1;
+        for (id, entry) in self.lock().iter_mut() {
+            match entry.outbound.try_send(Outbound::Message(Message::Text(text.clone()))) {
+                Ok(()) => delivered += 1,
+                Err(mpsc::error::TrySendError::Full(_)) if !entry.told => {
+                    entry.told = true;
+                    entry.too_slow.notify_one();
+                    metrics.closed_too_slow.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(connection_id = %id, "closing a connection too slow to take a broadcast");
+                }
+                Err(_) => {}
             }
         }
         delivered

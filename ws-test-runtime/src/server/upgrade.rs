@@ -1,5 +1,6 @@
 //! The HTTP side of the embedded server: `/health`, the RFC 6455 upgrade and every refusal `PROTOCOL.md` lists.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -7,6 +8,7 @@ use http_body_util::Full;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::Shared;
@@ -35,13 +37,14 @@ pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
         return Decision::Answer(text(StatusCode::NOT_FOUND, body));
     }
     match check_upgrade(shared, request) {
-        Ok(Accepted { key, subprotocol }) => {
+        Ok(Accepted { key, subprotocol, slot }) => {
             let seed = SessionSeed {
                 connection_id: next_connection_id(),
                 user_id: user_id(request),
                 uri: request.uri().clone(),
                 headers: request.headers().clone(),
                 subprotocol: subprotocol.clone(),
+                slot,
             };
             let mut response = Response::new(Body::default());
             *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -67,6 +70,7 @@ pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
 struct Accepted {
     key: String,
     subprotocol: Option<String>,
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 /// A refused upgrade: the response that says why (boxed: it is much larger than the success).
@@ -114,11 +118,10 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer_token)
             .map(str::to_owned);
         let given = bearer.or_else(|| query_param(request.uri(), "token"));
-        if given.as_deref() != Some(expected.as_str()) {
+        if !given.as_deref().is_some_and(|given| same_secret(given, expected)) {
             let why = if given.is_some() {
                 "wrong token"
             } else {
@@ -146,16 +149,40 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
             }
         }
     }
-    if let Some(max) = shared.config.max_connections {
-        if shared.registry.len() >= max {
-            let body = format!("the server already has its maximum of {max} connection(s)");
-            return Err(Box::new(text(StatusCode::SERVICE_UNAVAILABLE, body)));
-        }
-    }
+    // Last, so that no other refusal holds a slot: taken atomically here, given back when the connection ends.
+    let slot = match &shared.connection_slots {
+        Some(slots) => match Arc::clone(slots).try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            Err(_) => {
+                let max = shared.config.max_connections.unwrap_or_default();
+                let body = format!(
+                    "the server already has its maximum of {max} WebSocket connection(s) \
+                     (ServerBuilder::max_connections, `ws-test serve --max-connections`)"
+                );
+                return Err(Box::new(text(StatusCode::SERVICE_UNAVAILABLE, body)));
+            }
+        },
+        None => None,
+    };
     Ok(Accepted {
         key: key.to_owned(),
         subprotocol: pick_subprotocol(shared, headers),
+        slot,
     })
+}
+
+/// The credentials of an `Authorization: Bearer TOKEN` header; the scheme is matched without case (RFC 9110,
+/// section 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Compares a given token with the expected one in time that does not depend on where they differ (only on the
+/// length), so a client cannot find the token byte by byte from response times.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 
 /// Whether a comma-separated header holds `token`, compared without case.
@@ -238,7 +265,24 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_valid_key;
+    use super::{bearer_token, is_valid_key, same_secret};
+
+    #[test]
+    fn the_bearer_scheme_is_matched_without_case() {
+        assert_eq!(bearer_token("Bearer s3cret"), Some("s3cret"));
+        assert_eq!(bearer_token("bearer s3cret"), Some("s3cret"));
+        assert_eq!(bearer_token("BEARER   s3cret "), Some("s3cret"));
+        assert_eq!(bearer_token("Basic czNjcmV0"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_identical() {
+        assert!(same_secret("s3cret", "s3cret"));
+        assert!(!same_secret("s3creT", "s3cret"));
+        assert!(!same_secret("s3cre", "s3cret"));
+        assert!(!same_secret("", "s3cret"));
+    }
 
     #[test]
     fn keys_must_be_sixteen_bytes_of_base64() {

@@ -213,7 +213,8 @@ impl Suite {
     pub(crate) fn client_builder(&self) -> crate::ClientBuilder {
         let mut builder = WsClient::builder(self.url.clone())
             .connect_timeout(self.timeout)
-            .recv_timeout(self.timeout);
+            .recv_timeout(self.timeout)
+            .send_timeout(self.timeout);
         if let Some(token) = &self.token {
             builder = builder.token(token.clone());
         }
