@@ -107,3 +107,45 @@ pub(crate) const UPGRADE: [&str; 4] = [
     "Sec-WebSocket-Version: 13",
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
 ];
+
+/// Waits until `observe` returns `Some`, checking every few milliseconds, for at most `within`; the error names
+/// what was awaited and the last thing `describe` saw instead.
+pub(crate) async fn wait_until<T>(
+    awaited: &str,
+    within: std::time::Duration,
+    mut observe: impl FnMut() -> Result<T, String>,
+) -> std::io::Result<T> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match observe() {
+            Ok(value) => return Ok(value),
+            Err(seen) if tokio::time::Instant::now() >= deadline => {
+                return Err(std::io::Error::other(format!(
+                    "waited {within:?} for {awaited}; saw instead: {seen}"
+                )));
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+        }
+    }
+}
+
+/// Reads a raw stream until the peer ends it, for at most `within`; returns what it sent.
+pub(crate) async fn read_until_closed(stream: &mut TcpStream, within: std::time::Duration) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let read_all = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => raw.extend_from_slice(&buffer[..read]),
+            }
+        }
+    };
+    match tokio::time::timeout(within, read_all).await {
+        Ok(()) => Ok(raw),
+        Err(_) => Err(std::io::Error::other(format!(
+            "the server still held the connection after {within:?}; it had sent {:?}",
+            String::from_utf8_lossy(&raw)
+        ))),
+    }
+}

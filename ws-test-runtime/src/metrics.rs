@@ -44,6 +44,7 @@ impl Metrics {
             bytes_out: self.bytes_out.load(Relaxed),
             handler_errors: self.handler_errors.load(Relaxed),
             handler_panics: self.handler_panics.load(Relaxed),
+            connections_pending: 0,
             handshakes_timed_out: self.handshakes_timed_out.load(Relaxed),
             connections_shed: self.connections_shed.load(Relaxed),
             closed_too_slow: self.closed_too_slow.load(Relaxed),
@@ -76,6 +77,9 @@ pub struct MetricsSnapshot {
     pub handler_errors: u64,
     /// Handler calls that panicked (each closed its connection with 1011).
     pub handler_panics: u64,
+    /// Connections in their HTTP phase now (accepted, not upgraded; capped by
+    /// [`max_pending`](crate::ServerBuilder::max_pending)).
+    pub connections_pending: u64,
     /// Connections dropped because their HTTP request was not complete within the
     /// [`handshake_timeout`](crate::ServerBuilder::handshake_timeout).
     pub handshakes_timed_out: u64,

@@ -205,7 +205,10 @@ impl EmbeddedServer {
 
     /// A copy of the server's counters now.
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.shared.metrics.snapshot()
+        let mut snapshot = self.shared.metrics.snapshot();
+        let free = self.shared.pending_slots.available_permits();
+        snapshot.connections_pending = self.shared.config.max_pending.saturating_sub(free) as u64;
+        snapshot
     }
 
     /// The open WebSocket connections, in the order they opened (for a hosted app: those it upgraded and
