@@ -232,3 +232,36 @@ impl WsProfile for FailingTeardown {
     expected = "teardown failed: the teardown of profile FailingTeardown returned an error: could not clean up after"
 )]
 async fn a_failing_teardown_fails_the_test(_client: &mut WsClient) {}
+
+/// A setup and a teardown that never finish: each is cut off at `timeout::HOOK` (on a paused clock, at once).
+struct StuckHooks;
+
+impl WsProfile for StuckHooks {
+    fn configure(spec: TestSpec) -> TestSpec {
+        spec.transport(ws_test_runtime::Transport::Memory).start_paused(true)
+    }
+
+    async fn setup(_context: &ProfileContext<'_>) -> Result<(), BoxError> {
+        std::future::pending().await
+    }
+}
+
+#[ws_test(profile = StuckHooks)]
+#[should_panic(expected = "setup failed: the setup of profile StuckHooks did not finish within 30s (timeout::HOOK")]
+async fn a_setup_that_never_finishes_fails_at_its_deadline(_client: &mut WsClient) {}
+
+struct StuckTeardown;
+
+impl WsProfile for StuckTeardown {
+    fn configure(spec: TestSpec) -> TestSpec {
+        spec.transport(ws_test_runtime::Transport::Memory).start_paused(true)
+    }
+
+    async fn teardown(_context: &ProfileContext<'_>) -> Result<(), BoxError> {
+        std::future::pending().await
+    }
+}
+
+#[ws_test(profile = StuckTeardown)]
+#[should_panic(expected = "teardown failed: the teardown of profile StuckTeardown did not finish within 30s")]
+async fn a_teardown_that_never_finishes_fails_at_its_deadline(_client: &mut WsClient) {}

@@ -79,7 +79,13 @@ struct Parser<'a> {
     source: &'a str,
     chars: Vec<char>,
     at: usize,
+    /// How deeply the node being parsed nests (groups and repetitions), against [`MAX_DEPTH`].
+    depth: usize,
 }
+
+/// The deepest a pattern may nest, in groups and repetition operators together: far beyond any real pattern,
+/// and shallow enough that parsing, compiling and printing it never exhaust the stack.
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Parses a pattern into its syntax tree.
 pub(crate) fn parse(source: &str) -> Result<Node, PatternError> {
@@ -87,6 +93,7 @@ pub(crate) fn parse(source: &str) -> Result<Node, PatternError> {
         source,
         chars: source.chars().collect(),
         at: 0,
+        depth: 0,
     };
     parser.skip_spaces();
     if parser.at == parser.chars.len() {
@@ -108,6 +115,16 @@ impl Parser<'_> {
             column: at + 1,
             reason: reason.to_owned(),
         }
+    }
+
+    fn check_depth(&self, depth: usize) -> Result<(), PatternError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error(
+                self.at,
+                &format!("the pattern nests deeper than {MAX_DEPTH} levels of groups and repetitions"),
+            ));
+        }
+        Ok(())
     }
 
     fn peek(&self) -> Option<char> {
@@ -163,7 +180,10 @@ impl Parser<'_> {
 
     fn item(&mut self) -> Result<Node, PatternError> {
         let mut node = self.atom()?;
+        let mut repeated = 0;
         while let Some(c @ ('*' | '+' | '?')) = self.peek() {
+            repeated += 1;
+            self.check_depth(self.depth + repeated)?;
             self.at += 1;
             node = match c {
                 '*' => Node::Star(Box::new(node)),
@@ -178,6 +198,7 @@ impl Parser<'_> {
         match self.peek() {
             Some('(') => {
                 let open = self.at;
+                self.check_depth(self.depth + 1)?;
                 self.at += 1;
                 self.skip_spaces();
                 if self.peek() == Some(')') {
@@ -186,7 +207,10 @@ impl Parser<'_> {
                         "an empty group: put at least one event type between `(` and `)`",
                     ));
                 }
-                let inner = self.alternatives()?;
+                self.depth += 1;
+                let inner = self.alternatives();
+                self.depth -= 1;
+                let inner = inner?;
                 self.skip_spaces();
                 if self.peek() != Some(')') {
                     return Err(self.error(open, "this `(` is never closed"));
@@ -503,6 +527,22 @@ mod tests {
             start = false;
         }
         automaton.accepts(start, &set)
+    }
+
+    #[test]
+    fn nesting_is_limited_in_groups_and_repetitions_alike() {
+        let deep = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&deep(MAX_DEPTH)).is_ok());
+        let error = parse(&deep(100_000)).unwrap_err();
+        assert_eq!(error.column, MAX_DEPTH + 1);
+        assert!(error.reason.contains("deeper than 64 levels"), "{error}");
+        assert!(parse(&format!("a{}", "*".repeat(MAX_DEPTH))).is_ok());
+        let error = parse(&format!("a{}", "*".repeat(100_000))).unwrap_err();
+        assert!(error.reason.contains("deeper than 64 levels"), "{error}");
+        // Together: groups inside repetitions inside groups.
+        assert!(parse(&"(a*)".repeat(1000)).is_ok(), "siblings do not nest");
+        assert!(parse(&format!("{}a{}", "(".repeat(40), ")*".repeat(40))).is_ok());
+        assert!(parse(&format!("{}a{}", "(".repeat(70), ")*".repeat(70))).is_err());
     }
 
     #[test]
