@@ -195,7 +195,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     };
     if args.json {
         match serde_json::to_string_pretty(&figures) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => out!("{text}"),
             Err(error) => eprintln!("ws-test: cannot print the figures as JSON: {error}"),
         }
     } else {
@@ -213,22 +213,31 @@ fn print_figures(figures: &Figures) {
         Kind::Chat => "chat",
         Kind::Echo => "echo",
     };
-    println!(
+    out!(
         "bench {}: {} connections x {} {kind} rounds",
-        figures.url, figures.connections, figures.rounds_per_connection
+        figures.url,
+        figures.connections,
+        figures.rounds_per_connection
     );
-    println!(
+    out!(
         "connect     {:.1} ms for {} connections",
-        figures.connect_ms, figures.connections
+        figures.connect_ms,
+        figures.connections
     );
-    println!(
+    out!(
         "throughput  {} rounds in {:.1} ms: {:.0} rounds/s, {:.0} server frames/s",
-        figures.rounds, figures.elapsed_ms, figures.rounds_per_second, figures.frames_per_second
+        figures.rounds,
+        figures.elapsed_ms,
+        figures.rounds_per_second,
+        figures.frames_per_second
     );
     let latency = &figures.latency_us;
-    println!(
+    out!(
         "latency     p50 {} µs  p90 {} µs  p99 {} µs  max {} µs",
-        latency.p50, latency.p90, latency.p99, latency.max
+        latency.p50,
+        latency.p90,
+        latency.p99,
+        latency.max
     );
-    println!("errors      {}", figures.errors);
+    out!("errors      {}", figures.errors);
 }

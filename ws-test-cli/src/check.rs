@@ -38,13 +38,13 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         suite = suite.token(token.clone());
     }
     if !args.json {
-        println!("checking {url}");
+        out!("checking {url}");
     }
     let json = args.json;
     let report = suite
         .run_with(|check| {
             if !json {
-                println!("{check}");
+                out!("{check}");
                 let _ = std::io::stdout().flush();
             }
         })
@@ -58,11 +58,11 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     };
     if json {
         match serde_json::to_string_pretty(&report) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => out!("{text}"),
             Err(error) => eprintln!("ws-test: cannot print the report as JSON: {error}"),
         }
     } else {
-        println!("{} passed, {} failed", report.passed(), report.failed());
+        out!("{} passed, {} failed", report.passed(), report.failed());
     }
     if report.all_passed() {
         ExitCode::SUCCESS

@@ -4,6 +4,15 @@
 //! Exit codes: 0 when everything passed, 1 when a check failed, 2 on a usage error or when the server cannot be
 //! reached at all.
 
+/// `println!` that does not panic when stdout is gone (`ws-test check | head -3`): what cannot be written is
+/// dropped, and the exit code still tells the outcome.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod check;
 mod serve;

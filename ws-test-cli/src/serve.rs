@@ -78,6 +78,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     let mut agent = ChatAgent::new().event_delay(args.event_delay);
@@ -125,7 +126,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             return ExitCode::from(crate::UNREACHABLE);
         }
     };
-    println!("listening on {}", server.url());
+    out!("listening on {}", server.url());
     let _ = std::io::stdout().flush();
 
     let terminate = async {

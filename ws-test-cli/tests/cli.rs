@@ -243,3 +243,112 @@ fn bench_prints_throughput_and_percentiles() {
     );
     assert!(stdout.contains("errors      0"), "{stdout}");
 }
+
+#[test]
+fn serve_enforces_its_limit_flags() {
+    let serve = Serve::start(&[
+        "--max-connections",
+        "1",
+        "--handshake-timeout",
+        "300ms",
+        "--idle-timeout",
+        "400ms",
+    ]);
+    let url = serve.url.clone();
+    let addr = url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let mut first = WsClient::connect(&url).await.expect("the first connection fits");
+        let refused = WsClient::connect(&url).await.expect_err("the second is one too many");
+        assert!(
+            refused.to_string().contains("503") && refused.to_string().contains("--max-connections"),
+            "{refused}"
+        );
+        let idle = first.expect_closed(1001).await.expect("closed when idle");
+        assert!(idle.reason.contains("--idle-timeout"), "{idle:?}");
+        // A request head that never completes is dropped at the handshake timeout.
+        let mut half = tokio::net::TcpStream::connect(&addr).await.expect("TCP connect");
+        tokio::io::AsyncWriteExt::write_all(&mut half, b"GET /ws HTTP/1.1\r\n")
+            .await
+            .expect("half a request");
+        let mut rest = Vec::new();
+        let ended = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::io::AsyncReadExt::read_to_end(&mut half, &mut rest),
+        )
+        .await;
+        assert!(ended.is_ok(), "the half-sent request was still held after 5 s");
+    });
+    let (status, logs) = serve.terminate();
+    assert!(status.success(), "{logs}");
+    assert!(logs.contains("handshake timeout"), "{logs}");
+}
+
+#[test]
+fn serve_warns_when_it_listens_beyond_loopback_without_a_token() {
+    let serve = Serve::start(&["--host", "0.0.0.0"]);
+    let (_, logs) = serve.terminate();
+    assert!(
+        logs.contains("listening beyond loopback without a token") && logs.contains("--token"),
+        "{logs}"
+    );
+    let serve = Serve::start(&["--host", "0.0.0.0", "--token", "s3cret"]);
+    let (_, logs) = serve.terminate();
+    assert!(!logs.contains("without a token"), "{logs}");
+}
+
+#[test]
+fn serve_plays_transport_faults_by_name_and_refuses_unknown_ones() {
+    let serve = Serve::start(&["--fault", "half-open"]);
+    let output = ws_test()
+        .args(["check", &serve.url, "--timeout", "300ms", "--concurrency", "2"])
+        .env("WS_TEST_TIMEOUT_SCALE", "0.1") // the close handshakes the half-open server never answers
+        .output()
+        .expect("ws-test check runs");
+    let (code, stdout, stderr) = (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("FAIL  connection_established") && stdout.contains("timed out after 300ms"),
+        "{stdout}"
+    );
+    let output = ws_test()
+        .args(["serve", "--fault", "half-closed"])
+        .output()
+        .expect("ws-test runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("or a transport fault: no-handshake, reset, half-open"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_scales_its_default_timeout_and_refuses_a_wild_scale() {
+    let serve = Serve::start(&["--fault", "half-open"]);
+    let output = ws_test()
+        .args(["check", &serve.url, "--concurrency", "2"])
+        .env("WS_TEST_TIMEOUT_SCALE", "0.04")
+        .output()
+        .expect("ws-test check runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("timed out after 200ms"), "5 s x 0.04:\n{stdout}");
+    let output = ws_test()
+        .args(["check"])
+        .env("WS_TEST_TIMEOUT_SCALE", "1e300")
+        .output()
+        .expect("ws-test check runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("WS_TEST_TIMEOUT_SCALE=\"1e300\" is not a usable factor"),
+        "{stderr}"
+    );
+}
