@@ -79,6 +79,7 @@ pub mod __private {
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;
     pub use crate::server::ServerBuilder;
+    pub use crate::server::fuzzing::fuzz_one as fuzz_server;
     pub use crate::transport::Transport;
     pub use crate::{EmbeddedServer, events::WsEvents};
     pub use serde_json::Value;

@@ -8,6 +8,7 @@
 
 mod app;
 mod connection;
+pub(crate) mod fuzzing;
 mod hostile;
 mod registry;
 mod upgrade;
