@@ -28,6 +28,19 @@ async fn hostile(fault: TransportFault) -> Result<EmbeddedServer, Error> {
     EmbeddedServer::builder().transport_fault(fault).start().await
 }
 
+/// Sends `text` again and again until a send fails (at most `limit` times); returns the failure.
+async fn send_until_stuck(client: &mut WsClient, text: &str, limit: usize) -> Error {
+    for _ in 0..limit {
+        if let Err(error) = client.send_text(text).await {
+            return error;
+        }
+    }
+    panic!(
+        "{limit} frames of {} bytes taken by a server that should have stopped reading",
+        text.len()
+    );
+}
+
 /// The close a receive ends with, and how long it took to learn of it.
 async fn closed_on_recv(client: &mut WsClient) -> (u16, String, Duration) {
     let started = tokio::time::Instant::now();
@@ -89,15 +102,7 @@ async fn a_half_open_server_times_out_every_wait_naming_what_was_awaited() -> Te
         "{unanswered}"
     );
     // It never reads either: sends fill the socket's buffers, then fail at the send deadline.
-    let big = vec![7u8; 1 << 20];
-    let mut sent = 0;
-    let stuck = loop {
-        match client.send_binary(big.clone()).await {
-            Ok(()) => sent += 1,
-            Err(error) => break error,
-        }
-        assert!(sent < 512, "512 MiB taken by a server that never reads");
-    };
+    let stuck = send_until_stuck(&mut client, &"x".repeat(1 << 20), 512).await;
     assert!(
         matches!(&stuck, Error::Timeout { awaited, after, .. }
             if awaited.contains("not reading") && awaited.contains("send_timeout") && *after == Duration::from_millis(200)),
@@ -121,15 +126,8 @@ async fn a_slow_reader_still_chats_but_a_bulk_send_meets_the_send_deadline() -> 
     client
         .expect(Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS).strict())
         .await?;
-    let chunk = "x".repeat(512 * 1024);
-    let mut sent = 0;
-    let stuck = loop {
-        match client.send_json(json!({"type": "echo", "payload": chunk})).await {
-            Ok(()) => sent += 1,
-            Err(error) => break error,
-        }
-        assert!(sent < 1024, "512 MiB taken at 16 KiB/s");
-    };
+    let echo = json!({"type": "echo", "payload": "x".repeat(512 * 1024)}).to_string();
+    let stuck = send_until_stuck(&mut client, &echo, 1024).await;
     assert!(
         matches!(&stuck, Error::Timeout { awaited, .. } if awaited.contains("not reading")),
         "{stuck}"

@@ -24,6 +24,18 @@ async fn still_serves(server: &EmbeddedServer) -> TestResult {
     Ok(())
 }
 
+/// Waits until the server counts `count` connections in their HTTP phase.
+async fn pending_becomes(server: &EmbeddedServer, count: u64) -> std::io::Result<()> {
+    let awaited = format!("{count} pending connection(s)");
+    wait_until(&awaited, Duration::from_secs(5), || {
+        match server.metrics().connections_pending {
+            now if now == count => Ok(()),
+            other => Err(format!("{other} pending")),
+        }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn half_sent_requests_are_dropped_at_the_handshake_timeout_and_the_server_goes_on() -> TestResult {
     let server = EmbeddedServer::builder()
@@ -104,13 +116,7 @@ async fn connections_over_max_pending_are_answered_503_and_dropped() -> TestResu
     for _ in 0..3 {
         idle.push(TcpStream::connect(server.addr()).await?);
     }
-    wait_until("three pending connections", Duration::from_secs(5), || {
-        match server.metrics().connections_pending {
-            3 => Ok(()),
-            other => Err(format!("{other} pending")),
-        }
-    })
-    .await?;
+    pending_becomes(&server, 3).await?;
     let mut shed = TcpStream::connect(server.addr()).await?;
     let answer = read_until_closed(&mut shed, Duration::from_secs(5)).await?;
     let answer = String::from_utf8_lossy(&answer);
@@ -122,13 +128,7 @@ async fn connections_over_max_pending_are_answered_503_and_dropped() -> TestResu
     );
     assert_eq!(server.metrics().connections_shed, 1);
     drop(idle);
-    wait_until("the pending slots back", Duration::from_secs(5), || {
-        match server.metrics().connections_pending {
-            0 => Ok(()),
-            other => Err(format!("{other} pending")),
-        }
-    })
-    .await?;
+    pending_becomes(&server, 0).await?;
     still_serves(&server).await?;
     Ok(())
 }

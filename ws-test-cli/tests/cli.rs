@@ -62,7 +62,16 @@ impl Drop for Serve {
 }
 
 fn check(args: &[&str]) -> (i32, String, String) {
-    let output = ws_test().arg("check").args(args).output().expect("ws-test check runs");
+    run_with_env(&[&["check"], args].concat(), &[])
+}
+
+/// Runs `ws-test ARGS` with extra environment variables; returns the exit code, stdout and stderr.
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let output = ws_test()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("ws-test runs");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -303,27 +312,18 @@ fn serve_warns_when_it_listens_beyond_loopback_without_a_token() {
 #[test]
 fn serve_plays_transport_faults_by_name_and_refuses_unknown_ones() {
     let serve = Serve::start(&["--fault", "half-open"]);
-    let output = ws_test()
-        .args(["check", &serve.url, "--timeout", "300ms", "--concurrency", "2"])
-        .env("WS_TEST_TIMEOUT_SCALE", "0.1") // the close handshakes the half-open server never answers
-        .output()
-        .expect("ws-test check runs");
-    let (code, stdout, stderr) = (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
+    // The scale shortens the close handshakes the half-open server never answers.
+    let (code, stdout, stderr) = run_with_env(
+        &["check", &serve.url, "--timeout", "300ms", "--concurrency", "2"],
+        &[("WS_TEST_TIMEOUT_SCALE", "0.1")],
     );
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stdout.contains("FAIL  connection_established") && stdout.contains("timed out after 300ms"),
         "{stdout}"
     );
-    let output = ws_test()
-        .args(["serve", "--fault", "half-closed"])
-        .output()
-        .expect("ws-test runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run_with_env(&["serve", "--fault", "half-closed"], &[]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("or a transport fault: no-handshake, reset, half-open"),
         "{stderr}"
@@ -333,20 +333,13 @@ fn serve_plays_transport_faults_by_name_and_refuses_unknown_ones() {
 #[test]
 fn check_scales_its_default_timeout_and_refuses_a_wild_scale() {
     let serve = Serve::start(&["--fault", "half-open"]);
-    let output = ws_test()
-        .args(["check", &serve.url, "--concurrency", "2"])
-        .env("WS_TEST_TIMEOUT_SCALE", "0.04")
-        .output()
-        .expect("ws-test check runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (_, stdout, _) = run_with_env(
+        &["check", &serve.url, "--concurrency", "2"],
+        &[("WS_TEST_TIMEOUT_SCALE", "0.04")],
+    );
     assert!(stdout.contains("timed out after 200ms"), "5 s x 0.04:\n{stdout}");
-    let output = ws_test()
-        .args(["check"])
-        .env("WS_TEST_TIMEOUT_SCALE", "1e300")
-        .output()
-        .expect("ws-test check runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run_with_env(&["check"], &[("WS_TEST_TIMEOUT_SCALE", "1e300")]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("WS_TEST_TIMEOUT_SCALE=\"1e300\" is not a usable factor"),
         "{stderr}"
