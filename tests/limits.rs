@@ -237,3 +237,76 @@ async fn zero_limits_are_refused_naming_the_setting() {
         assert!(error.contains(&format!("{setting} is 0")), "{error}");
     }
 }
+
+/// On a paused clock, so the event delays are virtual and the timing is exact.
+#[tokio::test(start_paused = true)]
+async fn a_burst_of_chat_messages_runs_at_most_64_at_once_and_loses_none() -> TestResult {
+    let delay = Duration::from_millis(50);
+    let server = EmbeddedServer::builder()
+        .transport(ws_test_runtime::Transport::Memory)
+        .handler(ws_test_runtime::ChatAgent::new().event_delay(delay))
+        .start()
+        .await?;
+    let mut client = server.client().recv_timeout(Duration::from_secs(60)).connect().await?;
+    client.expect(Expect::events(["connection_established"])).await?;
+    let started = tokio::time::Instant::now();
+    for run in 0..100 {
+        client
+            .send_json(json!({"type": "chat_message", "content": "burst", "run_id": format!("run-{run}")}))
+            .await?;
+    }
+    let matched = client
+        .expect(
+            Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS)
+                .strict()
+                .per("run_id")
+                .times(100)
+                .within(Duration::from_secs(60)),
+        )
+        .await?;
+    assert_eq!(matched.events().len(), 500, "every event of every run");
+    // A run takes four delays. 64 runs start at once; the other 36 wait for the first to end.
+    let run = delay * 4;
+    let completed: Vec<Duration> = client
+        .history()
+        .received()
+        .filter(|frame| frame.event_type().as_deref() == Some("agent_completed"))
+        .map(|frame| frame.at)
+        .collect();
+    let first_wave = completed.iter().filter(|at| **at < run + delay).count();
+    assert_eq!(first_wave, 64, "{completed:?}");
+    assert!(completed.iter().all(|at| *at < run * 2 + delay), "{completed:?}");
+    assert!(started.elapsed() >= run * 2, "the second wave waited for the first");
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_client_gives_up_its_goodbye_at_the_close_deadline() -> TestResult {
+    let server = EmbeddedServer::builder()
+        .transport(ws_test_runtime::Transport::Memory)
+        .transport_fault(ws_test_runtime::TransportFault::HalfOpen)
+        .start()
+        .await?;
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let client = server.connect().await?;
+    assert!(metrics.num_alive_tasks() > before, "the client's reader runs");
+    let dropped = tokio::time::Instant::now();
+    drop(client);
+    // The server never answers the close: the goodbye ends at the close deadline, and takes its tasks along.
+    let close = ws_test_runtime::timeout::scaled(ws_test_runtime::timeout::CLOSE);
+    wait_until("the client's tasks gone", close * 2, || {
+        match metrics.num_alive_tasks() {
+            // The server's own task for the half-open connection stays until it shuts down.
+            now if now <= before + 1 => Ok(()),
+            other => Err(format!("{other} tasks alive, {before} before the client")),
+        }
+    })
+    .await?;
+    assert!(
+        dropped.elapsed() >= close,
+        "gave up before the deadline: {:?}",
+        dropped.elapsed()
+    );
+    Ok(())
+}
