@@ -20,7 +20,6 @@ use http_body_util::BodyExt as _;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::Shared;
@@ -119,20 +118,8 @@ pub(crate) async fn serve(
         app,
         watch,
     };
-    let connection = super::http1_builder(&shared)
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    let mut shutdown = shared.shutdown.subscribe();
-    tokio::select! {
-        result = connection => {
-            if let Err(error) = result {
-                super::http_error(&shared, &error);
-            }
-        }
-        () = super::stopped(&mut shutdown) => {}
-    }
-    // The HTTP phase is over (an upgraded stream is the app's task's now).
-    drop(pending);
+    // Once upgraded, the stream is the app's task's.
+    super::serve_http(&shared, io, service, pending).await;
 }
 
 /// The hyper service of one hosted connection: the app, and the bookkeeping of its answers to upgrades.

@@ -64,20 +64,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: Stream, pending: OwnedSem
             std::future::ready(Ok::<_, Infallible>(response))
         })
     };
-    let connection = super::http1_builder(&shared)
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
-    let mut shutdown = shared.shutdown.subscribe();
-    tokio::select! {
-        result = connection => {
-            if let Err(error) = result {
-                super::http_error(&shared, &error);
-            }
-        }
-        () = super::stopped(&mut shutdown) => return,
+    if !super::serve_http(&shared, stream, service, pending).await {
+        return;
     }
-    // Out of the HTTP phase: the pending slot goes back (a WebSocket holds its own slot).
-    drop(pending);
     if let Ok((on_upgrade, seed)) = upgrade_rx.await {
         match on_upgrade.await {
             Ok(upgraded) => {
@@ -154,51 +143,42 @@ where
     let metrics = &shared.metrics;
 
     let writer = async {
-        loop {
+        let too_slow_close = || {
+            tracing::info!(connection_id = %id, "closing a connection too slow to take a broadcast");
+            CloseInfo::new(
+                close_code::POLICY_VIOLATION,
+                format!(
+                    "too slow: a broadcast found {OUTBOUND_QUEUE} frames waiting for this connection \
+                     (the client is not reading)"
+                ),
+            )
+        };
+        let close = loop {
             // A broadcast that found the queue full cuts in, even while a send waits for the peer to read.
-            let next = tokio::select! {
+            let outbound = tokio::select! {
                 biased;
-                () = too_slow.notified() => Err(()),
-                outbound = outbound_rx.recv() => Ok(outbound),
+                () = too_slow.notified() => break too_slow_close(),
+                outbound = outbound_rx.recv() => outbound,
             };
-            let sent = match next {
-                Ok(None) => return None,
-                Ok(Some(Outbound::Close(close))) => {
-                    let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), sink.send(wire::close_frame(&close)))
-                        .await;
-                    return Some(close);
-                }
-                Ok(Some(Outbound::Message(message))) => {
+            match outbound {
+                None => return None,
+                Some(Outbound::Close(close)) => break close,
+                Some(Outbound::Message(message)) => {
                     metrics.frame_out(message.len());
-                    tokio::select! {
+                    let sent = tokio::select! {
                         biased;
-                        () = too_slow.notified() => Err(()),
-                        sent = sink.send(wire::outgoing(message)) => Ok(sent),
+                        () = too_slow.notified() => break too_slow_close(),
+                        sent = sink.send(wire::outgoing(message)) => sent,
+                    };
+                    if let Err(error) = sent {
+                        tracing::debug!(connection_id = %id, %error, "could not send a frame");
+                        return None;
                     }
                 }
-                Err(()) => Err(()),
-            };
-            match sent {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::debug!(connection_id = %id, %error, "could not send a frame");
-                    return None;
-                }
-                Err(()) => {
-                    let close = CloseInfo::new(
-                        close_code::POLICY_VIOLATION,
-                        format!(
-                            "too slow: a broadcast found {OUTBOUND_QUEUE} frames waiting for this connection \
-                             (the client is not reading)"
-                        ),
-                    );
-                    tracing::info!(connection_id = %id, "closing a connection too slow to take a broadcast");
-                    let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), sink.send(wire::close_frame(&close)))
-                        .await;
-                    return Some(close);
-                }
             }
-        }
+        };
+        let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), sink.send(wire::close_frame(&close))).await;
+        Some(close)
     };
 
     let reader = async {

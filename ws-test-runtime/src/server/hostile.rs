@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpC
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
 
 use crate::error::{Error, Result};
+use crate::timeout;
 use crate::transport::Stream;
 
 /// A preset of hostile server behaviour at the transport level, for testing clients
@@ -187,7 +188,7 @@ where
         // The client is expected to close: read (and discard) until it does, for at most a few seconds.
         _ => {
             let mut sink = [0u8; 4096];
-            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), async {
                 while let Ok(read) = io.read(&mut sink).await {
                     if read == 0 {
                         break;

@@ -782,18 +782,43 @@ fn shed(shared: &Shared, stream: Stream) {
     }
 }
 
-/// Hyper's HTTP/1.1 server with upgrades and the handshake deadline: the connection is dropped when a request
-/// head is not complete in time (counted; every other connection goes on).
-pub(crate) fn http1_builder(shared: &Shared) -> hyper::server::conn::http1::Builder {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
+/// The HTTP phase of one connection: hyper's HTTP/1.1 server with upgrades and the handshake deadline (a
+/// connection whose request head is not complete in time is dropped and counted). It ends when the connection
+/// ends or is upgraded (`true`) or the server shuts down (`false`); then the pending slot goes back.
+pub(crate) async fn serve_http<I, S, B>(
+    shared: &Shared,
+    io: I,
+    service: S,
+    pending: tokio::sync::OwnedSemaphorePermit,
+) -> bool
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(shared.config.handshake_timeout);
-    builder
+        .header_read_timeout(shared.config.handshake_timeout)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .with_upgrades();
+    let mut shutdown = shared.shutdown.subscribe();
+    let served = tokio::select! {
+        result = connection => {
+            if let Err(error) = result {
+                http_error(shared, &error);
+            }
+            true
+        }
+        () = stopped(&mut shutdown) => false,
+    };
+    drop(pending);
+    served
 }
 
 /// Logs how an HTTP connection ended with an error, and counts a handshake timeout.
-pub(crate) fn http_error(shared: &Shared, error: &hyper::Error) {
+fn http_error(shared: &Shared, error: &hyper::Error) {
     if error.is_timeout() {
         shared.metrics.handshakes_timed_out.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
