@@ -55,6 +55,15 @@ enum Event {
     Closed(CloseInfo),
 }
 
+/// How [`WsClient::write_frame`] hands a frame to the socket.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// Write it out now (with anything queued before it).
+    Send,
+    /// Queue it; it goes out with the next flush.
+    Feed,
+}
+
 /// The default of [`ClientBuilder::max_history_bytes`]: 64 MiB.
 pub(crate) const DEFAULT_MAX_HISTORY_BYTES: usize = 64 << 20;
 
@@ -93,6 +102,8 @@ pub struct WsClient {
     window_start: usize,
     /// History index after the last frame that a receive returned.
     received_until: usize,
+    /// Frames queued by `feed_*` that are not flushed yet.
+    unflushed: bool,
 }
 impl std::fmt::Debug for WsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,6 +147,7 @@ impl WsClient {
             pending: VecDeque::new(),
             window_start: 0,
             received_until: 0,
+            unflushed: false,
         }
     }
 
@@ -207,6 +219,71 @@ impl WsClient {
         .await
     }
 
+    /// Queues a JSON value as a text frame without waiting for it to reach the socket: for pipelining many
+    /// messages, where one write carries many frames. Queued frames go out with the next [`flush`](Self::flush),
+    /// send, receive or expectation (a wait flushes first, so it can never wait on a reply to a frame still
+    /// queued), and whenever the queue passes tungstenite's write buffer size. The frame is in the history at
+    /// once, as sent.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::start().await?;
+    /// let mut client = server.connect().await?;
+    /// client.expect_type("connection_established").await?;
+    /// for n in 0..100 {
+    ///     client.feed_json(&json!({"type": "echo", "payload": n})).await?;
+    /// }
+    /// client.flush().await?;
+    /// for n in 0..100 {
+    ///     assert_eq!(client.recv_json().await?["payload"], n);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn feed_json(&mut self, value: impl Serialize) -> Result<()> {
+        let text = json_text(value)?;
+        self.feed_text(text).await
+    }
+
+    /// Queues a text frame without waiting for it to reach the socket (see [`feed_json`](Self::feed_json)).
+    pub async fn feed_text(&mut self, text: impl Into<String>) -> Result<()> {
+        let text = text.into();
+        self.write_frame(
+            FrameKind::Text(text.clone()),
+            WsMessage::text(text),
+            "queue a text frame",
+            Write::Feed,
+        )
+        .await
+    }
+
+    /// Writes every frame queued by [`feed_json`](Self::feed_json) or [`feed_text`](Self::feed_text) to the
+    /// socket, waiting at most the send timeout for the server to take them.
+    pub async fn flush(&mut self) -> Result<()> {
+        if !self.unflushed {
+            return Ok(());
+        }
+        let within = self.send_timeout;
+        let closed = self.closed_error("flush queued frames");
+        let sink = self.sink.as_mut().ok_or(closed)?;
+        self.unflushed = false;
+        match tokio::time::timeout(within, sink.flush()).await {
+            Ok(flushed) => flushed.map_err(|error| self.send_error(error, "flush queued frames")),
+            Err(_) => Err(self.send_timed_out("flush queued frames", None)),
+        }
+    }
+
+    /// A wait never waits on a reply to a frame still queued.
+    async fn flush_before_waiting(&mut self) -> Result<()> {
+        if self.unflushed && self.closed.is_none() {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
     /// Sends a protocol-level ping and waits for the matching pong; returns the round-trip time.
     pub async fn ping(&mut self, payload: impl Into<Vec<u8>>) -> Result<Duration> {
         let payload = payload.into();
@@ -228,31 +305,64 @@ impl WsClient {
     }
 
     async fn send_frame(&mut self, kind: FrameKind, frame: WsMessage, action: &str) -> Result<()> {
-        let closed = || Error::ConnectionClosed {
+        self.write_frame(kind, frame, action, Write::Send).await
+    }
+
+    fn closed_error(&self, action: &str) -> Error {
+        Error::ConnectionClosed {
             action: action.to_owned(),
             connection: self.url.clone(),
+        }
+    }
+
+    fn send_error(&self, error: tokio_tungstenite::tungstenite::Error, action: &str) -> Error {
+        match error {
+            tokio_tungstenite::tungstenite::Error::AlreadyClosed
+            | tokio_tungstenite::tungstenite::Error::ConnectionClosed => self.closed_error(action),
+            other => other.into(),
+        }
+    }
+
+    fn send_timed_out(&self, action: &str, size: Option<usize>) -> Error {
+        let what = match size {
+            Some(size) => format!("{action}, {size} byte(s)"),
+            None => action.to_owned(),
         };
+        Error::Timeout {
+            awaited: format!(
+                "the server to take our frame ({what}): it is not reading, and the socket's buffers are full \
+                 (ClientBuilder::send_timeout sets this deadline)"
+            ),
+            after: self.send_timeout,
+            received: Vec::new(),
+        }
+    }
+
+    /// Records a frame and hands it to the socket: `Send` writes it (and anything queued before it) out,
+    /// `Feed` queues it.
+    async fn write_frame(&mut self, kind: FrameKind, frame: WsMessage, action: &str, how: Write) -> Result<()> {
         if self.closed.is_some() {
-            return Err(closed());
+            return Err(self.closed_error(action));
         }
         let within = self.send_timeout;
-        let sink = self.sink.as_mut().ok_or_else(closed)?;
+        let Some(sink) = self.sink.as_mut() else {
+            return Err(self.closed_error(action));
+        };
         let size = kind.payload_len();
         self.recording.record(Direction::Out, kind);
-        match tokio::time::timeout(within, sink.send(frame)).await {
-            Ok(sent) => sent.map_err(|error| match error {
-                tokio_tungstenite::tungstenite::Error::AlreadyClosed
-                | tokio_tungstenite::tungstenite::Error::ConnectionClosed => closed(),
-                other => other.into(),
-            }),
-            Err(_) => Err(Error::Timeout {
-                awaited: format!(
-                    "the server to take our frame ({action}, {size} byte(s)): it is not reading, and the socket's \
-                     buffers are full (ClientBuilder::send_timeout sets this deadline)"
-                ),
-                after: within,
-                received: Vec::new(),
-            }),
+        let written = match how {
+            Write::Send => {
+                self.unflushed = false;
+                tokio::time::timeout(within, sink.send(frame)).await
+            }
+            Write::Feed => {
+                self.unflushed = true;
+                tokio::time::timeout(within, sink.feed(frame)).await
+            }
+        };
+        match written {
+            Ok(sent) => sent.map_err(|error| self.send_error(error, action)),
+            Err(_) => Err(self.send_timed_out(action, Some(size))),
         }
     }
 
@@ -436,6 +546,7 @@ impl WsClient {
     /// ```
     pub async fn expect(&mut self, expectation: impl Borrow<Expectation>) -> Result<Matched> {
         let expectation = expectation.borrow();
+        self.flush_before_waiting().await?;
         let outcome = self
             .tap()
             .evaluate(self.window_start, expectation, self.recv_timeout)
@@ -516,6 +627,7 @@ impl WsClient {
         mut accept: impl FnMut(&Event) -> Option<Result<T>>,
     ) -> Result<T> {
         let deadline = Instant::now() + within;
+        self.flush_before_waiting().await?;
         let mut received = Vec::new();
         loop {
             let Some(event) = self.next_incoming(deadline).await else {
