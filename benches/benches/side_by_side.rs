@@ -309,6 +309,31 @@ fn steady(plan: &Plan) -> Result<Figure, BoxError> {
     })
 }
 
+/// One side's steady rounds and nothing else, for a profiler.
+fn steady_alone(who: &str, rounds: usize) -> Result<(), BoxError> {
+    current_thread()?.block_on(async {
+        let chat = json!({"type": "chat_message", "content": "bench"});
+        if who == "floor" {
+            let server = FloorServer::start(None).await?;
+            let mut client = FloorClient::connect(server.addr(), None).await?;
+            client.expect_strict(&["connection_established"]).await?;
+            for _ in 0..rounds {
+                floor::chat_round(&mut client, "bench").await?;
+            }
+        } else {
+            let server = EmbeddedServer::start().await?;
+            let mut client = server.connect().await?;
+            client.expect(Expect::events(["connection_established"])).await?;
+            let events = Expect::events(CRITICAL_EVENTS).strict();
+            for _ in 0..rounds {
+                client.send_json(&chat).await?;
+                client.expect(&events).await?;
+            }
+        }
+        Ok(())
+    })
+}
+
 // ---- pipelined echo ----
 
 fn echo(n: usize) -> Value {
@@ -565,6 +590,8 @@ fn main() -> Result<(), BoxError> {
             return Ok(());
         }
         ["--child", "serve"] => return serve_child(),
+        // For a profiler: one side's steady chat rounds alone (`perf record ... -- --child steady ws-test 100000`).
+        ["--child", "steady", who, rounds] => return steady_alone(who, rounds.parse()?),
         _ => {}
     }
     let plan = Plan::from_args(&args)?;

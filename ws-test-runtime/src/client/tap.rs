@@ -98,6 +98,22 @@ pub(crate) fn data_message(frame: &Frame) -> Option<Message> {
     }
 }
 
+/// A received data frame as the matcher and the report see it, read in place (a text frame is parsed once).
+fn report_frame(frame: &Frame) -> Option<ReportFrame> {
+    if frame.direction != Direction::In {
+        return None;
+    }
+    match &frame.kind {
+        FrameKind::Text(text) => Some(ReportFrame::from_text(frame.index, Some(frame.at), text)),
+        FrameKind::Binary(bytes) => Some(ReportFrame::from_message(
+            frame.index,
+            Some(frame.at),
+            &Message::Binary(bytes.clone()),
+        )),
+        _ => None,
+    }
+}
+
 /// A read-only view of a client's connection that stays valid after the client is gone.
 ///
 /// [`WsClient::tap`](super::WsClient::tap) makes one; the `#[ws_test]` driver keeps one so it can check the
@@ -196,8 +212,7 @@ impl Tap {
             {
                 let history = self.recording.history();
                 for frame in history.frames().get(next..).unwrap_or_default() {
-                    if let Some(message) = data_message(frame) {
-                        let frame = ReportFrame::from_message(frame.index, Some(frame.at), &message);
+                    if let Some(frame) = report_frame(frame) {
                         match matcher.progress() {
                             Progress::Pending => {
                                 matcher.feed(&frame.fed_value());

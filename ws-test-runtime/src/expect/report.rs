@@ -138,7 +138,7 @@ pub(crate) fn build(
         rows.push(Some(FailureRow {
             index: frame.index,
             at: frame.at,
-            summary: frame.summary.clone(),
+            summary: frame.summary(),
             ignored: tags[position] == Tag::Ignored,
         }));
         previous = Some(position);
@@ -148,7 +148,7 @@ pub(crate) fn build(
     let mut not_matched: Vec<String> = others
         .iter()
         .take(MAX_LISTED)
-        .map(|&position| format!("#{} {}", frames[position].index, frames[position].summary))
+        .map(|&position| format!("#{} {}", frames[position].index, frames[position].summary()))
         .collect();
     if others.len() > MAX_LISTED {
         not_matched.push(format!("… and {} more", others.len() - MAX_LISTED));

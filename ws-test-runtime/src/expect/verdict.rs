@@ -2,6 +2,7 @@
 //! expectation diverged, why the waiting ended, and the frames as the report shows them. Both
 //! [`matcher`](super::matcher) and [`report`](super::report) import these; neither imports the other's types.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -91,38 +92,65 @@ pub(crate) struct ReportFrame {
     pub(crate) at: Option<Duration>,
     /// The frame as JSON, when it is JSON.
     pub(crate) value: Option<Value>,
-    /// One line: type and key fields.
-    pub(crate) summary: String,
+    /// The one-line summary of a frame that is not JSON (a JSON frame's is made when a report needs it).
+    not_json: Option<String>,
 }
 
 impl ReportFrame {
     pub(crate) fn from_value(index: usize, at: Option<Duration>, value: &Value) -> Self {
-        let summary = summarize_json(value).unwrap_or_else(|| summarize_text(&value.to_string()));
         ReportFrame {
             index,
             at,
             value: Some(value.clone()),
-            summary,
+            not_json: None,
         }
     }
 
-    pub(crate) fn from_message(index: usize, at: Option<Duration>, message: &Message) -> Self {
-        match message.json() {
-            Ok(value) => Self::from_value(index, at, &value),
+    /// A text frame: parsed once, here.
+    pub(crate) fn from_text(index: usize, at: Option<Duration>, text: &str) -> Self {
+        match serde_json::from_str(text) {
+            Ok(value) => ReportFrame {
+                index,
+                at,
+                value: Some(value),
+                not_json: None,
+            },
             Err(_) => ReportFrame {
                 index,
                 at,
                 value: None,
-                summary: message.summary(),
+                not_json: Some(summarize_text(text)),
             },
         }
     }
 
+    pub(crate) fn from_message(index: usize, at: Option<Duration>, message: &Message) -> Self {
+        match message {
+            Message::Text(text) => Self::from_text(index, at, text),
+            Message::Binary(_) => ReportFrame {
+                index,
+                at,
+                value: None,
+                not_json: Some(message.summary()),
+            },
+        }
+    }
+
+    /// One line: type and key fields.
+    pub(crate) fn summary(&self) -> String {
+        match (&self.value, &self.not_json) {
+            (Some(value), _) => summarize_json(value).unwrap_or_else(|| summarize_text(&value.to_string())),
+            (None, Some(summary)) => summary.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
     /// The value the matcher is fed: the JSON, or a string standing for a frame that is not JSON (no `type`).
-    pub(crate) fn fed_value(&self) -> Value {
-        self.value
-            .clone()
-            .unwrap_or_else(|| Value::String(self.summary.clone()))
+    pub(crate) fn fed_value(&self) -> Cow<'_, Value> {
+        match &self.value {
+            Some(value) => Cow::Borrowed(value),
+            None => Cow::Owned(Value::String(self.summary())),
+        }
     }
 }
 

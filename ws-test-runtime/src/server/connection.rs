@@ -153,27 +153,54 @@ where
                 ),
             )
         };
+        // Frames are fed to tungstenite while more are queued and flushed once when the queue runs dry: the five
+        // events of a run leave in one write instead of five.
+        let mut unflushed = false;
         let close = loop {
             // A broadcast that found the queue full cuts in, even while a send waits for the peer to read.
-            let outbound = tokio::select! {
-                biased;
-                () = too_slow.notified() => break too_slow_close(),
-                outbound = outbound_rx.recv() => outbound,
+            if too_slow.notified().now_or_never().is_some() {
+                break too_slow_close();
+            }
+            let outbound = match outbound_rx.try_recv() {
+                Ok(outbound) => Some(outbound),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if unflushed {
+                        let flushed = tokio::select! {
+                            biased;
+                            () = too_slow.notified() => break too_slow_close(),
+                            flushed = sink.flush() => flushed,
+                        };
+                        if let Err(error) = flushed {
+                            tracing::debug!(connection_id = %id, %error, "could not send a frame");
+                            return None;
+                        }
+                    }
+                    tokio::select! {
+                        biased;
+                        () = too_slow.notified() => break too_slow_close(),
+                        outbound = outbound_rx.recv() => outbound,
+                    }
+                }
             };
             match outbound {
-                None => return None,
+                None => {
+                    let _ = sink.flush().await;
+                    return None;
+                }
                 Some(Outbound::Close(close)) => break close,
                 Some(Outbound::Message(message)) => {
                     metrics.frame_out(message.len());
-                    let sent = tokio::select! {
+                    let fed = tokio::select! {
                         biased;
                         () = too_slow.notified() => break too_slow_close(),
-                        sent = sink.send(wire::outgoing(message)) => sent,
+                        fed = sink.feed(wire::outgoing(message)) => fed,
                     };
-                    if let Err(error) = sent {
+                    if let Err(error) = fed {
                         tracing::debug!(connection_id = %id, %error, "could not send a frame");
                         return None;
                     }
+                    unflushed = true;
                 }
             }
         };
