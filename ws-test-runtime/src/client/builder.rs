@@ -6,11 +6,11 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri, header};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self};
 
 use super::WsClient;
 use crate::transport::{self, ConnectError, Stream};
+use crate::wire;
 use crate::{Error, Result, timeout};
 
 /// The first pause between two connection attempts; it doubles up to [`MAX_BACKOFF`].
@@ -276,10 +276,7 @@ impl ClientBuilder {
                 Failure::Retry(why)
             }
         };
-        let mut config = WebSocketConfig::default();
-        if let Some(max) = self.max_message_size {
-            config = config.max_message_size(Some(max)).max_frame_size(Some(max));
-        }
+        let config = wire::socket_config(self.max_message_size);
         let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
         let (socket, response) = match tokio::time::timeout_at(deadline, handshake).await {
             Ok(Ok(done)) => done,

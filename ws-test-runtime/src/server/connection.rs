@@ -12,7 +12,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use super::Shared;
@@ -70,9 +70,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: Stream, pending: OwnedSem
     if let Ok((on_upgrade, seed)) = upgrade_rx.await {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let config = WebSocketConfig::default()
-                    .max_message_size(Some(shared.config.max_message_size))
-                    .max_frame_size(Some(shared.config.max_message_size));
+                let config = wire::socket_config(Some(shared.config.max_message_size));
                 let mut io = TokioIo::new(upgraded);
                 match shared.config.transport_fault {
                     None => {
