@@ -57,7 +57,7 @@ impl Plan {
         let (whole_tests, rounds, pipelined, repeats, idle, many) = if quick {
             (20, 200, 2_000, 1, 100, 200)
         } else {
-            (1_000, 5_000, 200_000, 5, 2_000, 10_000)
+            (500, 5_000, 200_000, 5, 2_000, 10_000)
         };
         Ok(Plan {
             quick,
@@ -245,7 +245,24 @@ fn floor_whole() -> Result<Duration, BoxError> {
     Ok(started.elapsed())
 }
 
+/// Sockets in TIME_WAIT on this machine: past about ten thousand, the kernel's search for a free port dominates
+/// a whole test (both sides alike), so the figure says how many there were.
+fn time_wait_sockets() -> usize {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter(|line| line.split_whitespace().nth(3) == Some("06"))
+                .count()
+        })
+        .sum()
+}
+
 fn whole(plan: &Plan) -> Result<Figure, BoxError> {
+    let time_wait = time_wait_sockets();
     ws_test_whole()?;
     floor_whole()?; // warm-up: lazy statics and page faults
     let (ours, floor) = alternate(plan.whole_tests, plan.block, ws_test_whole, floor_whole)?;
@@ -261,6 +278,82 @@ fn whole(plan: &Plan) -> Result<Figure, BoxError> {
         goal: Some((1.2, true)),
         note: String::new(),
     })
+}
+
+/// The phases of a whole test, ws-test's and the floor's, alternating, each on a fresh runtime: medians in µs.
+fn phases(tests: usize) -> Result<(), BoxError> {
+    const NAMES: [&str; 6] = [
+        "runtime",
+        "server start",
+        "connect+welcome",
+        "chat",
+        "teardown",
+        "runtime drop",
+    ];
+    let mut ours: Vec<Histogram<u64>> = NAMES.iter().map(|_| histogram()).collect();
+    let mut theirs: Vec<Histogram<u64>> = NAMES.iter().map(|_| histogram()).collect();
+    for _ in 0..tests {
+        for (side, marks) in [(0, &mut ours), (1, &mut theirs)] {
+            let mut last = Instant::now();
+            let mut mark = |phase: usize| {
+                record(&mut marks[phase], last.elapsed());
+                last = Instant::now();
+            };
+            let runtime = current_thread()?;
+            mark(0);
+            runtime.block_on(async {
+                if side == 0 {
+                    let mut server = EmbeddedServer::start().await?;
+                    mark(1);
+                    let mut client = server.connect().await?;
+                    client.expect(Expect::events(["connection_established"])).await?;
+                    mark(2);
+                    client
+                        .send_json(&json!({"type": "chat_message", "content": "bench"}))
+                        .await?;
+                    client.expect(Expect::events(CRITICAL_EVENTS).strict()).await?;
+                    mark(3);
+                    drop(client);
+                    server.shutdown().await;
+                    mark(4);
+                } else {
+                    let server = FloorServer::start(None).await?;
+                    mark(1);
+                    let mut client = FloorClient::connect(server.addr(), None).await?;
+                    client.expect_strict(&["connection_established"]).await?;
+                    mark(2);
+                    floor::chat_round(&mut client, "bench").await?;
+                    mark(3);
+                    client.close().await?;
+                    server.shutdown().await;
+                    mark(4);
+                }
+                Ok::<_, BoxError>(())
+            })?;
+            drop(runtime);
+            mark(5);
+        }
+    }
+    let mut driver = histogram();
+    let mut by_hand = histogram();
+    for _ in 0..tests {
+        record(&mut driver, ws_test_whole()?);
+        record(&mut by_hand, floor_whole()?);
+    }
+    println!(
+        "whole, through the driver {:.1} µs; the floor's whole {:.1} µs",
+        driver.value_at_quantile(0.5) as f64 / 1e3,
+        by_hand.value_at_quantile(0.5) as f64 / 1e3
+    );
+    for (phase, name) in NAMES.iter().enumerate() {
+        let (a, b) = (ours[phase].value_at_quantile(0.5), theirs[phase].value_at_quantile(0.5));
+        println!(
+            "{name:<16} ws-test {:>8.1} µs   floor {:>8.1} µs",
+            a as f64 / 1e3,
+            b as f64 / 1e3
+        );
+    }
+    Ok(())
 }
 
 // ---- the steady chat round ----
@@ -590,6 +683,19 @@ fn main() -> Result<(), BoxError> {
             return Ok(());
         }
         ["--child", "serve"] => return serve_child(),
+        // For a profiler: one side's whole tests alone (`perf record ... -- --child whole ws-test 5000`).
+        ["--child", "whole", who, tests] => {
+            for _ in 0..tests.parse::<usize>()? {
+                if *who == "floor" {
+                    floor_whole()?;
+                } else {
+                    ws_test_whole()?;
+                }
+            }
+            return Ok(());
+        }
+        // Where a whole test's time goes, phase by phase, both sides (`--child phases 2000`).
+        ["--child", "phases", tests] => return phases(tests.parse()?),
         // For a profiler: one side's steady chat rounds alone (`perf record ... -- --child steady ws-test 100000`).
         ["--child", "steady", who, rounds] => return steady_alone(who, rounds.parse()?),
         _ => {}

@@ -1,4 +1,7 @@
-//! `ws-test bench [URL]`: ramp up N connections, run M rounds on each, print throughput and latency percentiles.
+//! `ws-test bench [URL]`: ramp up N connections, run M rounds on each (up to `--pipeline` of them in flight per
+//! connection), print throughput, round latency, and for chat rounds the latency from the chat message to each of
+//! the five events, percentiles throughout. Latencies come from the client's history: each frame is stamped when
+//! its reader took it off the socket, so a busy bench loop does not inflate them.
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -12,7 +15,7 @@ use serde_json::json;
 use ws_test_runtime::expect::Expect;
 use ws_test_runtime::protocol::close_code;
 use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
-use ws_test_runtime::{WsClient, timeout};
+use ws_test_runtime::{Direction, History, WsClient, timeout};
 
 /// What one round sends and waits for.
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
@@ -38,6 +41,10 @@ pub(crate) struct Args {
     /// What a round is.
     #[arg(long, value_enum, default_value = "chat")]
     kind: Kind,
+    /// How many rounds each connection keeps in flight: the next message goes out as soon as a round completes
+    /// (1: one round at a time).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pipeline: u32,
     /// The server's token.
     #[arg(long)]
     token: Option<String>,
@@ -55,13 +62,23 @@ struct Figures {
     kind: Kind,
     connections: usize,
     rounds_per_connection: usize,
+    pipeline: u32,
     connect_ms: f64,
     elapsed_ms: f64,
     rounds: u64,
     rounds_per_second: f64,
     frames_per_second: f64,
     latency_us: Percentiles,
+    /// Chat rounds: from the chat message to each event of its run, by event type, in protocol order.
+    events_us: Vec<EventLatency>,
     errors: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct EventLatency {
+    event: &'static str,
+    #[serde(flatten)]
+    latency: Percentiles,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,13 +89,26 @@ struct Percentiles {
     max: u64,
 }
 
+impl Percentiles {
+    fn of(histogram: &Histogram<u64>) -> Self {
+        Percentiles {
+            p50: histogram.value_at_quantile(0.5),
+            p90: histogram.value_at_quantile(0.9),
+            p99: histogram.value_at_quantile(0.99),
+            max: histogram.max(),
+        }
+    }
+}
+
 fn histogram() -> Histogram<u64> {
     // Constant bounds (1 µs to an hour, 3 significant digits): valid by construction.
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant histogram bounds are valid")
 }
 
 async fn connect(url: &str, token: Option<&str>, timeout: Duration) -> Result<WsClient, String> {
+    // The bench keeps every frame (the history is where its latencies come from): no cap but memory.
     let mut builder = WsClient::builder(url)
+        .max_history_bytes(usize::MAX)
         .connect_timeout(timeout)
         .recv_timeout(timeout)
         .send_timeout(timeout);
@@ -93,37 +123,122 @@ async fn connect(url: &str, token: Option<&str>, timeout: Duration) -> Result<Ws
     Ok(client)
 }
 
-/// Runs the rounds of one connection; returns its latencies and the first error, if any.
-async fn rounds(mut client: WsClient, args: &Args, progress: &ProgressBar) -> (Histogram<u64>, Option<String>) {
-    let mut latencies = histogram();
-    let chat = Expect::events(CRITICAL_EVENTS).strict();
-    let echo = Expect::events([protocol::ECHO]).strict();
-    for round in 0..args.rounds {
-        let started = Instant::now();
-        let outcome = match args.kind {
-            Kind::Chat => {
-                let message = json!({"type": protocol::CHAT_MESSAGE, "content": format!("bench round {round}")});
-                match client.send_json(&message).await {
-                    Ok(()) => client.expect(&chat).await.map(drop),
-                    Err(error) => Err(error),
-                }
+/// What one connection measured.
+struct Measured {
+    rounds: Histogram<u64>,
+    /// One histogram per critical event (chat rounds only).
+    events: Vec<Histogram<u64>>,
+    error: Option<String>,
+}
+
+/// The message of round `round` on connection `connection`; its id comes back in every reply of the round.
+fn round_message(kind: Kind, connection: usize, round: usize) -> serde_json::Value {
+    match kind {
+        Kind::Chat => json!({
+            "type": protocol::CHAT_MESSAGE,
+            "content": format!("bench round {round}"),
+            "run_id": format!("c{connection}-r{round}"),
+        }),
+        Kind::Echo => json!({"type": protocol::ECHO, "payload": round}),
+    }
+}
+
+/// Whether `reply` ends a round, and which; an `error` event is a failure.
+fn round_ended(kind: Kind, reply: &serde_json::Value) -> Result<bool, String> {
+    match reply.get("type").and_then(serde_json::Value::as_str) {
+        Some(protocol::ERROR) => Err(format!("the server answered with an error: {reply}")),
+        Some(protocol::AGENT_COMPLETED) => Ok(matches!(kind, Kind::Chat)),
+        Some(protocol::ECHO) => Ok(matches!(kind, Kind::Echo)),
+        _ => Ok(false),
+    }
+}
+
+/// Runs the rounds of one connection, up to `--pipeline` in flight, and measures them from its history.
+async fn rounds(mut client: WsClient, connection: usize, args: &Args, progress: &ProgressBar) -> Measured {
+    let mut measured = Measured {
+        rounds: histogram(),
+        events: CRITICAL_EVENTS.iter().map(|_| histogram()).collect(),
+        error: None,
+    };
+    client.watch_from_now();
+    let first = client.history().len();
+    let (mut sent, mut done) = (0, 0);
+    let window = args.pipeline as usize;
+    while done < args.rounds {
+        while sent < args.rounds && sent - done < window {
+            if let Err(error) = client.feed_json(round_message(args.kind, connection, sent)).await {
+                measured.error = Some(error.to_string());
+                return measured;
             }
-            Kind::Echo => match client
-                .send_json(&json!({"type": protocol::ECHO, "payload": round}))
-                .await
-            {
-                Ok(()) => client.expect(&echo).await.map(drop),
-                Err(error) => Err(error),
-            },
-        };
-        if let Err(error) = outcome {
-            return (latencies, Some(error.to_string()));
+            sent += 1;
         }
-        latencies.saturating_record(started.elapsed().as_micros() as u64);
-        progress.inc(1);
+        let ended = match client.recv_json().await {
+            Ok(reply) => round_ended(args.kind, &reply),
+            Err(error) => Err(error.to_string()),
+        };
+        match ended {
+            Ok(true) => {
+                done += 1;
+                progress.inc(1);
+            }
+            Ok(false) => {}
+            Err(error) => {
+                measured.error = Some(error);
+                return measured;
+            }
+        }
     }
     let _ = client.close(close_code::NORMAL, "bench done").await;
-    (latencies, None)
+    if let Err(error) = measure(&client.history(), first, args.kind, &mut measured) {
+        measured.error = Some(error);
+    }
+    measured
+}
+
+/// Round and event latencies from the history (frames from `first` on), and a check of every chat run: its five
+/// events, in protocol order.
+fn measure(history: &History, first: usize, kind: Kind, measured: &mut Measured) -> Result<(), String> {
+    let mut sent_at = std::collections::HashMap::new();
+    let mut next_event = std::collections::HashMap::new();
+    for frame in &history.frames()[first..] {
+        let Some(value) = frame.json() else { continue };
+        let id = match kind {
+            Kind::Chat => value
+                .get("run_id")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            Kind::Echo => value.get("payload").map(ToString::to_string),
+        };
+        let Some(id) = id else { continue };
+        if frame.direction == Direction::Out {
+            sent_at.insert(id, frame.at);
+            continue;
+        }
+        let Some(&sent) = sent_at.get(&id) else { continue };
+        let micros = frame.at.saturating_sub(sent).as_micros() as u64;
+        match kind {
+            Kind::Echo => measured.rounds.saturating_record(micros),
+            Kind::Chat => {
+                let position: &mut usize = next_event.entry(id.clone()).or_default();
+                let kind = value
+                    .get("type")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default();
+                if CRITICAL_EVENTS.get(*position) != Some(&kind) {
+                    return Err(format!(
+                        "run {id}: expected {}, got {kind} (the events of a run must arrive in protocol order)",
+                        CRITICAL_EVENTS.get(*position).unwrap_or(&"nothing more")
+                    ));
+                }
+                measured.events[*position].saturating_record(micros);
+                *position += 1;
+                if *position == CRITICAL_EVENTS.len() {
+                    measured.rounds.saturating_record(micros);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn run(args: Args) -> ExitCode {
@@ -159,15 +274,25 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let outcomes = join_all(clients.into_iter().map(|client| rounds(client, &args, &progress))).await;
+    let outcomes = join_all(
+        clients
+            .into_iter()
+            .enumerate()
+            .map(|(connection, client)| rounds(client, connection, &args, &progress)),
+    )
+    .await;
     let elapsed = started.elapsed();
     progress.finish_and_clear();
 
     let mut latencies = histogram();
+    let mut events: Vec<Histogram<u64>> = CRITICAL_EVENTS.iter().map(|_| histogram()).collect();
     let mut errors = Vec::new();
-    for (histogram, error) in outcomes {
-        let _ = latencies.add(&histogram);
-        errors.extend(error);
+    for measured in outcomes {
+        let _ = latencies.add(&measured.rounds);
+        for (total, one) in events.iter_mut().zip(&measured.events) {
+            let _ = total.add(one);
+        }
+        errors.extend(measured.error);
     }
     let frames_per_round = match args.kind {
         Kind::Chat => CRITICAL_EVENTS.len() as f64,
@@ -180,16 +305,23 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         kind: args.kind,
         connections: args.connections,
         rounds_per_connection: args.rounds,
+        pipeline: args.pipeline,
         connect_ms,
         elapsed_ms: seconds * 1000.0,
         rounds,
         rounds_per_second: rounds as f64 / seconds,
         frames_per_second: rounds as f64 * frames_per_round / seconds,
-        latency_us: Percentiles {
-            p50: latencies.value_at_quantile(0.5),
-            p90: latencies.value_at_quantile(0.9),
-            p99: latencies.value_at_quantile(0.99),
-            max: latencies.max(),
+        latency_us: Percentiles::of(&latencies),
+        events_us: match args.kind {
+            Kind::Chat => CRITICAL_EVENTS
+                .iter()
+                .zip(&events)
+                .map(|(event, histogram)| EventLatency {
+                    event,
+                    latency: Percentiles::of(histogram),
+                })
+                .collect(),
+            Kind::Echo => Vec::new(),
         },
         errors: errors.len(),
     };
@@ -214,10 +346,11 @@ fn print_figures(figures: &Figures) {
         Kind::Echo => "echo",
     };
     out!(
-        "bench {}: {} connections x {} {kind} rounds",
+        "bench {}: {} connections x {} {kind} rounds, {} in flight per connection",
         figures.url,
         figures.connections,
-        figures.rounds_per_connection
+        figures.rounds_per_connection,
+        figures.pipeline
     );
     out!(
         "connect     {:.1} ms for {} connections",
@@ -239,5 +372,19 @@ fn print_figures(figures: &Figures) {
         latency.p99,
         latency.max
     );
+    if !figures.events_us.is_empty() {
+        out!("from the chat message to each event:");
+        for event in &figures.events_us {
+            let latency = &event.latency;
+            out!(
+                "  {:<16} p50 {} µs  p90 {} µs  p99 {} µs  max {} µs",
+                event.event,
+                latency.p50,
+                latency.p90,
+                latency.p99,
+                latency.max
+            );
+        }
+    }
     out!("errors      {}", figures.errors);
 }

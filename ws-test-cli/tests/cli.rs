@@ -254,6 +254,89 @@ fn bench_prints_throughput_and_percentiles() {
 }
 
 #[test]
+fn bench_pipelines_and_times_each_event() {
+    let output = ws_test()
+        .args([
+            "bench",
+            "--connections",
+            "3",
+            "--rounds",
+            "40",
+            "--pipeline",
+            "8",
+            "--json",
+        ])
+        .output()
+        .expect("ws-test bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figures: serde_json::Value = serde_json::from_str(&stdout).expect("the figures are JSON");
+    assert_eq!(figures["pipeline"], 8);
+    assert_eq!(
+        figures["rounds"], 120,
+        "every round of every connection is measured: {figures}"
+    );
+    assert_eq!(figures["errors"], 0);
+    let events = figures["events_us"].as_array().expect("per-event latencies");
+    let names: Vec<&str> = events
+        .iter()
+        .map(|event| event["event"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ws_test_runtime::protocol::CRITICAL_EVENTS);
+    // Within a run every event comes after the one before, so each percentile rises along the run, and a round
+    // ends with its agent_completed.
+    for quantile in ["p50", "p90", "p99", "max"] {
+        let values: Vec<u64> = events
+            .iter()
+            .map(|event| event[quantile].as_u64().unwrap_or(u64::MAX))
+            .collect();
+        assert!(
+            values.windows(2).all(|pair| pair[0] <= pair[1]),
+            "{quantile}: {values:?}"
+        );
+        assert_eq!(
+            values[4],
+            figures["latency_us"][quantile].as_u64().unwrap_or(0),
+            "{figures}"
+        );
+    }
+
+    let output = ws_test()
+        .args([
+            "bench",
+            "--connections",
+            "1",
+            "--rounds",
+            "500",
+            "--pipeline",
+            "50",
+            "--kind",
+            "echo",
+        ])
+        .output()
+        .expect("ws-test bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("1 connections x 500 echo rounds, 50 in flight per connection"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("throughput  500 rounds in"), "{stdout}");
+    assert!(!stdout.contains("from the chat message"), "{stdout}");
+
+    let refused = ws_test()
+        .args(["bench", "--pipeline", "0"])
+        .output()
+        .expect("ws-test runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--pipeline"));
+}
+
+#[test]
 fn serve_enforces_its_limit_flags() {
     let serve = Serve::start(&[
         "--max-connections",
