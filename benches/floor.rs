@@ -303,10 +303,17 @@ pub async fn chat_round(client: &mut FloorClient, content: &str) -> Result<(), F
     Ok(())
 }
 
-/// What a test does, by hand: server, connect, welcome, one chat round checked strictly, close, shutdown.
-pub async fn whole_test() -> Result<(), FloorError> {
-    let server = FloorServer::start(None).await?;
-    let mut client = FloorClient::connect(server.addr(), None).await?;
+/// tungstenite's settings with the read buffer ws-test uses (8 KiB instead of 128 KiB): the floor tuned the way
+/// ws-test is, so that a ratio against it shows what ws-test costs beyond that one setting.
+pub fn tuned() -> Option<WebSocketConfig> {
+    Some(WebSocketConfig::default().read_buffer_size(8 * 1024))
+}
+
+/// What a test does, by hand: server, connect, welcome, one chat round checked strictly, close, shutdown;
+/// `config` for both sides (`None`: tungstenite's defaults).
+pub async fn whole_test(config: Option<WebSocketConfig>) -> Result<(), FloorError> {
+    let server = FloorServer::start(config).await?;
+    let mut client = FloorClient::connect(server.addr(), config).await?;
     client.expect_strict(&["connection_established"]).await?;
     chat_round(&mut client, "bench").await?;
     client.close().await?;

@@ -19,6 +19,7 @@ use futures_util::future::try_join_all;
 use futures_util::{SinkExt as _, StreamExt as _};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use ws_test_benches::floor::{self, FloorClient, FloorServer};
 use ws_test_runtime::__private::{TestSpec, body, run};
 use ws_test_runtime::prelude::*;
@@ -121,6 +122,8 @@ struct Figure {
     unit: &'static str,
     ours: Summary,
     floor: Option<Summary>,
+    /// The floor with the one setting ws-test changes (an 8 KiB read buffer), where it applies.
+    tuned: Option<Summary>,
     /// The goal for ours / floor (medians) or, without a floor, for ours; and whether lower is better.
     goal: Option<(f64, bool)>,
     note: String,
@@ -129,6 +132,10 @@ struct Figure {
 impl Figure {
     fn ratio(&self) -> Option<f64> {
         self.floor.map(|floor| self.ours.p50 / floor.p50)
+    }
+
+    fn tuned_ratio(&self) -> Option<f64> {
+        self.tuned.map(|tuned| self.ours.p50 / tuned.p50)
     }
 
     fn met(&self) -> Option<bool> {
@@ -149,6 +156,9 @@ impl Figure {
         if let Some(floor) = &self.floor {
             row("floor", floor);
         }
+        if let Some(tuned) = &self.tuned {
+            row("tuned", tuned);
+        }
         let goal = match self.goal {
             Some((goal, true)) if self.floor.is_some() => format!("goal ≤ {goal}×"),
             Some((goal, false)) if self.floor.is_some() => format!("goal ≥ {goal}×"),
@@ -162,8 +172,11 @@ impl Figure {
             None => "",
         };
         match self.ratio() {
-            Some(ratio) => println!("  ratio    {ratio:.2}× (medians)   {goal} {verdict}"),
+            Some(ratio) => println!("  ratio    {ratio:.2}× the floor (medians)   {goal} {verdict}"),
             None => println!("  {goal} {verdict}"),
+        }
+        if let Some(ratio) = self.tuned_ratio() {
+            println!("           {ratio:.2}× the floor tuned like ws-test (8 KiB read buffer)");
         }
         if !self.note.is_empty() {
             println!("  {}", self.note);
@@ -177,6 +190,8 @@ impl Figure {
             "ws_test": self.ours.json(),
             "floor": self.floor.as_ref().map(Summary::json),
             "ratio": self.ratio(),
+            "floor_tuned": self.tuned.as_ref().map(Summary::json),
+            "ratio_tuned": self.tuned_ratio(),
             "goal": self.goal.map(|(goal, _)| goal),
             "lower_is_better": self.goal.map(|(_, lower)| lower),
             "met": self.met(),
@@ -198,26 +213,24 @@ fn current_thread() -> Result<tokio::runtime::Runtime, BoxError> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-/// Runs `ours` and `floor` `total` times each, alternating in blocks of `block`, and returns their histograms.
+/// Runs each side `total` times, the sides alternating in blocks of `block`; one histogram per side.
 fn alternate(
     total: usize,
     block: usize,
-    mut ours: impl FnMut() -> Result<Duration, BoxError>,
-    mut floor: impl FnMut() -> Result<Duration, BoxError>,
-) -> Result<(Histogram<u64>, Histogram<u64>), BoxError> {
-    let (mut ours_h, mut floor_h) = (histogram(), histogram());
+    sides: &mut [&mut dyn FnMut() -> Result<Duration, BoxError>],
+) -> Result<Vec<Histogram<u64>>, BoxError> {
+    let mut histograms: Vec<Histogram<u64>> = sides.iter().map(|_| histogram()).collect();
     let mut done = 0;
     while done < total {
         let this_block = block.min(total - done);
-        for _ in 0..this_block {
-            record(&mut ours_h, ours()?);
-        }
-        for _ in 0..this_block {
-            record(&mut floor_h, floor()?);
+        for (side, histogram) in sides.iter_mut().zip(&mut histograms) {
+            for _ in 0..this_block {
+                record(histogram, side()?);
+            }
         }
         done += this_block;
     }
-    Ok((ours_h, floor_h))
+    Ok(histograms)
 }
 
 // ---- the whole test ----
@@ -239,9 +252,9 @@ fn ws_test_whole() -> Result<Duration, BoxError> {
 }
 
 /// What the same test costs by hand, with its own fresh runtime as `#[tokio::test]` builds one.
-fn floor_whole() -> Result<Duration, BoxError> {
+fn floor_whole(config: Option<WebSocketConfig>) -> Result<Duration, BoxError> {
     let started = Instant::now();
-    current_thread()?.block_on(floor::whole_test())?;
+    current_thread()?.block_on(floor::whole_test(config))?;
     Ok(started.elapsed())
 }
 
@@ -264,8 +277,17 @@ fn time_wait_sockets() -> usize {
 fn whole(plan: &Plan) -> Result<Figure, BoxError> {
     let time_wait = time_wait_sockets();
     ws_test_whole()?;
-    floor_whole()?; // warm-up: lazy statics and page faults
-    let (ours, floor) = alternate(plan.whole_tests, plan.block, ws_test_whole, floor_whole)?;
+    floor_whole(None)?; // warm-up: lazy statics and page faults
+    let histograms = alternate(
+        plan.whole_tests,
+        plan.block,
+        &mut [&mut ws_test_whole, &mut || floor_whole(None), &mut || {
+            floor_whole(floor::tuned())
+        }],
+    )?;
+    let [ours, floor, tuned] = histograms.as_slice() else {
+        unreachable!("three sides, three histograms")
+    };
     let profile = if cfg!(debug_assertions) { "dev" } else { "release" };
     Ok(Figure {
         name: format!(
@@ -273,8 +295,9 @@ fn whole(plan: &Plan) -> Result<Figure, BoxError> {
             plan.whole_tests
         ),
         unit: "µs",
-        ours: Summary::of(&ours, 1_000.0),
-        floor: Some(Summary::of(&floor, 1_000.0)),
+        ours: Summary::of(ours, 1_000.0),
+        floor: Some(Summary::of(floor, 1_000.0)),
+        tuned: Some(Summary::of(tuned, 1_000.0)),
         goal: Some((1.2, true)),
         note: format!(
             "{time_wait} sockets were in TIME_WAIT before (each test leaves two; past ~10,000 the kernel's port \
@@ -285,13 +308,14 @@ fn whole(plan: &Plan) -> Result<Figure, BoxError> {
 
 /// The phases of a whole test, ws-test's and the floor's, alternating, each on a fresh runtime: medians in µs.
 fn phases(tests: usize) -> Result<(), BoxError> {
-    const NAMES: [&str; 6] = [
+    const NAMES: [&str; 7] = [
         "runtime",
         "server start",
         "connect+welcome",
         "chat",
         "teardown",
         "runtime drop",
+        "chat2",
     ];
     let mut ours: Vec<Histogram<u64>> = NAMES.iter().map(|_| histogram()).collect();
     let mut theirs: Vec<Histogram<u64>> = NAMES.iter().map(|_| histogram()).collect();
@@ -327,6 +351,8 @@ fn phases(tests: usize) -> Result<(), BoxError> {
                     mark(2);
                     floor::chat_round(&mut client, "bench").await?;
                     mark(3);
+                    floor::chat_round(&mut client, "bench").await?;
+                    mark(6);
                     client.close().await?;
                     server.shutdown().await;
                     mark(4);
@@ -341,7 +367,7 @@ fn phases(tests: usize) -> Result<(), BoxError> {
     let mut by_hand = histogram();
     for _ in 0..tests {
         record(&mut driver, ws_test_whole()?);
-        record(&mut by_hand, floor_whole()?);
+        record(&mut by_hand, floor_whole(None)?);
     }
     println!(
         "whole, through the driver {:.1} µs; the floor's whole {:.1} µs",
@@ -370,8 +396,11 @@ fn steady(plan: &Plan) -> Result<Figure, BoxError> {
         let floor_server = FloorServer::start(None).await?;
         let mut floor_client = FloorClient::connect(floor_server.addr(), None).await?;
         floor_client.expect_strict(&["connection_established"]).await?;
+        let tuned_server = FloorServer::start(floor::tuned()).await?;
+        let mut tuned_client = FloorClient::connect(tuned_server.addr(), floor::tuned()).await?;
+        tuned_client.expect_strict(&["connection_established"]).await?;
         let chat = json!({"type": "chat_message", "content": "bench"});
-        let (mut ours, mut floor) = (histogram(), histogram());
+        let (mut ours, mut floor, mut tuned) = (histogram(), histogram(), histogram());
         let block = 100.min(plan.rounds);
         let mut done = 0;
         while done < plan.rounds {
@@ -386,11 +415,18 @@ fn steady(plan: &Plan) -> Result<Figure, BoxError> {
                 floor::chat_round(&mut floor_client, "bench").await?;
                 record(&mut floor, started.elapsed());
             }
+            for _ in 0..block {
+                let started = Instant::now();
+                floor::chat_round(&mut tuned_client, "bench").await?;
+                record(&mut tuned, started.elapsed());
+            }
             done += block;
         }
         client.close(1000, "done").await?;
         floor_client.close().await?;
         floor_server.shutdown().await;
+        tuned_client.close().await?;
+        tuned_server.shutdown().await;
         Ok(Figure {
             name: format!(
                 "steady chat round on an open connection (send 1, receive + check 5 strict) — {} rounds each",
@@ -399,6 +435,7 @@ fn steady(plan: &Plan) -> Result<Figure, BoxError> {
             unit: "µs",
             ours: Summary::of(&ours, 1_000.0),
             floor: Some(Summary::of(&floor, 1_000.0)),
+            tuned: Some(Summary::of(&tuned, 1_000.0)),
             goal: Some((1.3, true)),
             note: String::new(),
         })
@@ -461,9 +498,13 @@ async fn ws_test_pipelined(messages: usize) -> Result<Duration, BoxError> {
 }
 
 /// The floor: the socket split, one side feeding every echo (`flush_each`: sending each), the other reading.
-async fn floor_pipelined(messages: usize, flush_each: bool) -> Result<Duration, BoxError> {
-    let server = FloorServer::start(None).await?;
-    let client = FloorClient::connect(server.addr(), None).await?;
+async fn floor_pipelined(
+    messages: usize,
+    flush_each: bool,
+    config: Option<WebSocketConfig>,
+) -> Result<Duration, BoxError> {
+    let server = FloorServer::start(config).await?;
+    let client = FloorClient::connect(server.addr(), config).await?;
     let (mut sink, mut stream) = client.into_socket().split();
     let welcome = stream.next().await.ok_or("no welcome")??;
     drop(welcome);
@@ -500,11 +541,16 @@ async fn floor_pipelined(messages: usize, flush_each: bool) -> Result<Duration, 
 fn pipelined(plan: &Plan) -> Result<Vec<Figure>, BoxError> {
     let runtime = current_thread()?;
     let rate = |elapsed: Duration| plan.pipelined as f64 / elapsed.as_secs_f64();
-    let (mut ours, mut batched, mut flushing) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours, mut batched, mut tuned, mut flushing) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..plan.repeats {
         ours.push(rate(runtime.block_on(ws_test_pipelined(plan.pipelined))?));
-        batched.push(rate(runtime.block_on(floor_pipelined(plan.pipelined, false))?));
-        flushing.push(rate(runtime.block_on(floor_pipelined(plan.pipelined, true))?));
+        batched.push(rate(runtime.block_on(floor_pipelined(plan.pipelined, false, None))?));
+        tuned.push(rate(runtime.block_on(floor_pipelined(
+            plan.pipelined,
+            false,
+            floor::tuned(),
+        ))?));
+        flushing.push(rate(runtime.block_on(floor_pipelined(plan.pipelined, true, None))?));
     }
     let name = |floor: &str| {
         format!(
@@ -518,6 +564,7 @@ fn pipelined(plan: &Plan) -> Result<Vec<Figure>, BoxError> {
             unit: "msg/s",
             ours: Summary::of_samples(&ours),
             floor: Some(Summary::of_samples(&batched)),
+            tuned: Some(Summary::of_samples(&tuned)),
             goal: Some((0.5, false)),
             note: String::new(),
         },
@@ -526,6 +573,7 @@ fn pipelined(plan: &Plan) -> Result<Vec<Figure>, BoxError> {
             unit: "msg/s",
             ours: Summary::of_samples(&ours),
             floor: Some(Summary::of_samples(&flushing)),
+            tuned: None,
             goal: None,
             note: String::new(),
         },
@@ -547,12 +595,13 @@ fn rss_kib() -> u64 {
 /// The child's side: KiB of resident memory per idle connection, client and server side together.
 fn idle_child(who: &str, connections: usize) -> Result<f64, BoxError> {
     current_thread()?.block_on(async {
-        if who == "floor" {
-            let server = FloorServer::start(None).await?;
+        if who.starts_with("floor") {
+            let config = if who == "floor-tuned" { floor::tuned() } else { None };
+            let server = FloorServer::start(config).await?;
             let before = rss_kib();
             let mut clients = Vec::with_capacity(connections);
             for _ in 0..connections {
-                let mut client = FloorClient::connect(server.addr(), None).await?;
+                let mut client = FloorClient::connect(server.addr(), config).await?;
                 client.expect_strict(&["connection_established"]).await?;
                 clients.push(client);
             }
@@ -590,10 +639,11 @@ fn child(args: &[&str]) -> Result<f64, BoxError> {
 
 fn idle(plan: &Plan) -> Result<Figure, BoxError> {
     let connections = plan.idle.to_string();
-    let (mut ours, mut floor) = (Vec::new(), Vec::new());
+    let (mut ours, mut floor, mut tuned) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..plan.repeats.min(3) {
         ours.push(child(&["idle", "ws-test", &connections])?);
         floor.push(child(&["idle", "floor", &connections])?);
+        tuned.push(child(&["idle", "floor-tuned", &connections])?);
     }
     Ok(Figure {
         name: format!(
@@ -604,6 +654,7 @@ fn idle(plan: &Plan) -> Result<Figure, BoxError> {
         unit: "KiB",
         ours: Summary::of_samples(&ours),
         floor: Some(Summary::of_samples(&floor)),
+        tuned: Some(Summary::of_samples(&tuned)),
         goal: None,
         note: "goal: ws-test ≤ 64 KiB (the floor is tungstenite's defaults)".into(),
     })
@@ -670,6 +721,7 @@ fn many(plan: &Plan) -> Result<Figure, BoxError> {
         unit: "ms",
         ours: Summary::of_samples(&[elapsed.as_secs_f64() * 1000.0]),
         floor: None,
+        tuned: None,
         goal: (!plan.quick).then_some((5_000.0, true)),
         note: format!("client side resident memory: {:.1} MiB", rss as f64 / 1024.0),
     })
@@ -690,7 +742,7 @@ fn main() -> Result<(), BoxError> {
         ["--child", "whole", who, tests] => {
             for _ in 0..tests.parse::<usize>()? {
                 if *who == "floor" {
-                    floor_whole()?;
+                    floor_whole(None)?;
                 } else {
                     ws_test_whole()?;
                 }
