@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""What ws-test costs a user at build time, and what 100 tests cost under nextest, against the bare set.
+
+Builds two user crates side by side in a scratch directory, each with its own target directory:
+
+  ws-test  depends on ws-test-runtime (this checkout); its tests are `#[ws_test(events = ..., order = "strict")]`
+  bare     depends on tokio, hyper, hyper-util, http-body-util, bytes, tokio-tungstenite, futures-util and
+           serde_json (the floor's set); its tests are `#[tokio::test]`s over the floor (benches/floor.rs,
+           included by path): the same server, client and order check, by hand
+
+and measures, for each:
+
+  clean     a clean debug build of the crate with one test (`cargo test --no-run`)
+  rebuild   the rebuild after editing the file of 100 tests (`cargo test --no-run --test hundred`)
+  nextest   `cargo nextest run --test hundred` (100 tests), alternating the two crates
+
+Usage: scripts/compile_cost.py [--repeat N] [--json] [--keep DIR]
+Versions come from this workspace's Cargo.lock, so nothing new is fetched.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EVENTS = '["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"]'
+
+WS_TEST_MANIFEST = """[package]
+name = "user-ws-test"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dev-dependencies]
+ws-test-runtime = {{ path = "{root}/ws-test-runtime" }}
+"""
+
+BARE_MANIFEST = """[package]
+name = "user-bare"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dev-dependencies]
+tokio = { version = "1.50", default-features = false, features = ["rt", "net", "time", "sync", "macros"] }
+hyper = { version = "1.7", default-features = false, features = ["server", "http1"] }
+hyper-util = { version = "0.1.17", default-features = false, features = ["tokio"] }
+http-body-util = { version = "0.1.3", default-features = false }
+bytes = { version = "1.10", default-features = false }
+tokio-tungstenite = { version = "0.30", default-features = false, features = ["connect"] }
+futures-util = { version = "0.3.31", default-features = false, features = ["sink", "std"] }
+serde_json = { version = "1.0.140" }
+"""
+
+
+def ws_test_case(n):
+    return f"""
+#[ws_test(events = {EVENTS}, order = "strict")]
+async fn chat_{n}(client: &mut WsClient) -> TestResult {{
+    client.send_json(&json!({{"type": "chat_message", "content": "test {n}"}})).await?;
+    Ok(())
+}}
+"""
+
+
+def bare_case(n):
+    return f"""
+#[tokio::test]
+async fn chat_{n}() {{
+    floor::whole_test(None).await.expect("the chat round checks out");
+}}
+"""
+
+
+def write_crate(directory, manifest, prelude, case):
+    (directory / "src").mkdir(parents=True)
+    (directory / "tests").mkdir()
+    (directory / "Cargo.toml").write_text(manifest)
+    (directory / "src" / "lib.rs").write_text("")
+    (directory / "tests" / "one.rs").write_text(prelude + case(0))
+    (directory / "tests" / "hundred.rs").write_text(prelude + "".join(case(n) for n in range(100)))
+    shutil.copy(ROOT / "Cargo.lock", directory / "Cargo.lock")
+
+
+def run(command, cwd, env):
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed in {cwd}:\n{done.stdout}\n{done.stderr}")
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="clean builds per crate (default 1)")
+    parser.add_argument("--nextest-runs", type=int, default=5, help="nextest runs per crate (default 5)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--keep", help="build in this directory and keep it")
+    args = parser.parse_args()
+
+    scratch = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ws-test-compile-cost-"))
+    if scratch.exists() and args.keep:
+        shutil.rmtree(scratch)
+    crates = {
+        "ws-test": scratch / "ws-test",
+        "bare": scratch / "bare",
+    }
+    write_crate(
+        crates["ws-test"],
+        WS_TEST_MANIFEST.format(root=ROOT),
+        "use ws_test_runtime::prelude::*;\n",
+        ws_test_case,
+    )
+    write_crate(
+        crates["bare"],
+        BARE_MANIFEST,
+        f'#[path = "{ROOT}/benches/floor.rs"]\n#[allow(dead_code, missing_docs)]\nmod floor;\n',
+        bare_case,
+    )
+    figures = {name: {"clean": [], "rebuild": [], "nextest": []} for name in crates}
+    base_env = dict(os.environ)
+    base_env.pop("CARGO_TARGET_DIR", None)
+    base_env.pop("RUSTFLAGS", None)
+    base_env["CARGO_TERM_COLOR"] = "never"
+
+    def env_for(name):
+        env = dict(base_env)
+        env["CARGO_TARGET_DIR"] = str(scratch / f"target-{name}")
+        return env
+
+    # Fetch (from the local cache) once, outside the timings.
+    for name, directory in crates.items():
+        run(["cargo", "fetch", "--quiet"], directory, env_for(name))
+
+    for _ in range(args.repeat):
+        for name, directory in crates.items():
+            target = scratch / f"target-{name}"
+            if target.exists():
+                shutil.rmtree(target)
+            figures[name]["clean"].append(run(["cargo", "test", "--no-run", "--test", "one"], directory, env_for(name)))
+    for name, directory in crates.items():
+        run(["cargo", "test", "--no-run", "--test", "hundred"], directory, env_for(name))
+    for edit in range(3):
+        for name, directory in crates.items():
+            # A real edit: one test's message changes, so its code is generated again.
+            hundred = directory / "tests" / "hundred.rs"
+            text = hundred.read_text()
+            previous = f"test 0 edit {edit - 1}" if edit else "test 0"
+            if name == "bare":
+                text = text.replace("the chat round checks out" + (f" {edit - 1}" if edit else ""),
+                                    f"the chat round checks out {edit}", 1)
+            else:
+                text = text.replace(previous, f"test 0 edit {edit}", 1)
+            hundred.write_text(text)
+            figures[name]["rebuild"].append(
+                run(["cargo", "test", "--no-run", "--test", "hundred"], directory, env_for(name))
+            )
+    nextest = shutil.which("cargo-nextest") is not None
+    if nextest:
+        for _ in range(args.nextest_runs):
+            for name, directory in crates.items():
+                figures[name]["nextest"].append(
+                    run(["cargo", "nextest", "run", "--test", "hundred", "--no-fail-fast"], directory, env_for(name))
+                )
+
+    report = {}
+    for measure in ["clean", "rebuild", "nextest"]:
+        ours, bare = figures["ws-test"][measure], figures["bare"][measure]
+        if not ours:
+            continue
+        report[measure] = {
+            "ws_test_s": statistics.median(ours),
+            "bare_s": statistics.median(bare),
+            "ratio": statistics.median(ours) / statistics.median(bare),
+            "runs": len(ours),
+        }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        labels = {
+            "clean": "clean debug build, one test",
+            "rebuild": "rebuild after editing 100 tests",
+            "nextest": "cargo nextest run, 100 tests",
+        }
+        for measure, figure in report.items():
+            print(
+                f"{labels[measure]:<34} ws-test {figure['ws_test_s']:7.2f} s   bare {figure['bare_s']:7.2f} s   "
+                f"{figure['ratio']:.2f}x   (median of {figure['runs']})"
+            )
+        if not nextest:
+            print("(cargo-nextest is not installed: no nextest figure)")
+    if not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
