@@ -325,7 +325,8 @@ struct Evidence {
     failures: Vec<Failure>,
     panic: Option<Box<dyn std::any::Any + Send>>,
     server_failures: Vec<String>,
-    histories: Vec<History>,
+    /// The clients' records, read for a transcript only when the test fails.
+    taps: Vec<Tap>,
 }
 
 /// Runs one test: the function `#[ws_test]` expands to. Panics (fails the test) with a readable report.
@@ -361,7 +362,7 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
         failures: Vec::new(),
         panic: None,
         server_failures: Vec::new(),
-        histories: Vec::new(),
+        taps: Vec::new(),
     };
     let mut injected = Injected::default();
     let mut taps: Vec<Tap> = Vec::new();
@@ -370,7 +371,7 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
         Err(reason) => evidence.failures.push(Failure::Setup(reason)),
     }
     // Teardown, whatever happened: clients first (they say goodbye), then the server.
-    evidence.histories = taps.iter().map(Tap::history).collect();
+    evidence.taps = taps;
     let Injected {
         clients,
         server,
@@ -561,7 +562,7 @@ fn conclude(spec: &TestSpec, evidence: Evidence, paused: bool) {
         write_transcript(
             spec,
             &format!("the test body panicked: {}", panic_message(payload.as_ref())),
-            &evidence.histories,
+            &evidence.taps,
         );
         std::panic::resume_unwind(payload);
     }
@@ -569,14 +570,15 @@ fn conclude(spec: &TestSpec, evidence: Evidence, paused: bool) {
         return;
     }
     let mut message = report.join("\n\n");
-    if let Some(path) = write_transcript(spec, &message, &evidence.histories) {
+    if let Some(path) = write_transcript(spec, &message, &evidence.taps) {
         message.push_str(&format!("\n\ntranscript: {}", path.display()));
     }
     panic!("{message}");
 }
 
-fn write_transcript(spec: &TestSpec, report: &str, histories: &[History]) -> Option<std::path::PathBuf> {
-    match transcript::write(&spec.name, report, histories) {
+fn write_transcript(spec: &TestSpec, report: &str, taps: &[Tap]) -> Option<std::path::PathBuf> {
+    let histories: Vec<History> = taps.iter().map(Tap::history).collect();
+    match transcript::write(&spec.name, report, &histories) {
         Ok(path) => {
             eprintln!("ws-test: transcript of {} written to {}", spec.name, path.display());
             Some(path)
