@@ -7,6 +7,7 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use futures_util::future::join_all;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -41,6 +42,9 @@ pub(crate) struct Args {
     /// What a round is.
     #[arg(long, value_enum, default_value = "chat")]
     kind: Kind,
+    /// How many connections may be in their handshake at once while ramping up.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    ramp: u32,
     /// How many rounds each connection keeps in flight: the next message goes out as soon as a round completes
     /// (1: one round at a time).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
@@ -123,11 +127,12 @@ async fn connect(url: &str, token: Option<&str>, timeout: Duration) -> Result<Ws
     Ok(client)
 }
 
-/// What one connection measured.
+/// What one connection measured, in µs: raw samples, merged into the histograms at the end (a histogram of this
+/// range and precision is ~180 KiB; ten thousand connections with six each would take gigabytes).
 struct Measured {
-    rounds: Histogram<u64>,
-    /// One histogram per critical event (chat rounds only).
-    events: Vec<Histogram<u64>>,
+    rounds: Vec<u64>,
+    /// The samples of each critical event (chat rounds only).
+    events: [Vec<u64>; CRITICAL_EVENTS.len()],
     error: Option<String>,
 }
 
@@ -156,8 +161,8 @@ fn round_ended(kind: Kind, reply: &serde_json::Value) -> Result<bool, String> {
 /// Runs the rounds of one connection, up to `--pipeline` in flight, and measures them from its history.
 async fn rounds(mut client: WsClient, connection: usize, args: &Args, progress: &ProgressBar) -> Measured {
     let mut measured = Measured {
-        rounds: histogram(),
-        events: CRITICAL_EVENTS.iter().map(|_| histogram()).collect(),
+        rounds: Vec::with_capacity(args.rounds),
+        events: Default::default(),
         error: None,
     };
     client.watch_from_now();
@@ -217,7 +222,7 @@ fn measure(history: &History, first: usize, kind: Kind, measured: &mut Measured)
         let Some(&sent) = sent_at.get(&id) else { continue };
         let micros = frame.at.saturating_sub(sent).as_micros() as u64;
         match kind {
-            Kind::Echo => measured.rounds.saturating_record(micros),
+            Kind::Echo => measured.rounds.push(micros),
             Kind::Chat => {
                 let position: &mut usize = next_event.entry(id.clone()).or_default();
                 let kind = value
@@ -230,10 +235,10 @@ fn measure(history: &History, first: usize, kind: Kind, measured: &mut Measured)
                         CRITICAL_EVENTS.get(*position).unwrap_or(&"nothing more")
                     ));
                 }
-                measured.events[*position].saturating_record(micros);
+                measured.events[*position].push(micros);
                 *position += 1;
                 if *position == CRITICAL_EVENTS.len() {
-                    measured.rounds.saturating_record(micros);
+                    measured.rounds.push(micros);
                 }
             }
         }
@@ -250,7 +255,12 @@ pub(crate) async fn run(args: Args) -> ExitCode {
 
     let ramp = Instant::now();
     let within = args.timeout.unwrap_or_else(|| timeout::scaled(timeout::LOAD));
-    let connected = join_all((0..args.connections).map(|_| connect(&url, token, within))).await;
+    // At most `--ramp` handshakes at once: a burst of ten thousand would overflow the server's listen backlog and
+    // its limit on connections still in their HTTP request (503).
+    let connected: Vec<_> = futures_util::stream::iter((0..args.connections).map(|_| connect(&url, token, within)))
+        .buffered(args.ramp.max(1) as usize)
+        .collect()
+        .await;
     let connect_ms = ramp.elapsed().as_secs_f64() * 1000.0;
     let mut clients = Vec::with_capacity(args.connections);
     for outcome in connected {
@@ -288,9 +298,13 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let mut events: Vec<Histogram<u64>> = CRITICAL_EVENTS.iter().map(|_| histogram()).collect();
     let mut errors = Vec::new();
     for measured in outcomes {
-        let _ = latencies.add(&measured.rounds);
-        for (total, one) in events.iter_mut().zip(&measured.events) {
-            let _ = total.add(one);
+        for micros in measured.rounds {
+            latencies.saturating_record(micros);
+        }
+        for (total, samples) in events.iter_mut().zip(measured.events) {
+            for micros in samples {
+                total.saturating_record(micros);
+            }
         }
         errors.extend(measured.error);
     }
