@@ -306,7 +306,7 @@ fn whole(plan: &Plan) -> Result<Figure, BoxError> {
     })
 }
 
-/// The phases of a whole test, ws-test's and the floor's, alternating, each on a fresh runtime: medians in µs.
+/// The phases of a whole test, ws-test's and the tuned floor's, alternating, each on a fresh runtime: medians in µs.
 fn phases(tests: usize) -> Result<(), BoxError> {
     const NAMES: [&str; 7] = [
         "runtime",
@@ -344,9 +344,9 @@ fn phases(tests: usize) -> Result<(), BoxError> {
                     server.shutdown().await;
                     mark(4);
                 } else {
-                    let server = FloorServer::start(None).await?;
+                    let server = FloorServer::start(floor::tuned()).await?;
                     mark(1);
-                    let mut client = FloorClient::connect(server.addr(), None).await?;
+                    let mut client = FloorClient::connect(server.addr(), floor::tuned()).await?;
                     client.expect_strict(&["connection_established"]).await?;
                     mark(2);
                     floor::chat_round(&mut client, "bench").await?;
@@ -367,10 +367,10 @@ fn phases(tests: usize) -> Result<(), BoxError> {
     let mut by_hand = histogram();
     for _ in 0..tests {
         record(&mut driver, ws_test_whole()?);
-        record(&mut by_hand, floor_whole(None)?);
+        record(&mut by_hand, floor_whole(floor::tuned())?);
     }
     println!(
-        "whole, through the driver {:.1} µs; the floor's whole {:.1} µs",
+        "whole, through the driver {:.1} µs; the tuned floor's whole {:.1} µs",
         driver.value_at_quantile(0.5) as f64 / 1e3,
         by_hand.value_at_quantile(0.5) as f64 / 1e3
     );
@@ -743,6 +743,8 @@ fn main() -> Result<(), BoxError> {
             for _ in 0..tests.parse::<usize>()? {
                 if *who == "floor" {
                     floor_whole(None)?;
+                } else if *who == "floor-tuned" {
+                    floor_whole(floor::tuned())?;
                 } else {
                     ws_test_whole()?;
                 }

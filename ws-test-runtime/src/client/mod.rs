@@ -91,7 +91,8 @@ pub struct WsClient {
     sink: Option<SplitSink<Socket, WsMessage>>,
     events: mpsc::UnboundedReceiver<Signal>,
     recording: Arc<Recording>,
-    reader: JoinHandle<()>,
+    /// The reading task, until a goodbye takes it.
+    reader: Option<JoinHandle<()>>,
     subprotocol: Option<String>,
     recv_timeout: Duration,
     send_timeout: Duration,
@@ -139,7 +140,7 @@ impl WsClient {
             sink: Some(sink),
             events,
             recording,
-            reader,
+            reader: Some(reader),
             subprotocol,
             recv_timeout: options.recv_timeout,
             send_timeout: options.send_timeout,
@@ -659,34 +660,52 @@ impl WsClient {
     }
 }
 
-impl Drop for WsClient {
-    fn drop(&mut self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            self.reader.abort();
-            return;
-        };
-        // Say goodbye properly: send a close frame unless one was exchanged, and let the reader finish the close
-        // handshake (it answers the server's close and ends when the server ends TCP), but not for longer than
-        // the close timeout.
+impl WsClient {
+    /// Says goodbye and waits for it, as dropping the client does in the background: a close frame unless one
+    /// was exchanged, then the reader finishes the close handshake (it answers the server's close and ends when
+    /// the server ends TCP), all within the close timeout. The `#[ws_test]` driver awaits this at teardown, so the
+    /// server sees the client's 1000 before it shuts down and no task outlives the test.
+    pub(crate) async fn finish(mut self) {
+        if let Some(goodbye) = self.goodbye() {
+            goodbye.await;
+        }
+    }
+
+    /// The goodbye of [`finish`](Self::finish) and of `Drop`, taking the sink and the reader.
+    fn goodbye(&mut self) -> Option<impl Future<Output = ()> + Send + 'static> {
+        let reader = self.reader.take()?;
         let sink = self.sink.take().filter(|_| self.closed.is_none());
-        let reader = std::mem::replace(&mut self.reader, runtime.spawn(async {}));
-        runtime.spawn(async move {
-            // One deadline for the whole goodbye: a server that stops reading cannot hold the send.
-            let stop = reader.abort_handle();
-            let goodbye = async move {
-                if let Some(mut sink) = sink {
-                    let goodbye = CloseInfo::new(close_code::NORMAL, "client dropped");
-                    let _ = sink.send(wire::close_frame(&goodbye)).await;
-                }
-                let _ = reader.await;
-            };
+        let stop = reader.abort_handle();
+        let goodbye = async move {
+            if let Some(mut sink) = sink {
+                let goodbye = CloseInfo::new(close_code::NORMAL, "client dropped");
+                let _ = sink.send(wire::close_frame(&goodbye)).await;
+            }
+            let _ = reader.await;
+        };
+        // One deadline for the whole goodbye: a server that stops reading cannot hold the send.
+        Some(async move {
             if tokio::time::timeout(timeout::scaled(timeout::CLOSE), goodbye)
                 .await
                 .is_err()
             {
                 stop.abort();
             }
-        });
+        })
+    }
+}
+
+impl Drop for WsClient {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            if let Some(reader) = self.reader.take() {
+                reader.abort();
+            }
+            return;
+        };
+        if let Some(goodbye) = self.goodbye() {
+            runtime.spawn(goodbye);
+        }
     }
 }
 

@@ -245,10 +245,15 @@ impl Tap {
             }
         };
         let consumed_until = frames[..fed].last().map_or(window_start, |frame| frame.index + 1);
-        let met = matcher.progress() == Progress::Met;
+        if matcher.progress() == Progress::Met {
+            return Outcome {
+                result: Ok(matcher.into_matched(frames)),
+                consumed_until: Some(consumed_until),
+            };
+        }
         Outcome {
             result: matcher.conclude(end, &frames),
-            consumed_until: met.then_some(consumed_until),
+            consumed_until: None,
         }
     }
 }

@@ -377,7 +377,9 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
         server,
         external_url,
     } = injected;
-    drop(clients);
+    // Each client's goodbye, awaited (bounded by the close timeout): the server sees the clients' 1000 before it
+    // shuts down, and no task is left for the runtime's drop to cancel.
+    futures_util::future::join_all(clients.into_iter().map(WsClient::finish)).await;
     if let Some(hooks) = spec.hooks {
         let url = server
             .as_ref()

@@ -470,6 +470,21 @@ impl<'e> Matcher<'e> {
         }
     }
 
+    /// The matched events taken out of `frames` (the frames fed, in order), without copying them: for a met
+    /// expectation whose frames are not needed any more.
+    pub(crate) fn into_matched(self, frames: Vec<ReportFrame>) -> Matched {
+        let events = frames
+            .into_iter()
+            .zip(&self.tags)
+            .filter(|(_, tag)| **tag == Tag::Matched)
+            .filter_map(|(frame, _)| frame.value)
+            .collect();
+        Matched {
+            events,
+            per: self.expectation.per.clone(),
+        }
+    }
+
     /// The verdict: the matched events, or the failure report (built from `frames`, the frames fed, in order).
     pub(crate) fn conclude(self, end: EndReason, frames: &[ReportFrame]) -> Result<Matched> {
         if self.progress == Progress::Met {
