@@ -254,3 +254,38 @@ async fn many_pings_in_a_row_each_get_their_pong() -> TestResult {
     assert_eq!(client.history().frames().len(), 1 + 40);
     Ok(())
 }
+
+#[tokio::test]
+async fn fed_frames_go_out_with_the_next_wait_and_are_in_the_history_in_order() -> TestResult {
+    let server = EmbeddedServer::start().await?;
+    let (mut client, _) = connect_welcomed(&server).await?;
+    for n in 0..3 {
+        client.feed_json(json!({"type": "echo", "payload": n})).await?;
+    }
+    // No flush: a wait writes queued frames first, so it cannot wait on a reply to a frame still queued.
+    for n in 0..3 {
+        assert_eq!(client.recv_json().await?["payload"], n);
+    }
+    client
+        .feed_text(r#"{"type":"chat_message","content":"fed","run_id":"fed-1"}"#)
+        .await?;
+    client
+        .expect(Expect::events(ChatEvent::CRITICAL).strict().per("run_id"))
+        .await?;
+    let sent: Vec<String> = client
+        .history()
+        .sent()
+        .filter_map(|frame| frame.text().map(str::to_owned))
+        .collect();
+    assert_eq!(sent.len(), 4, "every fed frame is in the history, as sent: {sent:?}");
+    assert!(sent[3].contains("fed-1"), "{sent:?}");
+    // Flushing with nothing queued is a no-op, and a flush after a close says the connection is closed.
+    client.flush().await?;
+    client.close(close_code::NORMAL, "done").await?;
+    let after = client.feed_json(json!({"type": "echo"})).await;
+    assert!(
+        matches!(after, Err(ws_test_runtime::Error::ConnectionClosed { .. })),
+        "{after:?}"
+    );
+    Ok(())
+}
