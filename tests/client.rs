@@ -266,6 +266,7 @@ async fn fed_frames_go_out_with_the_next_wait_and_are_in_the_history_in_order() 
     for n in 0..3 {
         assert_eq!(client.recv_json().await?["payload"], n);
     }
+    client.watch_from_now();
     client
         .feed_text(r#"{"type":"chat_message","content":"fed","run_id":"fed-1"}"#)
         .await?;
