@@ -239,16 +239,6 @@ impl FloorClient {
         Ok(self.socket.send(text(value)).await?)
     }
 
-    /// Queues a JSON text frame without flushing.
-    pub async fn feed(&mut self, value: &Value) -> Result<(), FloorError> {
-        Ok(self.socket.feed(text(value)).await?)
-    }
-
-    /// Flushes what was fed.
-    pub async fn flush(&mut self) -> Result<(), FloorError> {
-        Ok(self.socket.flush().await?)
-    }
-
     /// The next text frame, parsed.
     pub async fn recv(&mut self) -> Result<Value, FloorError> {
         loop {

@@ -21,6 +21,7 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use ws_test_benches::floor::{self, FloorClient, FloorServer};
+use ws_test_benches::rss_kib;
 use ws_test_runtime::__private::{TestSpec, body, run};
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::CRITICAL_EVENTS;
@@ -308,14 +309,13 @@ fn whole(plan: &Plan) -> Result<Figure, BoxError> {
 
 /// The phases of a whole test, ws-test's and the tuned floor's, alternating, each on a fresh runtime: medians in µs.
 fn phases(tests: usize) -> Result<(), BoxError> {
-    const NAMES: [&str; 7] = [
+    const NAMES: [&str; 6] = [
         "runtime",
         "server start",
         "connect+welcome",
         "chat",
         "teardown",
         "runtime drop",
-        "chat2",
     ];
     let mut ours: Vec<Histogram<u64>> = NAMES.iter().map(|_| histogram()).collect();
     let mut theirs: Vec<Histogram<u64>> = NAMES.iter().map(|_| histogram()).collect();
@@ -351,8 +351,6 @@ fn phases(tests: usize) -> Result<(), BoxError> {
                     mark(2);
                     floor::chat_round(&mut client, "bench").await?;
                     mark(3);
-                    floor::chat_round(&mut client, "bench").await?;
-                    mark(6);
                     client.close().await?;
                     server.shutdown().await;
                     mark(4);
@@ -581,16 +579,6 @@ fn pipelined(plan: &Plan) -> Result<Vec<Figure>, BoxError> {
 }
 
 // ---- memory per idle connection ----
-
-fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|field| field.parse().ok())
-        .unwrap_or(0);
-    pages * 4
-}
 
 /// The child's side: KiB of resident memory per idle connection, client and server side together.
 fn idle_child(who: &str, connections: usize) -> Result<f64, BoxError> {

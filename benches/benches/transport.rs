@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::ws::{Message as AxumMessage, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
 use hdrhistogram::Histogram;
+use ws_test_benches::rss_kib;
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::{Error, Transport};
 
@@ -108,16 +109,6 @@ fn whole_test(variant: Variant) -> Result<Duration, Error> {
     let started = Instant::now();
     runtime()?.block_on(one_test(variant))?;
     Ok(started.elapsed())
-}
-
-fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|field| field.parse().ok())
-        .unwrap_or(0);
-    pages * 4
 }
 
 /// KiB of resident memory per idle connection, client and server side together.

@@ -268,8 +268,9 @@ impl WsClient {
             return Ok(());
         }
         let within = self.send_timeout;
-        let closed = self.closed_error("flush queued frames");
-        let sink = self.sink.as_mut().ok_or(closed)?;
+        let Some(sink) = self.sink.as_mut() else {
+            return Err(self.closed_error("flush queued frames"));
+        };
         self.unflushed = false;
         match tokio::time::timeout(within, sink.flush()).await {
             Ok(flushed) => flushed.map_err(|error| self.send_error(error, "flush queued frames")),
