@@ -196,11 +196,12 @@ async fn history_records_every_frame_in_and_out_in_order() -> TestResult {
     let lines: Vec<Value> = history
         .to_json_lines()
         .lines()
+        .skip(1) // the header
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
     assert_eq!(lines.len(), expected.len());
     assert_eq!(lines[3]["kind"], "binary");
-    assert_eq!(lines[3]["hex"], "0909");
+    assert_eq!(lines[3]["base64"], "CQk=");
     let timeline = history.timeline().to_string();
     assert!(
         timeline

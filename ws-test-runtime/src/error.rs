@@ -166,6 +166,29 @@ pub enum Error {
         frame: String,
     },
 
+    /// A transcript (a recording, a failure transcript) does not parse: which one, its line, and what is wrong.
+    #[error("{name}, line {line}: {reason}")]
+    Transcript {
+        /// The file (or "the transcript" when read from text).
+        name: String,
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong with the line.
+        reason: String,
+    },
+
+    /// A file could not be read or written.
+    #[error("could not {action} {}: {source}", .path.display())]
+    File {
+        /// What was attempted (`read the transcript`, ...).
+        action: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why the operating system refused.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A server or client setting is contradictory or out of range.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -27,7 +27,10 @@
 //! - The client: [`WsClient`] (built by [`ClientBuilder`]) connects with retries, sends, receives with
 //!   deadlines, answers pings; a [`Tap`] watches its connection after the client is gone.
 //! - The history: every frame in and out, with its time, in a [`History`] that prints as a [`Timeline`] and
-//!   saves as JSON Lines.
+//!   saves as JSON Lines, the one transcript format: a failed test's transcript, a recording, a replay.
+//! - Record and replay: [`Recorder`] relays clients to a real server and records each session; [`Replay`]
+//!   serves a recording again as a mock; [`Expect::from_recording`](expect::Expect::from_recording) turns it
+//!   into an ordering test.
 //! - [`Error`] is the one error type, each message a sentence; [`TestResult`] is the `Result` of a test body.
 //! - [`protocol`] names every wire type and code, [`timeout`] every default deadline.
 //!
@@ -99,6 +102,7 @@ mod panics;
 pub mod prelude;
 mod profile;
 pub mod protocol;
+mod replay;
 mod router;
 mod server;
 mod session;
@@ -117,6 +121,7 @@ pub use history::{Direction, Frame, FrameKind, History, Timeline};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;
 pub use profile::WsProfile;
+pub use replay::Replay;
 pub use router::Router;
 pub use server::{ConnectionInfo, EmbeddedServer, HostedApp, ServerBuilder, TransportFault};
 pub use session::Session;

@@ -27,6 +27,8 @@ pub(crate) trait Hub: Send + Sync {
     fn broadcast(&self, text: String) -> usize;
     /// Keeps the panic of handler code for [`EmbeddedServer::failures`](crate::EmbeddedServer::failures).
     fn record_panic(&self, message: String);
+    /// Keeps a failure a handler reported for [`EmbeddedServer::failures`](crate::EmbeddedServer::failures).
+    fn record_failure(&self, message: String);
 }
 
 /// What a connection's writer is asked to do.
@@ -189,6 +191,17 @@ impl Session {
             // The map is keyed by `TypeId::of::<T>()`, so the entry always has type `T`.
             Err(_) => unreachable!("per-connection state is keyed by its own type"),
         }
+    }
+
+    /// Reports a failure of the server side that the test must fail with: it lands in
+    /// [`EmbeddedServer::failures`](crate::EmbeddedServer::failures), which `#[ws_test]` reports after the body,
+    /// naming this connection. The connection itself goes on; close it too if it cannot.
+    ///
+    /// [`Replay`](crate::Replay) reports a client frame that diverges from the recording this way.
+    pub fn report_failure(&self, message: impl Into<String>) {
+        self.inner
+            .hub
+            .record_failure(format!("{} (connection {})", message.into(), self.connection_id()));
     }
 
     /// Runs `task` alongside the connection: it is aborted when the connection ends, and a panic in it is

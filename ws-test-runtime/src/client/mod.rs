@@ -131,7 +131,7 @@ impl WsClient {
     }
 
     fn from_socket(socket: Socket, subprotocol: Option<String>, options: &builder::Options) -> Self {
-        let recording = Recording::new(options.max_history_bytes);
+        let recording = Recording::new(options.max_history_bytes, &options.url);
         let (sink, stream) = socket.split();
         let (events_tx, events) = mpsc::unbounded_channel();
         let reader = tokio::spawn(read_loop(stream, events_tx, Arc::clone(&recording)));

@@ -29,9 +29,9 @@ pub(crate) struct Recording {
 const FRAME_OVERHEAD: usize = std::mem::size_of::<Frame>();
 
 impl Recording {
-    pub(crate) fn new(max_bytes: usize) -> Arc<Self> {
+    pub(crate) fn new(max_bytes: usize, url: &str) -> Arc<Self> {
         Arc::new(Recording {
-            history: Mutex::new(History::new()),
+            history: Mutex::new(History::new().with_url(url)),
             closed: Mutex::new(None),
             changed: watch::channel(0).0,
             max_bytes,

@@ -140,6 +140,10 @@ impl Hub for Shared {
     fn record_panic(&self, message: String) {
         Shared::record_panic(self, message);
     }
+
+    fn record_failure(&self, message: String) {
+        self.record_error(message);
+    }
 }
 
 impl EmbeddedServer {
@@ -242,7 +246,8 @@ impl EmbeddedServer {
         Ok(self.shared.registry.broadcast(text, &self.shared.metrics))
     }
 
-    /// Panics and errors of handlers and connection tasks so far, one sentence each.
+    /// Panics of handlers and connection tasks, and failures handlers reported ([`Session::report_failure`](crate::Session::report_failure):
+    /// a replay that diverged), so far, one sentence each.
     ///
     /// A test driver fails the test when this is not empty: a server-side panic must not vanish.
     pub fn failures(&self) -> Vec<String> {

@@ -1,17 +1,25 @@
 //! The history of a connection: every frame in and out, with a monotonic timestamp.
 //!
 //! A [`WsClient`](crate::WsClient) records each frame the moment it is sent or read off the socket, whether or
-//! not the test ever looks at it. The history prints as a readable [`Timeline`] and serialises to JSON Lines,
-//! so a failed test can leave a transcript behind.
+//! not the test ever looks at it. The history prints as a readable [`Timeline`] and serialises to JSON Lines
+//! (one format for failure transcripts, recordings and replays), so a failed test can leave a transcript
+//! behind and a recorded session can be served again.
+
+mod jsonl;
 
 use std::fmt;
 use std::fmt::Write as _;
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
+
+pub(crate) use jsonl::{read_numbered, redact};
+
+use crate::error::{Error, Result};
 
 /// Which way a frame travelled, seen from the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,6 +165,8 @@ fn clip(text: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct History {
     started: Instant,
+    recorded_at: SystemTime,
+    url: Option<String>,
     frames: Vec<Frame>,
 }
 
@@ -170,14 +180,44 @@ impl History {
     pub fn starting_at(started: Instant) -> Self {
         History {
             started,
+            recorded_at: SystemTime::now(),
+            url: None,
             frames: Vec::new(),
         }
+    }
+
+    /// The same history, naming the URL of the connection (what a transcript's header shows).
+    pub fn with_url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// The URL of the connection, when known.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// The wall-clock time the history started (a transcript's `recorded_at`).
+    pub fn recorded_at(&self) -> SystemTime {
+        self.recorded_at
     }
 
     /// When the clock started (the connection was established), on tokio's clock: under a paused clock
     /// (`start_paused = true`) the times in a history are virtual too.
     pub fn started(&self) -> Instant {
         self.started
+    }
+
+    /// Appends a frame at a given time since the start (times should not go backwards) and returns its index.
+    pub fn record_at(&mut self, direction: Direction, at: Duration, kind: FrameKind) -> usize {
+        let index = self.frames.len();
+        self.frames.push(Frame {
+            index,
+            direction,
+            at,
+            kind,
+        });
+        index
     }
 
     /// Appends a frame stamped with the current time and returns its index.
@@ -227,16 +267,55 @@ impl History {
         Timeline { frames: &self.frames }
     }
 
-    /// The history as JSON Lines: one object per frame with `index`, `direction`, `at_ms`, `kind` and the
-    /// payload (`text`, `hex` for binary, ping and pong data, `code` and `reason` for close frames).
+    /// The history as a transcript in JSON Lines: a header line (`url`, `recorded_at`, `ws_test_version`), then
+    /// one object per frame with `index`, `direction` (seen from the client), `at_ms`, `kind` and the payload:
+    /// `text`, `base64` for binary, ping and pong data, `code` and `reason` for a close. The same format serves
+    /// failure transcripts, recordings and replays; [`History::from_json_lines`] reads it back.
+    ///
+    /// ```
+    /// use ws_test_runtime::{Direction, FrameKind, History};
+    ///
+    /// let mut history = History::new().with_url("ws://127.0.0.1:4000/ws");
+    /// history.record(Direction::Out, FrameKind::Text(r#"{"type":"chat_message","content":"hi"}"#.into()));
+    /// history.record(Direction::In, FrameKind::Binary(vec![0xde, 0xad]));
+    /// let text = history.to_json_lines();
+    /// let back = History::from_json_lines(&text)?;
+    /// assert_eq!(back.url(), Some("ws://127.0.0.1:4000/ws"));
+    /// assert_eq!(back.frames()[1].kind, FrameKind::Binary(vec![0xde, 0xad]));
+    /// # Ok::<(), ws_test_runtime::Error>(())
+    /// ```
     pub fn to_json_lines(&self) -> String {
-        let mut out = String::new();
-        for frame in &self.frames {
-            let line = serde_json::to_string(&JsonLine::from(frame)).unwrap_or_default();
-            out.push_str(&line);
-            out.push('\n');
-        }
-        out
+        jsonl::write(self)
+    }
+
+    /// Reads a transcript written by [`to_json_lines`](Self::to_json_lines) (a failure transcript, a
+    /// recording). A line that does not parse is an [`Error::Transcript`](crate::Error::Transcript) naming the
+    /// line and what is wrong with it.
+    pub fn from_json_lines(text: &str) -> Result<History> {
+        jsonl::read(text, "the transcript")
+    }
+
+    /// Reads a transcript from a file; errors name the file and the line.
+    pub fn load(path: impl AsRef<Path>) -> Result<History> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::File {
+            action: "read the transcript",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        jsonl::read(&text, &path.display().to_string())
+    }
+
+    /// Writes the transcript to a file (see [`to_json_lines`](Self::to_json_lines)): any client's history saves
+    /// as a recording that [`Replay`](crate::Replay) serves and
+    /// [`Expect::from_recording`](crate::expect::Expect::from_recording) turns into an expectation.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_json_lines()).map_err(|source| Error::File {
+            action: "write the transcript",
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 
@@ -244,56 +323,6 @@ impl Default for History {
     fn default() -> Self {
         Self::new()
     }
-}
-
-#[derive(Serialize)]
-struct JsonLine<'a> {
-    index: usize,
-    direction: Direction,
-    at_ms: f64,
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hex: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-}
-
-impl<'a> From<&'a Frame> for JsonLine<'a> {
-    fn from(frame: &'a Frame) -> Self {
-        let mut line = JsonLine {
-            index: frame.index,
-            direction: frame.direction,
-            at_ms: frame.at.as_secs_f64() * 1000.0,
-            kind: "text",
-            text: None,
-            hex: None,
-            code: None,
-            reason: None,
-        };
-        match &frame.kind {
-            FrameKind::Text(text) => line.text = Some(text),
-            FrameKind::Binary(bytes) => (line.kind, line.hex) = ("binary", Some(hex(bytes))),
-            FrameKind::Ping(bytes) => (line.kind, line.hex) = ("ping", Some(hex(bytes))),
-            FrameKind::Pong(bytes) => (line.kind, line.hex) = ("pong", Some(hex(bytes))),
-            FrameKind::Close { code, reason } => {
-                (line.kind, line.code, line.reason) = ("close", Some(*code), Some(reason.as_str()));
-            }
-        }
-        line
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
 }
 
 /// A printable table of frames (see [`History::timeline`]).
@@ -367,13 +396,26 @@ mod tests {
     fn json_lines_round_trip_every_kind() {
         let lines = sample().to_json_lines();
         let parsed: Vec<Value> = lines.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-        assert_eq!(parsed.len(), 4);
-        assert_eq!(parsed[0]["direction"], "in");
-        assert_eq!(parsed[0]["kind"], "text");
-        assert_eq!(parsed[1]["direction"], "out");
-        assert_eq!(parsed[2]["hex"], "dead");
-        assert_eq!(parsed[3]["code"], 1001);
-        assert_eq!(parsed[3]["reason"], "bye");
+        assert_eq!(parsed.len(), 5);
+        assert_eq!(parsed[0]["ws_test"], "transcript");
+        assert_eq!(parsed[1]["direction"], "in");
+        assert_eq!(parsed[1]["kind"], "text");
+        assert_eq!(parsed[2]["direction"], "out");
+        assert_eq!(parsed[3]["base64"], "3q0=");
+        assert_eq!(parsed[4]["code"], 1001);
+        assert_eq!(parsed[4]["reason"], "bye");
+        let back = History::from_json_lines(&lines).unwrap();
+        assert_eq!(
+            back.frames(),
+            sample()
+                .frames()
+                .iter()
+                .map(|frame| Frame {
+                    at: back.frames()[frame.index].at,
+                    ..frame.clone()
+                })
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
