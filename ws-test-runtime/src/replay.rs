@@ -325,9 +325,21 @@ impl Script {
                 (Direction::In, FrameKind::Binary(bytes)) => Action::Send(Message::Binary(bytes.clone())),
                 // The server's answer to the client's close is tungstenite's, not the handler's.
                 (Direction::In, FrameKind::Close { .. }) if client_closed => continue,
-                (Direction::In, FrameKind::Close { code, reason }) => {
-                    Action::Close(CloseInfo::new(*code, reason.clone()))
+                // A connection that vanished (1006, 1015) has no close frame to send again.
+                (Direction::In, FrameKind::Close { code, .. })
+                    if *code == close_code::ABNORMAL || *code == close_code::TLS_HANDSHAKE =>
+                {
+                    continue;
                 }
+                // A close without a code is sent as a plain 1000 (1005 never goes on the wire).
+                (Direction::In, FrameKind::Close { code, reason }) => Action::Close(CloseInfo::new(
+                    if *code == close_code::NO_STATUS {
+                        close_code::NORMAL
+                    } else {
+                        *code
+                    },
+                    reason.clone(),
+                )),
                 // Pings and pongs are the WebSocket layer's business on both ends.
                 (_, FrameKind::Ping(_) | FrameKind::Pong(_)) => continue,
             };

@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri, header};
 use tokio_tungstenite::tungstenite::{self};
 
-use super::WsClient;
+use super::{Socket, WsClient};
 use crate::transport::{self, ConnectError, Stream};
 use crate::wire;
 use crate::{Error, Result, timeout};
@@ -158,6 +158,13 @@ impl ClientBuilder {
     /// An HTTP refusal of the upgrade (401, 403, 404, ...) is not retried: it is returned at once as
     /// [`Error::Rejected`] with the status and the server's explanation.
     pub async fn connect(self) -> Result<WsClient> {
+        let (socket, subprotocol) = self.open().await?;
+        Ok(WsClient::from_socket(socket, subprotocol, &self.options))
+    }
+
+    /// Connects as [`connect`](Self::connect) does, and hands over the bare socket with the subprotocol the
+    /// server agreed to (the recorder relays it).
+    pub(crate) async fn open(&self) -> Result<(Socket, Option<String>)> {
         let uri = self.uri()?;
         let host = uri
             .host()
@@ -173,7 +180,7 @@ impl ClientBuilder {
         loop {
             attempts += 1;
             let last = match self.attempt(&host, port, deadline).await {
-                Ok(client) => return Ok(client),
+                Ok(opened) => return Ok(opened),
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Retry(last)) => last,
             };
@@ -243,7 +250,7 @@ impl ClientBuilder {
         Ok(request)
     }
 
-    async fn attempt(&self, host: &str, port: u16, deadline: Instant) -> Result<WsClient, Failure> {
+    async fn attempt(&self, host: &str, port: u16, deadline: Instant) -> Result<(Socket, Option<String>), Failure> {
         let request = self.request().map_err(Failure::Fatal)?;
         let stream = match tokio::time::timeout_at(deadline, transport::connect(host, port)).await {
             Ok(Ok(stream)) => stream,
@@ -309,6 +316,6 @@ impl ClientBuilder {
             .get(header::SEC_WEBSOCKET_PROTOCOL)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        Ok(WsClient::from_socket(socket, subprotocol, &self.options))
+        Ok((socket, subprotocol))
     }
 }

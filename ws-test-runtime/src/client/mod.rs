@@ -35,7 +35,7 @@ use crate::transport::Stream;
 use crate::wire::{self, Incoming, clip_reason};
 use crate::{Error, Result, timeout};
 
-type Socket = WebSocketStream<Stream>;
+pub(crate) type Socket = WebSocketStream<Stream>;
 
 /// What the reading task reports, in arrival order. A data frame is named by its index only: the frame itself
 /// is kept once, in the history.

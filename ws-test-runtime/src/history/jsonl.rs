@@ -17,7 +17,7 @@ use data_encoding::BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Direction, FrameKind, History};
+use super::{Direction, Frame, FrameKind, History};
 use crate::error::{Error, Result};
 
 /// What the header's `ws_test` field says.
@@ -59,6 +59,17 @@ struct Line {
 
 /// The transcript of `history`: its header line, then one line per frame.
 pub(super) fn write(history: &History) -> String {
+    let mut out = header_line(history);
+    out.push('\n');
+    for frame in &history.frames {
+        out.push_str(&frame_line(frame));
+        out.push('\n');
+    }
+    out
+}
+
+/// The header line of `history`'s transcript (no newline).
+pub(crate) fn header_line(history: &History) -> String {
     let header = Header {
         ws_test: MAGIC.to_owned(),
         format: FORMAT,
@@ -66,47 +77,46 @@ pub(super) fn write(history: &History) -> String {
         recorded_at: Some(humantime::format_rfc3339_millis(history.recorded_at).to_string()),
         ws_test_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
     };
-    let mut out = serde_json::to_string(&header).unwrap_or_default();
-    out.push('\n');
-    for frame in &history.frames {
-        let mut line = Line {
-            index: Some(frame.index),
-            direction: frame.direction.to_string(),
-            // Microsecond precision: enough for gaps, and short.
-            at_ms: (frame.at.as_secs_f64() * 1_000_000.0).round() / 1000.0,
-            kind: String::new(),
-            text: None,
-            base64: None,
-            code: None,
-            reason: None,
-        };
-        let kind = match &frame.kind {
-            FrameKind::Text(text) => {
-                line.text = Some(text.clone());
-                "text"
-            }
-            FrameKind::Binary(bytes) => {
-                line.base64 = Some(BASE64.encode(bytes));
-                "binary"
-            }
-            FrameKind::Ping(bytes) => {
-                line.base64 = Some(BASE64.encode(bytes));
-                "ping"
-            }
-            FrameKind::Pong(bytes) => {
-                line.base64 = Some(BASE64.encode(bytes));
-                "pong"
-            }
-            FrameKind::Close { code, reason } => {
-                (line.code, line.reason) = (Some(*code), Some(reason.clone()));
-                "close"
-            }
-        };
-        line.kind = kind.to_owned();
-        out.push_str(&serde_json::to_string(&line).unwrap_or_default());
-        out.push('\n');
-    }
-    out
+    serde_json::to_string(&header).unwrap_or_default()
+}
+
+/// The line of one frame (no newline).
+pub(crate) fn frame_line(frame: &Frame) -> String {
+    let mut line = Line {
+        index: Some(frame.index),
+        direction: frame.direction.to_string(),
+        // Microsecond precision: enough for gaps, and short.
+        at_ms: (frame.at.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+        kind: String::new(),
+        text: None,
+        base64: None,
+        code: None,
+        reason: None,
+    };
+    let kind = match &frame.kind {
+        FrameKind::Text(text) => {
+            line.text = Some(text.clone());
+            "text"
+        }
+        FrameKind::Binary(bytes) => {
+            line.base64 = Some(BASE64.encode(bytes));
+            "binary"
+        }
+        FrameKind::Ping(bytes) => {
+            line.base64 = Some(BASE64.encode(bytes));
+            "ping"
+        }
+        FrameKind::Pong(bytes) => {
+            line.base64 = Some(BASE64.encode(bytes));
+            "pong"
+        }
+        FrameKind::Close { code, reason } => {
+            (line.code, line.reason) = (Some(*code), Some(reason.clone()));
+            "close"
+        }
+    };
+    line.kind = kind.to_owned();
+    serde_json::to_string(&line).unwrap_or_default()
 }
 
 /// Reads a transcript; `source` names it in errors (a path, "the transcript").

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
-pub(crate) use jsonl::{read_numbered, redact};
+pub(crate) use jsonl::{REDACTED, frame_line, header_line, read_numbered, redact};
 
 use crate::error::{Error, Result};
 
