@@ -1,5 +1,6 @@
-//! `ws-test`: check any live WebSocket server against the chat protocol, serve the built-in agent as a mock
-//! backend, and load a server. A thin shell over `ws-test-runtime`.
+//! `ws-test`: check any live WebSocket server against the chat protocol, serve the built-in agent (or a
+//! recording) as a mock backend, load a server, record real sessions and turn them into expectations. A thin
+//! shell over `ws-test-runtime`.
 //!
 //! Exit codes: 0 when everything passed, 1 when a check failed, 2 on a usage error or when the server cannot be
 //! reached at all.
@@ -15,6 +16,8 @@ macro_rules! out {
 
 mod bench;
 mod check;
+mod expect;
+mod record;
 mod serve;
 
 use std::process::ExitCode;
@@ -38,6 +41,10 @@ enum Command {
     Serve(serve::Args),
     /// Open N connections, run M rounds on each, print throughput and latency percentiles.
     Bench(bench::Args),
+    /// Relay clients to a real server and record every frame of each session to a transcript file.
+    Record(record::Args),
+    /// Print the `Expect` code that checks the server frames of a recording, in order.
+    Expect(expect::Args),
 }
 
 /// Parses `5s`, `250ms`, `2m`.
@@ -74,6 +81,36 @@ pub(crate) async fn target(
     }
 }
 
+/// Logs to stderr at `info` (or as `RUST_LOG` says), coloured on a terminal: for the long-running commands.
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM, saying which in the log.
+pub(crate) async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGTERM; stop with Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: shutting down"),
+        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(error) = ws_test_runtime::timeout::check_env() {
@@ -92,6 +129,8 @@ fn main() -> ExitCode {
             Command::Check(args) => check::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Record(args) => record::run(args).await,
+            Command::Expect(args) => expect::run(&args),
         }
     })
 }

@@ -1,12 +1,13 @@
-//! `ws-test serve`: the built-in chat agent as a standalone mock backend, until Ctrl-C or SIGTERM.
+//! `ws-test serve`: the built-in chat agent (or a recording, `--replay`) as a standalone mock backend, until
+//! Ctrl-C or SIGTERM.
 
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tracing_subscriber::EnvFilter;
-use ws_test_runtime::{ChatAgent, EmbeddedServer, Fault, TransportFault};
+use ws_test_runtime::{ChatAgent, EmbeddedServer, Fault, Replay, TransportFault};
 
 /// Arguments of `ws-test serve`.
 #[derive(Debug, clap::Args)]
@@ -50,6 +51,24 @@ pub(crate) struct Args {
     /// unsolicited-pong.
     #[arg(long, value_name = "SPEC", value_parser = parse_fault)]
     fault: Vec<AnyFault>,
+    /// Serve a recording (a transcript from `ws-test record`) instead of the chat agent: each client frame that
+    /// matches the next recorded one gets the server frames recorded after it; one that diverges gets 1008.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// With --replay: a JSON field left out when client frames are compared (repeatable), e.g. run_id.
+    #[arg(long = "ignore-field", value_name = "FIELD", requires = "replay")]
+    ignore_field: Vec<String>,
+    /// With --replay: keep the recorded gaps, divided by this factor (1 as recorded, 2 twice as fast)
+    /// [default: no gaps].
+    #[arg(long, value_name = "FACTOR", requires = "replay", value_parser = parse_speed)]
+    speed: Option<f64>,
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(speed) if speed.is_finite() && speed > 0.0 => Ok(speed),
+        _ => Err(format!("{text:?} is not a positive factor like 1, 2 or 0.5")),
+    }
 }
 
 /// A `--fault`: of the chat runs or of the transport.
@@ -74,17 +93,16 @@ fn parse_fault(spec: &str) -> Result<AnyFault, String> {
 }
 
 pub(crate) async fn run(args: Args) -> ExitCode {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    crate::init_logging();
 
     let mut agent = ChatAgent::new().event_delay(args.event_delay);
     let mut transport_faults = Vec::new();
     for fault in args.fault {
         match fault {
+            AnyFault::Chat(fault) if args.replay.is_some() => {
+                eprintln!("ws-test: --fault {fault} changes the chat agent, which --replay does not serve");
+                return ExitCode::from(crate::UNREACHABLE);
+            }
             AnyFault::Chat(fault) => agent = agent.fault(fault),
             AnyFault::Transport(fault) => transport_faults.push(fault),
         }
@@ -93,8 +111,23 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         .bind(SocketAddr::new(args.host, args.port))
         .path(args.path)
         .max_message_size(args.max_message_size)
-        .max_pending(args.max_pending)
-        .handler(agent);
+        .max_pending(args.max_pending);
+    builder = match &args.replay {
+        Some(file) => match Replay::from_file(file) {
+            Ok(replay) => {
+                let replay = replay.ignore_fields(&args.ignore_field);
+                builder.handler(match args.speed {
+                    Some(speed) => replay.speed(speed),
+                    None => replay,
+                })
+            }
+            Err(error) => {
+                eprintln!("ws-test: {error}");
+                return ExitCode::from(crate::UNREACHABLE);
+            }
+        },
+        None => builder.handler(agent),
+    };
     match transport_faults.as_slice() {
         [] => {}
         [fault] => builder = builder.transport_fault(*fault),
@@ -129,21 +162,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     out!("listening on {}", server.url());
     let _ = std::io::stdout().flush();
 
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch SIGTERM; stop with Ctrl-C");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
-    }
+    crate::stop_signal().await;
     server.shutdown().await;
     let metrics = server.metrics();
     tracing::info!(

@@ -48,7 +48,7 @@ use crate::{WsClient, timeout, wire};
 ///
 /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
 /// let real = EmbeddedServer::start().await?; // stands in for the real backend
-/// let recorder = Recorder::builder(real.url()).redact("connection_id").start().await?;
+/// let mut recorder = Recorder::builder(real.url()).redact("connection_id").start().await?;
 /// let mut client = WsClient::connect(recorder.url()).await?; // the client talks to the real server through it
 /// client.expect_type("connection_established").await?;
 /// client.send_json(json!({"type": "echo", "payload": "hi"})).await?;
@@ -194,8 +194,8 @@ impl Recorder {
 
     /// Stops: no new sessions; each open one gets close 1001 on both sides, is given the close timeout to
     /// finish its handshakes (every frame until then is relayed and recorded), and its file is complete. Returns
-    /// every session's transcript.
-    pub async fn stop(mut self) -> Vec<History> {
+    /// every session's transcript. Stopping twice is harmless.
+    pub async fn stop(&mut self) -> Vec<History> {
         self.state.stop.send_replace(true);
         let mut relays = std::mem::take(&mut *lock(&self.state.relays));
         let within = timeout::scaled(timeout::CLOSE) * 2;

@@ -252,10 +252,9 @@ impl Replay {
                 format!("{} has no more client frames", script.name),
             ),
         };
-        session.report_failure(format!(
-            "the replay of {} diverged at {place}: {difference}",
-            script.name
-        ));
+        let failure = format!("the replay of {} diverged at {place}: {difference}", script.name);
+        tracing::warn!(connection_id = %session.connection_id(), "{failure}");
+        session.report_failure(failure);
         session
             .close(
                 close_code::POLICY_VIOLATION,

@@ -104,6 +104,7 @@
 
 mod matcher;
 mod pattern;
+mod recording;
 mod report;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,86 @@
+//! `ws-test record`: a recording proxy. Every client that connects is relayed to the upstream server and each
+//! session is written, frame by frame, to a transcript file, until N sessions ended, Ctrl-C or SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ws_test_runtime::Recorder;
+
+/// Arguments of `ws-test record`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The real server to relay to (ws://...); clients connect to the recorder with its path and query.
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+    /// Where to listen (port 0: one the OS picks; the first line of output says which).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// The transcript of the first session; the next ones go to FILE.2, FILE.3, ...
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Stop once this many sessions have ended (later connections are refused with 503).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    sessions: Option<u32>,
+    /// Replace this JSON field (at any depth) and query parameter with "[redacted]" in the recording; the relay
+    /// passes it unchanged (repeatable).
+    #[arg(long, value_name = "FIELD")]
+    redact: Vec<String>,
+}
+
+pub(crate) async fn run(args: Args) -> ExitCode {
+    crate::init_logging();
+    let mut builder = Recorder::builder(&args.upstream).listen(args.listen).out(&args.out);
+    for field in &args.redact {
+        builder = builder.redact(field);
+    }
+    if let Some(n) = args.sessions {
+        builder = builder.sessions(n as usize);
+    }
+    let mut recorder = match builder.start().await {
+        Ok(recorder) => recorder,
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
+    out!("listening on {}", recorder.url());
+    let _ = std::io::stdout().flush();
+    let all_recorded = async {
+        match args.sessions {
+            Some(n) => {
+                let _ = recorder.wait_for_sessions(n as usize, Duration::MAX).await;
+                tracing::info!(sessions = n, "recorded every session asked for");
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = all_recorded => {}
+        () = crate::stop_signal() => {}
+    }
+    let sessions = recorder.stop().await;
+    for (number, history) in sessions.iter().enumerate() {
+        let path = Recorder::session_path(&args.out, number + 1);
+        out!(
+            "session {}: {} frame(s) -> {}",
+            number + 1,
+            history.len(),
+            path.display()
+        );
+    }
+    if sessions.is_empty() {
+        out!("no session was recorded");
+    }
+    let errors = recorder.write_errors();
+    for error in &errors {
+        eprintln!("ws-test: {error}");
+    }
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
