@@ -17,4 +17,5 @@ mod lifecycle;
 mod limits;
 mod newcomer;
 mod protocol;
+mod recording;
 mod ui;

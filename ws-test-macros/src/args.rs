@@ -40,7 +40,7 @@ impl Grammar {
 }
 
 /// The arguments both attributes share, in the order the docs list them.
-const NAMES: [&str; 20] = [
+const NAMES: [&str; 22] = [
     "events",
     "order",
     "per",
@@ -48,6 +48,8 @@ const NAMES: [&str; 20] = [
     "handler",
     "server",
     "app",
+    "replay",
+    "ignore_fields",
     "path",
     "transport",
     "start_paused",
@@ -159,6 +161,8 @@ pub(crate) struct Args {
     pub(crate) handler: Option<Expr>,
     pub(crate) server: Option<Expr>,
     pub(crate) app: Option<Expr>,
+    pub(crate) replay: Option<LitStr>,
+    pub(crate) ignore_fields: Option<Vec<LitStr>>,
     pub(crate) path: Option<LitStr>,
     pub(crate) transport: Option<Transport>,
     pub(crate) start_paused: Option<bool>,
@@ -213,6 +217,10 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
             "handler" => args.handler = Some(value),
             "server" => args.server = Some(value),
             "app" => args.app = Some(value),
+            "replay" => args.replay = recording(&value, errors),
+            "ignore_fields" => {
+                args.ignore_fields = strings(&value, "ignore_fields", "ignore_fields = [\"run_id\"]", errors)
+            }
             "path" => args.path = route(&value, errors),
             "transport" => {
                 args.transport = choice(&value, "transport", &["tcp", "memory"], errors).map(|c| match c {
@@ -247,6 +255,47 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
     }
     cross_check(&args, &seen, errors);
     args
+}
+
+/// A recording: a string naming a file, relative to the crate's `Cargo.toml`, that exists (checked here, so a
+/// wrong path is an error on the string rather than in `include_str!`).
+fn recording(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+    let text = string(value, "replay", "replay = \"tests/fixtures/chat.jsonl\"", errors)?;
+    let path = std::path::PathBuf::from(text.value());
+    let full = match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) if path.is_relative() => std::path::Path::new(&dir).join(&path),
+        _ => path,
+    };
+    if full.is_file() {
+        Some(text)
+    } else {
+        errors.at(
+            text.span(),
+            format!(
+                "no recording at `{}` (looked for {}; the path is relative to the crate's Cargo.toml): record one \
+                 with `ws-test record` or save a client's history with `client.history().save(path)`",
+                text.value(),
+                full.display()
+            ),
+        );
+        None
+    }
+}
+
+/// A list of non-empty string literals: `["a", "b"]`.
+fn strings(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<Vec<LitStr>> {
+    let Expr::Array(array) = value else {
+        errors.at(
+            value.span(),
+            format!("`{key}` expects a list of strings, like `{example}`"),
+        );
+        return None;
+    };
+    let mut all = Vec::new();
+    for element in &array.elems {
+        all.push(string(element, key, example, errors)?);
+    }
+    Some(all)
 }
 
 /// A WebSocket path: a string that starts with `/`.
@@ -310,6 +359,24 @@ fn cross_check(args: &Args, seen: &[(String, Span)], errors: &mut Errors) {
             errors.at(span, "`worker_threads` requires `flavor = \"multi_thread\"`");
         }
     }
+    if let Some(span) = span_of(seen, "replay") {
+        for key in ["handler", "app"] {
+            if span_of(seen, key).is_some() {
+                errors.at(
+                    span,
+                    format!("`replay` and `{key}` both say what answers the clients; keep one"),
+                );
+            }
+        }
+    }
+    if args.replay.is_none() && !seen.iter().any(|(name, _)| name == "replay") {
+        if let Some(span) = span_of(seen, "ignore_fields") {
+            errors.at(
+                span,
+                "`ignore_fields` says which fields a replay leaves out of its comparison: add `replay = \"...\"`",
+            );
+        }
+    }
     if let Some(span) = span_of(seen, "app") {
         if span_of(seen, "handler").is_some() {
             errors.at(
@@ -337,7 +404,15 @@ fn cross_check(args: &Args, seen: &[(String, Span)], errors: &mut Errors) {
         }
     }
     if span_of(seen, "url").is_some() {
-        for key in ["handler", "server", "app", "path", "transport", "start_paused"] {
+        for key in [
+            "handler",
+            "server",
+            "app",
+            "replay",
+            "path",
+            "transport",
+            "start_paused",
+        ] {
             if let Some(span) = span_of(seen, key) {
                 errors.at(
                     span,

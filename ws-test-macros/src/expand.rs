@@ -192,6 +192,19 @@ pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream
             .app(|__ws_builder: #private::ServerBuilder| #private::with_app(__ws_builder, #app))
         });
     }
+    if let Some(recording) = &args.replay {
+        // Embedded at compile time: the test runs anywhere (a nextest archive on another machine), and cargo
+        // rebuilds it when the recording changes.
+        let file = if std::path::Path::new(&recording.value()).is_absolute() {
+            quote_spanned!(recording.span()=> #recording)
+        } else {
+            quote_spanned!(recording.span()=> ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #recording))
+        };
+        calls.push(quote_spanned!(recording.span()=> .replay(#recording, ::core::include_str!(#file))));
+    }
+    if let Some(fields) = &args.ignore_fields {
+        calls.push(quote!(.ignore_fields(&[#(#fields),*])));
+    }
     if let Some(path) = &args.path {
         calls.push(quote!(.path(#path)));
     }

@@ -113,7 +113,7 @@ mod transport;
 mod wire;
 
 pub use chat_agent::{ChatAgent, Fault};
-pub use client::{ClientBuilder, Tap, WsClient};
+pub use client::{ClientBuilder, ExpectGuard, Tap, WsClient};
 pub use driver::outcome::{TestError, TestResult};
 pub use error::{Error, ExpectationFailure, PatternError, Result};
 pub use events::{ChatEvent, EventMeta, WsEvents};

@@ -13,6 +13,6 @@ pub use crate::expect::{Expect, Expectation};
 pub use crate::ws_test;
 #[doc(no_inline)]
 pub use crate::{
-    BoxError, ChatAgent, ChatEvent, CloseInfo, EmbeddedServer, Error, Fault, Handler, HandlerResult, Message, Router,
-    Session, TestError, TestResult, WsClient, WsEvents, WsProfile,
+    BoxError, ChatAgent, ChatEvent, CloseInfo, EmbeddedServer, Error, Fault, Handler, HandlerResult, Message, Recorder,
+    Replay, Router, Session, TestError, TestResult, WsClient, WsEvents, WsProfile,
 };

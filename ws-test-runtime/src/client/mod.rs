@@ -6,6 +6,7 @@
 //! a timeout names what was awaited and lists what arrived instead.
 
 mod builder;
+mod guard;
 mod tap;
 
 use std::borrow::Borrow;
@@ -24,6 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub use builder::ClientBuilder;
+pub use guard::ExpectGuard;
 use tap::Recording;
 pub use tap::Tap;
 
@@ -570,6 +572,14 @@ impl WsClient {
             }
             other => other,
         })
+    }
+
+    /// An expectation checked when the returned guard is dropped (wiremock's verify-on-drop): over the frames
+    /// received from where the next [`expect`](Self::expect) would start until the drop. An unmet expectation
+    /// then panics with its report, failing the test; `guard.verify().await` checks it explicitly, waiting
+    /// within the expectation's deadline. Takes the expectation by value or by reference. See [`ExpectGuard`].
+    pub fn expect_eventually(&self, expectation: impl Borrow<Expectation>) -> ExpectGuard {
+        ExpectGuard::new(self.tap(), expectation.borrow().clone())
     }
 
     /// A view of this connection's record that outlives the client, watching from where the next

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -186,11 +187,36 @@ impl Tap {
             .result
     }
 
+    /// Evaluates `expectation` over the frames received so far, without waiting: met, or the report of why not.
+    pub(crate) fn check_now(&self, expectation: &Expectation) -> Result<Matched> {
+        let evaluation = self.evaluate_waiting(self.window_start, expectation, self.default_within, false);
+        match evaluation.now_or_never() {
+            Some(outcome) => outcome.result,
+            // Without waiting, the evaluation never yields; this arm is never taken.
+            None => Err(crate::Error::Config(
+                "the expectation could not be checked without waiting".into(),
+            )),
+        }
+    }
+
     pub(crate) async fn evaluate(
         &self,
         window_start: usize,
         expectation: &Expectation,
         default_within: Duration,
+    ) -> Outcome {
+        self.evaluate_waiting(window_start, expectation, default_within, true)
+            .await
+    }
+
+    /// Feeds the recorded frames to a matcher; with `wait`, waits for more until it is decided or the deadline;
+    /// without, concludes on what is there (never yielding).
+    async fn evaluate_waiting(
+        &self,
+        window_start: usize,
+        expectation: &Expectation,
+        default_within: Duration,
+        wait: bool,
     ) -> Outcome {
         let mut matcher = match Matcher::new(expectation) {
             Ok(matcher) => matcher,
@@ -232,6 +258,9 @@ impl Tap {
             }
             if let Some(close) = self.recording.closed() {
                 break EndReason::Closed(close);
+            }
+            if !wait {
+                break EndReason::Dropped;
             }
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => {}

@@ -41,7 +41,7 @@ use crate::panics::panic_message;
 use crate::protocol;
 use crate::server::ServerBuilder;
 use crate::transport::Transport;
-use crate::{EmbeddedServer, Error, Tap, WsClient, timeout};
+use crate::{EmbeddedServer, Error, Replay, Tap, WsClient, timeout};
 
 /// The environment variable that points tests without a fixed `url` at a live server.
 pub const URL_ENV: &str = "WS_TEST_URL";
@@ -87,6 +87,9 @@ pub struct TestSpec {
     server: Option<fn() -> ServerBuilder>,
     handler: Option<fn(ServerBuilder) -> ServerBuilder>,
     app: Option<fn(ServerBuilder) -> AppFuture>,
+    /// A recording to serve: its name and its text.
+    replay: Option<(String, &'static str)>,
+    ignore_fields: Vec<String>,
     path: Option<String>,
     transport: Option<Transport>,
     start_paused: bool,
@@ -112,6 +115,8 @@ impl TestSpec {
             server: None,
             handler: None,
             app: None,
+            replay: None,
+            ignore_fields: Vec::new(),
             path: None,
             transport: None,
             start_paused: false,
@@ -168,6 +173,23 @@ impl TestSpec {
     /// app enforces them, and no `connection_established` welcome is expected.
     pub fn app(mut self, app: fn(ServerBuilder) -> AppFuture) -> Self {
         self.app = Some(app);
+        self
+    }
+
+    /// Serves a recording with [`Replay`](crate::Replay) (the macro's `replay = "tests/fixtures/chat.jsonl"`,
+    /// which embeds the file): `name` names it in errors and close reasons, `recording` is its text. It is read
+    /// when the test starts; a line that does not parse fails the test, naming the line. The clients wait for
+    /// the `connection_established` welcome only when the recording's server sent one first.
+    pub fn replay(mut self, name: impl Into<String>, recording: &'static str) -> Self {
+        self.replay = Some((name.into(), recording));
+        self
+    }
+
+    /// JSON fields the replay leaves out when it compares the client's frames with the recorded ones (the
+    /// macro's `ignore_fields = ["run_id"]`); see [`Replay::ignore_fields`](crate::Replay::ignore_fields).
+    pub fn ignore_fields(mut self, fields: &[&str]) -> Self {
+        self.ignore_fields
+            .extend(fields.iter().map(|field| (*field).to_owned()));
         self
     }
 
@@ -298,9 +320,10 @@ impl TestSpec {
         Ok(true)
     }
 
-    /// Whether the clients expect the built-in `connection_established` welcome first.
-    fn expects_welcome(&self) -> bool {
-        !self.skip_welcome && self.app.is_none()
+    /// Whether the clients expect the built-in `connection_established` welcome first (`replay`: whether the
+    /// recording's server sent one first).
+    fn expects_welcome(&self, replay: Option<&Replay>) -> bool {
+        !self.skip_welcome && self.app.is_none() && replay.is_none_or(Replay::sends_welcome)
     }
 }
 
@@ -422,6 +445,7 @@ async fn hook(
 
 async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) -> Result<(), String> {
     timeout::check_env().map_err(|error| error.to_string())?;
+    let mut replay = None;
     let url = match spec.external_url()? {
         Some(url) => {
             injected.external_url = Some(url.clone());
@@ -431,6 +455,13 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             let mut builder = spec.server.map_or_else(EmbeddedServer::builder, |server| server());
             if let Some(handler) = spec.handler {
                 builder = handler(builder);
+            }
+            if let Some((name, text)) = &spec.replay {
+                let loaded = Replay::from_named_json_lines(text, name)
+                    .map_err(|error| format!("the recording to replay does not read: {error}"))?
+                    .ignore_fields(&spec.ignore_fields);
+                builder = builder.handler(loaded.clone());
+                replay = Some(loaded);
             }
             if let Some(app) = spec.app {
                 builder = app(builder).await;
@@ -474,7 +505,7 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             builder = builder.token(token.clone());
         }
         let mut client = builder.connect().await.map_err(|error| error.to_string())?;
-        if spec.expects_welcome() {
+        if spec.expects_welcome(replay.as_ref()) {
             let welcome = Expect::events([protocol::CONNECTION_ESTABLISHED]).within(spec.event_deadline());
             client.expect(&welcome).await.map_err(|error| {
                 format!("the server's welcome did not arrive (use `skip_welcome = true` if it sends none):\n{error}")

@@ -100,6 +100,9 @@ pub(crate) fn build(
                     format!("the connection was closed ({close}) before the expectation was met")
                 }
                 EndReason::EndOfInput => "the frames ended before the expectation was met".to_owned(),
+                EndReason::Dropped => "the guard of `expect_eventually` was dropped (the test ended) before the \
+                                       frames received met the expectation; `guard.verify().await` waits for them"
+                    .to_owned(),
             };
             let marker = summary
                 .stall

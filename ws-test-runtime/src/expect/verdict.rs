@@ -81,6 +81,8 @@ pub(crate) enum EndReason {
     Closed(CloseInfo),
     /// A fixed list of frames ran out ([`Expectation::check`]).
     EndOfInput,
+    /// An [`ExpectGuard`](crate::ExpectGuard) was dropped with the expectation not met by the frames received.
+    Dropped,
 }
 
 /// One frame as the report shows it.
