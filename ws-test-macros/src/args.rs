@@ -272,10 +272,9 @@ fn recording(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
         errors.at(
             text.span(),
             format!(
-                "no recording at `{}` (looked for {}; the path is relative to the crate's Cargo.toml): record one \
-                 with `ws-test record` or save a client's history with `client.history().save(path)`",
-                text.value(),
-                full.display()
+                "no recording at `{}` (the path is relative to the crate's Cargo.toml): record one with \
+                 `ws-test record` or save a client's history with `client.history().save(path)`",
+                text.value()
             ),
         );
         None
