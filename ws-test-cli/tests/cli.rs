@@ -15,23 +15,28 @@ fn ws_test() -> Command {
 struct Serve {
     child: Child,
     url: String,
+    /// The rest of its stdout, after the first line.
+    stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Serve {
     fn start(args: &[&str]) -> Serve {
+        Serve::command("serve", args)
+    }
+
+    /// Runs `ws-test SUBCOMMAND ARGS`, which prints `listening on URL` first.
+    fn command(subcommand: &str, args: &[&str]) -> Serve {
         let mut child = ws_test()
-            .arg("serve")
+            .arg(subcommand)
             .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("ws-test serve starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("serve prints a first line");
+        stdout.read_line(&mut first).expect("serve prints a first line");
         let url = first
             .trim()
             .strip_prefix("listening on ")
@@ -39,18 +44,27 @@ impl Serve {
         Serve {
             url: url.to_owned(),
             child,
+            stdout,
         }
     }
 
-    /// Sends SIGTERM and returns the exit status and what was logged.
+    /// Sends SIGTERM and returns the exit status and what was logged (the rest of stdout, then stderr).
     fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
         assert!(sent.success());
+        self.output()
+    }
+
+    /// Waits for the process to end; its status, the rest of its stdout, then its stderr.
+    fn output(&mut self) -> (std::process::ExitStatus, String) {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut self.stdout, &mut text).expect("stdout reads to its end");
         let output = std::mem::replace(&mut self.child, Command::new("true").spawn().expect("true runs"))
             .wait_with_output()
-            .expect("serve exits");
-        (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+            .expect("the process exits");
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status, text)
     }
 }
 
@@ -427,4 +441,205 @@ fn check_scales_its_default_timeout_and_refuses_a_wild_scale() {
         stderr.contains("WS_TEST_TIMEOUT_SCALE=\"1e300\" is not a usable factor"),
         "{stderr}"
     );
+}
+
+/// Waits (up to 10 s) for a process that should end by itself; its status and stdout, stderr.
+fn wait_for_exit(mut running: Serve) -> (std::process::ExitStatus, String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match running.child.try_wait().expect("try_wait works") {
+            Some(_) => break,
+            None if Instant::now() > deadline => panic!("the process did not end within 10 s"),
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    running.output()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// Sends one chat message and returns the texts of the frames that answer it (the five events).
+async fn chat_round(client: &mut WsClient, content: &str) -> Vec<String> {
+    client
+        .send_json(json!({"type": "chat_message", "content": content}))
+        .await
+        .expect("send");
+    let mut texts = Vec::new();
+    for _ in 0..5 {
+        match client.recv().await.expect("an event") {
+            ws_test_runtime::Message::Text(text) => texts.push(text),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+    texts
+}
+
+#[test]
+fn a_recorded_session_replays_the_same_frames_and_a_divergence_gets_1008_naming_the_line() {
+    let upstream = Serve::start(&[]);
+    let directory = std::env::temp_dir().join(format!("ws-test-cli-record-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).expect("a temporary directory");
+    let out = directory.join("session.jsonl");
+    let out_arg = out.to_str().expect("a UTF-8 path");
+    let record = Serve::command(
+        "record",
+        &[
+            "--upstream",
+            &upstream.url,
+            "--out",
+            out_arg,
+            "--sessions",
+            "1",
+            "--redact",
+            "connection_id",
+        ],
+    );
+    assert!(
+        record.url.starts_with("ws://127.0.0.1:") && record.url.ends_with("/ws"),
+        "{}",
+        record.url
+    );
+    let runtime = runtime();
+    let (welcome, recorded) = runtime.block_on(async {
+        let mut client = WsClient::connect(&record.url).await.expect("the recorder relays");
+        let welcome = client
+            .expect_type("connection_established")
+            .await
+            .expect("the upstream's welcome");
+        assert!(
+            welcome["connection_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("conn-")),
+            "relayed unchanged"
+        );
+        let events = chat_round(&mut client, "hi").await;
+        client.close(1000, "done").await.expect("close");
+        (welcome, events)
+    });
+    let (status, output) = wait_for_exit(record);
+    assert!(status.success(), "{output}");
+    assert!(output.contains("session 1: 9 frame(s) -> "), "{output}");
+
+    let replay = Serve::start(&["--replay", out_arg, "--ignore-field", "run_id"]);
+    runtime.block_on(async {
+        let mut client = WsClient::connect(&replay.url).await.expect("serve --replay accepts");
+        let replayed_welcome = client
+            .expect_type("connection_established")
+            .await
+            .expect("the recorded welcome");
+        assert_eq!(
+            replayed_welcome["connection_id"], "[redacted]",
+            "redacted in the recording"
+        );
+        assert_eq!(replayed_welcome["user_id"], welcome["user_id"]);
+        // Extra spaces and another key order are the same JSON.
+        let replayed = chat_round(&mut client, "hi").await;
+        assert_eq!(replayed, recorded, "the same frames for the same message");
+
+        let mut client = WsClient::connect(&replay.url).await.expect("a second client");
+        client.expect_type("connection_established").await.expect("its welcome");
+        client
+            .send_json(json!({"type": "chat_message", "content": "bye"}))
+            .await
+            .expect("send");
+        let close = client.expect_closed(1008).await.expect("a policy close");
+        assert_eq!(
+            close.reason,
+            "diverged from line 3 of session.jsonl: at `content` expected \"hi\", got \"bye\""
+        );
+    });
+    let (status, logs) = replay.terminate();
+    assert!(status.success(), "{logs}");
+    assert!(
+        logs.contains("the replay of session.jsonl diverged at line 3"),
+        "{logs}"
+    );
+
+    let (code, stdout, stderr) = run_with_env(&["expect", out_arg], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "Expect::events([\"agent_started\", \"agent_thinking\", \"tool_executing\", \"tool_completed\", \
+         \"agent_completed\"])\n    .per(\"run_id\")\n    .ignore(\"connection_established\")"
+    );
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn record_stops_on_sigterm_with_every_relayed_frame_on_disk() {
+    let upstream = Serve::start(&[]);
+    let out = std::env::temp_dir().join(format!("ws-test-cli-sigterm-{}.jsonl", std::process::id()));
+    let out_arg = out.to_str().expect("a UTF-8 path");
+    let record = Serve::command("record", &["--upstream", &upstream.url, "--out", out_arg]);
+    let runtime = runtime();
+    let mut client = runtime.block_on(async {
+        let mut client = WsClient::connect(&record.url).await.expect("the recorder relays");
+        client.expect_type("connection_established").await.expect("a welcome");
+        chat_round(&mut client, "hi").await;
+        client
+    });
+    let (status, logs) = record.terminate();
+    assert!(status.success(), "{logs}");
+    assert!(logs.contains("session 1: "), "{logs}");
+    let close = runtime
+        .block_on(client.expect_closed(1001))
+        .expect("the client is told the recorder stops");
+    assert_eq!(close.reason, "ws-test record is stopping");
+    let saved = ws_test_runtime::History::load(&out).expect("the recording reads back");
+    let types = saved.received_types();
+    assert_eq!(
+        types,
+        [
+            "connection_established",
+            "agent_started",
+            "agent_thinking",
+            "tool_executing",
+            "tool_completed",
+            "agent_completed"
+        ],
+        "{}",
+        saved.timeline()
+    );
+    std::fs::remove_file(&out).ok();
+}
+
+#[test]
+fn expect_prints_the_code_the_workspace_tests_paste() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/chat.jsonl");
+    let (code, stdout, stderr) = run_with_env(&["expect", fixture], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    // tests/recording.rs `a_recording_becomes_an_ordering_test` compiles this very expectation.
+    assert_eq!(
+        stdout.trim(),
+        "Expect::events([\"agent_started\", \"agent_thinking\", \"tool_executing\", \"tool_completed\", \
+         \"agent_completed\"])\n    .per(\"run_id\")\n    .times(2)\n    .ignore(\"connection_established\")"
+    );
+}
+
+#[test]
+fn a_broken_recording_is_refused_naming_the_line() {
+    let path = std::env::temp_dir().join(format!("ws-test-cli-broken-{}.jsonl", std::process::id()));
+    std::fs::write(
+        &path,
+        "{\"ws_test\":\"transcript\",\"format\":1}\n{\"direction\":\"in\",\"at_ms\":1,\"kind\":\"tick\"}\n",
+    )
+    .expect("a temporary file");
+    let path_arg = path.to_str().expect("a UTF-8 path");
+    for args in [vec!["serve", "--replay", path_arg], vec!["expect", path_arg]] {
+        let (code, _, stderr) = run_with_env(&args, &[]);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{path_arg}, line 2: `kind` is \"tick\"")),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (code, _, stderr) = run_with_env(&["record", "--upstream", "http://x", "--out", path_arg], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("the recorder relays to a ws:// server"), "{stderr}");
+    std::fs::remove_file(&path).ok();
 }
