@@ -242,7 +242,9 @@ async fn a_client_history_saves_and_loads_as_a_transcript() -> TestResult {
 #[ws_test(events = ["agent_completed"])]
 async fn a_met_guard_drops_quietly_and_verify_waits(client: &mut WsClient) -> TestResult {
     let _guard = client.expect_eventually(Expect::events(ChatEvent::CRITICAL).per("run_id"));
-    let explicit = client.expect_eventually(&Expect::events(["agent_completed"]));
+    let completed = Expect::events(["agent_completed"]);
+    let explicit = client.expect_eventually(&completed);
+    assert_eq!(explicit.expectation(), &completed);
     client
         .send_json(json!({"type": "chat_message", "content": "hi"}))
         .await?;
