@@ -248,16 +248,11 @@ fn bad_arguments_exit_2_with_clap_help() {
 
 #[test]
 fn bench_prints_throughput_and_percentiles() {
-    let output = ws_test()
-        .args(["bench", "--connections", "20", "--rounds", "5", "--kind", "chat"])
-        .output()
-        .expect("ws-test bench runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
+    let (code, stdout, stderr) = run_with_env(
+        &["bench", "--connections", "20", "--rounds", "5", "--kind", "chat"],
+        &[],
     );
+    assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("20 connections x 5 chat rounds"), "{stdout}");
     assert!(stdout.contains("throughput  100 rounds in"), "{stdout}");
     assert!(
@@ -269,8 +264,8 @@ fn bench_prints_throughput_and_percentiles() {
 
 #[test]
 fn bench_pipelines_and_times_each_event() {
-    let output = ws_test()
-        .args([
+    let (code, stdout, stderr) = run_with_env(
+        &[
             "bench",
             "--connections",
             "3",
@@ -279,15 +274,10 @@ fn bench_pipelines_and_times_each_event() {
             "--pipeline",
             "8",
             "--json",
-        ])
-        .output()
-        .expect("ws-test bench runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
+        &[],
     );
+    assert_eq!(code, 0, "{stdout}{stderr}");
     let figures: serde_json::Value = serde_json::from_str(&stdout).expect("the figures are JSON");
     assert_eq!(figures["pipeline"], 8);
     assert_eq!(

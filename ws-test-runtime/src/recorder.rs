@@ -29,7 +29,6 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
@@ -390,15 +389,7 @@ impl State {
         });
         let mut response = Response::new(Full::default());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-        let headers = response.headers_mut();
-        headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
-            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-        }
-        if let Some(value) = subprotocol.and_then(|protocol| HeaderValue::from_str(&protocol).ok()) {
-            headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
-        }
+        wire::switching_protocols(response.headers_mut(), &key, subprotocol.as_deref());
         response
     }
 
@@ -488,13 +479,12 @@ impl State {
     {
         let record = self.open_record(number, url);
         let mut stop = self.stop.subscribe();
-        let (mut client_done, mut upstream_done) = (false, false);
-        let (mut client_closed, mut upstream_closed) = (false, false);
+        let (mut from_client, mut from_upstream) = (Side::default(), Side::default());
         let mut stopping = false;
         // Once one side is done (or the recorder stops), the other has the close timeout to finish.
         let mut deadline: Option<Instant> = None;
         let grace = timeout::scaled(timeout::CLOSE);
-        while !(client_done && upstream_done) {
+        while !(from_client.done && from_upstream.done) {
             let until_deadline = async {
                 match deadline {
                     Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -502,43 +492,27 @@ impl State {
                 }
             };
             tokio::select! {
-                frame = client.next(), if !client_done => match frame {
-                    Some(Ok(frame)) => {
-                        client_closed |= matches!(frame, WsMessage::Close(_));
-                        let kind = frame_kind(&frame, &self.redact);
-                        let _ = upstream.send(frame).await;
-                        lock(&record).push(Direction::Out, kind);
-                    }
+                frame = client.next(), if !from_client.done => match frame {
+                    Some(Ok(frame)) => self.pass(frame, &mut from_client, &mut upstream, &record, Direction::Out).await,
                     _ => {
-                        client_done = true;
-                        if !client_closed && !upstream_done {
-                            let _ = upstream.send(close(close_code::GOING_AWAY, "the client went away")).await;
-                        }
+                        from_client.end(&from_upstream, &mut upstream, "the client went away").await;
                         deadline.get_or_insert(Instant::now() + grace);
                     }
                 },
-                frame = upstream.next(), if !upstream_done => match frame {
-                    Some(Ok(frame)) => {
-                        upstream_closed |= matches!(frame, WsMessage::Close(_));
-                        let kind = frame_kind(&frame, &self.redact);
-                        let _ = client.send(frame).await;
-                        lock(&record).push(Direction::In, kind);
-                    }
+                frame = upstream.next(), if !from_upstream.done => match frame {
+                    Some(Ok(frame)) => self.pass(frame, &mut from_upstream, &mut client, &record, Direction::In).await,
                     _ => {
-                        upstream_done = true;
-                        if !upstream_closed && !client_done {
-                            let _ = client.send(close(close_code::GOING_AWAY, "the upstream server went away")).await;
-                        }
+                        from_upstream.end(&from_client, &mut client, "the upstream server went away").await;
                         deadline.get_or_insert(Instant::now() + grace);
                     }
                 },
                 _ = stopped(&mut stop), if !stopping => {
                     stopping = true;
                     let reason = "ws-test record is stopping";
-                    if !client_done && !client_closed {
+                    if from_client.open() {
                         let _ = client.send(close(close_code::GOING_AWAY, reason)).await;
                     }
-                    if !upstream_done && !upstream_closed {
+                    if from_upstream.open() {
                         let _ = upstream.send(close(close_code::GOING_AWAY, reason)).await;
                     }
                     deadline.get_or_insert(Instant::now() + grace);
@@ -548,6 +522,44 @@ impl State {
         }
         lock(&record).finish();
         self.session_ended();
+    }
+}
+
+impl State {
+    /// Relays a frame read from one side to the other, then records it.
+    async fn pass<S>(&self, frame: WsMessage, from: &mut Side, to: &mut S, record: &Mutex<Record>, direction: Direction)
+    where
+        S: futures_util::Sink<WsMessage> + Unpin,
+    {
+        from.closed |= matches!(frame, WsMessage::Close(_));
+        let kind = frame_kind(&frame, &self.redact);
+        let _ = to.send(frame).await;
+        lock(record).push(direction, kind);
+    }
+}
+
+/// What one side of a relayed session did: ended (its stream is over), sent a close frame.
+#[derive(Debug, Default)]
+struct Side {
+    done: bool,
+    closed: bool,
+}
+
+impl Side {
+    /// Whether the side may still take a close from the recorder.
+    fn open(&self) -> bool {
+        !self.done && !self.closed
+    }
+
+    /// The side's stream ended; when it went without a close frame, the other side is told with 1001.
+    async fn end<S>(&mut self, other: &Side, to_other: &mut S, why: &str)
+    where
+        S: futures_util::Sink<WsMessage> + Unpin,
+    {
+        self.done = true;
+        if !self.closed && !other.done {
+            let _ = to_other.send(close(close_code::GOING_AWAY, why)).await;
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::handler::{Handler, HandlerResult};
-use crate::history::{Direction, FrameKind, History, read_numbered};
+use crate::history::{Direction, FrameKind, History, char_prefix, read_numbered};
 use crate::message::{CloseInfo, Message};
 use crate::protocol::{self, close_code};
 use crate::session::Session;
@@ -241,18 +241,18 @@ impl Replay {
     }
 
     async fn diverged(&self, session: &Session, line: Option<usize>, difference: String) -> HandlerResult {
-        let script = &self.script;
+        let name = &self.script.name;
         let (place, short) = match line {
-            Some(line) => (
-                format!("line {line} of {}", script.name),
-                format!("line {line} of {}", script.name),
-            ),
+            Some(line) => {
+                let at = format!("line {line} of {name}");
+                (at.clone(), at)
+            }
             None => (
-                format!("{}: it has no more client frames", script.name),
-                format!("{} has no more client frames", script.name),
+                format!("{name}: it has no more client frames"),
+                format!("{name} has no more client frames"),
             ),
         };
-        let failure = format!("the replay of {} diverged at {place}: {difference}", script.name);
+        let failure = format!("the replay of {name} diverged at {place}: {difference}");
         tracing::warn!(connection_id = %session.connection_id(), "{failure}");
         session.report_failure(failure);
         session
@@ -416,8 +416,8 @@ fn describe(message: &Message) -> String {
 }
 
 fn clip(text: &str) -> String {
-    match text.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+    match char_prefix(text, 60) {
+        Some(prefix) => format!("{prefix}…"),
         None => text.to_owned(),
     }
 }

@@ -5,7 +5,9 @@
 //! [`outgoing`] and [`close_frame`], so the two sides cannot disagree on what a frame means.
 
 use hyper::Uri;
+use hyper::header::{self, HeaderMap, HeaderValue};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use crate::message::{CloseInfo, Message};
@@ -25,6 +27,19 @@ pub(crate) fn socket_config(max_message_size: Option<usize>) -> WebSocketConfig 
     match max_message_size {
         Some(max) => config.max_message_size(Some(max)).max_frame_size(Some(max)),
         None => config,
+    }
+}
+
+/// The headers of a `101 Switching Protocols` answer to an upgrade with this `Sec-WebSocket-Key`, agreeing to
+/// `subprotocol` when given: the embedded server's and the recorder's.
+pub(crate) fn switching_protocols(headers: &mut HeaderMap, key: &str, subprotocol: Option<&str>) {
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if let Some(value) = subprotocol.and_then(|protocol| HeaderValue::from_str(protocol).ok()) {
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
     }
 }
 

@@ -17,7 +17,7 @@ use data_encoding::BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Direction, Frame, FrameKind, History};
+use super::{Direction, Frame, FrameKind, History, char_prefix};
 use crate::error::{Error, Result};
 
 /// What the header's `ws_test` field says.
@@ -241,8 +241,8 @@ pub(crate) fn read_numbered(text: &str, source: &str) -> Result<(History, Vec<us
 }
 
 fn clip(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+    match char_prefix(text, 80) {
+        Some(prefix) => format!("{prefix:?}…"),
         None => format!("{text:?}"),
     }
 }

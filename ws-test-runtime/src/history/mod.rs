@@ -154,11 +154,15 @@ pub(crate) fn summarize_json(value: &Value) -> Option<String> {
 }
 
 fn clip(text: &str) -> String {
-    let mut chars = text.char_indices();
-    match chars.nth(SUMMARY_TEXT_LIMIT) {
-        Some((cut, _)) => format!("{:?}… ({} bytes)", &text[..cut], text.len()),
+    match char_prefix(text, SUMMARY_TEXT_LIMIT) {
+        Some(prefix) => format!("{prefix:?}… ({} bytes)", text.len()),
         None => format!("{text:?}"),
     }
+}
+
+/// The first `limit` characters of `text` when it has more (for messages that show a clipped frame).
+pub(crate) fn char_prefix(text: &str, limit: usize) -> Option<&str> {
+    text.char_indices().nth(limit).map(|(cut, _)| &text[..cut])
 }
 
 /// Every frame of one connection, in the order it was sent or received.

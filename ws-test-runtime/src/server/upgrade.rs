@@ -9,11 +9,10 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 use tokio::sync::OwnedSemaphorePermit;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::Shared;
 use crate::session::SessionSeed;
-use crate::wire::query_param;
+use crate::wire::{self, query_param};
 
 /// The response body type of the embedded server.
 pub(crate) type Body = Full<Bytes>;
@@ -48,15 +47,7 @@ pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
             };
             let mut response = Response::new(Body::default());
             *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-            let headers = response.headers_mut();
-            headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-            headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-            if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
-                headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-            }
-            if let Some(value) = subprotocol.and_then(|protocol| HeaderValue::from_str(&protocol).ok()) {
-                headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
-            }
+            wire::switching_protocols(response.headers_mut(), &key, subprotocol.as_deref());
             Decision::Upgrade(response, Box::new(seed))
         }
         Err(refusal) => {
