@@ -16,7 +16,7 @@ use serde_json::json;
 use ws_test_runtime::expect::Expect;
 use ws_test_runtime::protocol::close_code;
 use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
-use ws_test_runtime::{Direction, History, WsClient, timeout};
+use ws_test_runtime::{ClientBuilder, Direction, History, WsClient, timeout};
 
 /// What one round sends and waits for.
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
@@ -58,6 +58,8 @@ pub(crate) struct Args {
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    trust: crate::tls::Trust,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,16 +111,21 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant histogram bounds are valid")
 }
 
-async fn connect(url: &str, token: Option<&str>, timeout: Duration) -> Result<WsClient, String> {
+/// The client every connection is a copy of (copies share the TLS setup).
+fn client(url: &str, token: Option<&str>, timeout: Duration) -> ClientBuilder {
     // The bench keeps every frame (the history is where its latencies come from): no cap but memory.
-    let mut builder = WsClient::builder(url)
+    let builder = WsClient::builder(url)
         .max_history_bytes(usize::MAX)
         .connect_timeout(timeout)
         .recv_timeout(timeout)
         .send_timeout(timeout);
-    if let Some(token) = token {
-        builder = builder.token(token);
+    match token {
+        Some(token) => builder.token(token),
+        None => builder,
     }
+}
+
+async fn connect(builder: ClientBuilder) -> Result<WsClient, String> {
     let mut client = builder.connect().await.map_err(|error| error.to_string())?;
     client
         .expect(&Expect::events([protocol::CONNECTION_ESTABLISHED]))
@@ -251,13 +258,19 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         Ok(target) => target,
         Err(code) => return code,
     };
-    let token = args.token.as_deref();
+    let within = args.timeout.unwrap_or_else(|| timeout::scaled(timeout::LOAD));
+    let builder = match args.trust.apply(client(&url, args.token.as_deref(), within)) {
+        Ok(builder) => builder,
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
 
     let ramp = Instant::now();
-    let within = args.timeout.unwrap_or_else(|| timeout::scaled(timeout::LOAD));
     // At most `--ramp` handshakes at once: a burst of ten thousand would overflow the server's listen backlog and
     // its limit on connections still in their HTTP request (503).
-    let connected: Vec<_> = futures_util::stream::iter((0..args.connections).map(|_| connect(&url, token, within)))
+    let connected: Vec<_> = futures_util::stream::iter((0..args.connections).map(|_| connect(builder.clone())))
         .buffered(args.ramp.max(1) as usize)
         .collect()
         .await;

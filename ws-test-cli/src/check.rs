@@ -10,7 +10,7 @@ use ws_test_runtime::timeout;
 /// Arguments of `ws-test check`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The server's WebSocket URL (ws://host:port/path); without it, an embedded server is started and checked.
+    /// The server's WebSocket URL (ws://host:port/path or wss://...); without it, an embedded server is started and checked.
     url: Option<String>,
     /// The server's token (sent as `Authorization: Bearer`); also runs the auth checks.
     #[arg(long)]
@@ -24,6 +24,8 @@ pub(crate) struct Args {
     /// Print the report as JSON instead of lines.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    trust: crate::tls::Trust,
 }
 
 pub(crate) async fn run(args: Args) -> ExitCode {
@@ -37,6 +39,13 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     if let Some(token) = &args.token {
         suite = suite.token(token.clone());
     }
+    let suite = match args.trust.apply(suite) {
+        Ok(suite) => suite,
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
     if !args.json {
         out!("checking {url}");
     }

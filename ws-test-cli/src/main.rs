@@ -19,6 +19,7 @@ mod check;
 mod expect;
 mod record;
 mod serve;
+mod tls;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use ws_test_runtime::Recorder;
 /// Arguments of `ws-test record`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The real server to relay to (ws://...); clients connect to the recorder with its path and query.
+    /// The real server to relay to (ws://... or wss://...); clients connect to the recorder with its path and query.
     #[arg(long, value_name = "URL")]
     upstream: String,
     /// Where to listen (port 0: one the OS picks; the first line of output says which).
@@ -28,11 +28,20 @@ pub(crate) struct Args {
     /// passes it unchanged (repeatable).
     #[arg(long, value_name = "FIELD")]
     redact: Vec<String>,
+    #[command(flatten)]
+    trust: crate::tls::Trust,
 }
 
 pub(crate) async fn run(args: Args) -> ExitCode {
     crate::init_logging();
-    let mut builder = Recorder::builder(&args.upstream).listen(args.listen).out(&args.out);
+    let builder = Recorder::builder(&args.upstream).listen(args.listen).out(&args.out);
+    let mut builder = match args.trust.apply(builder) {
+        Ok(builder) => builder,
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
     for field in &args.redact {
         builder = builder.redact(field);
     }

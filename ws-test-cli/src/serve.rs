@@ -62,6 +62,8 @@ pub(crate) struct Args {
     /// [default: no gaps].
     #[arg(long, value_name = "FACTOR", requires = "replay", value_parser = parse_speed)]
     speed: Option<f64>,
+    #[command(flatten)]
+    tls: crate::tls::Serving,
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {
@@ -152,6 +154,13 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     for origin in args.allow_origin {
         builder = builder.allow_origin(origin);
     }
+    builder = match args.tls.apply(builder) {
+        Ok(builder) => builder,
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
     let mut server = match builder.start().await {
         Ok(server) => server,
         Err(error) => {
@@ -159,7 +168,17 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             return ExitCode::from(crate::UNREACHABLE);
         }
     };
+    let certificate = match args.tls.certificate_file(&server) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
     out!("listening on {}", server.url());
+    if let Some(file) = &certificate {
+        out!("{}", file.path().display());
+    }
     let _ = std::io::stdout().flush();
 
     crate::stop_signal().await;

@@ -51,6 +51,19 @@ pub enum Error {
         last: String,
     },
 
+    /// The TLS handshake of a `wss://` connection failed in a way another attempt would repeat: the server's
+    /// certificate is not trusted or not valid for the host, or the server does not speak TLS. Never retried,
+    /// never downgraded to plain `ws://`.
+    #[error("TLS with {host} failed for {url}: {reason}")]
+    Tls {
+        /// The URL the client tried.
+        url: String,
+        /// The host the certificate had to be valid for (the URL's, sent as SNI).
+        host: String,
+        /// What went wrong, in words, with what to do about it.
+        reason: String,
+    },
+
     /// The server answered the upgrade request with an HTTP status instead of `101 Switching Protocols`.
     #[error("the server at {url} refused the WebSocket upgrade with HTTP {status}: {:?}", first_line(.body))]
     Rejected {

@@ -109,6 +109,8 @@ mod server;
 mod session;
 pub mod suite;
 pub mod timeout;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 mod wire;
 

@@ -79,12 +79,16 @@ pub struct RecorderBuilder {
     out: Option<PathBuf>,
     redact: Vec<String>,
     sessions: Option<usize>,
+    #[cfg(feature = "tls")]
+    trust: crate::tls::Trust,
 }
 
 /// What the proxy's tasks share.
 #[derive(Debug)]
 struct State {
     upstream: Uri,
+    #[cfg(feature = "tls")]
+    trust: crate::tls::Trust,
     redact: Vec<String>,
     out: Option<PathBuf>,
     limit: Option<usize>,
@@ -113,7 +117,7 @@ struct Record {
 }
 
 impl Recorder {
-    /// A recorder on `127.0.0.1`, a port the OS picks, relaying to `upstream` (a `ws://` URL), keeping the
+    /// A recorder on `127.0.0.1`, a port the OS picks, relaying to `upstream` (a `ws://` or `wss://` URL), keeping the
     /// sessions in memory.
     pub async fn start(upstream: impl AsRef<str>) -> Result<Recorder> {
         Self::builder(upstream).start().await
@@ -127,6 +131,8 @@ impl Recorder {
             out: None,
             redact: Vec::new(),
             sessions: None,
+            #[cfg(feature = "tls")]
+            trust: crate::tls::Trust::default(),
         }
     }
 
@@ -235,6 +241,14 @@ impl RecorderBuilder {
         self
     }
 
+    /// Trusts the certificates of this PEM text for a `wss://` upstream, besides the platform's roots and
+    /// `SSL_CERT_FILE` (`ws-test record --ca-cert PATH`). Needs the `tls` feature.
+    #[cfg(feature = "tls")]
+    pub fn root_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.trust.add(pem.as_ref());
+        self
+    }
+
     /// Starts listening.
     pub async fn start(self) -> Result<Recorder> {
         let invalid = |reason: &str| Error::InvalidUrl {
@@ -245,8 +259,17 @@ impl RecorderBuilder {
             .upstream
             .parse()
             .map_err(|error: hyper::http::uri::InvalidUri| invalid(&error.to_string()))?;
-        if upstream.scheme_str() != Some("ws") {
-            return Err(invalid("the recorder relays to a ws:// server"));
+        match upstream.scheme_str() {
+            Some("ws") => {}
+            #[cfg(feature = "tls")]
+            Some("wss") => {}
+            #[cfg(not(feature = "tls"))]
+            Some("wss") => {
+                return Err(invalid(
+                    "wss:// needs TLS, which this build leaves out: enable the `tls` feature of ws-test-runtime",
+                ));
+            }
+            _ => return Err(invalid("the recorder relays to a ws:// or wss:// server")),
         }
         if upstream.host().is_none_or(str::is_empty) {
             return Err(invalid("it has no host"));
@@ -256,6 +279,8 @@ impl RecorderBuilder {
         }
         let state = Arc::new(State {
             upstream,
+            #[cfg(feature = "tls")]
+            trust: self.trust,
             redact: self.redact,
             out: self.out,
             limit: self.sessions,
@@ -342,6 +367,10 @@ impl State {
         }
         let url = self.upstream_url(request.uri());
         let mut builder = WsClient::builder(&url).connect_timeout(timeout::scaled(timeout::CONNECT));
+        #[cfg(feature = "tls")]
+        {
+            builder = builder.trust(&self.trust);
+        }
         for (name, value) in request.headers() {
             if name == header::SEC_WEBSOCKET_PROTOCOL {
                 for protocol in value.to_str().unwrap_or_default().split(',') {
@@ -426,7 +455,8 @@ impl State {
     fn upstream_url(&self, requested: &Uri) -> String {
         let path = requested.path_and_query().map_or("/", |path| path.as_str());
         let authority = self.upstream.authority().map_or("", |authority| authority.as_str());
-        format!("ws://{authority}{path}")
+        let scheme = self.upstream.scheme_str().unwrap_or("ws");
+        format!("{scheme}://{authority}{path}")
     }
 
     /// `url` with redacted query parameters.

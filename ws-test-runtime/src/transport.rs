@@ -145,6 +145,9 @@ pub(crate) enum Stream {
     Tcp(TcpStream),
     /// One end of an in-process pipe.
     Memory(DuplexStream),
+    /// TLS over either of the others (`wss://`, or an embedded server with a certificate).
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::TlsStream<Stream>>),
 }
 
 impl AsyncRead for Stream {
@@ -152,6 +155,8 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_read(cx, buf),
             Stream::Memory(stream) => Pin::new(stream).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -161,6 +166,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_write(cx, buf),
             Stream::Memory(stream) => Pin::new(stream).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -172,6 +179,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
             Stream::Memory(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -179,6 +188,8 @@ impl AsyncWrite for Stream {
         match self {
             Stream::Tcp(stream) => stream.is_write_vectored(),
             Stream::Memory(stream) => stream.is_write_vectored(),
+            #[cfg(feature = "tls")]
+            Stream::Tls(stream) => stream.is_write_vectored(),
         }
     }
 
@@ -186,6 +197,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_flush(cx),
             Stream::Memory(stream) => Pin::new(stream).poll_flush(cx),
+            #[cfg(feature = "tls")]
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
         }
     }
 
@@ -193,6 +206,8 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_shutdown(cx),
             Stream::Memory(stream) => Pin::new(stream).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
         }
     }
 }

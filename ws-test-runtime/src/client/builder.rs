@@ -49,6 +49,8 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     connect_timeout: Duration,
     max_message_size: Option<usize>,
+    #[cfg(feature = "tls")]
+    trust: crate::tls::Trust,
     options: Options,
 }
 
@@ -85,6 +87,8 @@ impl ClientBuilder {
             headers: Vec::new(),
             connect_timeout: timeout::scaled(timeout::CONNECT),
             max_message_size: None,
+            #[cfg(feature = "tls")]
+            trust: crate::tls::Trust::default(),
         }
     }
 
@@ -153,6 +157,38 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts the certificates of this PEM text as roots for `wss://`, besides the platform's roots and
+    /// `SSL_CERT_FILE` (call again to add more). For a test server's own certificate — a self-signed one, or a
+    /// private CA's:
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::builder().tls_self_signed().start().await?;
+    /// let pem = server.certificate_pem().expect("a TLS server has a certificate");
+    /// let mut client = WsClient::builder(server.url()).root_certificate(pem).connect().await?;
+    /// client.expect_type("connection_established").await?;
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    ///
+    /// A text that holds no certificate fails the connect with [`Error::Config`]. (`server.client()` and
+    /// `server.connect()` trust an embedded server's certificate already.) Needs the `tls` feature.
+    #[cfg(feature = "tls")]
+    pub fn root_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.trust.add(pem.as_ref());
+        self
+    }
+
+    /// Trusts what `trust` trusts besides the defaults (the suite and the recorder pass theirs on).
+    #[cfg(feature = "tls")]
+    pub(crate) fn trust(mut self, trust: &crate::tls::Trust) -> Self {
+        self.trust = trust.clone();
+        self
+    }
+
     /// Connects, retrying with backoff while the server refuses TCP connections, until the connect timeout.
     ///
     /// An HTTP refusal of the upgrade (401, 403, 404, ...) is not retried: it is returned at once as
@@ -166,13 +202,7 @@ impl ClientBuilder {
     /// server agreed to (the recorder relays it).
     pub(crate) async fn open(&self) -> Result<(Socket, Option<String>)> {
         let uri = self.uri()?;
-        let host = uri
-            .host()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let port = uri.port_u16().unwrap_or(80);
+        let (host, port) = host_and_port(&uri);
         let started = Instant::now();
         let deadline = started + self.connect_timeout;
         let mut backoff = FIRST_BACKOFF;
@@ -210,12 +240,15 @@ impl ClientBuilder {
             .map_err(|error: tungstenite::http::uri::InvalidUri| invalid(&error.to_string()))?;
         match uri.scheme_str() {
             Some("ws") => {}
+            #[cfg(feature = "tls")]
+            Some("wss") => {}
+            #[cfg(not(feature = "tls"))]
             Some("wss") => {
                 return Err(invalid(
-                    "wss:// needs TLS, which this build of ws-test does not include",
+                    "wss:// needs TLS, which this build leaves out: enable the `tls` feature of ws-test-runtime",
                 ));
             }
-            _ => return Err(invalid("the scheme must be ws://")),
+            _ => return Err(invalid("the scheme must be ws:// or wss://")),
         }
         if uri.host().is_none_or(str::is_empty) {
             return Err(invalid("it has no host"));
@@ -250,8 +283,8 @@ impl ClientBuilder {
         Ok(request)
     }
 
-    async fn attempt(&self, host: &str, port: u16, deadline: Instant) -> Result<(Socket, Option<String>), Failure> {
-        let request = self.request().map_err(Failure::Fatal)?;
+    /// One attempt at the byte stream: TCP (or the in-memory pipe), then TLS for `wss://`.
+    async fn stream(&self, host: &str, port: u16, deadline: Instant) -> Result<Stream, Failure> {
         let stream = match tokio::time::timeout_at(deadline, transport::connect(host, port)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(ConnectError::Retry(why))) => return Err(Failure::Retry(why)),
@@ -269,8 +302,49 @@ impl ClientBuilder {
                 )));
             }
         };
+        #[cfg(feature = "tls")]
+        if self.uri().is_ok_and(|uri| secure(&uri)) {
+            let handshake = self.trust.connect(host, stream);
+            return match tokio::time::timeout_at(deadline, handshake).await {
+                Ok(Ok(Ok(Ok(stream)))) => Ok(stream),
+                Ok(Ok(Ok(Err(reason)))) => Err(Failure::Fatal(Error::Tls {
+                    url: self.url.clone(),
+                    host: host.to_owned(),
+                    reason,
+                })),
+                Ok(Ok(Err(error))) => Err(Failure::Retry(format!("the TLS handshake with {host} failed: {error}"))),
+                Ok(Err(error)) => Err(Failure::Fatal(error)),
+                Err(_) => Err(Failure::Retry(format!(
+                    "the TLS handshake with {host} did not finish in time"
+                ))),
+            };
+        }
+        Ok(stream)
+    }
+
+    /// Opens the byte stream as a connection attempt would, once, within the connect timeout (the suite's plain
+    /// HTTP requests go over it).
+    pub(crate) async fn open_stream(&self) -> Result<(Stream, Uri)> {
+        let uri = self.uri()?;
+        let (host, port) = host_and_port(&uri);
+        let deadline = Instant::now() + self.connect_timeout;
+        match self.stream(&host, port, deadline).await {
+            Ok(stream) => Ok((stream, uri)),
+            Err(Failure::Fatal(error)) => Err(error),
+            Err(Failure::Retry(last)) => Err(Error::Connect {
+                url: self.url.clone(),
+                attempts: 1,
+                within: self.connect_timeout,
+                last,
+            }),
+        }
+    }
+
+    async fn attempt(&self, host: &str, port: u16, deadline: Instant) -> Result<(Socket, Option<String>), Failure> {
+        let request = self.request().map_err(Failure::Fatal)?;
+        let stream = self.stream(host, port, deadline).await?;
         // Over the in-memory transport the server is always up: a handshake it ends is its answer, not a race.
-        let in_memory = matches!(stream, Stream::Memory(_));
+        let in_memory = transport::is_memory_host(host);
         let transient = |why: String| {
             if in_memory {
                 Failure::Fatal(Error::Connect {
@@ -318,4 +392,21 @@ impl ClientBuilder {
             .map(str::to_owned);
         Ok((socket, subprotocol))
     }
+}
+
+/// Whether the URL asks for TLS.
+fn secure(uri: &Uri) -> bool {
+    uri.scheme_str() == Some("wss")
+}
+
+/// The host (without an IPv6 address's brackets) and the port, the scheme's default when the URL has none.
+fn host_and_port(uri: &Uri) -> (String, u16) {
+    let host = uri
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(if secure(uri) { 443 } else { 80 });
+    (host, port)
 }

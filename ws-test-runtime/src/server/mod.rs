@@ -116,12 +116,23 @@ pub(crate) struct Shared {
     /// One permit per connection in its HTTP phase, taken at accept.
     pending_slots: Arc<Semaphore>,
     failures: Mutex<Vec<String>>,
+    /// The certificate and acceptor of a TLS server.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::ServerTls>,
 }
 
 impl Shared {
     pub(crate) fn record_panic(&self, message: String) {
         self.metrics.handler_panics.fetch_add(1, Ordering::Relaxed);
         self.record_error(message);
+    }
+
+    /// Whether this server speaks TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     pub(crate) fn record_error(&self, message: String) {
@@ -158,14 +169,46 @@ impl EmbeddedServer {
     }
 
     /// The WebSocket URL: `ws://127.0.0.1:PORT/ws` over TCP, `ws://memory-N.invalid/ws` over the in-memory
-    /// transport (a name only clients of this process can reach).
+    /// transport (a name only clients of this process can reach); `wss://` for a TLS server.
     pub fn url(&self) -> String {
-        format!("ws://{}{}", self.authority, self.shared.config.path)
+        let scheme = if self.is_tls() { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.authority, self.shared.config.path)
     }
 
-    /// The HTTP base URL, `http://127.0.0.1:PORT` (for `/health`).
+    /// The HTTP base URL, `http://127.0.0.1:PORT` (for `/health`); `https://` for a TLS server.
     pub fn http_url(&self) -> String {
-        format!("http://{}", self.authority)
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority)
+    }
+
+    /// Whether clients must speak TLS to this server ([`ServerBuilder::tls_self_signed`],
+    /// [`ServerBuilder::tls`]).
+    pub fn is_tls(&self) -> bool {
+        self.shared.is_tls()
+    }
+
+    /// The certificate a TLS server presents, as PEM (`None` without TLS): give it to a client to trust exactly
+    /// this server — [`ClientBuilder::root_certificate`], Python's `ssl.create_default_context(cafile=...)`,
+    /// Node's `ca` option, `SSL_CERT_FILE`. [`client`](Self::client) and [`connect`](Self::connect) trust it
+    /// already.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::builder().tls_self_signed().start().await?;
+    /// assert!(server.url().starts_with("wss://127.0.0.1:"));
+    /// let pem = server.certificate_pem().expect("a TLS server has a certificate");
+    /// assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    /// let mut client = server.connect().await?; // trusts exactly this certificate
+    /// client.expect_type("connection_established").await?;
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.shared.tls.as_ref().map(crate::tls::ServerTls::certificate_pem)
     }
 
     /// The address the server listens on.
@@ -198,9 +241,15 @@ impl EmbeddedServer {
         }
     }
 
-    /// A client builder aimed at this server (add a token, a user id, timeouts, then `connect`).
+    /// A client builder aimed at this server (add a token, a user id, timeouts, then `connect`); for a TLS
+    /// server it trusts the server's certificate.
     pub fn client(&self) -> ClientBuilder {
-        WsClient::builder(self.url())
+        let builder = WsClient::builder(self.url());
+        #[cfg(feature = "tls")]
+        if let Some(pem) = self.certificate_pem() {
+            return builder.root_certificate(pem);
+        }
+        builder
     }
 
     /// Connects a client with the default options.
@@ -314,6 +363,8 @@ pub struct ServerBuilder {
     /// Explicit values are taken as written; `None` is the scaled default.
     grace: Option<Duration>,
     handshake_timeout: Option<Duration>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::Certificate>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -324,6 +375,7 @@ impl std::fmt::Debug for ServerBuilder {
             .field("config", &self.config)
             .field("custom_handler", &self.handler.is_some())
             .field("app", &self.app.is_some())
+            .field("tls", &self.tls_enabled())
             .finish()
     }
 }
@@ -349,6 +401,8 @@ impl Default for ServerBuilder {
             app: None,
             grace: None,
             handshake_timeout: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -530,6 +584,50 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves over TLS with a certificate made now for `localhost`, `127.0.0.1` and `::1` (and the bind address,
+    /// or the in-memory server's name), so that clients which insist on `wss://` can be tested. The URL becomes
+    /// `wss://...`; [`EmbeddedServer::certificate_pem`] is the certificate for the client to trust, and
+    /// `server.client()` trusts it already. Needs the `tls` feature.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::builder().tls_self_signed().start().await?;
+    /// let mut client = WsClient::builder(server.url())
+    ///     .root_certificate(server.certificate_pem().unwrap())
+    ///     .connect()
+    ///     .await?;
+    /// client.expect_type("connection_established").await?;
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls_self_signed(mut self) -> Self {
+        self.tls = Some(crate::tls::Certificate::SelfSigned);
+        self
+    }
+
+    /// Serves over TLS with this certificate chain (PEM, the server's certificate first) and private key (PEM:
+    /// PKCS #8, PKCS #1 or SEC1). A text without a certificate or key, or a key that does not match, fails
+    /// [`start`](Self::start) with [`Error::Config`]. Needs the `tls` feature.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
+        self.tls = Some(crate::tls::Certificate::Pem {
+            chain: cert_pem.as_ref().into(),
+            key: key_pem.as_ref().into(),
+        });
+        self
+    }
+
+    fn tls_enabled(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
     /// Binds the listener and starts serving; the server is ready to accept when this returns.
     pub async fn start(self) -> Result<EmbeddedServer> {
         let ServerBuilder {
@@ -540,6 +638,8 @@ impl ServerBuilder {
             app,
             grace,
             handshake_timeout,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
         let grace = grace.unwrap_or_else(|| timeout::scaled(timeout::SHUTDOWN_GRACE));
         config.handshake_timeout = handshake_timeout.unwrap_or_else(|| timeout::scaled(timeout::HANDSHAKE));
@@ -582,6 +682,14 @@ impl ServerBuilder {
                 (Listener::Memory(listener), None, host)
             }
         };
+        #[cfg(feature = "tls")]
+        let tls = match &tls {
+            Some(certificate) => Some(crate::tls::ServerTls::new(
+                certificate,
+                certificate_names(addr, &authority),
+            )?),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             handler: handler.unwrap_or_else(|| Arc::new(ChatAgent::new())),
             app,
@@ -593,6 +701,8 @@ impl ServerBuilder {
             pending_slots: Arc::new(Semaphore::new(config.max_pending)),
             config,
             failures: Mutex::new(Vec::new()),
+            #[cfg(feature = "tls")]
+            tls,
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), grace));
         tracing::debug!(%authority, "embedded server listening");
@@ -603,6 +713,22 @@ impl ServerBuilder {
             task: Some(task),
         })
     }
+}
+
+/// The names a self-signed certificate is made for: loopback by name and address, and the address clients are
+/// given (a specific bind address, or the in-memory server's host).
+#[cfg(feature = "tls")]
+fn certificate_names(addr: Option<SocketAddr>, authority: &str) -> Vec<String> {
+    let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).into();
+    let own = match addr {
+        Some(addr) if !addr.ip().is_unspecified() => addr.ip().to_string(),
+        Some(_) => return names,
+        None => authority.to_owned(),
+    };
+    if !names.contains(&own) {
+        names.push(own);
+    }
+    names
 }
 
 /// Refuses limits that would refuse everything, naming the setting.
@@ -716,14 +842,7 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
                         shed(&shared, stream);
                         continue;
                     };
-                    match &shared.app {
-                        Some(app) => {
-                            connections.spawn(app::serve(Arc::clone(&shared), Arc::clone(app), stream, pending));
-                        }
-                        None => {
-                            connections.spawn(connection::serve(Arc::clone(&shared), stream, pending));
-                        }
-                    }
+                    connections.spawn(serve(Arc::clone(&shared), stream, pending));
                 }
                 None => break,
                 Some(Err(error)) => {
@@ -764,6 +883,30 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
     }
 }
 
+/// One connection's task: the TLS handshake on a TLS server (within the handshake timeout), then the hosted app
+/// or ws-test's own HTTP side.
+async fn serve(shared: Arc<Shared>, stream: Stream, pending: tokio::sync::OwnedSemaphorePermit) {
+    #[cfg(feature = "tls")]
+    let stream = match &shared.tls {
+        Some(tls) => match tls.accept(stream, shared.config.handshake_timeout).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                if error.kind() == std::io::ErrorKind::TimedOut {
+                    shared.metrics.handshakes_timed_out.fetch_add(1, Ordering::Relaxed);
+                }
+                // A client that does not trust the certificate ends here: its side says why.
+                tracing::info!(%error, "a TLS handshake failed");
+                return;
+            }
+        },
+        None => stream,
+    };
+    match &shared.app {
+        Some(app) => app::serve(Arc::clone(&shared), Arc::clone(app), stream, pending).await,
+        None => connection::serve(shared, stream, pending).await,
+    }
+}
+
 /// Answers a connection over the [`max_pending`](ServerBuilder::max_pending) cap with `503` without reading
 /// its request (a best-effort write that never waits) and drops it.
 fn shed(shared: &Shared, stream: Stream) {
@@ -782,7 +925,8 @@ fn shed(shared: &Shared, stream: Stream) {
         max_pending = shared.config.max_pending,
         "shedding a connection over the pending cap"
     );
-    if let Stream::Tcp(stream) = &stream {
+    // A TLS client would read the plain answer as a broken handshake: it just sees the connection end.
+    if let (Stream::Tcp(stream), false) = (&stream, shared.is_tls()) {
         let _ = stream.try_write(response.as_bytes());
     }
 }

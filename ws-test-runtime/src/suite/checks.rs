@@ -121,13 +121,7 @@ const fn with_token(check: Check) -> Check {
 }
 
 async fn health(context: &Context<'_>) -> Outcome {
-    let url: hyper::Uri = context
-        .suite
-        .url()
-        .parse()
-        .map_err(|error| format!("bad URL: {error}"))?;
-    let authority = url.authority().ok_or_else(|| format!("the URL {url} names no host"))?;
-    let response = super::http::get(authority, "/health").await?;
+    let response = super::http::get(&context.suite.client_builder(), "/health").await?;
     if response.status != 200 {
         return Err(format!(
             "expected GET /health to answer 200, got {}: {:?}",
@@ -431,9 +425,7 @@ async fn oversize(context: &Context<'_>) -> Outcome {
 }
 
 async fn auth_refused(context: &Context<'_>) -> Outcome {
-    let builder = WsClient::builder(context.suite.url())
-        .connect_timeout(context.suite.wait())
-        .recv_timeout(context.suite.wait());
+    let builder = context.suite.anonymous_client(context.suite.url());
     for (label, attempt) in [
         ("no token", builder.clone()),
         ("a wrong token", builder.token("ws-test-wrong-token")),
@@ -452,8 +444,9 @@ async fn auth_accepted(context: &Context<'_>) -> Outcome {
     let token = context.suite.token_value().unwrap_or_default();
     let url = context.suite.url();
     let separator = if url.contains('?') { '&' } else { '?' };
-    let by_query = WsClient::builder(format!("{url}{separator}token={token}"))
-        .connect_timeout(context.suite.wait())
+    let by_query = context
+        .suite
+        .anonymous_client(&format!("{url}{separator}token={token}"))
         .connect()
         .await
         .map_err(|error| format!("the token as ?token= was refused: {error}"))?;

@@ -1,11 +1,12 @@
-//! A plain HTTP GET for the suite's health check (hyper's HTTP/1 client on one connection).
+//! A plain HTTP GET for the suite's health check (hyper's HTTP/1 client on one connection, over TLS for a
+//! `wss://` server).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 
-use crate::transport::{self, ConnectError};
+use crate::ClientBuilder;
 
 /// A response: status, content type, body.
 pub(crate) struct HttpResponse {
@@ -14,13 +15,11 @@ pub(crate) struct HttpResponse {
     pub(crate) body: String,
 }
 
-/// `GET http://{authority}{path}` (over the in-memory transport when the authority names an in-memory server).
-pub(crate) async fn get(authority: &hyper::http::uri::Authority, path: &str) -> Result<HttpResponse, String> {
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-    let port = authority.port_u16().unwrap_or(80);
-    let stream = transport::connect(host, port).await.map_err(|error| match error {
-        ConnectError::Retry(why) | ConnectError::NoSuchServer(why) => why,
-    })?;
+/// `GET {path}` on the host of the client's URL: `http://` for `ws://`, `https://` (with the client's trust)
+/// for `wss://`, over the in-memory transport when the host names an in-memory server.
+pub(crate) async fn get(client: &ClientBuilder, path: &str) -> Result<HttpResponse, String> {
+    let (stream, uri) = client.open_stream().await.map_err(|error| error.to_string())?;
+    let authority = uri.authority().ok_or_else(|| format!("the URL {uri} names no host"))?;
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|error| format!("HTTP handshake failed: {error}"))?;

@@ -39,6 +39,8 @@ pub struct Suite {
     token: Option<String>,
     concurrency: usize,
     timeout: Duration,
+    #[cfg(feature = "tls")]
+    trust: crate::tls::Trust,
 }
 
 /// The outcome of one check.
@@ -132,12 +134,23 @@ impl Suite {
             token: None,
             concurrency: DEFAULT_CONCURRENCY,
             timeout: timeout::scaled(timeout::RECV),
+            #[cfg(feature = "tls")]
+            trust: crate::tls::Trust::default(),
         }
     }
 
     /// The server's token: sent on every connection, and the auth checks run.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// Trusts the certificates of this PEM text for a `wss://` server, besides the platform's roots and
+    /// `SSL_CERT_FILE` (as [`ClientBuilder::root_certificate`](crate::ClientBuilder::root_certificate);
+    /// `ws-test check --ca-cert PATH`). Needs the `tls` feature.
+    #[cfg(feature = "tls")]
+    pub fn root_certificate(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.trust.add(pem.as_ref());
         self
     }
 
@@ -177,7 +190,7 @@ impl Suite {
         let context = checks::Context::new(self);
         // One probe first: an unreachable server is one clear error, not twenty failed checks.
         match context.connect().await {
-            Err(error @ Error::Connect { .. }) | Err(error @ Error::InvalidUrl { .. }) => return Err(error),
+            Err(error @ (Error::Connect { .. } | Error::InvalidUrl { .. } | Error::Tls { .. })) => return Err(error),
             Ok(client) => drop(client),
             Err(_) => {}
         }
@@ -210,15 +223,24 @@ impl Suite {
         &self.url
     }
 
-    pub(crate) fn client_builder(&self) -> crate::ClientBuilder {
-        let mut builder = WsClient::builder(self.url.clone())
+    /// A client of the server with the suite's timeouts and trust, without the token.
+    pub(crate) fn anonymous_client(&self, url: &str) -> crate::ClientBuilder {
+        let builder = WsClient::builder(url)
             .connect_timeout(self.timeout)
             .recv_timeout(self.timeout)
             .send_timeout(self.timeout);
-        if let Some(token) = &self.token {
-            builder = builder.token(token.clone());
-        }
+        #[cfg(feature = "tls")]
+        let builder = builder.trust(&self.trust);
         builder
+    }
+
+    /// A client of the server with the suite's timeouts, trust and token.
+    pub(crate) fn client_builder(&self) -> crate::ClientBuilder {
+        let builder = self.anonymous_client(&self.url);
+        match &self.token {
+            Some(token) => builder.token(token.clone()),
+            None => builder,
+        }
     }
 
     pub(crate) fn concurrency_level(&self) -> usize {
@@ -227,9 +249,5 @@ impl Suite {
 
     pub(crate) fn token_value(&self) -> Option<&str> {
         self.token.as_deref()
-    }
-
-    pub(crate) fn wait(&self) -> Duration {
-        self.timeout
     }
 }
