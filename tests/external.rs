@@ -8,10 +8,16 @@ use ws_test_runtime::prelude::*;
 /// Runs one ignored test of this binary in a child process with `variable=url`; returns (success, output).
 /// Timeouts in the child are scaled down: a child that must fail fails in half a second, not five.
 fn run_child(test: &str, variable: &str, url: &str) -> (bool, String) {
+    run_child_with(test, &[(variable, url)])
+}
+
+/// [`run_child`] with these variables set (and no `SSL_CERT_FILE` but one given here).
+fn run_child_with(test: &str, variables: &[(&str, &str)]) -> (bool, String) {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let output = Command::new(exe)
         .args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
-        .env(variable, url)
+        .env_remove("SSL_CERT_FILE")
+        .envs(variables.iter().copied())
         .env("WS_TEST_TIMEOUT_SCALE", "0.1")
         .env_remove("NEXTEST_ATTEMPT")
         .output()
@@ -77,4 +83,42 @@ async fn url_env_reads_the_tests_own_variable() {
     .unwrap();
     assert!(passed, "{output}");
     assert_eq!(server.metrics().connections_total, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_test_url_reaches_a_wss_server_trusted_through_ssl_cert_file() {
+    let server = EmbeddedServer::builder()
+        .tls_self_signed()
+        .start()
+        .await
+        .expect("the TLS server starts");
+    let url = server.url();
+    assert!(url.starts_with("wss://"), "{url}");
+    let certificate = std::env::temp_dir().join(format!("ws-test-external-{}.pem", server.addr().port()));
+    std::fs::write(&certificate, server.certificate_pem().unwrap_or_default()).expect("the certificate is written");
+    let path = certificate.to_string_lossy().into_owned();
+    let (untrusted, trusted) = tokio::task::spawn_blocking(move || {
+        (
+            run_child_with("attribute::live_smoke", &[("WS_TEST_URL", &url)]),
+            run_child_with(
+                "attribute::live_smoke",
+                &[("WS_TEST_URL", &url), ("SSL_CERT_FILE", &path)],
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_file(&certificate);
+    let (passed, output) = untrusted;
+    assert!(!passed, "{output}");
+    assert!(output.contains("TLS with 127.0.0.1 failed"), "{output}");
+    assert!(output.contains("UnknownIssuer"), "{output}");
+    let (passed, output) = trusted;
+    assert!(passed, "{output}");
+    assert!(output.contains("test attribute::live_smoke ... ok"), "{output}");
+    assert_eq!(
+        server.metrics().connections_total,
+        1,
+        "only the child that trusted the certificate connected"
+    );
 }

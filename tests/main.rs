@@ -18,4 +18,5 @@ mod limits;
 mod newcomer;
 mod protocol;
 mod recording;
+mod tls;
 mod ui;

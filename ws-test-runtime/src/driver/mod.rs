@@ -497,7 +497,11 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
         hook(hooks.profile, "setup", (hooks.setup)(&context)).await?;
     }
     for _ in 0..spec.clients {
-        let mut builder = WsClient::builder(url.clone());
+        // An embedded server's own builder trusts its certificate when it serves TLS.
+        let mut builder = match &injected.server {
+            Some(server) => server.client(),
+            None => WsClient::builder(url.clone()),
+        };
         if let Some(user) = &spec.user {
             builder = builder.user_id(user.clone());
         }
