@@ -633,3 +633,106 @@ fn a_broken_recording_is_refused_naming_the_line() {
     assert!(stderr.contains("the recorder relays to a ws:// server"), "{stderr}");
     std::fs::remove_file(&path).ok();
 }
+
+/// `ws-test serve --tls-self-signed`, and the certificate path from its second line.
+fn serve_tls() -> (Serve, String) {
+    let mut serve = Serve::start(&["--tls-self-signed"]);
+    assert!(serve.url.starts_with("wss://127.0.0.1:"), "{}", serve.url);
+    let mut second = String::new();
+    serve.stdout.read_line(&mut second).expect("serve prints a second line");
+    let path = second.trim().to_owned();
+    let pem = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path:?}: {error}"));
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    (serve, path)
+}
+
+#[test]
+fn serve_tls_self_signed_is_checked_with_ca_cert_or_ssl_cert_file_and_unreachable_without() {
+    let (serve, certificate) = serve_tls();
+    let url = serve.url.clone();
+    let (code, stdout, stderr) = check(&[&url, "--ca-cert", &certificate]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("PASS  health") && stdout.ends_with(" passed, 0 failed\n"),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = run_with_env(&["check", &url], &[("SSL_CERT_FILE", &certificate)]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    // Untrusted: unreachable (2), naming the host and what to do, never a plain-text retry.
+    let (code, _, stderr) = check(&[&url]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("TLS with 127.0.0.1 failed"), "{stderr}");
+    assert!(
+        stderr.contains("UnknownIssuer") && stderr.contains("--ca-cert PATH"),
+        "{stderr}"
+    );
+
+    // A --ca-cert that is not a certificate is a usage error naming the file.
+    let (code, _, stderr) = check(&[&url, "--ca-cert", "Cargo.toml"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--ca-cert Cargo.toml holds no PEM certificate"),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = run_with_env(
+        &[
+            "bench",
+            &url,
+            "--ca-cert",
+            &certificate,
+            "--connections",
+            "3",
+            "--rounds",
+            "2",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("rounds/s"), "{stdout}");
+
+    let (status, logs) = serve.terminate();
+    assert!(status.success(), "{logs}");
+    assert!(
+        !std::path::Path::new(&certificate).exists(),
+        "serve removes the certificate it wrote when it stops"
+    );
+}
+
+#[test]
+fn record_relays_to_a_wss_upstream_trusted_with_ca_cert() {
+    let (upstream, certificate) = serve_tls();
+    let out = std::env::temp_dir().join(format!("ws-test-cli-wss-{}.jsonl", std::process::id()));
+    let out_arg = out.to_str().expect("a UTF-8 path");
+    let record = Serve::command(
+        "record",
+        &[
+            "--upstream",
+            &upstream.url,
+            "--out",
+            out_arg,
+            "--ca-cert",
+            &certificate,
+            "--sessions",
+            "1",
+        ],
+    );
+    runtime().block_on(async {
+        let mut client = WsClient::connect(&record.url).await.expect("the recorder relays");
+        client.expect_type("connection_established").await.expect("a welcome");
+        chat_round(&mut client, "over TLS").await;
+        client.close(1000, "done").await.expect("close");
+    });
+    let (status, logs) = wait_for_exit(record);
+    assert!(status.success(), "{logs}");
+    let saved = ws_test_runtime::History::load(&out).expect("the recording reads back");
+    assert!(
+        saved.url().is_some_and(|url| url.starts_with("wss://127.0.0.1:")),
+        "{:?}",
+        saved.url()
+    );
+    assert_eq!(saved.received_types().len(), 6, "{}", saved.timeline());
+    std::fs::remove_file(&out).ok();
+}
