@@ -2,20 +2,23 @@
 
 Usage: python3 tests/interop/protocol_client.py PATH_TO_WS_TEST
 
-Starts `ws-test serve` twice (without and with a token), talks to it with Python's `websockets`, and checks
-that every line of PROTOCOL.md holds for a client that knows nothing about Rust. Exits non-zero on the first
+Starts `ws-test serve` three times (without and with a token, and over TLS with `--tls-self-signed`, trusting
+exactly the certificate whose path it prints second), talks to it with Python's `websockets` (and `urllib` for
+HTTP), and checks that every line of PROTOCOL.md holds for a client that knows nothing about Rust. Exits non-zero on the first
 mismatch, saying what was expected and what arrived.
 """
 
 import asyncio
 import json
+import re
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 CRITICAL = ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"]
@@ -30,17 +33,40 @@ def check(condition, what, got):
     checks += 1
 
 
+# The TLS context of the current server: it trusts exactly the certificate `serve --tls-self-signed` made.
+TLS = None
+
+
 def start(binary, *args):
+    global TLS
     process = subprocess.Popen([binary, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline().strip()
-    check(line.startswith("listening on ws://127.0.0.1:") and line.endswith("/ws"), "first stdout line", line)
+    scheme = "wss" if "--tls-self-signed" in args else "ws"
+    check(line.startswith(f"listening on {scheme}://127.0.0.1:") and line.endswith("/ws"), "first stdout line", line)
+    TLS = None
+    if scheme == "wss":
+        certificate = process.stdout.readline().strip()
+        check(open(certificate).read().startswith("-----BEGIN CERTIFICATE-----"), "second line: a PEM file", certificate)
+        TLS = ssl.create_default_context(cafile=certificate)
     return process, line.removeprefix("listening on ")
+
+
+def connect(url, **options):
+    """`websockets`' connect, with the server's TLS context for wss://."""
+    if url.startswith("wss://"):
+        options["ssl"] = TLS
+    return ws_connect(url, **options)
+
+
+def to_http(url):
+    """ws:// -> http://, wss:// -> https://."""
+    return re.sub(r"^ws", "http", url)
 
 
 def http(url, headers=None):
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with urllib.request.urlopen(request, timeout=TIMEOUT, context=TLS) as response:
             return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read().decode()
@@ -51,12 +77,12 @@ async def recv_json(ws):
 
 
 async def protocol(url):
-    base = url.removesuffix("/ws").replace("ws://", "http://")
+    base = to_http(url.removesuffix("/ws"))
     status, headers, body = http(base + "/health")
     check(status == 200 and headers["Content-Type"] == "application/json", "health status", (status, headers))
     check(json.loads(body) == {"status": "ok", "active_connections": 0, "total_connections": 0}, "health", body)
     check(http(base + "/elsewhere")[0] == 404, "other path", "not 404")
-    check(http(url.replace("ws://", "http://"))[0] in (400, 426), "plain GET on /ws", "not 400/426")
+    check(http(to_http(url))[0] in (400, 426), "plain GET on /ws", "not 400/426")
 
     async with connect(url, additional_headers={"X-User-Id": "py-user"}) as ws:
         welcome = await recv_json(ws)
@@ -141,7 +167,7 @@ async def auth(url):
 
 def main():
     binary = sys.argv[1]
-    for args, scenario in [((), protocol), (("--token", "t0k"), auth)]:
+    for args, scenario in [((), protocol), (("--token", "t0k"), auth), (("--tls-self-signed",), protocol)]:
         process, url = start(binary, *args)
         try:
             asyncio.run(scenario(url))

@@ -1,8 +1,10 @@
 """The chat-agent protocol (PROTOCOL.md) served by Python's `websockets`: a server in another language.
 
-Usage: python3 tests/interop/protocol_server.py [--token T] [--break echo|order|errors]
+Usage: python3 tests/interop/protocol_server.py [--token T] [--break echo|order|errors] [--agent-name NAME]
+                                               [--tls CERT KEY]
 
-Prints `listening on ws://127.0.0.1:PORT/ws` first and serves until terminated. `--break` makes it violate the
+Prints `listening on ws://127.0.0.1:PORT/ws` (`wss://` with `--tls`, Python's own `ssl` serving the PEM
+certificate chain CERT with its key KEY) first and serves until terminated. `--break` makes it violate the
 protocol on purpose, so `ws-test check` has something to catch.
 """
 
@@ -11,6 +13,7 @@ import asyncio
 import http
 import json
 import signal
+import ssl
 import sys
 import time
 import uuid
@@ -91,7 +94,7 @@ class Agent:
                         order[2], order[3] = order[3], order[2]
                     for event in order:
                         seq += 1
-                        body = {"type": event, "agent_name": "TestChatAgent", "user_id": ws.user_id,
+                        body = {"type": event, "agent_name": AGENT_NAME, "user_id": ws.user_id,
                                 "run_id": run_id, "timestamp": int(time.time() * 1000), "seq": seq}
                         body.update({
                             "agent_started": {"message": f"Processing your message: {content}"},
@@ -122,15 +125,28 @@ class Agent:
             self.connections.discard(ws)
 
 
+AGENT_NAME = "TestChatAgent"
+
+
 async def main():
+    global AGENT_NAME
     parser = argparse.ArgumentParser()
     parser.add_argument("--token")
     parser.add_argument("--break", dest="broken", choices=["echo", "order", "errors"])
+    parser.add_argument("--agent-name", default=AGENT_NAME)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
+    AGENT_NAME = args.agent_name
+    context = None
+    if args.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*args.tls)
     agent = Agent(args.token, args.broken)
-    async with serve(agent.handle, "127.0.0.1", 0, process_request=agent.process_request, max_size=MAX_SIZE) as server:
+    async with serve(agent.handle, "127.0.0.1", 0, process_request=agent.process_request, max_size=MAX_SIZE,
+                     ssl=context) as server:
         port = server.sockets[0].getsockname()[1]
-        print(f"listening on ws://127.0.0.1:{port}/ws", flush=True)
+        scheme = "wss" if context else "ws"
+        print(f"listening on {scheme}://127.0.0.1:{port}/ws", flush=True)
         stop = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
         await stop
