@@ -8,13 +8,14 @@ Builds two user crates side by side in a scratch directory, each with its own ta
            serde_json (the floor's set); its tests are `#[tokio::test]`s over the floor (benches/floor.rs,
            included by path): the same server, client and order check, by hand
 
-and measures, for each:
+and, with `--tls`, a third: ws-test+tls, the same as ws-test with the runtime's `tls` feature (rustls, ring,
+rcgen, the platform's roots), to price the feature. It measures, for each:
 
   clean     a clean debug build of the crate with one test (`cargo test --no-run`)
   rebuild   the rebuild after editing the file of 100 tests (`cargo test --no-run --test hundred`)
   nextest   `cargo nextest run --test hundred` (100 tests), alternating the two crates
 
-Usage: scripts/compile_cost.py [--repeat N] [--json] [--keep DIR]
+Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--json] [--keep DIR]
 Versions come from this workspace's Cargo.lock, so nothing new is fetched.
 """
 
@@ -105,6 +106,7 @@ def main():
     parser.add_argument("--nextest-runs", type=int, default=5, help="nextest runs per crate (default 5)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--keep", help="build in this directory and keep it")
+    parser.add_argument("--tls", action="store_true", help="also a crate with the runtime's tls feature")
     args = parser.parse_args()
 
     scratch = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ws-test-compile-cost-"))
@@ -114,6 +116,15 @@ def main():
         "ws-test": scratch / "ws-test",
         "bare": scratch / "bare",
     }
+    if args.tls:
+        crates["ws-test+tls"] = scratch / "ws-test-tls"
+        write_crate(
+            crates["ws-test+tls"],
+            WS_TEST_MANIFEST.replace('"user-ws-test"', '"user-ws-test-tls"').replace(
+                '/ws-test-runtime" }}', '/ws-test-runtime", features = ["tls"] }}').format(root=ROOT),
+            "use ws_test_runtime::prelude::*;\n",
+            ws_test_case,
+        )
     write_crate(
         crates["ws-test"],
         WS_TEST_MANIFEST.format(root=ROOT),
@@ -168,6 +179,8 @@ def main():
     if nextest:
         for _ in range(args.nextest_runs):
             for name, directory in crates.items():
+                if name == "ws-test+tls":
+                    continue  # the feature changes what is built, not how the tests run
                 figures[name]["nextest"].append(
                     run(["cargo", "nextest", "run", "--test", "hundred", "--no-fail-fast"], directory, env_for(name))
                 )
@@ -198,6 +211,14 @@ def main():
             )
         if not nextest:
             print("(cargo-nextest is not installed: no nextest figure)")
+        if args.tls:
+            for measure in ["clean", "rebuild"]:
+                tls, plain = figures["ws-test+tls"][measure], figures["ws-test"][measure]
+                print(
+                    f"{labels[measure]:<34} ws-test+tls {statistics.median(tls):7.2f} s   ws-test "
+                    f"{statistics.median(plain):7.2f} s   {statistics.median(tls) / statistics.median(plain):.2f}x   "
+                    f"(the tls feature, median of {len(tls)})"
+                )
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -65,6 +65,13 @@
 //!
 //! Logs go through [`tracing`] (connections opened and closed with their ids, handler errors, refused
 //! upgrades) and stay silent unless the test installs a subscriber.
+//!
+//! ## Cargo features
+//!
+//! - **`tls`** (off by default): `wss://` in the client — the platform's roots, `SSL_CERT_FILE` and
+//!   `ClientBuilder::root_certificate` — and TLS in the embedded server (`ServerBuilder::tls_self_signed`,
+//!   `ServerBuilder::tls`). It adds rustls on the ring provider and rcgen to the build; without it a `wss://` URL
+//!   is an [`Error::InvalidUrl`] that says to turn the feature on. The `ws-test` binary has it on.
 
 // The derives generate `::ws_test_runtime::...` paths; this makes them resolve inside this crate too.
 extern crate self as ws_test_runtime;

@@ -95,10 +95,19 @@ pub(crate) fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<
 
 /// What a client trusts besides the default roots: certificates given as PEM, and the rustls configuration made
 /// from them once (clones share it; adding a certificate starts a new one).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Trust {
     extra: Vec<Arc<[u8]>>,
     config: Arc<OnceLock<std::result::Result<Arc<rustls::ClientConfig>, String>>>,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the rustls configuration: it would print every root of the platform's store.
+        f.debug_struct("Trust")
+            .field("root_certificates", &self.extra.len())
+            .finish()
+    }
 }
 
 impl Trust {

@@ -181,8 +181,8 @@ impl EmbeddedServer {
         format!("{scheme}://{}", self.authority)
     }
 
-    /// Whether clients must speak TLS to this server ([`ServerBuilder::tls_self_signed`],
-    /// [`ServerBuilder::tls`]).
+    /// Whether clients must speak TLS to this server (`ServerBuilder::tls_self_signed`, `ServerBuilder::tls`;
+    /// the `tls` feature).
     pub fn is_tls(&self) -> bool {
         self.shared.is_tls()
     }
