@@ -56,8 +56,9 @@ async fn connect_to_a_closed_port_fails_within_its_deadline_and_says_why() -> Te
 #[tokio::test]
 async fn bad_urls_are_refused_before_any_attempt() -> TestResult {
     for (url, reason) in [
-        ("http://127.0.0.1:1/ws", "the scheme must be ws://"),
-        ("wss://127.0.0.1:1/ws", "needs TLS"),
+        ("http://127.0.0.1:1/ws", "the scheme must be ws:// or wss://"),
+        ("ftp://127.0.0.1:1/ws", "the scheme must be ws:// or wss://"),
+        ("wss:///ws", "is not a usable WebSocket URL"),
         ("not a url", "is not a usable WebSocket URL"),
     ] {
         let error = WsClient::connect(url).await.unwrap_err();
