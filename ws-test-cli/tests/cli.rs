@@ -630,7 +630,10 @@ fn a_broken_recording_is_refused_naming_the_line() {
     }
     let (code, _, stderr) = run_with_env(&["record", "--upstream", "http://x", "--out", path_arg], &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("the recorder relays to a ws:// or wss:// server"), "{stderr}");
+    assert!(
+        stderr.contains("the recorder relays to a ws:// or wss:// server"),
+        "{stderr}"
+    );
     std::fs::remove_file(&path).ok();
 }
 
