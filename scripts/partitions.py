@@ -61,11 +61,20 @@ def main():
     for k in range(1, args.partitions + 1):
         partition = f"hash:{k}/{args.partitions}"
         print(f"== partition {partition}", flush=True)
+        # Run from an archive, nextest keeps its store under the remapped workspace's `target/`, whatever
+        # CARGO_TARGET_DIR says: look in both, after removing what an earlier run left there.
+        candidates = {os.path.join(base, "nextest", "ci", "junit.xml") for base in (target, os.path.abspath("target"))}
+        for stale in candidates:
+            if os.path.exists(stale):
+                os.remove(stale)
         result = subprocess.run(["cargo", "nextest", "run", "--archive-file", archive, "--workspace-remap", ".",
                                  "--partition", partition, "--profile", "ci"])
-        junit = os.path.join(target, "nextest", "ci", "junit.xml")
+        written = [junit for junit in candidates if os.path.exists(junit)]
+        if not written:
+            raise SystemExit(f"partition {partition} wrote no JUnit report (looked at {sorted(candidates)})")
         kept = os.path.join(target, "nextest", "ci", f"junit-{k}.xml")
-        shutil.copyfile(junit, kept)
+        os.makedirs(os.path.dirname(kept), exist_ok=True)
+        shutil.copyfile(written[0], kept)
         tests, failed = ran(kept)
         if result.returncode != 0 or failed:
             problems.append(f"partition {partition} failed (exit {result.returncode}): "
