@@ -93,22 +93,32 @@ pub(crate) fn init_logging() {
         .init();
 }
 
-/// Resolves on Ctrl-C or SIGTERM, saying which in the log.
-pub(crate) async fn stop_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch SIGTERM; stop with Ctrl-C");
-                std::future::pending::<()>().await;
+/// Watches Ctrl-C and SIGTERM from the moment it is called (call it before printing the first line, so that a
+/// supervisor that signals as soon as it reads that line gets a clean shutdown, not the default death); the
+/// future resolves on either, saying which in the log.
+pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let watch = |kind: SignalKind, name: &'static str| {
+        let registered = signal(kind);
+        async move {
+            match registered {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch {name}");
+                    std::future::pending::<()>().await;
+                }
             }
         }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
+    let interrupt = watch(SignalKind::interrupt(), "Ctrl-C");
+    let terminate = watch(SignalKind::terminate(), "SIGTERM");
+    async move {
+        tokio::select! {
+            () = interrupt => tracing::info!("Ctrl-C: shutting down"),
+            () = terminate => tracing::info!("SIGTERM: shutting down"),
+        }
     }
 }
 

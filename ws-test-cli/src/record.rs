@@ -55,6 +55,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             return ExitCode::from(crate::UNREACHABLE);
         }
     };
+    let stop = crate::stop_signal();
     out!("listening on {}", recorder.url());
     let _ = std::io::stdout().flush();
     let all_recorded = async {
@@ -68,7 +69,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     };
     tokio::select! {
         () = all_recorded => {}
-        () = crate::stop_signal() => {}
+        () = stop => {}
     }
     let sessions = recorder.stop().await;
     for (number, history) in sessions.iter().enumerate() {

@@ -175,13 +175,14 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             return ExitCode::from(crate::UNREACHABLE);
         }
     };
+    let stop = crate::stop_signal();
     out!("listening on {}", server.url());
     if let Some(file) = &certificate {
         out!("{}", file.path().display());
     }
     let _ = std::io::stdout().flush();
 
-    crate::stop_signal().await;
+    stop.await;
     server.shutdown().await;
     let metrics = server.metrics();
     tracing::info!(

@@ -544,7 +544,7 @@ fn a_recorded_session_replays_the_same_frames_and_a_divergence_gets_1008_naming_
         );
     });
     let (status, logs) = replay.terminate();
-    assert!(status.success(), "{logs}");
+    assert!(status.success(), "{status:?}\n{logs}");
     assert!(
         logs.contains("the replay of session.jsonl diverged at line 3"),
         "{logs}"
@@ -738,4 +738,15 @@ fn record_relays_to_a_wss_upstream_trusted_with_ca_cert() {
     );
     assert_eq!(saved.received_types().len(), 6, "{}", saved.timeline());
     std::fs::remove_file(&out).ok();
+}
+
+#[test]
+fn sigterm_as_soon_as_the_first_line_is_read_is_a_clean_shutdown() {
+    // A supervisor that stops the mock right after reading where it listens: the signal is already watched.
+    for (subcommand, args) in [("serve", vec![]), ("serve", vec!["--tls-self-signed"])] {
+        let serve = Serve::command(subcommand, &args);
+        let (status, logs) = serve.terminate();
+        assert!(status.success(), "{subcommand} {args:?}: {status:?}\n{logs}");
+        assert!(logs.contains("SIGTERM: shutting down"), "{logs}");
+    }
 }
