@@ -251,29 +251,7 @@ impl RecorderBuilder {
 
     /// Starts listening.
     pub async fn start(self) -> Result<Recorder> {
-        let invalid = |reason: &str| Error::InvalidUrl {
-            url: self.upstream.clone(),
-            reason: reason.to_owned(),
-        };
-        let upstream: Uri = self
-            .upstream
-            .parse()
-            .map_err(|error: hyper::http::uri::InvalidUri| invalid(&error.to_string()))?;
-        match upstream.scheme_str() {
-            Some("ws") => {}
-            #[cfg(feature = "tls")]
-            Some("wss") => {}
-            #[cfg(not(feature = "tls"))]
-            Some("wss") => {
-                return Err(invalid(
-                    "wss:// needs TLS, which this build leaves out: enable the `tls` feature of ws-test-runtime",
-                ));
-            }
-            _ => return Err(invalid("the recorder relays to a ws:// or wss:// server")),
-        }
-        if upstream.host().is_none_or(str::is_empty) {
-            return Err(invalid("it has no host"));
-        }
+        let upstream = crate::client::websocket_uri(&self.upstream, "the recorder relays to a ws:// or wss:// server")?;
         if self.sessions == Some(0) {
             return Err(Error::Config("a recorder of 0 sessions would record nothing".into()));
         }

@@ -145,15 +145,9 @@ impl Trust {
         Ok(Arc::new(config))
     }
 
-    /// Runs the TLS handshake over `stream` for `host` (SNI; the certificate must be valid for it).
-    ///
-    /// `Ok(Err(..))` is a failure another attempt would repeat (an untrusted certificate, a server that does not
-    /// speak TLS): the reason in words. `Err(..)` is an I/O failure worth another attempt.
-    pub(crate) async fn connect(
-        &self,
-        host: &str,
-        stream: Stream,
-    ) -> Result<io::Result<std::result::Result<Stream, String>>> {
+    /// Runs the TLS handshake over `stream` for `host` (SNI; the certificate must be valid for it). `Err` is a
+    /// setup problem (a root that is not a certificate, a host that cannot be a server name).
+    pub(crate) async fn connect(&self, host: &str, stream: Stream) -> Result<Handshake> {
         let config = self.config()?;
         let name = ServerName::try_from(host.to_owned()).map_err(|error| Error::InvalidUrl {
             url: host.to_owned(),
@@ -161,13 +155,25 @@ impl Trust {
         })?;
         let connector = tokio_rustls::TlsConnector::from(config);
         Ok(match connector.connect(name, stream).await {
-            Ok(tls) => Ok(Ok(Stream::Tls(Box::new(tokio_rustls::TlsStream::Client(tls))))),
+            Ok(tls) => Handshake::Done(Stream::Tls(Box::new(tokio_rustls::TlsStream::Client(tls)))),
             Err(error) => match rustls_error(&error) {
-                Some(refused) => Ok(Err(explain(refused))),
-                None => Err(error),
+                Some(refused) => Handshake::Refused(explain(refused)),
+                None => Handshake::Failed(error),
             },
         })
     }
+}
+
+/// How a client's TLS handshake ended.
+#[derive(Debug)]
+pub(crate) enum Handshake {
+    /// The encrypted stream.
+    Done(Stream),
+    /// Refused in a way another attempt would repeat (an untrusted certificate, a server that does not speak
+    /// TLS): the reason in words, with what to do about it.
+    Refused(String),
+    /// An I/O failure worth another attempt.
+    Failed(io::Error),
 }
 
 /// The rustls error inside an I/O error, if that is what it is.

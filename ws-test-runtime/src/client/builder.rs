@@ -201,15 +201,14 @@ impl ClientBuilder {
     /// Connects as [`connect`](Self::connect) does, and hands over the bare socket with the subprotocol the
     /// server agreed to (the recorder relays it).
     pub(crate) async fn open(&self) -> Result<(Socket, Option<String>)> {
-        let uri = self.uri()?;
-        let (host, port) = host_and_port(&uri);
+        let target = Target::of(&self.uri()?);
         let started = Instant::now();
         let deadline = started + self.connect_timeout;
         let mut backoff = FIRST_BACKOFF;
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let last = match self.attempt(&host, port, deadline).await {
+            let last = match self.attempt(&target, deadline).await {
                 Ok(opened) => return Ok(opened),
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Retry(last)) => last,
@@ -230,30 +229,7 @@ impl ClientBuilder {
     }
 
     fn uri(&self) -> Result<Uri> {
-        let invalid = |reason: &str| Error::InvalidUrl {
-            url: self.url.clone(),
-            reason: reason.to_owned(),
-        };
-        let uri: Uri = self
-            .url
-            .parse()
-            .map_err(|error: tungstenite::http::uri::InvalidUri| invalid(&error.to_string()))?;
-        match uri.scheme_str() {
-            Some("ws") => {}
-            #[cfg(feature = "tls")]
-            Some("wss") => {}
-            #[cfg(not(feature = "tls"))]
-            Some("wss") => {
-                return Err(invalid(
-                    "wss:// needs TLS, which this build leaves out: enable the `tls` feature of ws-test-runtime",
-                ));
-            }
-            _ => return Err(invalid("the scheme must be ws:// or wss://")),
-        }
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(invalid("it has no host"));
-        }
-        Ok(uri)
+        websocket_uri(&self.url, "the scheme must be ws:// or wss://")
     }
 
     fn request(&self) -> Result<Request> {
@@ -284,7 +260,9 @@ impl ClientBuilder {
     }
 
     /// One attempt at the byte stream: TCP (or the in-memory pipe), then TLS for `wss://`.
-    async fn stream(&self, host: &str, port: u16, deadline: Instant) -> Result<Stream, Failure> {
+    async fn stream(&self, target: &Target, deadline: Instant) -> Result<Stream, Failure> {
+        let Target { host, port, secure } = target;
+        let (host, port) = (host.as_str(), *port);
         let stream = match tokio::time::timeout_at(deadline, transport::connect(host, port)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(ConnectError::Retry(why))) => return Err(Failure::Retry(why)),
@@ -302,33 +280,43 @@ impl ClientBuilder {
                 )));
             }
         };
+        if !secure {
+            return Ok(stream);
+        }
         #[cfg(feature = "tls")]
-        if self.uri().is_ok_and(|uri| secure(&uri)) {
+        {
+            use crate::tls::Handshake;
             let handshake = self.trust.connect(host, stream);
-            return match tokio::time::timeout_at(deadline, handshake).await {
-                Ok(Ok(Ok(Ok(stream)))) => Ok(stream),
-                Ok(Ok(Ok(Err(reason)))) => Err(Failure::Fatal(Error::Tls {
+            match tokio::time::timeout_at(deadline, handshake).await {
+                Ok(Ok(Handshake::Done(stream))) => Ok(stream),
+                Ok(Ok(Handshake::Refused(reason))) => Err(Failure::Fatal(Error::Tls {
                     url: self.url.clone(),
                     host: host.to_owned(),
                     reason,
                 })),
-                Ok(Ok(Err(error))) => Err(Failure::Retry(format!("the TLS handshake with {host} failed: {error}"))),
+                Ok(Ok(Handshake::Failed(error))) => {
+                    Err(Failure::Retry(format!("the TLS handshake with {host} failed: {error}")))
+                }
                 Ok(Err(error)) => Err(Failure::Fatal(error)),
                 Err(_) => Err(Failure::Retry(format!(
                     "the TLS handshake with {host} did not finish in time"
                 ))),
-            };
+            }
         }
-        Ok(stream)
+        // `websocket_uri` already refuses wss:// in a build without TLS; the same answer, should one get here.
+        #[cfg(not(feature = "tls"))]
+        Err(Failure::Fatal(Error::InvalidUrl {
+            url: self.url.clone(),
+            reason: NO_TLS.into(),
+        }))
     }
 
     /// Opens the byte stream as a connection attempt would, once, within the connect timeout (the suite's plain
     /// HTTP requests go over it).
     pub(crate) async fn open_stream(&self) -> Result<(Stream, Uri)> {
         let uri = self.uri()?;
-        let (host, port) = host_and_port(&uri);
         let deadline = Instant::now() + self.connect_timeout;
-        match self.stream(&host, port, deadline).await {
+        match self.stream(&Target::of(&uri), deadline).await {
             Ok(stream) => Ok((stream, uri)),
             Err(Failure::Fatal(error)) => Err(error),
             Err(Failure::Retry(last)) => Err(Error::Connect {
@@ -340,11 +328,11 @@ impl ClientBuilder {
         }
     }
 
-    async fn attempt(&self, host: &str, port: u16, deadline: Instant) -> Result<(Socket, Option<String>), Failure> {
+    async fn attempt(&self, target: &Target, deadline: Instant) -> Result<(Socket, Option<String>), Failure> {
         let request = self.request().map_err(Failure::Fatal)?;
-        let stream = self.stream(host, port, deadline).await?;
+        let stream = self.stream(target, deadline).await?;
         // Over the in-memory transport the server is always up: a handshake it ends is its answer, not a race.
-        let in_memory = transport::is_memory_host(host);
+        let in_memory = transport::is_memory_host(&target.host);
         let transient = |why: String| {
             if in_memory {
                 Failure::Fatal(Error::Connect {
@@ -394,19 +382,54 @@ impl ClientBuilder {
     }
 }
 
-/// Whether the URL asks for TLS.
-fn secure(uri: &Uri) -> bool {
-    uri.scheme_str() == Some("wss")
+/// Why a `wss://` URL is refused by a build without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+const NO_TLS: &str = "wss:// needs TLS, which this build leaves out: enable the `tls` feature of ws-test-runtime";
+
+/// Parses and checks a WebSocket URL: `ws://`, or `wss://` in a build with TLS (`wrong_scheme` says what else is
+/// wrong), and a host. The client and the recorder's upstream share it.
+pub(crate) fn websocket_uri(url: &str, wrong_scheme: &str) -> Result<Uri> {
+    let invalid = |reason: &str| Error::InvalidUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let uri: Uri = url
+        .parse()
+        .map_err(|error: tungstenite::http::uri::InvalidUri| invalid(&error.to_string()))?;
+    match uri.scheme_str() {
+        Some("ws") => {}
+        #[cfg(feature = "tls")]
+        Some("wss") => {}
+        #[cfg(not(feature = "tls"))]
+        Some("wss") => {
+            return Err(invalid(NO_TLS));
+        }
+        _ => return Err(invalid(wrong_scheme)),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(invalid("it has no host"));
+    }
+    Ok(uri)
 }
 
-/// The host (without an IPv6 address's brackets) and the port, the scheme's default when the URL has none.
-fn host_and_port(uri: &Uri) -> (String, u16) {
-    let host = uri
-        .host()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(if secure(uri) { 443 } else { 80 });
-    (host, port)
+/// Where a URL points: the host (without an IPv6 address's brackets), the port (the scheme's default when the URL
+/// has none) and whether it asks for TLS. Derived once per connect.
+struct Target {
+    host: String,
+    port: u16,
+    secure: bool,
+}
+
+impl Target {
+    fn of(uri: &Uri) -> Self {
+        let secure = uri.scheme_str() == Some("wss");
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+        Target { host, port, secure }
+    }
 }

@@ -25,6 +25,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub use builder::ClientBuilder;
+pub(crate) use builder::websocket_uri;
 pub use guard::ExpectGuard;
 use tap::Recording;
 pub use tap::Tap;
