@@ -9,6 +9,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
 
+use crate::table::{ARGUMENTS, Argument, On, Rule};
+
 /// Which attribute is being parsed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Grammar {
@@ -19,16 +21,17 @@ pub(crate) enum Grammar {
 }
 
 impl Grammar {
+    /// The arguments this attribute takes, in the table's order.
+    pub(crate) fn arguments(self) -> impl Iterator<Item = &'static Argument> {
+        ARGUMENTS.iter().filter(move |argument| match argument.on {
+            On::Both => true,
+            On::Test => self == Grammar::Test,
+            On::Profile => self == Grammar::Profile,
+        })
+    }
+
     fn names(self) -> Vec<&'static str> {
-        let mut names = NAMES.to_vec();
-        match self {
-            Grammar::Test => names.insert(0, "profile"),
-            Grammar::Profile => {
-                names.retain(|name| *name != "url");
-                names.extend(["url_env", "setup", "teardown"]);
-            }
-        }
-        names
+        self.arguments().map(|argument| argument.name).collect()
     }
 
     fn attribute(self) -> &'static str {
@@ -38,32 +41,6 @@ impl Grammar {
         }
     }
 }
-
-/// The arguments both attributes share, in the order the docs list them.
-const NAMES: [&str; 22] = [
-    "events",
-    "order",
-    "per",
-    "times",
-    "handler",
-    "server",
-    "app",
-    "replay",
-    "ignore_fields",
-    "path",
-    "transport",
-    "start_paused",
-    "url",
-    "clients",
-    "user",
-    "token",
-    "skip_welcome",
-    "timeout",
-    "event_timeout",
-    "flavor",
-    "worker_threads",
-    "crate",
-];
 
 /// Errors of one attribute, reported together.
 #[derive(Default)]
@@ -161,6 +138,7 @@ pub(crate) struct Args {
     pub(crate) handler: Option<Expr>,
     pub(crate) server: Option<Expr>,
     pub(crate) app: Option<Expr>,
+    pub(crate) serve: Option<Path>,
     pub(crate) replay: Option<LitStr>,
     pub(crate) ignore_fields: Option<Vec<LitStr>>,
     pub(crate) path: Option<LitStr>,
@@ -170,6 +148,7 @@ pub(crate) struct Args {
     pub(crate) clients: Option<u32>,
     pub(crate) user: Option<LitStr>,
     pub(crate) token: Option<LitStr>,
+    pub(crate) subprotocol: Option<LitStr>,
     pub(crate) skip_welcome: Option<bool>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) event_timeout: Option<Duration>,
@@ -199,67 +178,18 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
             continue;
         }
         seen.push((key.clone(), name.span()));
-        if !grammar.names().contains(&key.as_str()) {
-            errors.at(name.span(), unknown(&key, grammar));
-            continue;
-        }
-        match key.as_str() {
-            "events" => args.events = events(&value, errors),
-            "order" => {
-                args.order = choice(&value, "order", &["strict", "in_order", "any_order"], errors).map(|c| match c {
-                    "strict" => Order::Strict,
-                    "any_order" => Order::AnyOrder,
-                    _ => Order::InOrder,
-                })
-            }
-            "per" => args.per = string(&value, "per", "per = \"run_id\"", errors),
-            "times" => args.times = positive(&value, "times", "times = 3", errors),
-            "handler" => args.handler = Some(value),
-            "server" => args.server = Some(value),
-            "app" => args.app = Some(value),
-            "replay" => args.replay = recording(&value, errors),
-            "ignore_fields" => {
-                args.ignore_fields = strings(&value, "ignore_fields", "ignore_fields = [\"run_id\"]", errors)
-            }
-            "path" => args.path = route(&value, errors),
-            "transport" => {
-                args.transport = choice(&value, "transport", &["tcp", "memory"], errors).map(|c| match c {
-                    "memory" => Transport::Memory,
-                    _ => Transport::Tcp,
-                })
-            }
-            "start_paused" => args.start_paused = boolean(&value, "start_paused", errors),
-            "url" => args.url = url(&value, errors),
-            "url_env" => {
-                args.url = string(&value, "url_env", "url_env = \"STAGING_WS_URL\"", errors).map(Url::EnvOrEmbedded)
-            }
-            "profile" => args.profile = path(&value, "profile", "profile = ChatBackend", errors),
-            "setup" => args.setup = path(&value, "setup", "setup = seed_users", errors),
-            "teardown" => args.teardown = path(&value, "teardown", "teardown = clean_up", errors),
-            "clients" => args.clients = positive(&value, "clients", "clients = 3", errors),
-            "user" => args.user = string(&value, "user", "user = \"alice\"", errors),
-            "token" => args.token = string(&value, "token", "token = \"s3cret\"", errors),
-            "skip_welcome" => args.skip_welcome = boolean(&value, "skip_welcome", errors),
-            "timeout" => args.timeout = duration(&value, "timeout", errors),
-            "event_timeout" => args.event_timeout = duration(&value, "event_timeout", errors),
-            "flavor" => {
-                args.flavor = choice(&value, "flavor", &["current_thread", "multi_thread"], errors).map(|c| match c {
-                    "multi_thread" => Flavor::MultiThread,
-                    _ => Flavor::CurrentThread,
-                })
-            }
-            "worker_threads" => args.worker_threads = positive(&value, "worker_threads", "worker_threads = 2", errors),
-            "crate" => args.krate = crate_path(&value, errors),
-            _ => errors.at(name.span(), unknown(&key, grammar)),
+        match grammar.arguments().find(|argument| argument.name == key) {
+            Some(argument) => (argument.parse)(&value, &mut args, errors),
+            None => errors.at(name.span(), unknown(&key, grammar)),
         }
     }
-    cross_check(&args, &seen, errors);
+    cross_check(&args, &seen, grammar, errors);
     args
 }
 
 /// A recording: a string naming a file, relative to the crate's `Cargo.toml`, that exists (checked here, so a
 /// wrong path is an error on the string rather than in `include_str!`).
-fn recording(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+pub(crate) fn recording(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
     let text = string(value, "replay", "replay = \"tests/fixtures/chat.jsonl\"", errors)?;
     let path = std::path::PathBuf::from(text.value());
     let full = match std::env::var_os("CARGO_MANIFEST_DIR") {
@@ -282,7 +212,7 @@ fn recording(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
 }
 
 /// A list of non-empty string literals: `["a", "b"]`.
-fn strings(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<Vec<LitStr>> {
+pub(crate) fn strings(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<Vec<LitStr>> {
     let Expr::Array(array) = value else {
         errors.at(
             value.span(),
@@ -298,7 +228,7 @@ fn strings(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Optio
 }
 
 /// A WebSocket path: a string that starts with `/`.
-fn route(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+pub(crate) fn route(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
     let text = string(value, "path", "path = \"/chat/ws\"", errors)?;
     if text.value().starts_with('/') {
         Some(text)
@@ -311,7 +241,7 @@ fn route(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
     }
 }
 
-fn path(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<Path> {
+pub(crate) fn path(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<Path> {
     match value {
         Expr::Path(path) if path.qself.is_none() => Some(path.path.clone()),
         _ => {
@@ -341,88 +271,27 @@ fn span_of(seen: &[(String, Span)], key: &str) -> Option<Span> {
     seen.iter().find(|(name, _)| name == key).map(|(_, span)| *span)
 }
 
-fn cross_check(args: &Args, seen: &[(String, Span)], errors: &mut Errors) {
-    // With a profile, `order`, `per` and `times` refine the profile's events.
-    if args.events.is_none() && args.profile.is_none() {
-        for key in ["order", "per", "times"] {
-            if let Some(span) = span_of(seen, key) {
-                errors.at(
-                    span,
-                    format!("`{key}` describes the declared events: add `events = [...]`"),
-                );
-            }
-        }
-    }
-    if args.worker_threads.is_some() && args.flavor != Some(Flavor::MultiThread) {
-        if let Some(span) = span_of(seen, "worker_threads") {
-            errors.at(span, "`worker_threads` requires `flavor = \"multi_thread\"`");
-        }
-    }
-    if let Some(span) = span_of(seen, "replay") {
-        for key in ["handler", "app"] {
-            if span_of(seen, key).is_some() {
-                errors.at(
-                    span,
-                    format!("`replay` and `{key}` both say what answers the clients; keep one"),
-                );
-            }
-        }
-    }
-    if args.replay.is_none() && !seen.iter().any(|(name, _)| name == "replay") {
-        if let Some(span) = span_of(seen, "ignore_fields") {
-            errors.at(
-                span,
-                "`ignore_fields` says which fields a replay leaves out of its comparison: add `replay = \"...\"`",
-            );
-        }
-    }
-    if let Some(span) = span_of(seen, "app") {
-        if span_of(seen, "handler").is_some() {
-            errors.at(
-                span,
-                "`app` and `handler` both say what answers the clients; keep one (the app handles its own WebSockets)",
-            );
-        }
-    }
-    // With a profile, the transport may come from it: the driver checks at run time instead.
-    if args.start_paused == Some(true) && args.profile.is_none() {
-        if let Some(span) = span_of(seen, "start_paused") {
-            if args.transport != Some(Transport::Memory) {
-                errors.at(
-                    span,
-                    "`start_paused = true` needs `transport = \"memory\"`: over real sockets a paused clock jumps \
-                     ahead while the OS delivers bytes, so every deadline would fire early",
-                );
-            }
-            if args.flavor == Some(Flavor::MultiThread) {
-                errors.at(
-                    span,
-                    "`start_paused = true` needs the current-thread flavor: tokio pauses only that runtime's clock",
-                );
-            }
-        }
-    }
-    if span_of(seen, "url").is_some() {
-        for key in [
-            "handler",
-            "server",
-            "app",
-            "replay",
-            "path",
-            "transport",
-            "start_paused",
-        ] {
-            if let Some(span) = span_of(seen, key) {
-                errors.at(
-                    span,
-                    format!("`{key}` configures the embedded server, which a test with `url` does not start"),
-                );
+/// Checks every rule of the table, each on the span of the argument that declares it.
+fn cross_check(args: &Args, seen: &[(String, Span)], grammar: Grammar, errors: &mut Errors) {
+    for argument in grammar.arguments() {
+        let Some(span) = span_of(seen, argument.name) else {
+            continue;
+        };
+        for rule in argument.rules {
+            let message = |text: &str| text.replace("{key}", argument.name);
+            match *rule {
+                Rule::Conflicts(other, text) if span_of(seen, other).is_some() => errors.at(span, message(text)),
+                Rule::Needs(any, text) if !any.iter().any(|other| span_of(seen, other).is_some()) => {
+                    errors.at(span, message(text));
+                }
+                Rule::Refuse(refused, text) if refused(args) => errors.at(span, message(text)),
+                _ => {}
             }
         }
     }
 }
 
-fn literal(value: &Expr) -> Option<&Lit> {
+pub(crate) fn literal(value: &Expr) -> Option<&Lit> {
     match value {
         Expr::Lit(ExprLit { lit, .. }) => Some(lit),
         Expr::Group(group) => literal(&group.expr),
@@ -430,7 +299,7 @@ fn literal(value: &Expr) -> Option<&Lit> {
     }
 }
 
-fn string(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<LitStr> {
+pub(crate) fn string(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<LitStr> {
     match literal(value) {
         Some(Lit::Str(text)) if !text.value().is_empty() => Some(text.clone()),
         Some(Lit::Str(text)) => {
@@ -447,7 +316,7 @@ fn string(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option
     }
 }
 
-fn positive(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<u32> {
+pub(crate) fn positive(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Option<u32> {
     match literal(value) {
         Some(Lit::Int(number)) => match number.base10_parse::<u32>() {
             Ok(0) => {
@@ -470,7 +339,7 @@ fn positive(value: &Expr, key: &str, example: &str, errors: &mut Errors) -> Opti
     }
 }
 
-fn boolean(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
+pub(crate) fn boolean(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
     match literal(value) {
         Some(Lit::Bool(flag)) => Some(flag.value),
         _ => {
@@ -480,7 +349,7 @@ fn boolean(value: &Expr, key: &str, errors: &mut Errors) -> Option<bool> {
     }
 }
 
-fn choice(value: &Expr, key: &str, choices: &[&'static str], errors: &mut Errors) -> Option<&'static str> {
+pub(crate) fn choice(value: &Expr, key: &str, choices: &[&'static str], errors: &mut Errors) -> Option<&'static str> {
     let quoted = || {
         choices
             .iter()
@@ -512,7 +381,7 @@ fn choice(value: &Expr, key: &str, choices: &[&'static str], errors: &mut Errors
     }
 }
 
-fn duration(value: &Expr, key: &str, errors: &mut Errors) -> Option<Duration> {
+pub(crate) fn duration(value: &Expr, key: &str, errors: &mut Errors) -> Option<Duration> {
     let text = string(value, key, &format!("{key} = \"30s\""), errors)?;
     match humantime::parse_duration(text.value().trim()) {
         Ok(duration) if !duration.is_zero() => Some(duration),
@@ -530,7 +399,7 @@ fn duration(value: &Expr, key: &str, errors: &mut Errors) -> Option<Duration> {
     }
 }
 
-fn events(value: &Expr, errors: &mut Errors) -> Option<Events> {
+pub(crate) fn events(value: &Expr, errors: &mut Errors) -> Option<Events> {
     match value {
         Expr::Array(array) => {
             if array.elems.is_empty() {
@@ -570,7 +439,7 @@ fn events(value: &Expr, errors: &mut Errors) -> Option<Events> {
     }
 }
 
-fn url(value: &Expr, errors: &mut Errors) -> Option<Url> {
+pub(crate) fn url(value: &Expr, errors: &mut Errors) -> Option<Url> {
     match value {
         Expr::Call(call) if matches!(&*call.func, Expr::Path(path) if path.path.is_ident("env")) => {
             match (call.args.len(), call.args.first().and_then(literal)) {
@@ -608,7 +477,7 @@ fn url(value: &Expr, errors: &mut Errors) -> Option<Url> {
     }
 }
 
-fn crate_path(value: &Expr, errors: &mut Errors) -> Option<Path> {
+pub(crate) fn crate_path(value: &Expr, errors: &mut Errors) -> Option<Path> {
     let text = string(value, "crate", "crate = \"my_testkit::ws\"", errors)?;
     match text.parse::<Path>() {
         Ok(path) => Some(path),

@@ -5,7 +5,10 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{Attribute, Expr, FnArg, ItemFn, LitStr, ReturnType};
 
+use std::cell::RefCell;
+
 use crate::args::{self, Args, Errors, Events, Flavor, Grammar, Order, Transport, Url};
+use crate::table::ARGUMENTS;
 
 /// Expands `#[ws_test(args)] item`. On any error, emits the function unchanged (so IDEs keep working) and every
 /// error of the attribute.
@@ -110,14 +113,42 @@ fn variant_path(path: &syn::Path) -> Option<(syn::Path, String)> {
     ))
 }
 
-/// The builder calls that apply `args` to a `TestSpec`, and the item-level checks they need (type-checked even
-/// where test functions are not compiled, each pointing at the user's tokens).
-pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
-    let mut calls = Vec::new();
-    let mut checks = Vec::new();
-    if let Some(profile) = &args.profile {
-        calls.push(quote_spanned!(profile.span()=> .profile::<#profile>()));
+/// What an argument's expansion reads beside the arguments: the runtime's private path, and where the
+/// item-level checks go (type-checked even where test functions are not compiled, each pointing at the user's
+/// tokens).
+pub(crate) struct Context {
+    private: TokenStream,
+    checks: RefCell<Vec<TokenStream>>,
+}
+
+impl Context {
+    fn check(&self, check: TokenStream) {
+        self.checks.borrow_mut().push(check);
     }
+}
+
+/// The builder calls that apply `args` to a `TestSpec`, one per argument in the table's order, and the
+/// item-level checks they need.
+pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let context = Context {
+        private: private.clone(),
+        checks: RefCell::new(Vec::new()),
+    };
+    let calls = ARGUMENTS
+        .iter()
+        .filter_map(|argument| (argument.expand)(args, &context))
+        .collect();
+    (calls, context.checks.into_inner())
+}
+
+pub(crate) fn profile(args: &Args, _: &Context) -> Option<TokenStream> {
+    let profile = args.profile.as_ref()?;
+    Some(quote_spanned!(profile.span()=> .profile::<#profile>()))
+}
+
+/// `events`, refined by `order`, `per` and `times` (which refine a profile's events when the test declares none).
+pub(crate) fn events(args: &Args, context: &Context) -> Option<TokenStream> {
+    let private = &context.private;
     let mut refine = TokenStream::new();
     if let Some(order) = args.order {
         let variant = match order {
@@ -133,134 +164,124 @@ pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream
     if let Some(times) = args.times {
         refine.extend(quote!(.times(#times)));
     }
-    match &args.events {
-        Some(events) => {
-            let events = match events {
-                Events::List(items) => {
-                    let items = items.iter().map(|item| match item {
-                        Expr::Path(expr) => match variant_path(&expr.path) {
-                            Some((enum_path, variant)) => {
-                                let path = &expr.path;
-                                checks.push(quote_spanned! {path.span()=>
-                                    const _: () = {
-                                        #[allow(unreachable_patterns, dead_code)]
-                                        fn __ws_variant_exists(event: &#enum_path) {
-                                            match event {
-                                                #path { .. } => {}
-                                                _ => {}
-                                            }
-                                        }
-                                    };
-                                });
-                                quote!(#private::variant_name::<#enum_path>(#variant))
-                            }
-                            None => quote!(#item),
-                        },
-                        other => quote!(#other),
-                    });
-                    quote!([#(#items),*])
-                }
-                Events::Expr(expr) => quote!(#expr),
-            };
-            calls.push(quote!(.expect(#private::Expect::events(#events) #refine)));
+    let Some(events) = &args.events else {
+        return (!refine.is_empty())
+            .then(|| quote!(.refine_events(|__ws_events: #private::Expectation| __ws_events #refine)));
+    };
+    let events = match events {
+        Events::List(items) => {
+            let items = items.iter().map(|item| match item {
+                Expr::Path(expr) => match variant_path(&expr.path) {
+                    Some((enum_path, variant)) => {
+                        let path = &expr.path;
+                        context.check(quote_spanned! {path.span()=>
+                            const _: () = {
+                                #[allow(unreachable_patterns, dead_code)]
+                                fn __ws_variant_exists(event: &#enum_path) {
+                                    match event {
+                                        #path { .. } => {}
+                                        _ => {}
+                                    }
+                                }
+                            };
+                        });
+                        quote!(#private::variant_name::<#enum_path>(#variant))
+                    }
+                    None => quote!(#item),
+                },
+                other => quote!(#other),
+            });
+            quote!([#(#items),*])
         }
-        None if !refine.is_empty() => {
-            calls.push(quote!(.refine_events(|__ws_events: #private::Expectation| __ws_events #refine)));
-        }
-        None => {}
-    }
-    if let Some(server) = &args.server {
-        calls.push(quote!(.server(#server)));
-    }
-    if let Some(handler) = &args.handler {
-        checks.push(quote_spanned! {handler.span()=>
-            const _: () = {
-                let _ = || #private::check_handler(#handler);
-            };
-        });
-        calls.push(quote! {
-            .handler(|__ws_builder: #private::ServerBuilder| #private::with_handler(__ws_builder, #handler))
-        });
-    }
-    if let Some(app) = &args.app {
-        checks.push(quote_spanned! {app.span()=>
-            const _: () = {
-                let _ = || #private::check_app(#app);
-            };
-        });
-        calls.push(quote! {
-            .app(|__ws_builder: #private::ServerBuilder| #private::with_app(__ws_builder, #app))
-        });
-    }
-    if let Some(recording) = &args.replay {
-        // Embedded at compile time: the test runs anywhere (a nextest archive on another machine), and cargo
-        // rebuilds it when the recording changes.
-        let file = if std::path::Path::new(&recording.value()).is_absolute() {
-            quote_spanned!(recording.span()=> #recording)
-        } else {
-            quote_spanned!(recording.span()=> ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #recording))
+        Events::Expr(expr) => quote!(#expr),
+    };
+    Some(quote!(.expect(#private::Expect::events(#events) #refine)))
+}
+
+pub(crate) fn handler(args: &Args, context: &Context) -> Option<TokenStream> {
+    let private = &context.private;
+    let handler = args.handler.as_ref()?;
+    context.check(quote_spanned! {handler.span()=>
+        const _: () = {
+            let _ = || #private::check_handler(#handler);
         };
-        calls.push(quote_spanned!(recording.span()=> .replay(#recording, ::core::include_str!(#file))));
-    }
-    if let Some(fields) = &args.ignore_fields {
-        calls.push(quote!(.ignore_fields(&[#(#fields),*])));
-    }
-    if let Some(path) = &args.path {
-        calls.push(quote!(.path(#path)));
-    }
-    match args.transport {
-        Some(Transport::Memory) => calls.push(quote!(.transport(#private::Transport::Memory))),
-        Some(Transport::Tcp) => calls.push(quote!(.transport(#private::Transport::Tcp))),
-        None => {}
-    }
-    if let Some(paused) = args.start_paused {
-        calls.push(quote!(.start_paused(#paused)));
-    }
-    match &args.url {
-        Some(Url::Literal(url)) => {
-            calls.push(quote!(.target(#private::Target::Url(::std::string::String::from(#url)))))
+    });
+    Some(quote! {
+        .handler(|__ws_builder: #private::ServerBuilder| #private::with_handler(__ws_builder, #handler))
+    })
+}
+
+pub(crate) fn app(args: &Args, context: &Context) -> Option<TokenStream> {
+    let private = &context.private;
+    let app = args.app.as_ref()?;
+    context.check(quote_spanned! {app.span()=>
+        const _: () = {
+            let _ = || #private::check_app(#app);
+        };
+    });
+    Some(quote! {
+        .app(|__ws_builder: #private::ServerBuilder| #private::with_app(__ws_builder, #app))
+    })
+}
+
+pub(crate) fn serve(args: &Args, context: &Context) -> Option<TokenStream> {
+    let private = &context.private;
+    let serve = args.serve.as_ref()?;
+    context.check(quote_spanned! {serve.span()=>
+        const _: () = {
+            let _ = || #private::check_serve(#serve);
+        };
+    });
+    Some(quote!(.serve(#serve)))
+}
+
+pub(crate) fn replay(args: &Args, _: &Context) -> Option<TokenStream> {
+    let recording = args.replay.as_ref()?;
+    // Embedded at compile time: the test runs anywhere (a nextest archive on another machine), and cargo
+    // rebuilds it when the recording changes.
+    let file = if std::path::Path::new(&recording.value()).is_absolute() {
+        quote_spanned!(recording.span()=> #recording)
+    } else {
+        quote_spanned!(recording.span()=> ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #recording))
+    };
+    Some(quote_spanned!(recording.span()=> .replay(#recording, ::core::include_str!(#file))))
+}
+
+pub(crate) fn transport(args: &Args, context: &Context) -> Option<TokenStream> {
+    let private = &context.private;
+    Some(match args.transport? {
+        Transport::Memory => quote!(.transport(#private::Transport::Memory)),
+        Transport::Tcp => quote!(.transport(#private::Transport::Tcp)),
+    })
+}
+
+pub(crate) fn url(args: &Args, context: &Context) -> Option<TokenStream> {
+    let private = &context.private;
+    Some(match args.url.as_ref()? {
+        Url::Literal(url) => quote!(.target(#private::Target::Url(::std::string::String::from(#url)))),
+        Url::Env(variable) => quote!(.target(#private::Target::UrlFromEnv(::std::string::String::from(#variable)))),
+        Url::EnvOrEmbedded(variable) => {
+            quote!(.target(#private::Target::UrlFromEnvOrEmbedded(::std::string::String::from(#variable))))
         }
-        Some(Url::Env(variable)) => {
-            calls.push(quote!(.target(#private::Target::UrlFromEnv(::std::string::String::from(#variable)))))
-        }
-        Some(Url::EnvOrEmbedded(variable)) => {
-            calls.push(quote!(.target(#private::Target::UrlFromEnvOrEmbedded(::std::string::String::from(#variable)))))
-        }
-        None => {}
-    }
-    if let Some(clients) = args.clients {
-        let clients = clients as usize;
-        calls.push(quote!(.clients(#clients)));
-    }
-    if let Some(user) = &args.user {
-        calls.push(quote!(.user(#user)));
-    }
-    if let Some(token) = &args.token {
-        calls.push(quote!(.token(#token)));
-    }
-    if let Some(skip) = args.skip_welcome {
-        calls.push(quote!(.skip_welcome(#skip)));
-    }
-    if let Some(timeout) = args.timeout {
-        let nanos = timeout.as_nanos() as u64;
-        calls.push(quote!(.timeout(::core::time::Duration::from_nanos(#nanos))));
-    }
-    if let Some(timeout) = args.event_timeout {
-        let nanos = timeout.as_nanos() as u64;
-        calls.push(quote!(.event_timeout(::core::time::Duration::from_nanos(#nanos))));
-    }
-    match (args.flavor, args.worker_threads) {
-        (Some(Flavor::MultiThread), Some(workers)) => {
+    })
+}
+
+pub(crate) fn flavor(args: &Args, context: &Context) -> Option<TokenStream> {
+    let private = &context.private;
+    Some(match (args.flavor?, args.worker_threads) {
+        (Flavor::MultiThread, Some(workers)) => {
             let workers = workers as usize;
-            calls.push(quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::Some(#workers)))));
+            quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::Some(#workers))))
         }
-        (Some(Flavor::MultiThread), None) => {
-            calls.push(quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::None))))
-        }
-        (Some(Flavor::CurrentThread), _) => calls.push(quote!(.flavor(#private::Flavor::CurrentThread))),
-        (None, _) => {}
-    }
-    (calls, checks)
+        (Flavor::MultiThread, None) => quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::None))),
+        (Flavor::CurrentThread, _) => quote!(.flavor(#private::Flavor::CurrentThread)),
+    })
+}
+
+/// `.timeout(...)` or `.event_timeout(...)` with the duration in nanoseconds.
+pub(crate) fn duration(method: TokenStream, within: std::time::Duration) -> TokenStream {
+    let nanos = within.as_nanos() as u64;
+    quote!(.#method(::core::time::Duration::from_nanos(#nanos)))
 }
 
 /// Where the user's attributes go. The body lives in its own function beside the test, so an attribute about the
@@ -347,7 +368,11 @@ fn generate(args: &Args, function: ItemFn) -> TokenStream {
     // reported on the parameters.
     let parameters = sig.paren_token.span.join();
     let inner_at_parameters = proc_macro2::Ident::new(&inner.to_string(), parameters);
-    let parameter_check = quote_spanned!(parameters=> #private::check_parameters(&#inner_at_parameters));
+    // With `serve` there is no embedded server to inject: a `&EmbeddedServer` parameter is an error naming it.
+    let parameter_check = match &args.serve {
+        Some(_) => quote_spanned!(parameters=> #private::check_served_parameters(&#inner_at_parameters)),
+        None => quote_spanned!(parameters=> #private::check_parameters(&#inner_at_parameters)),
+    };
     let return_check = match &sig.output {
         ReturnType::Type(_, ty) => quote_spanned! {ty.span()=>
             const _: () = {

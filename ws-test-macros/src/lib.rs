@@ -6,6 +6,7 @@ mod args;
 mod derive_events;
 mod derive_profile;
 mod expand;
+mod table;
 
 use proc_macro::TokenStream;
 
@@ -69,6 +70,65 @@ use proc_macro::TokenStream;
 ///
 /// **`server = PATH`** — a `fn() -> ServerBuilder` giving a configured server (token, origins, limits); the
 /// handler, if given, is set on top. Equivalent: `my_server().start().await`.
+///
+/// **`app = path`** — your own tower app (an `axum::Router`, any tower service over
+/// `http::Request<hyper::body::Incoming>`): a function returning it, plain or `async`, hosted by the embedded
+/// server over TCP or in memory. The app enforces `token` and picks the `subprotocol`; no welcome is awaited.
+/// Equivalent: `EmbeddedServer::builder().app(my_app()).start().await`.
+///
+/// **`serve = path`** — your own server of any kind (actix-web, jsonrpsee, a tokio-tungstenite accept loop):
+/// a function that takes a `tokio::net::TcpListener` or a non-blocking `std::net::TcpListener` that ws-test bound
+/// on `127.0.0.1:0`, plain or `async`, returning `()`, `Result<(), E>` or a future of either (actix-web's
+/// `dev::Server`). The clients connect to `ws://127.0.0.1:PORT` and `path` (default `/ws`; `path = "/"` for
+/// servers that take any path); no welcome is awaited; at teardown the server is stopped at once (no
+/// graceful-shutdown wait), and an error or panic of it fails the test. Only clients are injected
+/// (`&EmbeddedServer` is a compile error), and `transport = "memory"` and `start_paused` do not apply (a
+/// listener is a real socket). Equivalent: `ServedServer::builder(my_server).path("/chat").start().await`, then
+/// `server.connect().await`.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// /// A plain tokio-tungstenite accept loop that answers every text frame with an event named by it.
+/// async fn echo(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+///     loop {
+///         let (stream, _) = listener.accept().await?;
+///         tokio::spawn(async move {
+///             use futures_util::{SinkExt as _, StreamExt as _};
+///             let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { return };
+///             while let Some(Ok(message)) = socket.next().await {
+///                 if message.is_text() && socket.send(message).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         });
+///     }
+/// }
+///
+/// #[ws_test(serve = echo, path = "/", events = ["hello"])]
+/// async fn echoes(client: &mut WsClient) -> TestResult {
+///     client.send_json(json!({"type": "hello"})).await?;
+///     Ok(())
+/// }
+/// ```
+///
+/// **`subprotocol = "graphql-transport-ws"`** — every client offers this subprotocol, and
+/// `client.subprotocol()` returns what the server agreed; a server that agrees to none fails the connect,
+/// naming what it answered. ws-test's own server is told to agree to it. Equivalent:
+/// `WsClient::builder(url).subprotocol("graphql-transport-ws")`.
+///
+/// **`replay = "tests/fixtures/chat.jsonl"`** — serve a recording (made with `ws-test record` or saved from a
+/// history) as the mock server, embedded at compile time; **`ignore_fields = ["run_id"]`** leaves fields out of
+/// the replay's comparison. Equivalent: `EmbeddedServer::builder().handler(Replay::from_json_lines(text)?)`.
+///
+/// **`path = "/chat/ws"`** — where the clients connect (default `/ws`). Equivalent: `ServerBuilder::path`.
+///
+/// **`transport = "tcp" | "memory"`** — how the clients reach the embedded server or hosted app: loopback TCP
+/// (default) or an in-process pipe. Equivalent: `ServerBuilder::transport(Transport::Memory)`.
+///
+/// **`start_paused = true`** — a paused tokio clock that advances by itself while every task waits (a 30 s
+/// heartbeat takes no time); needs `transport = "memory"` and the current-thread flavor. Equivalent:
+/// `tokio::runtime::Builder::new_current_thread().start_paused(true)`.
 ///
 /// **`url = "ws://..."` or `url = env("VAR")`** — run against that live server instead of an embedded one (a
 /// staging smoke test); with `env`, the test fails saying so when the variable is unset. When `WS_TEST_URL` is
@@ -179,7 +239,11 @@ pub fn derive_ws_events(input: TokenStream) -> TokenStream {
 /// arguments (`handler`, `server`, `events`, `order`, `per`, `times`, `clients`, `user`, `token`,
 /// `skip_welcome`, `timeout`, `event_timeout`, `flavor`, `worker_threads`, `crate`) plus `url_env = "VAR"` (run
 /// against the server in VAR when it is set, else embedded) and `setup = path` / `teardown = path` (async
-/// functions taking `&ProfileContext`). Tests use it with `#[ws_test(profile = Type)]`; their own arguments
+/// functions taking `&ProfileContext`). `serve`, `app`, `subprotocol`, `path` and `transport` are taken too.
+///
+/// **`url_env = "VAR"`** — the tests run against the server in VAR when it is set, else embedded.
+/// **`setup = path`**, **`teardown = path`** — `async fn(&ProfileContext) -> Result<(), E>` run before and
+/// after each test (seed data, clean up). Tests use it with `#[ws_test(profile = Type)]`; their own arguments
 /// override the profile's.
 ///
 /// ```

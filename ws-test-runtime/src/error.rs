@@ -51,6 +51,17 @@ pub enum Error {
         last: String,
     },
 
+    /// The client offered subprotocols and the server agreed to none of them (or to one it was not offered).
+    #[error("the server at {url} agreed to none of the offered subprotocols ({}): it answered {answered}", .offered.join(", "))]
+    Subprotocol {
+        /// The URL the client tried.
+        url: String,
+        /// What the client offered, in preference order.
+        offered: Vec<String>,
+        /// What the server answered, in words.
+        answered: String,
+    },
+
     /// The TLS handshake of a `wss://` connection failed in a way another attempt would repeat: the server's
     /// certificate is not trusted or not valid for the host, or the server does not speak TLS. Never retried,
     /// never downgraded to plain `ws://`.

@@ -80,7 +80,8 @@ extern crate self as ws_test_runtime;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::driver::inject::{
-        AppFactory, Injected, IntoHandler, check_app, check_handler, check_parameters, with_app, with_handler,
+        AppFactory, Injected, IntoHandler, check_app, check_handler, check_parameters, check_served_parameters,
+        with_app, with_handler,
     };
     pub use crate::driver::outcome::TestOutcome;
     pub use crate::driver::{Flavor, ProfileContext, Target, TestSpec, body, run};
@@ -88,6 +89,7 @@ pub mod __private {
     pub use crate::expect::{Expect, Expectation, Order, fuzz_one, is_met};
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;
+    pub use crate::served::{Started, check_serve, kind};
     pub use crate::server::ServerBuilder;
     pub use crate::server::fuzzing::fuzz_one as fuzz_server;
     pub use crate::transport::Transport;
@@ -112,6 +114,7 @@ pub mod protocol;
 mod recorder;
 mod replay;
 mod router;
+mod served;
 mod server;
 mod session;
 pub mod suite;
@@ -134,6 +137,7 @@ pub use profile::WsProfile;
 pub use recorder::{Recorder, RecorderBuilder};
 pub use replay::Replay;
 pub use router::Router;
+pub use served::{ServeFn, ServeListener, ServeOutput, ServedBuilder, ServedServer};
 pub use server::{ConnectionInfo, EmbeddedServer, HostedApp, ServerBuilder, TransportFault};
 pub use session::Session;
 pub use transport::Transport;

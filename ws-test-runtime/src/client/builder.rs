@@ -368,6 +368,21 @@ impl ClientBuilder {
             Ok(Err(tungstenite::Error::Io(error))) => {
                 return Err(transient(format!("the WebSocket handshake failed: {error}")));
             }
+            Ok(Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(
+                why,
+            )))) => {
+                use tungstenite::error::SubProtocolError;
+                let answered = match why {
+                    SubProtocolError::NoSubProtocol => "101 without a Sec-WebSocket-Protocol header",
+                    SubProtocolError::InvalidSubProtocol => "101 with a subprotocol it was not offered",
+                    SubProtocolError::ServerSentSubProtocolNoneRequested => "101 with a subprotocol none was offered",
+                };
+                return Err(Failure::Fatal(Error::Subprotocol {
+                    url: self.url.clone(),
+                    offered: self.subprotocols.clone(),
+                    answered: answered.to_owned(),
+                }));
+            }
             Ok(Err(error)) => return Err(Failure::Fatal(error.into())),
             Err(_) => {
                 return Err(Failure::Retry("the WebSocket handshake did not finish in time".into()));

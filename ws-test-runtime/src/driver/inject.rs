@@ -15,6 +15,7 @@ use crate::{EmbeddedServer, WsClient};
 pub struct Injected {
     pub(crate) clients: Vec<WsClient>,
     pub(crate) server: Option<EmbeddedServer>,
+    pub(crate) served: Option<crate::ServedServer>,
     pub(crate) external_url: Option<String>,
 }
 
@@ -27,7 +28,12 @@ fn no_client() -> String {
     "the test asked for a client, but none is connected".to_owned()
 }
 
-fn no_server(external_url: &Option<String>) -> String {
+fn no_server(external_url: &Option<String>, served: bool) -> String {
+    if served {
+        return "the test takes `&EmbeddedServer`, but it runs your own server (`serve`), which is not ws-test's \
+                embedded server; drop that parameter"
+            .to_owned();
+    }
     match external_url {
         Some(url) => format!(
             "the test takes `&EmbeddedServer`, but it runs against the external server {url} (`url` or \
@@ -54,16 +60,21 @@ impl Injected {
     }
 
     fn server(&self) -> Result<&EmbeddedServer, String> {
-        self.server.as_ref().ok_or_else(|| no_server(&self.external_url))
+        self.server
+            .as_ref()
+            .ok_or_else(|| no_server(&self.external_url, self.served.is_some()))
     }
 
     fn client_and_server(&mut self) -> Result<(&mut WsClient, &EmbeddedServer), String> {
         let Injected {
             clients,
             server,
+            served,
             external_url,
         } = self;
-        let server = server.as_ref().ok_or_else(|| no_server(external_url))?;
+        let server = server
+            .as_ref()
+            .ok_or_else(|| no_server(external_url, served.is_some()))?;
         Ok((clients.first_mut().ok_or_else(no_client)?, server))
     }
 }
@@ -133,6 +144,22 @@ where
 /// Checks only that the parameters can be injected (the macro's compile-time check; the return type is
 /// checked on its own, so each mistake is reported once, where it is).
 pub fn check_parameters<F: TestFn<S>, S>(_function: &F) {}
+
+/// The signatures that take no `&EmbeddedServer`: what a test with `serve` may have.
+#[diagnostic::on_unimplemented(
+    message = "a `#[ws_test(serve = ...)]` function cannot take `&EmbeddedServer`",
+    label = "`serve` runs your own server: there is no embedded server to inject",
+    note = "with `serve`, a #[ws_test] function takes at most one of `&mut WsClient`, `WsClient` and `Vec<WsClient>`"
+)]
+pub trait WithoutEmbeddedServer {}
+
+impl WithoutEmbeddedServer for signature::NoParameters {}
+impl WithoutEmbeddedServer for signature::MutClient {}
+impl WithoutEmbeddedServer for signature::OwnedClient {}
+impl WithoutEmbeddedServer for signature::Clients {}
+
+/// Checks that a test with `serve` injects only clients (the macro's compile-time check).
+pub fn check_served_parameters<F: TestFn<S>, S: WithoutEmbeddedServer>(_function: &F) {}
 
 macro_rules! test_fn {
     ($signature:ident, ($($param:ty),*), |$function:ident, $injected:ident| $body:block) => {

@@ -39,6 +39,7 @@ use crate::expect::{Expect, Expectation};
 use crate::history::History;
 use crate::panics::panic_message;
 use crate::protocol;
+use crate::served::{ErasedServe, ServeFn, ServedServer};
 use crate::server::ServerBuilder;
 use crate::transport::Transport;
 use crate::{EmbeddedServer, Error, Replay, Tap, WsClient, timeout};
@@ -77,6 +78,19 @@ pub enum Target {
     UrlFromEnvOrEmbedded(String),
 }
 
+/// A serve function kept by a [`TestSpec`]: it makes a fresh erased function for each run, and names it.
+#[derive(Clone)]
+struct Serve {
+    make: std::sync::Arc<dyn Fn() -> ErasedServe + Send + Sync>,
+    name: &'static str,
+}
+
+impl std::fmt::Debug for Serve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 /// Everything `#[ws_test(...)]` declares about one test.
 #[derive(Debug, Clone)]
 pub struct TestSpec {
@@ -87,6 +101,8 @@ pub struct TestSpec {
     server: Option<fn() -> ServerBuilder>,
     handler: Option<fn(ServerBuilder) -> ServerBuilder>,
     app: Option<fn(ServerBuilder) -> AppFuture>,
+    serve: Option<Serve>,
+    subprotocol: Option<String>,
     /// A recording to serve: its name and its text.
     replay: Option<(String, &'static str)>,
     ignore_fields: Vec<String>,
@@ -115,6 +131,8 @@ impl TestSpec {
             server: None,
             handler: None,
             app: None,
+            serve: None,
+            subprotocol: None,
             replay: None,
             ignore_fields: Vec::new(),
             path: None,
@@ -173,6 +191,56 @@ impl TestSpec {
     /// app enforces them, and no `connection_established` welcome is expected.
     pub fn app(mut self, app: fn(ServerBuilder) -> AppFuture) -> Self {
         self.app = Some(app);
+        self
+    }
+
+    /// Runs the user's own server (the macro's `serve = my_server`): `serve` takes a listener ws-test bound on
+    /// `127.0.0.1:0` (a `tokio::net::TcpListener` or a non-blocking `std::net::TcpListener`), plain or `async`,
+    /// and returns `()`, `Result<(), E>` or a future of either (see [`ServeFn`]). The clients connect to
+    /// `ws://127.0.0.1:PORT` and the [`path`](Self::path) (default `/ws`); no welcome frame is awaited; at teardown
+    /// the server is stopped at once (see [`ServedServer::stop`]), and an error or panic of it fails the test.
+    ///
+    /// ```
+    /// use ws_test_runtime::driver::{TestSpec, body, run};
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// async fn echo(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    ///     loop {
+    ///         let (stream, _) = listener.accept().await?;
+    ///         tokio::spawn(async move {
+    ///             use futures_util::{SinkExt as _, StreamExt as _};
+    ///             let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else { return };
+    ///             while let Some(Ok(message)) = socket.next().await {
+    ///                 if message.is_text() && socket.send(message).await.is_err() {
+    ///                     break;
+    ///                 }
+    ///             }
+    ///         });
+    ///     }
+    /// }
+    ///
+    /// async fn echoes(client: &mut WsClient) -> TestResult {
+    ///     client.send_json(json!({"type": "ping"})).await?;
+    ///     Ok(())
+    /// }
+    ///
+    /// // What `#[ws_test(serve = echo, path = "/", events = ["ping"])] async fn echoes(...)` does:
+    /// let spec = TestSpec::new("docs::echoes").serve(echo).path("/").expect(Expect::events(["ping"]));
+    /// run(spec, body(echoes));
+    /// ```
+    pub fn serve<K, F: ServeFn<K> + Clone + Sync>(mut self, serve: F) -> Self {
+        self.serve = Some(Serve {
+            make: std::sync::Arc::new(move || crate::served::erase(serve.clone())),
+            name: crate::served::function_name::<F>(),
+        });
+        self
+    }
+
+    /// The subprotocol every client offers (`Sec-WebSocket-Protocol`, the macro's `subprotocol = "..."`); a
+    /// server that agrees to none fails the connect, naming what it answered. ws-test's own server (the
+    /// default, `handler`, `server`) is told to agree to it; an `app`, a `serve` server or a `url` decides.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocol = Some(protocol.into());
         self
     }
 
@@ -297,6 +365,12 @@ impl TestSpec {
         if !self.start_paused {
             return Ok(false);
         }
+        if let (Some(serve), Ok(None)) = (&self.serve, self.external_url()) {
+            return Err(format!(
+                "`start_paused = true` cannot run `serve = {serve:?}`: a served server listens on a real socket, \
+                 where a paused clock jumps ahead while the OS delivers bytes"
+            ));
+        }
         if let Ok(Some(url)) = self.external_url() {
             eprintln!(
                 "ws-test: {} runs against the external server {url}, over real sockets: its clock runs normally \
@@ -323,7 +397,37 @@ impl TestSpec {
     /// Whether the clients expect the built-in `connection_established` welcome first (`replay`: whether the
     /// recording's server sent one first).
     fn expects_welcome(&self, replay: Option<&Replay>) -> bool {
-        !self.skip_welcome && self.app.is_none() && replay.is_none_or(Replay::sends_welcome)
+        !self.skip_welcome && self.app.is_none() && self.serve.is_none() && replay.is_none_or(Replay::sends_welcome)
+    }
+
+    /// What cannot go with `serve` (a test built by hand or from a profile; the macro refuses the same at compile
+    /// time).
+    fn serve_conflicts(&self, serve: &Serve) -> Result<(), String> {
+        let mut with = Vec::new();
+        if self.handler.is_some() {
+            with.push("handler");
+        }
+        if self.server.is_some() {
+            with.push("server");
+        }
+        if self.app.is_some() {
+            with.push("app");
+        }
+        if self.replay.is_some() {
+            with.push("replay");
+        }
+        if !with.is_empty() {
+            return Err(format!(
+                "`serve = {serve:?}` runs your own server, so {} (ws-test's own server) cannot apply; keep one",
+                with.join(", ")
+            ));
+        }
+        if self.transport == Some(Transport::Memory) {
+            return Err(format!(
+                "`serve = {serve:?}` gets a real TCP listener, so `transport = \"memory\"` cannot apply"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -398,6 +502,7 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
     let Injected {
         clients,
         server,
+        served,
         external_url,
     } = injected;
     // Each client's goodbye, awaited (bounded by the close timeout): the server sees the clients' 1000 before it
@@ -407,6 +512,7 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
         let url = server
             .as_ref()
             .map(EmbeddedServer::url)
+            .or_else(|| served.as_ref().map(ServedServer::url))
             .or(external_url)
             .unwrap_or_default();
         let context = ProfileContext {
@@ -421,6 +527,11 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
     if let Some(mut server) = server {
         server.shutdown().await;
         evidence.server_failures = server.failures();
+    }
+    if let Some(mut served) = served {
+        if let Err(failure) = served.stop().await {
+            evidence.server_failures.push(failure.to_string());
+        }
     }
     evidence
 }
@@ -446,12 +557,21 @@ async fn hook(
 async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) -> Result<(), String> {
     timeout::check_env().map_err(|error| error.to_string())?;
     let mut replay = None;
-    let url = match spec.external_url()? {
-        Some(url) => {
+    let url = match (spec.external_url()?, &spec.serve) {
+        (Some(url), _) => {
             injected.external_url = Some(url.clone());
             url
         }
-        None => {
+        (None, Some(serve)) => {
+            spec.serve_conflicts(serve)?;
+            let builder = ServedServer::erased((serve.make)(), serve.name)
+                .path(spec.path.clone().unwrap_or_else(|| protocol::DEFAULT_PATH.to_owned()));
+            let served = builder.start().await.map_err(|error| error.to_string())?;
+            let url = served.url();
+            injected.served = Some(served);
+            url
+        }
+        (None, None) => {
             let mut builder = spec.server.map_or_else(EmbeddedServer::builder, |server| server());
             if let Some(handler) = spec.handler {
                 builder = handler(builder);
@@ -472,9 +592,14 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             if let Some(transport) = spec.transport {
                 builder = builder.transport(transport);
             }
-            // A hosted app enforces the token itself; ws-test's own server is told to.
-            if let (Some(token), None) = (&spec.token, spec.app) {
-                builder = builder.token(token.clone());
+            // A hosted app enforces the token and picks the subprotocol itself; ws-test's own server is told to.
+            if spec.app.is_none() {
+                if let Some(token) = &spec.token {
+                    builder = builder.token(token.clone());
+                }
+                if let Some(protocol) = &spec.subprotocol {
+                    builder = builder.subprotocol(protocol.clone());
+                }
             }
             let server = builder
                 .start()
@@ -508,7 +633,14 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
         if let Some(token) = &spec.token {
             builder = builder.token(token.clone());
         }
-        let mut client = builder.connect().await.map_err(|error| error.to_string())?;
+        if let Some(protocol) = &spec.subprotocol {
+            builder = builder.subprotocol(protocol.clone());
+        }
+        let connected = match &injected.served {
+            Some(served) => served.connect_with(builder).await,
+            None => builder.connect().await,
+        };
+        let mut client = connected.map_err(|error| error.to_string())?;
         if spec.expects_welcome(replay.as_ref()) {
             let welcome = Expect::events([protocol::CONNECTION_ESTABLISHED]).within(spec.event_deadline());
             client.expect(&welcome).await.map_err(|error| {

@@ -792,7 +792,7 @@ fn check_app_settings(config: &Config, has_handler: bool) -> Result<()> {
     )))
 }
 
-fn listen(addr: SocketAddr) -> Result<TcpListener> {
+pub(crate) fn listen(addr: SocketAddr) -> Result<TcpListener> {
     let bind_error = |source| Error::Bind {
         addr: addr.to_string(),
         source,

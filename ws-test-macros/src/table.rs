@@ -1,0 +1,415 @@
+//! The one table of arguments of `#[ws_test]` and `#[ws_profile]`: each argument defined once — its name, where
+//! it is taken, how its value is read, the arguments it conflicts with or needs, how it expands, and its line of
+//! documentation. The parser (`args::parse`), the cross-checks (`args::cross_check`), the expansion
+//! (`expand::spec_calls`) and the docs' test read it; nothing else lists arguments.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::Expr;
+
+use crate::args::{
+    Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, duration, events, path, positive,
+    recording, route, string, strings, url,
+};
+use crate::expand;
+
+/// Which attributes take an argument.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum On {
+    Both,
+    Test,
+    Profile,
+}
+
+/// A rule between arguments, reported on the span of the argument that declares it. In messages, `{key}` is
+/// that argument.
+#[derive(Clone, Copy)]
+pub(crate) enum Rule {
+    /// Cannot be given with this other argument.
+    Conflicts(&'static str, &'static str),
+    /// Needs one of these arguments.
+    Needs(&'static [&'static str], &'static str),
+    /// A condition over the values: when it holds, the message is the error.
+    Refuse(fn(&Args) -> bool, &'static str),
+}
+
+/// The builder call an argument adds to the `TestSpec`, and the item-level checks it needs.
+pub(crate) type Expand = fn(&Args, &expand::Context) -> Option<TokenStream>;
+
+/// One argument, defined once.
+pub(crate) struct Argument {
+    pub(crate) name: &'static str,
+    pub(crate) on: On,
+    /// Reads the value into `Args` (every error lands in `Errors`).
+    pub(crate) parse: fn(&Expr, &mut Args, &mut Errors),
+    pub(crate) rules: &'static [Rule],
+    /// `None` when the argument adds no call itself (`order`, `per`, `times` refine `events`).
+    pub(crate) expand: Expand,
+    /// What it means, in one line (the macro's docs describe each at length; a test keeps them in step).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) doc: &'static str,
+}
+
+const EMBEDDED_ONLY: &str = "`{key}` configures the embedded server, which a test with `url` does not start";
+const SERVED: &str = "`{key}` configures ws-test's own server, but `serve` runs yours; keep one";
+/// With a profile, `order`, `per` and `times` refine the profile's events.
+const DESCRIBES_EVENTS: Rule = Rule::Needs(
+    &["events", "profile"],
+    "`{key}` describes the declared events: add `events = [...]`",
+);
+
+fn none(_: &Args, _: &expand::Context) -> Option<TokenStream> {
+    None
+}
+
+/// Every argument, in the order the docs list them (`profile` first: what a test writes overrides it).
+pub(crate) static ARGUMENTS: &[Argument] = &[
+    Argument {
+        name: "profile",
+        on: On::Test,
+        parse: |value, args, errors| args.profile = path(value, "profile", "profile = ChatBackend", errors),
+        rules: &[],
+        expand: expand::profile,
+        doc: "a shared setup declared once with #[derive(WsProfile)]",
+    },
+    Argument {
+        name: "events",
+        on: On::Both,
+        parse: |value, args, errors| args.events = events(value, errors),
+        rules: &[],
+        expand: expand::events,
+        doc: "the event types that must arrive after the body, in this order",
+    },
+    Argument {
+        name: "order",
+        on: On::Both,
+        parse: |value, args, errors| {
+            args.order = choice(value, "order", &["strict", "in_order", "any_order"], errors).map(|c| match c {
+                "strict" => Order::Strict,
+                "any_order" => Order::AnyOrder,
+                _ => Order::InOrder,
+            })
+        },
+        rules: &[DESCRIBES_EVENTS],
+        expand: none,
+        doc: "exactly these frames, these in order (default), or in any order",
+    },
+    Argument {
+        name: "per",
+        on: On::Both,
+        parse: |value, args, errors| args.per = string(value, "per", "per = \"run_id\"", errors),
+        rules: &[DESCRIBES_EVENTS],
+        expand: none,
+        doc: "one sequence per distinct value of that field",
+    },
+    Argument {
+        name: "times",
+        on: On::Both,
+        parse: |value, args, errors| args.times = positive(value, "times", "times = 3", errors),
+        rules: &[DESCRIBES_EVENTS],
+        expand: none,
+        doc: "N complete sequences",
+    },
+    Argument {
+        name: "handler",
+        on: On::Both,
+        parse: |value, args, _| args.handler = Some(value.clone()),
+        rules: &[Rule::Conflicts("url", EMBEDDED_ONLY), Rule::Conflicts("serve", SERVED)],
+        expand: expand::handler,
+        doc: "the embedded server's handler: a value or a function returning one",
+    },
+    Argument {
+        name: "server",
+        on: On::Both,
+        parse: |value, args, _| args.server = Some(value.clone()),
+        rules: &[Rule::Conflicts("url", EMBEDDED_ONLY), Rule::Conflicts("serve", SERVED)],
+        expand: |args, _| args.server.as_ref().map(|server| quote!(.server(#server))),
+        doc: "a fn() -> ServerBuilder giving a configured embedded server",
+    },
+    Argument {
+        name: "app",
+        on: On::Both,
+        parse: |value, args, _| args.app = Some(value.clone()),
+        rules: &[
+            Rule::Conflicts(
+                "handler",
+                "`app` and `handler` both say what answers the clients; keep one (the app handles its own WebSockets)",
+            ),
+            Rule::Conflicts("url", EMBEDDED_ONLY),
+            Rule::Conflicts("serve", "`app` and `serve` both say what answers the clients; keep one"),
+        ],
+        expand: expand::app,
+        doc: "your tower app (an axum::Router), hosted by the embedded server",
+    },
+    Argument {
+        name: "serve",
+        on: On::Both,
+        parse: |value, args, errors| args.serve = path(value, "serve", "serve = my_server", errors),
+        rules: &[Rule::Refuse(
+            |args| args.transport == Some(Transport::Memory),
+            "`serve` hands your server a real TCP listener, so `transport = \"memory\"` cannot apply: drop \
+             `transport`, or host a tower app with `app` to test it in memory",
+        )],
+        expand: expand::serve,
+        doc: "your own server (actix-web, jsonrpsee, a tokio-tungstenite loop) run on a listener ws-test binds",
+    },
+    Argument {
+        name: "replay",
+        on: On::Both,
+        parse: |value, args, errors| args.replay = recording(value, errors),
+        rules: &[
+            Rule::Conflicts(
+                "handler",
+                "`replay` and `handler` both say what answers the clients; keep one",
+            ),
+            Rule::Conflicts("app", "`replay` and `app` both say what answers the clients; keep one"),
+            Rule::Conflicts(
+                "serve",
+                "`replay` and `serve` both say what answers the clients; keep one",
+            ),
+            Rule::Conflicts("url", EMBEDDED_ONLY),
+        ],
+        expand: expand::replay,
+        doc: "a recording served as the mock server",
+    },
+    Argument {
+        name: "ignore_fields",
+        on: On::Both,
+        parse: |value, args, errors| {
+            args.ignore_fields = strings(value, "ignore_fields", "ignore_fields = [\"run_id\"]", errors)
+        },
+        rules: &[Rule::Needs(
+            &["replay"],
+            "`ignore_fields` says which fields a replay leaves out of its comparison: add `replay = \"...\"`",
+        )],
+        expand: |args, _| {
+            args.ignore_fields
+                .as_ref()
+                .map(|fields| quote!(.ignore_fields(&[#(#fields),*])))
+        },
+        doc: "JSON fields the replay leaves out of its comparison",
+    },
+    Argument {
+        name: "path",
+        on: On::Both,
+        parse: |value, args, errors| args.path = route(value, errors),
+        rules: &[Rule::Conflicts("url", EMBEDDED_ONLY)],
+        expand: |args, _| args.path.as_ref().map(|path| quote!(.path(#path))),
+        doc: "where the clients connect (default /ws)",
+    },
+    Argument {
+        name: "transport",
+        on: On::Both,
+        parse: |value, args, errors| {
+            args.transport = choice(value, "transport", &["tcp", "memory"], errors).map(|c| match c {
+                "memory" => Transport::Memory,
+                _ => Transport::Tcp,
+            })
+        },
+        rules: &[Rule::Conflicts("url", EMBEDDED_ONLY)],
+        expand: expand::transport,
+        doc: "how the clients reach the server: tcp (default) or memory",
+    },
+    Argument {
+        name: "start_paused",
+        on: On::Both,
+        parse: |value, args, errors| args.start_paused = boolean(value, "start_paused", errors),
+        rules: &[
+            Rule::Conflicts("url", EMBEDDED_ONLY),
+            Rule::Refuse(
+                |args| args.start_paused == Some(true) && args.serve.is_some(),
+                "`start_paused = true` cannot go with `serve`: your server listens on a real socket, where a \
+                 paused clock jumps ahead while the OS delivers bytes, so every deadline would fire early",
+            ),
+            // With a profile, the transport may come from it: the driver checks at run time instead.
+            Rule::Refuse(
+                |args| {
+                    args.start_paused == Some(true)
+                        && args.serve.is_none()
+                        && args.profile.is_none()
+                        && args.transport != Some(Transport::Memory)
+                },
+                "`start_paused = true` needs `transport = \"memory\"`: over real sockets a paused clock jumps \
+                 ahead while the OS delivers bytes, so every deadline would fire early",
+            ),
+            Rule::Refuse(
+                |args| args.start_paused == Some(true) && args.flavor == Some(Flavor::MultiThread),
+                "`start_paused = true` needs the current-thread flavor: tokio pauses only that runtime's clock",
+            ),
+        ],
+        expand: |args, _| args.start_paused.map(|paused| quote!(.start_paused(#paused))),
+        doc: "a paused tokio clock (needs transport = \"memory\")",
+    },
+    Argument {
+        name: "url",
+        on: On::Test,
+        parse: |value, args, errors| args.url = url(value, errors),
+        rules: &[Rule::Conflicts(
+            "serve",
+            "`url` and `serve` both say where the server is; keep one",
+        )],
+        expand: expand::url,
+        doc: "a live server to run against instead of an embedded one",
+    },
+    Argument {
+        name: "url_env",
+        on: On::Profile,
+        parse: |value, args, errors| {
+            args.url = string(value, "url_env", "url_env = \"STAGING_WS_URL\"", errors).map(Url::EnvOrEmbedded)
+        },
+        rules: &[],
+        // Read into the same field as `url`, which expands it.
+        expand: none,
+        doc: "the live server in this variable when it is set, else embedded",
+    },
+    Argument {
+        name: "clients",
+        on: On::Both,
+        parse: |value, args, errors| args.clients = positive(value, "clients", "clients = 3", errors),
+        rules: &[],
+        expand: |args, _| {
+            args.clients.map(|clients| {
+                let clients = clients as usize;
+                quote!(.clients(#clients))
+            })
+        },
+        doc: "how many clients to connect",
+    },
+    Argument {
+        name: "user",
+        on: On::Both,
+        parse: |value, args, errors| args.user = string(value, "user", "user = \"alice\"", errors),
+        rules: &[],
+        expand: |args, _| args.user.as_ref().map(|user| quote!(.user(#user))),
+        doc: "the user the clients connect as (X-User-Id)",
+    },
+    Argument {
+        name: "token",
+        on: On::Both,
+        parse: |value, args, errors| args.token = string(value, "token", "token = \"s3cret\"", errors),
+        rules: &[],
+        expand: |args, _| args.token.as_ref().map(|token| quote!(.token(#token))),
+        doc: "the bearer token the clients send",
+    },
+    Argument {
+        name: "subprotocol",
+        on: On::Both,
+        parse: |value, args, errors| {
+            args.subprotocol = string(value, "subprotocol", "subprotocol = \"graphql-transport-ws\"", errors)
+        },
+        rules: &[],
+        expand: |args, _| {
+            args.subprotocol
+                .as_ref()
+                .map(|protocol| quote!(.subprotocol(#protocol)))
+        },
+        doc: "the subprotocol every client offers (Sec-WebSocket-Protocol)",
+    },
+    Argument {
+        name: "skip_welcome",
+        on: On::Both,
+        parse: |value, args, errors| args.skip_welcome = boolean(value, "skip_welcome", errors),
+        rules: &[],
+        expand: |args, _| args.skip_welcome.map(|skip| quote!(.skip_welcome(#skip))),
+        doc: "leave connection_established to the body",
+    },
+    Argument {
+        name: "timeout",
+        on: On::Both,
+        parse: |value, args, errors| args.timeout = duration(value, "timeout", errors),
+        rules: &[],
+        expand: |args, _| args.timeout.map(|within| expand::duration(quote!(timeout), within)),
+        doc: "the body's deadline",
+    },
+    Argument {
+        name: "event_timeout",
+        on: On::Both,
+        parse: |value, args, errors| args.event_timeout = duration(value, "event_timeout", errors),
+        rules: &[],
+        expand: |args, _| {
+            args.event_timeout
+                .map(|within| expand::duration(quote!(event_timeout), within))
+        },
+        doc: "how long the welcome and the declared events may take",
+    },
+    Argument {
+        name: "flavor",
+        on: On::Both,
+        parse: |value, args, errors| {
+            args.flavor = choice(value, "flavor", &["current_thread", "multi_thread"], errors).map(|c| match c {
+                "multi_thread" => Flavor::MultiThread,
+                _ => Flavor::CurrentThread,
+            })
+        },
+        rules: &[],
+        expand: expand::flavor,
+        doc: "the tokio runtime: current_thread (default) or multi_thread",
+    },
+    Argument {
+        name: "worker_threads",
+        on: On::Both,
+        parse: |value, args, errors| {
+            args.worker_threads = positive(value, "worker_threads", "worker_threads = 2", errors)
+        },
+        rules: &[Rule::Refuse(
+            |args| args.flavor != Some(Flavor::MultiThread),
+            "`worker_threads` requires `flavor = \"multi_thread\"`",
+        )],
+        expand: none,
+        doc: "the multi-thread runtime's workers (with flavor)",
+    },
+    Argument {
+        name: "crate",
+        on: On::Both,
+        parse: |value, args, errors| args.krate = crate_path(value, errors),
+        rules: &[],
+        expand: none,
+        doc: "where the runtime is, for a facade crate that re-exports it",
+    },
+    Argument {
+        name: "setup",
+        on: On::Profile,
+        parse: |value, args, errors| args.setup = path(value, "setup", "setup = seed_users", errors),
+        rules: &[],
+        expand: none,
+        doc: "an async fn(&ProfileContext) run before each test",
+    },
+    Argument {
+        name: "teardown",
+        on: On::Profile,
+        parse: |value, args, errors| args.teardown = path(value, "teardown", "teardown = clean_up", errors),
+        rules: &[],
+        expand: none,
+        doc: "an async fn(&ProfileContext) run after each test",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::ARGUMENTS;
+
+    /// The macro's docs describe every argument of the table, by its name in bold, and name no other.
+    #[test]
+    fn the_docs_describe_every_argument() {
+        let docs = include_str!("lib.rs");
+        for argument in ARGUMENTS {
+            assert!(
+                docs.contains(&format!("**`{}", argument.name)),
+                "the docs in lib.rs do not describe `{}` ({})",
+                argument.name,
+                argument.doc
+            );
+        }
+    }
+
+    #[test]
+    fn each_argument_once() {
+        for (i, argument) in ARGUMENTS.iter().enumerate() {
+            assert!(
+                ARGUMENTS[i + 1..].iter().all(|other| other.name != argument.name),
+                "`{}` is in the table twice",
+                argument.name
+            );
+        }
+    }
+}
