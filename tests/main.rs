@@ -18,5 +18,6 @@ mod limits;
 mod newcomer;
 mod protocol;
 mod recording;
+mod served;
 mod tls;
 mod ui;

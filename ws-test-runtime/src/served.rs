@@ -67,7 +67,8 @@ impl ServeListener for std::net::TcpListener {
 }
 
 /// What a served function may return: `()`, `Result<(), E>` with `E: Debug`, or a future of either (an
-/// `async fn`, or a value that is itself a future, such as actix-web's `dev::Server`).
+/// `async fn`, or a value that is itself a future, such as actix-web's `dev::Server`), or a `Result` of any of
+/// these (`std::io::Result<actix_web::dev::Server>`).
 #[diagnostic::on_unimplemented(
     message = "a `serve` function returns `()`, `Result<(), E>` with `E: Debug`, or a `Send` future of either; \
                `{Self}` is none of those",
@@ -84,9 +85,9 @@ pub mod kind {
     /// `()`
     #[derive(Debug)]
     pub struct Unit;
-    /// `Result<(), E>`
+    /// `Result<T, E>` where `T` is of another kind (`()`, actix-web's `dev::Server`).
     #[derive(Debug)]
-    pub struct Fallible;
+    pub struct Fallible<K>(std::marker::PhantomData<K>);
     /// A future of another kind.
     #[derive(Debug)]
     pub struct Future<K>(std::marker::PhantomData<K>);
@@ -98,9 +99,12 @@ impl ServeOutput<kind::Unit> for () {
     }
 }
 
-impl<E: Debug> ServeOutput<kind::Fallible> for Result<(), E> {
+impl<T: ServeOutput<K>, E: Debug, K> ServeOutput<kind::Fallible<K>> for Result<T, E> {
     fn start(self) -> Started {
-        Started::Returned(self.map_err(|error| format!("{error:?}")))
+        match self {
+            Ok(served) => served.start(),
+            Err(error) => Started::Returned(Err(format!("{error:?}"))),
+        }
     }
 }
 
@@ -231,6 +235,7 @@ impl ServedBuilder {
             path,
             name,
             task,
+            stopped: false,
             ended,
         })
     }
@@ -280,6 +285,7 @@ pub struct ServedServer {
     path: String,
     name: String,
     task: Option<JoinHandle<()>>,
+    stopped: bool,
     /// The function's outcome once it has one: `Ok` when it returned (or its future ended) cleanly.
     ended: watch::Receiver<Option<Result<(), String>>>,
 }
@@ -331,6 +337,12 @@ impl ServedServer {
     /// Connects `builder`'s client, watching the server meanwhile: if the serve function fails or panics first,
     /// that is the error; if it returned and nothing listens on the port, the error says so at once.
     pub async fn connect_with(&self, builder: ClientBuilder) -> Result<WsClient> {
+        if self.stopped {
+            return Err(Error::Config(format!(
+                "the served server {} at {} was stopped",
+                self.name, self.addr
+            )));
+        }
         if let Some(Ok(())) = self.outcome() {
             if tokio::net::TcpStream::connect(self.addr).await.is_err() {
                 return Err(self.nothing_listens());
@@ -378,6 +390,7 @@ impl ServedServer {
     /// stop without a graceful wait) and its task joined. Returns the function's failure, if it failed or
     /// panicked while it ran. Calling it twice is harmless.
     pub async fn stop(&mut self) -> Result<()> {
+        self.stopped = true;
         if let Some(task) = self.task.take() {
             task.abort();
             if let Err(error) = task.await {

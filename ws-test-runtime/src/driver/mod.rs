@@ -81,7 +81,7 @@ pub enum Target {
 /// A serve function kept by a [`TestSpec`]: it makes a fresh erased function for each run, and names it.
 #[derive(Clone)]
 struct Serve {
-    make: std::sync::Arc<dyn Fn() -> ErasedServe + Send + Sync>,
+    make: std::sync::Arc<dyn Fn() -> ErasedServe + Send + Sync + std::panic::RefUnwindSafe>,
     name: &'static str,
 }
 
@@ -228,7 +228,7 @@ impl TestSpec {
     /// let spec = TestSpec::new("docs::echoes").serve(echo).path("/").expect(Expect::events(["ping"]));
     /// run(spec, body(echoes));
     /// ```
-    pub fn serve<K, F: ServeFn<K> + Clone + Sync>(mut self, serve: F) -> Self {
+    pub fn serve<K, F: ServeFn<K> + Clone + Sync + std::panic::RefUnwindSafe>(mut self, serve: F) -> Self {
         self.serve = Some(Serve {
             make: std::sync::Arc::new(move || crate::served::erase(serve.clone())),
             name: crate::served::function_name::<F>(),
