@@ -11,7 +11,10 @@ use ws_test_runtime::{Error, ServedServer};
 
 /// Answers every text frame with `{"type": "echo", "text": ...}`; agrees to a subprotocol named `agreed` when
 /// offered one of that name.
-#[allow(clippy::result_large_err, reason = "tungstenite's callback type returns its error response by value")]
+#[allow(
+    clippy::result_large_err,
+    reason = "tungstenite's callback type returns its error response by value"
+)]
 async fn echo_connection(stream: tokio::net::TcpStream) {
     use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
     let agree = |request: &Request, mut response: Response| {
