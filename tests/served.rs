@@ -222,3 +222,15 @@ fn by_hand_the_port_is_free_after_stop() {
         );
     });
 }
+
+/// A profile declares the served server once; its tests inherit `serve`, `path` and `subprotocol`.
+#[derive(WsProfile)]
+#[ws_profile(serve = echo, path = "/", subprotocol = "agreed")]
+struct EchoBackend;
+
+#[ws_test(profile = EchoBackend, events = ["echo"])]
+async fn a_profile_serves_the_users_server(client: &mut WsClient) -> TestResult {
+    assert_eq!(client.subprotocol(), Some("agreed"));
+    client.send_text("from a profile").await?;
+    Ok(())
+}

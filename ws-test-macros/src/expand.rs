@@ -1,7 +1,7 @@
 //! `#[ws_test]`: tokens in, tokens out. Everything that runs lives in `ws_test_runtime::driver`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{Attribute, Expr, FnArg, ItemFn, LitStr, ReturnType};
 
@@ -198,14 +198,23 @@ pub(crate) fn events(args: &Args, context: &Context) -> Option<TokenStream> {
     Some(quote!(.expect(#private::Expect::events(#events) #refine)))
 }
 
+impl Context {
+    /// An item that type-checks `value` with the runtime's `check` function, pointing at the user's tokens.
+    fn check_value(&self, check: &str, value: &impl ToTokens) {
+        let private = &self.private;
+        let check = syn::Ident::new(check, value.span());
+        self.check(quote_spanned! {value.span()=>
+            const _: () = {
+                let _ = || #private::#check(#value);
+            };
+        });
+    }
+}
+
 pub(crate) fn handler(args: &Args, context: &Context) -> Option<TokenStream> {
     let private = &context.private;
     let handler = args.handler.as_ref()?;
-    context.check(quote_spanned! {handler.span()=>
-        const _: () = {
-            let _ = || #private::check_handler(#handler);
-        };
-    });
+    context.check_value("check_handler", handler);
     Some(quote! {
         .handler(|__ws_builder: #private::ServerBuilder| #private::with_handler(__ws_builder, #handler))
     })
@@ -214,24 +223,15 @@ pub(crate) fn handler(args: &Args, context: &Context) -> Option<TokenStream> {
 pub(crate) fn app(args: &Args, context: &Context) -> Option<TokenStream> {
     let private = &context.private;
     let app = args.app.as_ref()?;
-    context.check(quote_spanned! {app.span()=>
-        const _: () = {
-            let _ = || #private::check_app(#app);
-        };
-    });
+    context.check_value("check_app", app);
     Some(quote! {
         .app(|__ws_builder: #private::ServerBuilder| #private::with_app(__ws_builder, #app))
     })
 }
 
 pub(crate) fn serve(args: &Args, context: &Context) -> Option<TokenStream> {
-    let private = &context.private;
     let serve = args.serve.as_ref()?;
-    context.check(quote_spanned! {serve.span()=>
-        const _: () = {
-            let _ = || #private::check_serve(#serve);
-        };
-    });
+    context.check_value("check_serve", serve);
     Some(quote!(.serve(#serve)))
 }
 
