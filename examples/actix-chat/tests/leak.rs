@@ -17,12 +17,13 @@ fn counts() -> (usize, usize) {
     (count("/proc/self/fd"), count("/proc/self/task"))
 }
 
-/// Waits (up to 10 s) for the descriptors and threads to come back to `baseline`; says what stayed.
+/// Waits (up to 10 s) for the descriptors and threads to come back to `baseline` or below (the baseline may
+/// still hold a socket of the warm-up cycle that actix's worker closes a moment later); says what stayed.
 async fn settled(baseline: (usize, usize), cycles: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let now = counts();
-        if now == baseline {
+        if now.0 <= baseline.0 && now.1 <= baseline.1 {
             return;
         }
         assert!(
