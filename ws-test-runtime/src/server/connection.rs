@@ -113,7 +113,14 @@ enum ReadEnd {
     PeerClosed(CloseInfo),
     /// The TCP stream ended or failed without a close frame.
     Vanished(String),
+    /// The reader asked the session to close (an idle connection, or a bad frame when `broken`: the stream
+    /// cannot be parsed any more); the writer sends the close.
+    Closing { broken: bool },
 }
+
+type Socket<S> = WebSocketStream<S>;
+type Sink<S> = futures_util::stream::SplitSink<Socket<S>, WsMessage>;
+type Source<S> = futures_util::stream::SplitStream<Socket<S>>;
 
 async fn run_session<S>(shared: Arc<Shared>, socket: WebSocketStream<S>, mut seed: SessionSeed)
 where
@@ -137,141 +144,29 @@ where
     }
 
     let (mut sink, mut stream) = socket.split();
-    let broken = std::sync::atomic::AtomicBool::new(false);
-    let metrics = &shared.metrics;
-
-    let writer = async {
-        let too_slow_close = || {
-            tracing::info!(connection_id = %id, "closing a connection too slow to take a broadcast");
-            CloseInfo::new(
-                close_code::POLICY_VIOLATION,
-                format!(
-                    "too slow: a broadcast found {OUTBOUND_QUEUE} frames waiting for this connection \
-                     (the client is not reading)"
-                ),
-            )
-        };
-        // Frames are fed to tungstenite while more are queued and flushed once when the queue runs dry: the five
-        // events of a run leave in one write instead of five.
-        let mut unflushed = false;
-        let close = loop {
-            // A broadcast that found the queue full cuts in, even while a send waits for the peer to read.
-            if too_slow.notified().now_or_never().is_some() {
-                break too_slow_close();
-            }
-            let outbound = match outbound_rx.try_recv() {
-                Ok(outbound) => Some(outbound),
-                Err(mpsc::error::TryRecvError::Disconnected) => None,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    if unflushed {
-                        let flushed = tokio::select! {
-                            biased;
-                            () = too_slow.notified() => break too_slow_close(),
-                            flushed = sink.flush() => flushed,
-                        };
-                        if let Err(error) = flushed {
-                            tracing::debug!(connection_id = %id, %error, "could not send a frame");
-                            return None;
-                        }
-                    }
-                    tokio::select! {
-                        biased;
-                        () = too_slow.notified() => break too_slow_close(),
-                        outbound = outbound_rx.recv() => outbound,
-                    }
-                }
-            };
-            match outbound {
-                None => {
-                    let _ = sink.flush().await;
-                    return None;
-                }
-                Some(Outbound::Close(close)) => break close,
-                Some(Outbound::Message(message)) => {
-                    metrics.frame_out(message.len());
-                    let fed = tokio::select! {
-                        biased;
-                        () = too_slow.notified() => break too_slow_close(),
-                        fed = sink.feed(wire::outgoing(message)) => fed,
-                    };
-                    if let Err(error) = fed {
-                        tracing::debug!(connection_id = %id, %error, "could not send a frame");
-                        return None;
-                    }
-                    unflushed = true;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), sink.send(wire::close_frame(&close))).await;
-        Some(close)
-    };
-
-    let reader = async {
-        if let Err(error) = guarded(&session, "on_connect", shared.handler.on_connect(&session)).await {
-            handler_failed(&shared, &session, error).await;
-        }
-        loop {
-            let next = match shared.config.idle_timeout {
-                Some(idle) => match tokio::time::timeout(idle, stream.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        shared.metrics.closed_idle.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!(connection_id = %id, ?idle, "closing an idle connection");
-                        let reason = format!(
-                            "idle for {}: no frame from the client (ServerBuilder::idle_timeout, \
-                             `ws-test serve --idle-timeout`)",
-                            humantime::format_duration(idle)
-                        );
-                        let _ = session.close(close_code::GOING_AWAY, reason).await;
-                        // The writer sends the close and ends the session; keep the reader from dispatching.
-                        return std::future::pending::<ReadEnd>().await;
-                    }
-                },
-                None => stream.next().await,
-            };
-            let message = match next {
-                Some(Ok(frame)) => match wire::incoming(frame) {
-                    Some(Incoming::Data(message)) => message,
-                    Some(Incoming::Close(close)) => return ReadEnd::PeerClosed(close),
-                    Some(Incoming::Ping(_) | Incoming::Pong(_)) | None => continue,
-                },
-                Some(Err(error)) => {
-                    if let Some(close) = close_for_read_error(&error) {
-                        broken.store(true, Ordering::Relaxed);
-                        tracing::info!(connection_id = %id, %error, code = close.code, "closing a connection after a bad frame");
-                        let _ = session.close(close.code, close.reason).await;
-                        // Keep reading (without dispatching) until the writer has sent the close.
-                        std::future::pending::<()>().await;
-                    }
-                    return ReadEnd::Vanished(error.to_string());
-                }
-                None => {
-                    return ReadEnd::Vanished("the TCP connection ended without a close frame".into());
-                }
-            };
-            metrics.frame_in(message.len());
-            if session.is_closing() {
-                continue;
-            }
-            if let Err(error) = guarded(&session, "on_message", shared.handler.on_message(&session, message)).await {
-                handler_failed(&shared, &session, error).await;
-            }
+    let (sent, read) = {
+        let writer = write(&mut sink, &mut outbound_rx, &too_slow, &shared, &id);
+        let reader = read(&mut stream, &session, &shared);
+        tokio::pin!(writer, reader);
+        tokio::select! {
+            biased;
+            end = &mut reader => match end {
+                // The writer sends the close the reader asked for.
+                ReadEnd::Closing { broken } => ((&mut writer).await, ReadEnd::Closing { broken }),
+                other => (None, other),
+            },
+            sent = &mut writer => (sent, ReadEnd::Closing { broken: false }),
         }
     };
-
-    let ended = tokio::select! {
-        end = reader => Ended::Read(end),
-        sent = writer => Ended::Sent(sent),
-    };
-    let close = match ended {
-        Ended::Read(ReadEnd::PeerClosed(close)) => {
+    let close = match read {
+        ReadEnd::PeerClosed(close) => {
             // Let tungstenite flush its close reply, then the peer ends the TCP connection.
             drain(&mut stream).await;
             close
         }
-        Ended::Read(ReadEnd::Vanished(why)) => CloseInfo::new(close_code::ABNORMAL, why),
-        Ended::Sent(sent) => {
-            if broken.load(Ordering::Relaxed) {
+        ReadEnd::Vanished(why) => CloseInfo::new(close_code::ABNORMAL, why),
+        ReadEnd::Closing { broken } => {
+            if broken {
                 // The stream cannot be parsed any more (an oversize or malformed frame): read and discard raw bytes
                 // until the peer, having read our close frame, ends the connection. Closing with its data still
                 // unread would make the kernel answer with a reset, and the peer could lose our close frame.
@@ -296,10 +191,136 @@ where
     tracing::info!(connection_id = %id, code = close.code, reason = %close.reason, "connection closed");
 }
 
-/// How the connection's reader and writer ended.
-enum Ended {
-    Read(ReadEnd),
-    Sent(Option<CloseInfo>),
+/// The writing side of a session: sends what the session queues, until a close (returned once sent, or once
+/// the close timeout passed), the queue's end, or a send failure (`None`). A broadcast that found the queue full
+/// cuts in with a 1008 "too slow" close.
+async fn write<S>(
+    sink: &mut Sink<S>,
+    outbound: &mut mpsc::Receiver<Outbound>,
+    too_slow: &Notify,
+    shared: &Shared,
+    id: &str,
+) -> Option<CloseInfo>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let too_slow_close = || {
+        tracing::info!(connection_id = %id, "closing a connection too slow to take a broadcast");
+        CloseInfo::new(
+            close_code::POLICY_VIOLATION,
+            format!(
+                "too slow: a broadcast found {OUTBOUND_QUEUE} frames waiting for this connection \
+                 (the client is not reading)"
+            ),
+        )
+    };
+    // Frames are fed to tungstenite while more are queued and flushed once when the queue runs dry: the five
+    // events of a run leave in one write instead of five.
+    let mut unflushed = false;
+    let close = loop {
+        // A broadcast that found the queue full cuts in, even while a send waits for the peer to read.
+        if too_slow.notified().now_or_never().is_some() {
+            break too_slow_close();
+        }
+        let next = match outbound.try_recv() {
+            Ok(next) => Some(next),
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                if unflushed {
+                    let flushed = tokio::select! {
+                        biased;
+                        () = too_slow.notified() => break too_slow_close(),
+                        flushed = sink.flush() => flushed,
+                    };
+                    if let Err(error) = flushed {
+                        tracing::debug!(connection_id = %id, %error, "could not send a frame");
+                        return None;
+                    }
+                }
+                tokio::select! {
+                    biased;
+                    () = too_slow.notified() => break too_slow_close(),
+                    next = outbound.recv() => next,
+                }
+            }
+        };
+        match next {
+            None => {
+                let _ = sink.flush().await;
+                return None;
+            }
+            Some(Outbound::Close(close)) => break close,
+            Some(Outbound::Message(message)) => {
+                shared.metrics.frame_out(message.len());
+                let fed = tokio::select! {
+                    biased;
+                    () = too_slow.notified() => break too_slow_close(),
+                    fed = sink.feed(wire::outgoing(message)) => fed,
+                };
+                if let Err(error) = fed {
+                    tracing::debug!(connection_id = %id, %error, "could not send a frame");
+                    return None;
+                }
+                unflushed = true;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), sink.send(wire::close_frame(&close))).await;
+    Some(close)
+}
+
+/// The reading side of a session: `on_connect`, then each data frame to `on_message`, until the peer closes or
+/// vanishes, or the reader asks the session to close (idle, a bad frame).
+async fn read<S>(stream: &mut Source<S>, session: &Session, shared: &Shared) -> ReadEnd
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let id = session.connection_id();
+    if let Err(error) = guarded(session, "on_connect", shared.handler.on_connect(session)).await {
+        handler_failed(shared, session, error).await;
+    }
+    loop {
+        let next = match shared.config.idle_timeout {
+            Some(idle) => match tokio::time::timeout(idle, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    shared.metrics.closed_idle.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(connection_id = %id, ?idle, "closing an idle connection");
+                    let reason = format!(
+                        "idle for {}: no frame from the client (ServerBuilder::idle_timeout, \
+                         `ws-test serve --idle-timeout`)",
+                        humantime::format_duration(idle)
+                    );
+                    let _ = session.close(close_code::GOING_AWAY, reason).await;
+                    return ReadEnd::Closing { broken: false };
+                }
+            },
+            None => stream.next().await,
+        };
+        let message = match next {
+            Some(Ok(frame)) => match wire::incoming(frame) {
+                Some(Incoming::Data(message)) => message,
+                Some(Incoming::Close(close)) => return ReadEnd::PeerClosed(close),
+                Some(Incoming::Ping(_) | Incoming::Pong(_)) | None => continue,
+            },
+            Some(Err(error)) => {
+                if let Some(close) = close_for_read_error(&error) {
+                    tracing::info!(connection_id = %id, %error, code = close.code, "closing a connection after a bad frame");
+                    let _ = session.close(close.code, close.reason).await;
+                    return ReadEnd::Closing { broken: true };
+                }
+                return ReadEnd::Vanished(error.to_string());
+            }
+            None => return ReadEnd::Vanished("the TCP connection ended without a close frame".into()),
+        };
+        shared.metrics.frame_in(message.len());
+        if session.is_closing() {
+            continue;
+        }
+        if let Err(error) = guarded(session, "on_message", shared.handler.on_message(session, message)).await {
+            handler_failed(shared, session, error).await;
+        }
+    }
 }
 
 /// Discards whatever the peer still sends, until it ends the connection, goes quiet (the rest of its message
