@@ -195,11 +195,12 @@ async fn shutdown_ends_every_hosted_connection_and_frees_the_name() -> TestResul
 }
 
 #[tokio::test]
-async fn the_settings_of_ws_tests_own_server_are_refused_with_an_app() {
+async fn the_settings_of_ws_tests_own_server_given_before_the_app_are_refused() {
+    // After `.app(..)` they do not compile (tests/ui/app_builder_misuse.rs); before it, `start` names them.
     let error = EmbeddedServer::builder()
-        .app(echo_app())
         .token("t")
         .max_connections(3)
+        .app(echo_app())
         .start()
         .await
         .unwrap_err()

@@ -73,16 +73,16 @@ const VARIANTS: [Variant; 4] = [
     },
 ];
 
-fn start(variant: Variant) -> ws_test_runtime::ServerBuilder {
+async fn start(variant: Variant) -> Result<EmbeddedServer, Error> {
     let builder = EmbeddedServer::builder().transport(variant.transport);
     match variant.server {
-        Server::BuiltIn => builder,
-        Server::Axum => builder.app(axum_app()),
+        Server::BuiltIn => builder.start().await,
+        Server::Axum => builder.app(axum_app()).start().await,
     }
 }
 
 async fn one_test(variant: Variant) -> Result<(), Error> {
-    let mut server = start(variant).start().await?;
+    let mut server = start(variant).await?;
     let mut client = server.connect().await?;
     if variant.server == Server::BuiltIn {
         client.expect(Expect::events(["connection_established"])).await?;
@@ -114,7 +114,7 @@ fn whole_test(variant: Variant) -> Result<Duration, Error> {
 /// KiB of resident memory per idle connection, client and server side together.
 fn idle_connection_kib(variant: Variant, connections: usize) -> Result<f64, Error> {
     runtime()?.block_on(async {
-        let server = start(variant).start().await?;
+        let server = start(variant).await?;
         let before = rss_kib();
         let mut clients = Vec::with_capacity(connections);
         for _ in 0..connections {

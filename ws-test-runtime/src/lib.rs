@@ -138,7 +138,7 @@ pub use recorder::{Recorder, RecorderBuilder};
 pub use replay::Replay;
 pub use router::Router;
 pub use served::{ServeFn, ServeListener, ServeOutput, ServedBuilder, ServedServer};
-pub use server::{ConnectionInfo, EmbeddedServer, HostedApp, ServerBuilder, TransportFault};
+pub use server::{AppServerBuilder, ConnectionInfo, EmbeddedServer, HostedApp, ServerBuilder, TransportFault};
 pub use session::Session;
 pub use transport::Transport;
 pub use ws_test_macros::ws_test;

@@ -267,7 +267,7 @@ pub fn with_handler<Kind>(builder: crate::ServerBuilder, handler: impl IntoHandl
 pub fn check_handler<Kind>(_handler: impl IntoHandler<Kind>) {}
 
 /// The future a hosted app's factory returns, with the app set on the builder.
-pub type AppFuture = Pin<Box<dyn Future<Output = crate::ServerBuilder>>>;
+pub type AppFuture = Pin<Box<dyn Future<Output = crate::AppServerBuilder>>>;
 
 /// What `app = ...` accepts: a function returning a [`HostedApp`](crate::HostedApp) (an `axum::Router`, any
 /// tower service), plain or `async`.

@@ -244,7 +244,7 @@ impl TestSpec {
         self
     }
 
-    /// Serves a recording with [`Replay`](crate::Replay) (the macro's `replay = "tests/fixtures/chat.jsonl"`,
+    /// Serves a recording with [`Replay`] (the macro's `replay = "tests/fixtures/chat.jsonl"`,
     /// which embeds the file): `name` names it in errors and close reasons, `recording` is its text. It is read
     /// when the test starts; a line that does not parse fails the test, naming the line. The clients wait for
     /// the `connection_established` welcome only when the recording's server sent one first.
@@ -583,9 +583,7 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
                 builder = builder.handler(loaded.clone());
                 replay = Some(loaded);
             }
-            if let Some(app) = spec.app {
-                builder = app(builder).await;
-            }
+            // The core's settings first: `app` carries them over to the app's builder.
             if let Some(path) = &spec.path {
                 builder = builder.path(path.clone());
             }
@@ -593,18 +591,19 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
                 builder = builder.transport(transport);
             }
             // A hosted app enforces the token and picks the subprotocol itself; ws-test's own server is told to.
-            if spec.app.is_none() {
-                if let Some(token) = &spec.token {
-                    builder = builder.token(token.clone());
+            let started = match spec.app {
+                Some(app) => app(builder).await.start().await,
+                None => {
+                    if let Some(token) = &spec.token {
+                        builder = builder.token(token.clone());
+                    }
+                    if let Some(protocol) = &spec.subprotocol {
+                        builder = builder.subprotocol(protocol.clone());
+                    }
+                    builder.start().await
                 }
-                if let Some(protocol) = &spec.subprotocol {
-                    builder = builder.subprotocol(protocol.clone());
-                }
-            }
-            let server = builder
-                .start()
-                .await
-                .map_err(|error| format!("the embedded server did not start: {error}"))?;
+            };
+            let server = started.map_err(|error| format!("the embedded server did not start: {error}"))?;
             let url = server.url();
             injected.server = Some(server);
             url

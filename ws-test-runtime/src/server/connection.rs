@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use super::Shared;
 use super::hostile::{self, TransportFault};
 use super::upgrade::{Decision, decide};
+use crate::handler::DynHandler;
 use crate::message::CloseInfo;
 use crate::panics::panic_message;
 use crate::protocol::close_code;
@@ -33,7 +34,12 @@ const OUTBOUND_QUEUE: usize = 1024;
 type Upgrade = (OnUpgrade, Box<SessionSeed>);
 
 /// Serves one accepted connection until it ends or the server shuts down.
-pub(crate) async fn serve(shared: Arc<Shared>, stream: Stream, pending: OwnedSemaphorePermit) {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    handler: Arc<dyn DynHandler>,
+    stream: Stream,
+    pending: OwnedSemaphorePermit,
+) {
     if shared.config.transport_fault == Some(TransportFault::NoHandshake) {
         let mut shutdown = shared.shutdown.subscribe();
         tokio::select! {
@@ -75,18 +81,18 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: Stream, pending: OwnedSem
                 match shared.config.transport_fault {
                     None => {
                         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        run_session(shared, socket, *seed).await;
+                        run_session(shared, &*handler, socket, *seed).await;
                     }
                     Some(TransportFault::SlowRead) => {
                         let io = hostile::SlowReader::new(io);
                         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        run_session(shared, socket, *seed).await;
+                        run_session(shared, &*handler, socket, *seed).await;
                     }
                     Some(fault) if fault.then_serves() => {
                         use tokio::io::AsyncWriteExt as _;
                         let _ = io.write_all(&hostile::prelude(fault)).await;
                         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        run_session(shared, socket, *seed).await;
+                        run_session(shared, &*handler, socket, *seed).await;
                     }
                     Some(fault) => {
                         let mut shutdown = shared.shutdown.subscribe();
@@ -122,8 +128,12 @@ type Socket<S> = WebSocketStream<S>;
 type Sink<S> = futures_util::stream::SplitSink<Socket<S>, WsMessage>;
 type Source<S> = futures_util::stream::SplitStream<Socket<S>>;
 
-async fn run_session<S>(shared: Arc<Shared>, socket: WebSocketStream<S>, mut seed: SessionSeed)
-where
+async fn run_session<S>(
+    shared: Arc<Shared>,
+    handler: &dyn DynHandler,
+    socket: WebSocketStream<S>,
+    mut seed: SessionSeed,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     // Held until this function returns: the connection's slot under max_connections.
@@ -146,7 +156,7 @@ where
     let (mut sink, mut stream) = socket.split();
     let (sent, read) = {
         let writer = write(&mut sink, &mut outbound_rx, &too_slow, &shared, &id);
-        let reader = read(&mut stream, &session, &shared);
+        let reader = read(&mut stream, &session, &shared, handler);
         tokio::pin!(writer, reader);
         tokio::select! {
             biased;
@@ -184,7 +194,7 @@ where
     shared.registry.remove(&id);
     shared.metrics.connections_active.fetch_sub(1, Ordering::Relaxed);
     let _ = guarded(&session, "on_close", async {
-        shared.handler.on_close(&session, &close).await;
+        handler.on_close(&session, &close).await;
         Ok(())
     })
     .await;
@@ -271,12 +281,12 @@ where
 
 /// The reading side of a session: `on_connect`, then each data frame to `on_message`, until the peer closes or
 /// vanishes, or the reader asks the session to close (idle, a bad frame).
-async fn read<S>(stream: &mut Source<S>, session: &Session, shared: &Shared) -> ReadEnd
+async fn read<S>(stream: &mut Source<S>, session: &Session, shared: &Shared, handler: &dyn DynHandler) -> ReadEnd
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let id = session.connection_id();
-    if let Err(error) = guarded(session, "on_connect", shared.handler.on_connect(session)).await {
+    if let Err(error) = guarded(session, "on_connect", handler.on_connect(session)).await {
         handler_failed(shared, session, error).await;
     }
     loop {
@@ -317,7 +327,7 @@ where
         if session.is_closing() {
             continue;
         }
-        if let Err(error) = guarded(session, "on_message", shared.handler.on_message(session, message)).await {
+        if let Err(error) = guarded(session, "on_message", handler.on_message(session, message)).await {
             handler_failed(shared, session, error).await;
         }
     }

@@ -100,12 +100,20 @@ pub(crate) struct Config {
     pub(crate) transport_fault: Option<TransportFault>,
 }
 
+/// The front end of the listener core: what answers each connection it accepts.
+#[derive(Clone)]
+enum FrontEnd {
+    /// ws-test's own HTTP side and WebSocket sessions, with this handler.
+    Own(Arc<dyn DynHandler>),
+    /// A hosted tower app, which answers every request itself.
+    App(Arc<dyn App>),
+}
+
 /// What the server's tasks share.
 pub(crate) struct Shared {
     pub(crate) config: Config,
-    pub(crate) handler: Arc<dyn DynHandler>,
-    /// The hosted app, which then answers every request instead of ws-test's own HTTP side and handler.
-    pub(crate) app: Option<Arc<dyn App>>,
+    /// What answers the connections the core accepts.
+    front: FrontEnd,
     pub(crate) registry: Registry,
     /// The connections a hosted app upgraded.
     pub(crate) upgraded: Upgraded,
@@ -166,6 +174,12 @@ impl EmbeddedServer {
     /// A builder for every other configuration.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::default()
+    }
+
+    /// A builder for a server that hosts your tower app (an `axum::Router`, any tower service): the same as
+    /// `EmbeddedServer::builder().app(app)`.
+    pub fn app(app: impl HostedApp) -> AppServerBuilder {
+        Self::builder().app(app)
     }
 
     /// The WebSocket URL: `ws://127.0.0.1:PORT/ws` over TCP, `ws://memory-N.invalid/ws` over the in-memory
@@ -268,9 +282,9 @@ impl EmbeddedServer {
     /// The open WebSocket connections, in the order they opened (for a hosted app: those it upgraded and
     /// still holds).
     pub fn connections(&self) -> Vec<ConnectionInfo> {
-        match self.shared.app {
-            Some(_) => self.shared.upgraded.list(),
-            None => self.shared.registry.list(),
+        match self.shared.front {
+            FrontEnd::App(_) => self.shared.upgraded.list(),
+            FrontEnd::Own(_) => self.shared.registry.list(),
         }
     }
 
@@ -284,7 +298,7 @@ impl EmbeddedServer {
     /// A hosted app owns its connections, so on a server with [`app`](ServerBuilder::app) this is an
     /// [`Error::Config`]: broadcast from the app.
     pub async fn broadcast(&self, value: impl Serialize) -> Result<usize> {
-        if self.shared.app.is_some() {
+        if let FrontEnd::App(_) = self.shared.front {
             return Err(Error::Config(
                 "broadcast goes through ws-test's own handlers; a hosted app owns its connections, so \
                  broadcast from the app"
@@ -355,11 +369,15 @@ impl Drop for EmbeddedServer {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub struct ServerBuilder {
+    core: Core,
+    handler: Option<Arc<dyn DynHandler>>,
+}
+
+/// The settings of the listener core: binding, transports, the HTTP phase's limits, shutdown, TLS.
+struct Core {
     bind: SocketAddr,
     transport: Transport,
     config: Config,
-    handler: Option<Arc<dyn DynHandler>>,
-    app: Option<Arc<dyn App>>,
     /// Explicit values are taken as written; `None` is the scaled default.
     grace: Option<Duration>,
     handshake_timeout: Option<Duration>,
@@ -367,15 +385,26 @@ pub struct ServerBuilder {
     tls: Option<crate::tls::Certificate>,
 }
 
-impl std::fmt::Debug for ServerBuilder {
+impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerBuilder")
+        #[cfg(feature = "tls")]
+        let tls = self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        let tls = false;
+        f.debug_struct("Core")
             .field("bind", &self.bind)
             .field("transport", &self.transport)
             .field("config", &self.config)
+            .field("tls", &tls)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("core", &self.core)
             .field("custom_handler", &self.handler.is_some())
-            .field("app", &self.app.is_some())
-            .field("tls", &self.tls_enabled())
             .finish()
     }
 }
@@ -383,72 +412,142 @@ impl std::fmt::Debug for ServerBuilder {
 impl Default for ServerBuilder {
     fn default() -> Self {
         ServerBuilder {
-            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            transport: Transport::Tcp,
-            config: Config {
-                path: protocol::DEFAULT_PATH.to_owned(),
-                token: None,
-                allowed_origins: Vec::new(),
-                max_message_size: protocol::DEFAULT_MAX_MESSAGE_SIZE,
-                max_connections: None,
-                subprotocols: Vec::new(),
-                handshake_timeout: timeout::HANDSHAKE,
-                idle_timeout: None,
-                max_pending: DEFAULT_MAX_PENDING,
-                transport_fault: None,
+            core: Core {
+                bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                transport: Transport::Tcp,
+                config: Config {
+                    path: protocol::DEFAULT_PATH.to_owned(),
+                    token: None,
+                    allowed_origins: Vec::new(),
+                    max_message_size: protocol::DEFAULT_MAX_MESSAGE_SIZE,
+                    max_connections: None,
+                    subprotocols: Vec::new(),
+                    handshake_timeout: timeout::HANDSHAKE,
+                    idle_timeout: None,
+                    max_pending: DEFAULT_MAX_PENDING,
+                    transport_fault: None,
+                },
+                grace: None,
+                handshake_timeout: None,
+                #[cfg(feature = "tls")]
+                tls: None,
             },
             handler: None,
-            app: None,
-            grace: None,
-            handshake_timeout: None,
-            #[cfg(feature = "tls")]
-            tls: None,
         }
     }
 }
 
+/// The settings of the listener core, the same on every front end: written once, expanded into each builder.
+macro_rules! core_settings {
+    () => {
+        /// The address to listen on (default `127.0.0.1:0`: loopback, a port the OS picks).
+        pub fn bind(mut self, addr: SocketAddr) -> Self {
+            self.core.bind = addr;
+            self
+        }
+
+        /// Listens on this port of the bind address (0, the default, lets the OS pick).
+        pub fn port(mut self, port: u16) -> Self {
+            self.core.bind.set_port(port);
+            self
+        }
+
+        /// How clients reach the server (default [`Transport::Tcp`]); with [`Transport::Memory`] no port is bound
+        /// and `bind`/`port` are not used.
+        pub fn transport(mut self, transport: Transport) -> Self {
+            self.core.transport = transport;
+            self
+        }
+
+        /// The WebSocket path (default `/ws`); it must start with `/` and cannot be `/health`.
+        pub fn path(mut self, path: impl Into<String>) -> Self {
+            self.core.config.path = path.into();
+            self
+        }
+
+        /// The most connections in their HTTP phase at once — accepted, not (yet) upgraded (default 4,096). A
+        /// connection beyond it is answered `503` without reading its request and closed at once, so a flood of
+        /// half-open requests cannot hold the server's memory; each of those holds a slot for at most the
+        /// [`handshake_timeout`](Self::handshake_timeout).
+        pub fn max_pending(mut self, max: usize) -> Self {
+            self.core.config.max_pending = max;
+            self
+        }
+
+        /// How long a connection may take to send a complete HTTP request head — the upgrade request included —
+        /// before it is dropped (default 10 s, scaled by `WS_TEST_TIMEOUT_SCALE`; an explicit value is taken as
+        /// written). The same deadline ends keep-alive connections that send nothing; the server keeps serving
+        /// everyone else. Counted in [`MetricsSnapshot::handshakes_timed_out`]. Applies to hosted apps too.
+        pub fn handshake_timeout(mut self, within: Duration) -> Self {
+            self.core.handshake_timeout = Some(within);
+            self
+        }
+
+        /// How long shutdown waits for connections to finish their close handshake before aborting them
+        /// (default 2 s, scaled by `WS_TEST_TIMEOUT_SCALE`; an explicit value is taken as written).
+        pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+            self.core.grace = Some(grace);
+            self
+        }
+
+        /// Serves over TLS with a certificate made now for `localhost`, `127.0.0.1` and `::1` (and the bind address,
+        /// or the in-memory server's name), so that clients which insist on `wss://` can be tested. The URL becomes
+        /// `wss://...`; [`EmbeddedServer::certificate_pem`] is the certificate for the client to trust, and
+        /// `server.client()` trusts it already. Needs the `tls` feature.
+        ///
+        /// ```
+        /// use ws_test_runtime::prelude::*;
+        ///
+        /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+        /// let server = EmbeddedServer::builder().tls_self_signed().start().await?;
+        /// let mut client = WsClient::builder(server.url())
+        ///     .root_certificate(server.certificate_pem().unwrap())
+        ///     .connect()
+        ///     .await?;
+        /// client.expect_type("connection_established").await?;
+        /// # Ok(())
+        /// # }
+        /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+        /// ```
+        #[cfg(feature = "tls")]
+        pub fn tls_self_signed(mut self) -> Self {
+            self.core.tls = Some(crate::tls::Certificate::SelfSigned);
+            self
+        }
+
+        /// Serves over TLS with this certificate chain (PEM, the server's certificate first) and private key (PEM:
+        /// PKCS #8, PKCS #1 or SEC1). A text without a certificate or key, or a key that does not match, fails
+        /// [`start`](Self::start) with [`Error::Config`]. Needs the `tls` feature.
+        #[cfg(feature = "tls")]
+        pub fn tls(mut self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
+            self.core.tls = Some(crate::tls::Certificate::Pem {
+                chain: cert_pem.as_ref().into(),
+                key: key_pem.as_ref().into(),
+            });
+            self
+        }
+    };
+}
+
 impl ServerBuilder {
-    /// The address to listen on (default `127.0.0.1:0`: loopback, a port the OS picks).
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.bind = addr;
-        self
-    }
-
-    /// Listens on this port of the bind address (0, the default, lets the OS pick).
-    pub fn port(mut self, port: u16) -> Self {
-        self.bind.set_port(port);
-        self
-    }
-
-    /// How clients reach the server (default [`Transport::Tcp`]); with [`Transport::Memory`] no port is bound
-    /// and `bind`/`port` are not used.
-    pub fn transport(mut self, transport: Transport) -> Self {
-        self.transport = transport;
-        self
-    }
-
-    /// The WebSocket path (default `/ws`); it must start with `/` and cannot be `/health`.
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.config.path = path.into();
-        self
-    }
+    core_settings!();
 
     /// Requires this token on every upgrade (`Authorization: Bearer TOKEN` or `?token=TOKEN`), else `401`.
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.config.token = Some(token.into());
+        self.core.config.token = Some(token.into());
         self
     }
 
     /// Adds an allowed `Origin`; once any is set, an upgrade with another `Origin` gets `403` (requests
     /// without an `Origin` header, as non-browser clients send them, are let through).
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        self.config.allowed_origins.push(origin.into());
+        self.core.config.allowed_origins.push(origin.into());
         self
     }
 
     /// The largest message accepted, in bytes (default 1 MiB); a larger one is closed with 1009.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.config.max_message_size = bytes;
+        self.core.config.max_message_size = bytes;
         self
     }
 
@@ -459,25 +558,7 @@ impl ServerBuilder {
     /// back when the connection has ended, so simultaneous upgrades cannot pass the limit together. Connections
     /// still in their HTTP request are capped separately by [`max_pending`](Self::max_pending).
     pub fn max_connections(mut self, max: usize) -> Self {
-        self.config.max_connections = Some(max);
-        self
-    }
-
-    /// The most connections in their HTTP phase at once — accepted, not (yet) upgraded (default 4,096). A
-    /// connection beyond it is answered `503` without reading its request and closed at once, so a flood of
-    /// half-open requests cannot hold the server's memory; each of those holds a slot for at most the
-    /// [`handshake_timeout`](Self::handshake_timeout).
-    pub fn max_pending(mut self, max: usize) -> Self {
-        self.config.max_pending = max;
-        self
-    }
-
-    /// How long a connection may take to send a complete HTTP request head — the upgrade request included —
-    /// before it is dropped (default 10 s, scaled by `WS_TEST_TIMEOUT_SCALE`; an explicit value is taken as
-    /// written). The same deadline ends keep-alive connections that send nothing; the server keeps serving
-    /// everyone else. Counted in [`MetricsSnapshot::handshakes_timed_out`]. Applies to hosted apps too.
-    pub fn handshake_timeout(mut self, within: Duration) -> Self {
-        self.handshake_timeout = Some(within);
+        self.core.config.max_connections = Some(max);
         self
     }
 
@@ -498,20 +579,20 @@ impl ServerBuilder {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub fn transport_fault(mut self, fault: TransportFault) -> Self {
-        self.config.transport_fault = Some(fault);
+        self.core.config.transport_fault = Some(fault);
         self
     }
 
     /// Closes a WebSocket connection with 1001 (reason `"idle for ..."`) when its client sent no frame (data,
     /// ping or pong) for this long (default: never). Counted in [`MetricsSnapshot::closed_idle`].
     pub fn idle_timeout(mut self, after: Duration) -> Self {
-        self.config.idle_timeout = Some(after);
+        self.core.config.idle_timeout = Some(after);
         self
     }
 
     /// Adds a subprotocol the server agrees to when a client offers it.
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
-        self.config.subprotocols.push(protocol.into());
+        self.core.config.subprotocols.push(protocol.into());
         self
     }
 
@@ -531,8 +612,10 @@ impl ServerBuilder {
     /// WebSocket frames both ways; [`connections`](EmbeddedServer::connections) lists the upgraded ones;
     /// shutdown ends them at the transport (the app reads the end of its streams); and a panic in the app's
     /// task that holds a WebSocket lands in [`failures`](EmbeddedServer::failures) with its message.
-    /// `token`, `allow_origin`, `subprotocol`, `max_message_size`, `max_connections` and `handler` belong to
-    /// ws-test's own server and are refused with an app (the app enforces its own).
+    /// It returns an [`AppServerBuilder`], which offers only the settings of the listener core (path, transport,
+    /// bind, limits of the HTTP phase, TLS): `token`, `allow_origin`, `subprotocol`, `max_message_size`,
+    /// `max_connections`, `idle_timeout`, `transport_fault` and `handler` belong to ws-test's own server, so
+    /// after `.app(..)` they do not compile (the app enforces its own); given before it, `start` refuses them.
     ///
     /// ```
     /// use std::convert::Infallible;
@@ -572,70 +655,84 @@ impl ServerBuilder {
     /// # }
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
-    pub fn app(mut self, app: impl HostedApp) -> Self {
-        self.app = Some(app.into_app());
-        self
-    }
-
-    /// How long shutdown waits for connections to finish their close handshake before aborting them
-    /// (default 2 s, scaled by `WS_TEST_TIMEOUT_SCALE`; an explicit value is taken as written).
-    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.grace = Some(grace);
-        self
-    }
-
-    /// Serves over TLS with a certificate made now for `localhost`, `127.0.0.1` and `::1` (and the bind address,
-    /// or the in-memory server's name), so that clients which insist on `wss://` can be tested. The URL becomes
-    /// `wss://...`; [`EmbeddedServer::certificate_pem`] is the certificate for the client to trust, and
-    /// `server.client()` trusts it already. Needs the `tls` feature.
-    ///
-    /// ```
-    /// use ws_test_runtime::prelude::*;
-    ///
-    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
-    /// let server = EmbeddedServer::builder().tls_self_signed().start().await?;
-    /// let mut client = WsClient::builder(server.url())
-    ///     .root_certificate(server.certificate_pem().unwrap())
-    ///     .connect()
-    ///     .await?;
-    /// client.expect_type("connection_established").await?;
-    /// # Ok(())
-    /// # }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    #[cfg(feature = "tls")]
-    pub fn tls_self_signed(mut self) -> Self {
-        self.tls = Some(crate::tls::Certificate::SelfSigned);
-        self
-    }
-
-    /// Serves over TLS with this certificate chain (PEM, the server's certificate first) and private key (PEM:
-    /// PKCS #8, PKCS #1 or SEC1). A text without a certificate or key, or a key that does not match, fails
-    /// [`start`](Self::start) with [`Error::Config`]. Needs the `tls` feature.
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, cert_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
-        self.tls = Some(crate::tls::Certificate::Pem {
-            chain: cert_pem.as_ref().into(),
-            key: key_pem.as_ref().into(),
-        });
-        self
-    }
-
-    fn tls_enabled(&self) -> bool {
-        #[cfg(feature = "tls")]
-        return self.tls.is_some();
-        #[cfg(not(feature = "tls"))]
-        false
+    pub fn app(self, app: impl HostedApp) -> AppServerBuilder {
+        let given = own_settings_given(&self.core.config, self.handler.is_some());
+        AppServerBuilder {
+            core: self.core,
+            app: app.into_app(),
+            given,
+        }
     }
 
     /// Binds the listener and starts serving; the server is ready to accept when this returns.
     pub async fn start(self) -> Result<EmbeddedServer> {
-        let ServerBuilder {
+        let config = &self.core.config;
+        if config.path == "/health" {
+            return Err(Error::Config(
+                "the WebSocket path cannot be `/health`: ws-test's own server answers health checks there".into(),
+            ));
+        }
+        if config.max_message_size == 0 {
+            return Err(Error::Config(
+                "the maximum message size must be at least one byte".into(),
+            ));
+        }
+        if self.core.transport == Transport::Tcp && !self.core.bind.ip().is_loopback() && config.token.is_none() {
+            tracing::warn!(
+                bind = %self.core.bind,
+                "listening beyond loopback without a token: anyone who can reach this address may connect \
+                 (set a token with ServerBuilder::token or `ws-test serve --token`)"
+            );
+        }
+        let handler = self.handler.unwrap_or_else(|| Arc::new(ChatAgent::new()));
+        self.core.start(FrontEnd::Own(handler)).await
+    }
+}
+
+/// Configures an [`EmbeddedServer`] that hosts your tower app ([`ServerBuilder::app`],
+/// [`EmbeddedServer::app`]): only the settings of the listener core, which apply to every front end. The app
+/// answers every request itself, so it enforces its own token, origins, subprotocols and limits.
+pub struct AppServerBuilder {
+    core: Core,
+    app: Arc<dyn App>,
+    /// ws-test's own settings given on the `ServerBuilder` before `.app(..)`: refused by `start`.
+    given: Vec<&'static str>,
+}
+
+impl std::fmt::Debug for AppServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppServerBuilder")
+            .field("core", &self.core)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppServerBuilder {
+    core_settings!();
+
+    /// Binds the listener and starts serving the app; the server is ready to accept when this returns.
+    pub async fn start(self) -> Result<EmbeddedServer> {
+        if !self.given.is_empty() {
+            return Err(Error::Config(format!(
+                "{} configure(s) ws-test's own server, but this server hosts an app, which answers every request \
+                 itself: enforce it in the app (the clients still send a token with `client().token(..)`)",
+                self.given.join(", ")
+            )));
+        }
+        // A panic in the app's own WebSocket task is noticed when it drops the stream; the hook keeps its text.
+        crate::panics::install_hook();
+        self.core.start(FrontEnd::App(self.app)).await
+    }
+}
+
+impl Core {
+    /// The one accept/serve core: binds (TCP or memory), makes the TLS acceptor, and runs the accept loop with
+    /// the pending limit, the handshake deadline and shutdown, handing each connection to `front`.
+    async fn start(self, front: FrontEnd) -> Result<EmbeddedServer> {
+        let Core {
             bind,
             transport,
             mut config,
-            handler,
-            app,
             grace,
             handshake_timeout,
             #[cfg(feature = "tls")]
@@ -643,30 +740,13 @@ impl ServerBuilder {
         } = self;
         let grace = grace.unwrap_or_else(|| timeout::scaled(timeout::SHUTDOWN_GRACE));
         config.handshake_timeout = handshake_timeout.unwrap_or_else(|| timeout::scaled(timeout::HANDSHAKE));
-        if app.is_some() {
-            check_app_settings(&config, handler.is_some())?;
-            // A panic in the app's own WebSocket task is noticed when it drops the stream; the hook keeps its text.
-            crate::panics::install_hook();
-        }
-        if !config.path.starts_with('/') || (config.path == "/health" && app.is_none()) {
+        if !config.path.starts_with('/') {
             return Err(Error::Config(format!(
-                "the WebSocket path must start with `/` and cannot be `/health`, but it is {:?}",
+                "the WebSocket path must start with `/`, but it is {:?}",
                 config.path
             )));
         }
-        if config.max_message_size == 0 {
-            return Err(Error::Config(
-                "the maximum message size must be at least one byte".into(),
-            ));
-        }
         check_limits(&config)?;
-        if transport == Transport::Tcp && !bind.ip().is_loopback() && config.token.is_none() && app.is_none() {
-            tracing::warn!(
-                %bind,
-                "listening beyond loopback without a token: anyone who can reach this address may connect \
-                 (set a token with ServerBuilder::token or `ws-test serve --token`)"
-            );
-        }
         let (listener, addr, authority) = match transport {
             Transport::Tcp => {
                 let listener = listen(bind)?;
@@ -691,8 +771,7 @@ impl ServerBuilder {
             None => None,
         };
         let shared = Arc::new(Shared {
-            handler: handler.unwrap_or_else(|| Arc::new(ChatAgent::new())),
-            app,
+            front,
             registry: Registry::default(),
             upgraded: Upgraded::default(),
             metrics: Metrics::default(),
@@ -755,41 +834,24 @@ fn check_limits(config: &Config) -> Result<()> {
     }
 }
 
-/// Refuses the settings of ws-test's own server on a hosted app, naming each (the app enforces its own).
-fn check_app_settings(config: &Config, has_handler: bool) -> Result<()> {
-    let mut refused = Vec::new();
-    if has_handler {
-        refused.push("handler");
-    }
-    if config.token.is_some() {
-        refused.push("token");
-    }
-    if !config.allowed_origins.is_empty() {
-        refused.push("allow_origin");
-    }
-    if !config.subprotocols.is_empty() {
-        refused.push("subprotocol");
-    }
-    if config.max_message_size != protocol::DEFAULT_MAX_MESSAGE_SIZE {
-        refused.push("max_message_size");
-    }
-    if config.max_connections.is_some() {
-        refused.push("max_connections");
-    }
-    if config.transport_fault.is_some() {
-        refused.push("transport_fault");
-    }
-    if config.idle_timeout.is_some() {
-        refused.push("idle_timeout");
-    }
-    if refused.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Config(format!(
-        "{} configure(s) ws-test's own server, but this server hosts an app, which answers every request itself: \
-         enforce it in the app (the clients still send a token with `client().token(..)`)",
-        refused.join(", ")
-    )))
+/// The settings of ws-test's own server given on a builder, by name (refused when it then hosts an app).
+fn own_settings_given(config: &Config, has_handler: bool) -> Vec<&'static str> {
+    [
+        (has_handler, "handler"),
+        (config.token.is_some(), "token"),
+        (!config.allowed_origins.is_empty(), "allow_origin"),
+        (!config.subprotocols.is_empty(), "subprotocol"),
+        (
+            config.max_message_size != protocol::DEFAULT_MAX_MESSAGE_SIZE,
+            "max_message_size",
+        ),
+        (config.max_connections.is_some(), "max_connections"),
+        (config.transport_fault.is_some(), "transport_fault"),
+        (config.idle_timeout.is_some(), "idle_timeout"),
+    ]
+    .into_iter()
+    .filter_map(|(given, name)| given.then_some(name))
+    .collect()
 }
 
 pub(crate) fn listen(addr: SocketAddr) -> Result<TcpListener> {
@@ -901,9 +963,9 @@ async fn serve(shared: Arc<Shared>, stream: Stream, pending: tokio::sync::OwnedS
         },
         None => stream,
     };
-    match &shared.app {
-        Some(app) => app::serve(Arc::clone(&shared), Arc::clone(app), stream, pending).await,
-        None => connection::serve(shared, stream, pending).await,
+    match shared.front.clone() {
+        FrontEnd::App(app) => app::serve(shared, app, stream, pending).await,
+        FrontEnd::Own(handler) => connection::serve(shared, handler, stream, pending).await,
     }
 }
 
