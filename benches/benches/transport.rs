@@ -1,6 +1,8 @@
 //! What the transport costs: one whole test (runtime, server, connect, welcome, one chat round with its five
 //! events checked strictly, teardown) over TCP and over the in-memory transport, for the built-in agent and for a
-//! hosted axum app; and the memory each idle connection holds, client and server side together.
+//! hosted axum app, and for the same five events from a plain tokio-tungstenite accept loop under `serve`
+//! (`ServedServer`), against the hosted axum app over TCP; and the memory each idle connection holds, client and
+//! server side together.
 //!
 //! `cargo bench -p ws-test-benches --bench transport` (release). The variants run in alternating blocks of
 //! `WS_TEST_BENCH_BLOCK` tests (default 50) so that drift on the machine hits all of them; `WS_TEST_BENCH_ITERS`
@@ -35,6 +37,55 @@ fn axum_app() -> Router {
         "/ws",
         get(|ws: WebSocketUpgrade| async move { ws.on_upgrade(five_events) }),
     )
+}
+
+/// The same five events from the simplest server there is: a tokio-tungstenite accept loop, run by `serve`.
+async fn served_five_events(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message as Raw;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            while let Some(Ok(message)) = socket.next().await {
+                if message.is_text() {
+                    for kind in ChatEvent::CRITICAL {
+                        let event = json!({"type": kind, "run_id": "r1"}).to_string();
+                        if socket.feed(Raw::text(event)).await.is_err() {
+                            return;
+                        }
+                    }
+                    if socket.flush().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// One whole test against the served loop, as `#[ws_test(serve = ...)]` runs it.
+async fn one_served_test() -> Result<(), Error> {
+    let mut server = ws_test_runtime::ServedServer::builder(served_five_events)
+        .start()
+        .await?;
+    let mut client = server.connect().await?;
+    client
+        .send_json(json!({"type": "chat_message", "content": "bench"}))
+        .await?;
+    client
+        .expect(Expect::events(ChatEvent::CRITICAL).strict().per("run_id"))
+        .await?;
+    drop(client);
+    server.stop().await
+}
+
+fn whole_served_test() -> Result<Duration, Error> {
+    let started = Instant::now();
+    runtime()?.block_on(one_served_test())?;
+    Ok(started.elapsed())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -183,9 +234,11 @@ fn main() -> Result<(), Error> {
         .iter()
         .map(|_| Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds"))
         .collect();
+    let mut served = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds");
     for variant in VARIANTS {
         whole_test(variant)?; // warm up: the first test pays for lazy statics and page faults
     }
+    whole_served_test()?;
     let mut done = 0;
     while done < iterations {
         let this_block = block.min(iterations - done);
@@ -193,6 +246,9 @@ fn main() -> Result<(), Error> {
             for _ in 0..this_block {
                 histogram.saturating_record(whole_test(*variant)?.as_nanos() as u64);
             }
+        }
+        for _ in 0..this_block {
+            served.saturating_record(whole_served_test()?.as_nanos() as u64);
         }
         done += this_block;
     }
@@ -214,6 +270,15 @@ fn main() -> Result<(), Error> {
             p50 as f64 / tcp as f64
         );
     }
+    let axum_tcp = histograms[2].value_at_quantile(0.5);
+    println!(
+        "{:<26} {:>10.1} {:>10.1} {:>10.1}   {:>21.2}× hosted axum app, TCP",
+        "served tungstenite, TCP",
+        micros(served.value_at_quantile(0.5)),
+        micros(served.value_at_quantile(0.9)),
+        micros(served.value_at_quantile(0.99)),
+        served.value_at_quantile(0.5) as f64 / axum_tcp as f64
+    );
     let connections = env_number("WS_TEST_BENCH_IDLE", 2000);
     println!("\nresident memory per idle connection, client + server side, {connections} connections");
     let mut tcp_kib = 0.0;
