@@ -225,9 +225,21 @@ async fn a_body_panic_is_resumed_after_teardown(_client: &mut WsClient) {
 #[should_panic(expected = "but WS_TEST_ATTRIBUTE_SURELY_UNSET_VARIABLE is not set")]
 async fn fails_when_the_url_variable_is_unset(_client: &mut WsClient) {}
 
-#[ws_test(handler = Router::new(), event_timeout = "200ms")]
-#[should_panic(expected = "the server's welcome did not arrive (use `skip_welcome = true` if it sends none)")]
+#[ws_test(handler = Router::new(), welcome = "connection_established", event_timeout = "200ms")]
+#[should_panic(
+    expected = "the server's welcome (connection_established) did not arrive (use `skip_welcome = true` if it sends none)"
+)]
 async fn fails_when_the_welcome_is_missing(_client: &mut WsClient) {}
+
+/// A handler that declares no welcome is not waited on: the body gets the connection as it is.
+#[ws_test(handler = Router::new().route("ping", |session: Session, _: Value| async move {
+    session.send_json(&json!({"type": "pong"})).await
+}))]
+async fn a_handler_without_a_welcome_is_not_waited_on(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "ping"})).await?;
+    assert_eq!(client.recv_json().await?["type"], "pong");
+    Ok(())
+}
 
 #[test]
 fn a_failed_test_leaves_a_transcript() {

@@ -149,6 +149,9 @@ pub(crate) struct Args {
     pub(crate) user: Option<LitStr>,
     pub(crate) token: Option<LitStr>,
     pub(crate) subprotocol: Option<LitStr>,
+    pub(crate) event_key: Option<LitStr>,
+    pub(crate) welcome: Option<LitStr>,
+    pub(crate) pattern: Option<LitStr>,
     pub(crate) skip_welcome: Option<bool>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) event_timeout: Option<Duration>,
@@ -483,6 +486,19 @@ pub(crate) fn crate_path(value: &Expr, errors: &mut Errors) -> Option<Path> {
         Ok(path) => Some(path),
         Err(_) => {
             errors.at(text.span(), format!("`crate = \"{}\"` is not a path", text.value()));
+            None
+        }
+    }
+}
+
+/// An event pattern: a string in the grammar of `Expect::pattern`, checked here with the same parser, so a bad
+/// pattern is an error on the string.
+pub(crate) fn pattern(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+    let text = string(value, "pattern", "pattern = \"started delta+ done\"", errors)?;
+    match ws_test_pattern::parse(&text.value()) {
+        Ok(_) => Some(text),
+        Err(error) => {
+            errors.at(text.span(), error.to_string());
             None
         }
     }

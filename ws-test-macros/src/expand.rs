@@ -164,6 +164,10 @@ pub(crate) fn events(args: &Args, context: &Context) -> Option<TokenStream> {
     if let Some(times) = args.times {
         refine.extend(quote!(.times(#times)));
     }
+    if let Some(pattern) = &args.pattern {
+        // Checked by the attribute with the runtime's own parser: it parses.
+        return Some(quote!(.expect(#private::pattern(#pattern) #refine)));
+    }
     let Some(events) = &args.events else {
         return (!refine.is_empty())
             .then(|| quote!(.refine_events(|__ws_events: #private::Expectation| __ws_events #refine)));

@@ -55,6 +55,58 @@ use proc_macro::TokenStream;
 /// Equivalent: `TestSpec::new(name).expect(Expect::events(["agent_started", "agent_completed"]))`, i.e.
 /// `client.expect(&Expect::events([...])).await` after the body.
 ///
+/// **`pattern = "..."`** — the declared events as a pattern, the grammar of `Expect::pattern`: names separated by
+/// spaces, `*`, `+`, `?`, `|` and parentheses, with `per` and `times` as for `events` (`events` and `pattern`
+/// together are an error; a pattern that does not parse is a compile error on the string). Equivalent:
+/// `TestSpec::new(name).expect(Expect::pattern("started delta+ done")?)`.
+///
+/// **`event_key = "method"`** — the field that names an event, a key (`"method"`, `"event"`, `"t"`) or a JSON
+/// pointer (`"/data/kind"`); default `"type"`. The declared events, the welcome, `expect_type` and every `expect`
+/// in the body that names no key of its own read it. Equivalent: `server.client().event_key("method")`, or
+/// `Expect::events([...]).event_key("method")`.
+///
+/// **`welcome = "session.created"`** — the event awaited on each client after connecting, named by the event
+/// key. Without it, only the welcome the server's handler declares is awaited (the built-in agent's
+/// `connection_established`); with `app`, `serve` or `url`, none. Equivalent:
+/// `client.expect(&Expect::events(["session.created"])).await?` before the body.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// /// A realtime-model-style stream: a session, then per item one `added`, deltas, one `done`.
+/// fn realtime() -> Router {
+///     Router::new()
+///         .on_connect(|session: Session| async move {
+///             session.send_json(&json!({"type": "session.created"})).await
+///         })
+///         .route("response.create", |session: Session, _request: Value| async move {
+///             for item in ["i1", "i2"] {
+///                 session.send_json(&json!({"type": "response.output_item.added", "item_id": item})).await?;
+///                 for delta in ["Hel", "lo"] {
+///                     let event = json!({"type": "response.output_text.delta", "item_id": item, "delta": delta});
+///                     session.send_json(&event).await?;
+///                 }
+///                 session.send_json(&json!({"type": "response.output_text.done", "item_id": item})).await?;
+///             }
+///             Ok::<(), ws_test_runtime::Error>(())
+///         })
+/// }
+///
+/// #[ws_test(
+///     handler = realtime,
+///     welcome = "session.created",
+///     pattern = "response.output_item.added response.output_text.delta+ response.output_text.done",
+///     per = "item_id",
+///     times = 2,
+///     transport = "memory",
+///     start_paused = true
+/// )]
+/// async fn two_items_stream_and_finish(client: &mut WsClient) -> TestResult {
+///     client.send_json(json!({"type": "response.create"})).await?;
+///     Ok(())
+/// }
+/// ```
+///
 /// **`order = "strict" | "in_order" | "any_order"`** — exactly these frames / these in order (default) / in any
 /// order. Equivalent: `Expect::events([...]).strict()` (or `.order(Order::Strict)`).
 ///

@@ -8,8 +8,8 @@ use quote::quote;
 use syn::Expr;
 
 use crate::args::{
-    Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, duration, events, path, positive,
-    recording, route, string, strings, url,
+    Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, duration, events, path, pattern,
+    positive, recording, route, string, strings, url,
 };
 use crate::expand;
 
@@ -54,8 +54,8 @@ const EMBEDDED_ONLY: &str = "`{key}` configures the embedded server, which a tes
 const SERVED: &str = "`{key}` configures ws-test's own server, but `serve` runs yours; keep one";
 /// With a profile, `order`, `per` and `times` refine the profile's events.
 const DESCRIBES_EVENTS: Rule = Rule::Needs(
-    &["events", "profile"],
-    "`{key}` describes the declared events: add `events = [...]`",
+    &["events", "pattern", "profile"],
+    "`{key}` describes the declared events: add `events = [...]` or `pattern = \"...\"`",
 );
 
 fn none(_: &Args, _: &expand::Context) -> Option<TokenStream> {
@@ -79,6 +79,38 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         rules: &[],
         expand: expand::events,
         doc: "the event types that must arrive after the body, in this order",
+    },
+    Argument {
+        name: "pattern",
+        on: On::Both,
+        parse: |value, args, errors| args.pattern = pattern(value, errors),
+        rules: &[Rule::Conflicts(
+            "events",
+            "`pattern` and `events` both declare the events; keep one (a pattern can say what a list says: \
+             `pattern = \"a b c\"`)",
+        )],
+        // Expanded with `events`, which it replaces.
+        expand: none,
+        doc: "the declared events as a pattern: names, `*`, `+`, `?`, `|` and parentheses",
+    },
+    Argument {
+        name: "event_key",
+        on: On::Both,
+        parse: |value, args, errors| args.event_key = string(value, "event_key", "event_key = \"method\"", errors),
+        rules: &[],
+        expand: |args, _| args.event_key.as_ref().map(|key| quote!(.event_key(#key))),
+        doc: "the field that names an event: a key (\"method\") or a JSON pointer (\"/data/kind\")",
+    },
+    Argument {
+        name: "welcome",
+        on: On::Both,
+        parse: |value, args, errors| args.welcome = string(value, "welcome", "welcome = \"session.created\"", errors),
+        rules: &[Rule::Conflicts(
+            "skip_welcome",
+            "`welcome` names the frame to await and `skip_welcome` says to await none; keep one",
+        )],
+        expand: |args, _| args.welcome.as_ref().map(|event| quote!(.welcome(#event))),
+        doc: "the event the driver awaits after connecting, named by the event key",
     },
     Argument {
         name: "order",

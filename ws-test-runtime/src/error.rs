@@ -376,26 +376,7 @@ impl fmt::Display for ExpectationFailure {
     }
 }
 
-/// A bad pattern: what is wrong and at which column (1-based, in characters).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatternError {
-    /// The pattern as given.
-    pub pattern: String,
-    /// The 1-based column of the offending character (one past the end for "unexpected end").
-    pub column: usize,
-    /// What is wrong, in words.
-    pub reason: String,
-}
-
-impl fmt::Display for PatternError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid event pattern at column {}: {}", self.column, self.reason)?;
-        writeln!(f, "    {}", self.pattern)?;
-        write!(f, "    {}^", " ".repeat(self.column.saturating_sub(1)))
-    }
-}
-
-impl std::error::Error for PatternError {}
+pub use ws_test_pattern::PatternError;
 
 #[cfg(test)]
 mod tests {

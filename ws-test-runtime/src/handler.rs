@@ -55,6 +55,13 @@ pub trait Handler: Send + Sync + 'static {
         let _ = (session, close);
         async {}
     }
+
+    /// The name of the event this handler sends first on every connection, if it sends one (its welcome):
+    /// `#[ws_test]` waits for it after connecting, read by the test's event key. Default: none. The built-in
+    /// [`ChatAgent`](crate::ChatAgent) and a [`Router`](crate::Router) with a welcome say theirs.
+    fn welcome(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl<H: Handler> Handler for Arc<H> {
@@ -69,6 +76,10 @@ impl<H: Handler> Handler for Arc<H> {
     fn on_close(&self, session: &Session, close: &CloseInfo) -> impl Future<Output = ()> + Send {
         (**self).on_close(session, close)
     }
+
+    fn welcome(&self) -> Option<&str> {
+        (**self).welcome()
+    }
 }
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -78,6 +89,7 @@ pub(crate) trait DynHandler: Send + Sync + 'static {
     fn on_connect<'a>(&'a self, session: &'a Session) -> BoxFuture<'a, HandlerResult>;
     fn on_message<'a>(&'a self, session: &'a Session, message: Message) -> BoxFuture<'a, HandlerResult>;
     fn on_close<'a>(&'a self, session: &'a Session, close: &'a CloseInfo) -> BoxFuture<'a, ()>;
+    fn welcome(&self) -> Option<&str>;
 }
 
 impl<H: Handler> DynHandler for H {
@@ -87,6 +99,10 @@ impl<H: Handler> DynHandler for H {
 
     fn on_message<'a>(&'a self, session: &'a Session, message: Message) -> BoxFuture<'a, HandlerResult> {
         Box::pin(Handler::on_message(self, session, message))
+    }
+
+    fn welcome(&self) -> Option<&str> {
+        Handler::welcome(self)
     }
 
     fn on_close<'a>(&'a self, session: &'a Session, close: &'a CloseInfo) -> BoxFuture<'a, ()> {

@@ -270,6 +270,10 @@ impl Handler for Replay {
         self.perform(session, &self.script.opening).await
     }
 
+    fn welcome(&self) -> Option<&str> {
+        self.sends_welcome().then_some(protocol::CONNECTION_ESTABLISHED)
+    }
+
     async fn on_message(&self, session: &Session, message: Message) -> HandlerResult {
         let cursor = session.local::<Cursor>();
         let next = cursor.0.fetch_add(1, Ordering::AcqRel);

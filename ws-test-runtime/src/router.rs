@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::Field;
 use crate::handler::{BoxFuture, Handler, HandlerResult, IntoHandlerResult};
 use crate::message::Message;
 use crate::protocol::{self, error_code};
@@ -52,6 +53,10 @@ pub struct Router {
     routes: HashMap<String, Arc<RouteFn>>,
     fallback: Option<Arc<RouteFn>>,
     on_connect: Vec<Arc<ConnectFn>>,
+    /// The field incoming frames are routed by (default `"type"`).
+    event_key: Field,
+    /// The event `with_welcome` sends first.
+    welcome: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Router {
@@ -72,7 +77,32 @@ impl Router {
         Self::default()
     }
 
-    /// Routes messages whose `"type"` is `kind` to `route`; a later route for the same type replaces it.
+    /// Routes incoming frames by this field instead of `"type"`: a key (`"method"` for a mock of a JSON-RPC
+    /// backend) or a JSON pointer. A frame without a string there gets `missing_type`.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let rpc = Router::new().event_key("method").route("add", |session: Session, call: Value| async move {
+    ///     let sum = call["params"][0].as_i64().unwrap_or(0) + call["params"][1].as_i64().unwrap_or(0);
+    ///     session.send_json(&json!({"jsonrpc": "2.0", "id": call["id"], "result": sum})).await
+    /// });
+    /// let server = EmbeddedServer::builder().handler(rpc).start().await?;
+    /// let mut client = server.connect().await?;
+    /// client.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "add", "params": [2, 3]})).await?;
+    /// assert_eq!(client.recv_json().await?, json!({"jsonrpc": "2.0", "id": 1, "result": 5}));
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn event_key(mut self, key: impl Into<Field>) -> Self {
+        self.event_key = key.into();
+        self
+    }
+
+    /// Routes messages whose event key (`"type"`, or [`event_key`](Self::event_key)) is `kind` to `route`; a
+    /// later route for the same name replaces it.
     pub fn route<F, Fut>(mut self, kind: impl Into<String>, route: F) -> Self
     where
         F: Fn(Session, Value) -> Fut + Send + Sync + 'static,
@@ -111,7 +141,8 @@ impl Router {
     /// Sends `PROTOCOL.md`'s welcome, `{"type":"connection_established","connection_id":..,"user_id":..}`,
     /// on every new connection (the built-in chat agent does; add it to your own router to keep
     /// `#[ws_test]`'s default welcome check).
-    pub fn with_welcome(self) -> Self {
+    pub fn with_welcome(mut self) -> Self {
+        self.welcome = Some(protocol::CONNECTION_ESTABLISHED);
         self.on_connect(|session: Session| async move {
             session
                 .send_json(&json!({
@@ -153,8 +184,8 @@ impl Router {
                 return reply_error(session, error_code::INVALID_JSON, detail).await;
             }
         };
-        let Some(kind) = value.get("type").and_then(Value::as_str) else {
-            let detail = "the message has no string \"type\" field".to_owned();
+        let Some(kind) = self.event_key.str(&value) else {
+            let detail = format!("the message has no string {:?} field", self.event_key.as_str());
             return reply_error(session, error_code::MISSING_TYPE, detail).await;
         };
         match self.routes.get(kind).or(self.fallback.as_ref()) {
@@ -180,6 +211,10 @@ impl Handler for Router {
 
     fn on_message(&self, session: &Session, message: Message) -> impl Future<Output = HandlerResult> + Send {
         self.dispatch(session, message)
+    }
+
+    fn welcome(&self) -> Option<&str> {
+        self.welcome
     }
 }
 

@@ -175,6 +175,10 @@ impl Handler for ChatAgent {
     fn on_message(&self, session: &Session, message: Message) -> impl Future<Output = HandlerResult> + Send {
         self.router().dispatch(session, message)
     }
+
+    fn welcome(&self) -> Option<&str> {
+        Some(protocol::CONNECTION_ESTABLISHED)
+    }
 }
 
 /// The data one run needs, taken from the chat message.

@@ -61,6 +61,8 @@ pub(crate) struct Options {
     pub(crate) recv_timeout: Duration,
     pub(crate) send_timeout: Duration,
     pub(crate) max_history_bytes: usize,
+    /// The field that names an event (default `"type"`).
+    pub(crate) event_key: crate::Field,
 }
 
 enum Failure {
@@ -78,6 +80,7 @@ impl ClientBuilder {
                 recv_timeout: timeout::scaled(timeout::RECV),
                 send_timeout: timeout::scaled(timeout::SEND),
                 max_history_bytes: super::DEFAULT_MAX_HISTORY_BYTES,
+                event_key: crate::Field::type_key(),
             },
             url: url.into(),
             token: None,
@@ -107,6 +110,15 @@ impl ClientBuilder {
     /// Sends `Origin: ORIGIN`, as a browser would.
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
         self.origin = Some(origin.into());
+        self
+    }
+
+    /// The field that names an event on this connection (default `"type"`): a key (`"method"` for JSON-RPC,
+    /// `"event"`, `"t"`) or a JSON pointer (`"/data/kind"`). [`WsClient::expect_type`] reads it, and
+    /// [`WsClient::expect`] and the client's [`Tap`](crate::Tap) use it for expectations that name no key of
+    /// their own ([`Expectation::event_key`](crate::expect::Expectation::event_key)).
+    pub fn event_key(mut self, key: impl Into<crate::Field>) -> Self {
+        self.options.event_key = key.into();
         self
     }
 

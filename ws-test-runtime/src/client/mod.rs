@@ -134,7 +134,7 @@ impl WsClient {
     }
 
     fn from_socket(socket: Socket, subprotocol: Option<String>, options: &builder::Options) -> Self {
-        let recording = Recording::new(options.max_history_bytes, &options.url);
+        let recording = Recording::new(options.max_history_bytes, &options.url, options.event_key.clone());
         let (sink, stream) = socket.split();
         let (events_tx, events) = mpsc::unbounded_channel();
         let reader = tokio::spawn(read_loop(stream, events_tx, Arc::clone(&recording)));
@@ -158,6 +158,11 @@ impl WsClient {
     /// The URL this client connected to.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The field that names an event on this connection (see [`ClientBuilder::event_key`]).
+    pub fn event_key(&self) -> &crate::Field {
+        &self.recording.event_key
     }
 
     /// The subprotocol the server agreed to, if any.
@@ -418,8 +423,9 @@ impl WsClient {
         E::decode(&value)
     }
 
-    /// Waits for the next JSON message whose `"type"` is `kind` and returns it; other messages that arrive
-    /// first are passed over (they stay in the history, and a timeout lists them).
+    /// Waits for the next JSON message whose event key (`"type"`, or the client's
+    /// [`event_key`](crate::ClientBuilder::event_key)) is `kind` and returns it; other messages that arrive first
+    /// are passed over (they stay in the history, and a timeout lists them).
     pub async fn expect_type(&mut self, kind: &str) -> Result<Value> {
         let within = self.recv_timeout;
         self.expect_type_within(kind, within).await
@@ -427,10 +433,14 @@ impl WsClient {
 
     /// [`expect_type`](Self::expect_type) with its own deadline.
     pub async fn expect_type_within(&mut self, kind: &str, within: Duration) -> Result<Value> {
-        let awaited = format!("a message of type {kind:?}");
+        let key = self.recording.event_key.clone();
+        let awaited = match key.is_type() {
+            true => format!("a message of type {kind:?}"),
+            false => format!("a message whose {key} is {kind:?}"),
+        };
         self.wait(&awaited, within, |event| match event {
             Event::Message(_, message) => match message.json() {
-                Ok(value) if value.get("type").and_then(Value::as_str) == Some(kind) => Some(Ok(value)),
+                Ok(value) if key.str(&value) == Some(kind) => Some(Ok(value)),
                 _ => None,
             },
             _ => None,

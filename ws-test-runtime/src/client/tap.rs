@@ -24,14 +24,17 @@ pub(crate) struct Recording {
     /// The cap on what received frames may hold, and what they hold now (payloads plus [`FRAME_OVERHEAD`]).
     max_bytes: usize,
     received_bytes: AtomicUsize,
+    /// The connection's event key: expectations that name none use it.
+    pub(crate) event_key: crate::Field,
 }
 
 /// What a frame costs in the history beyond its payload, for the cap.
 const FRAME_OVERHEAD: usize = std::mem::size_of::<Frame>();
 
 impl Recording {
-    pub(crate) fn new(max_bytes: usize, url: &str) -> Arc<Self> {
+    pub(crate) fn new(max_bytes: usize, url: &str, event_key: crate::Field) -> Arc<Self> {
         Arc::new(Recording {
+            event_key,
             history: Mutex::new(History::new().with_url(url)),
             closed: Mutex::new(None),
             changed: watch::channel(0).0,
@@ -218,6 +221,7 @@ impl Tap {
         default_within: Duration,
         wait: bool,
     ) -> Outcome {
+        let expectation = &*expectation.keyed_by(&self.recording.event_key);
         let mut matcher = match Matcher::new(expectation) {
             Ok(matcher) => matcher,
             Err(error) => {

@@ -103,6 +103,8 @@ pub struct TestSpec {
     app: Option<fn(ServerBuilder) -> AppFuture>,
     serve: Option<Serve>,
     subprotocol: Option<String>,
+    event_key: Option<crate::Field>,
+    welcome: Option<String>,
     /// A recording to serve: its name and its text.
     replay: Option<(String, &'static str)>,
     ignore_fields: Vec<String>,
@@ -133,6 +135,8 @@ impl TestSpec {
             app: None,
             serve: None,
             subprotocol: None,
+            event_key: None,
+            welcome: None,
             replay: None,
             ignore_fields: Vec::new(),
             path: None,
@@ -241,6 +245,24 @@ impl TestSpec {
     /// default, `handler`, `server`) is told to agree to it; an `app`, a `serve` server or a `url` decides.
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocol = Some(protocol.into());
+        self
+    }
+
+    /// The field that names an event in this test (the macro's `event_key = "method"`): a key or a JSON pointer;
+    /// default `"type"`. The clients read it ([`ClientBuilder::event_key`](crate::ClientBuilder::event_key)), so
+    /// the declared events, the welcome, `expect_type` and every `expect` in the body that names no key of its
+    /// own use it.
+    pub fn event_key(mut self, key: impl Into<crate::Field>) -> Self {
+        self.event_key = Some(key.into());
+        self
+    }
+
+    /// The event the driver awaits on each client after connecting (the macro's `welcome = "session.created"`),
+    /// named by the event key. Without it, only a welcome the server's handler declares is awaited — the
+    /// built-in agent's `connection_established` ([`Handler::welcome`](crate::Handler::welcome)); with `app`,
+    /// `serve` or `url`, none.
+    pub fn welcome(mut self, event: impl Into<String>) -> Self {
+        self.welcome = Some(event.into());
         self
     }
 
@@ -394,10 +416,41 @@ impl TestSpec {
         Ok(true)
     }
 
-    /// Whether the clients expect the built-in `connection_established` welcome first (`replay`: whether the
-    /// recording's server sent one first).
-    fn expects_welcome(&self, replay: Option<&Replay>) -> bool {
-        !self.skip_welcome && self.app.is_none() && self.serve.is_none() && replay.is_none_or(Replay::sends_welcome)
+    /// The event the clients await first: the test's `welcome`; else what the embedded server's handler declares
+    /// ([`Handler::welcome`](crate::Handler::welcome)); against `WS_TEST_URL` in place of an embedded server, what
+    /// that server's handler would have declared; with `app`, `serve`, `url` or `skip_welcome`, none.
+    fn welcome_event(&self, server: Option<&EmbeddedServer>) -> Option<String> {
+        if self.welcome.is_some() {
+            return self.welcome.clone();
+        }
+        if self.skip_welcome || self.app.is_some() || self.serve.is_some() {
+            return None;
+        }
+        if let Some(server) = server {
+            return server.welcome().map(str::to_owned);
+        }
+        match self.target {
+            Target::Url(_) | Target::UrlFromEnv(_) => None,
+            // In place of the embedded server this test describes: the welcome its handler would send.
+            Target::Embedded | Target::UrlFromEnvOrEmbedded(_) => {
+                let replays_welcome = |(name, text): &(String, &'static str)| {
+                    Replay::from_named_json_lines(text, name).is_ok_and(|replay| replay.sends_welcome())
+                };
+                match &self.replay {
+                    Some(replay) if !replays_welcome(replay) => None,
+                    _ => self.embedded_builder().welcome().map(str::to_owned),
+                }
+            }
+        }
+    }
+
+    /// The embedded server's builder as the test configures it: `server`, then `handler`.
+    fn embedded_builder(&self) -> ServerBuilder {
+        let builder = self.server.map_or_else(EmbeddedServer::builder, |server| server());
+        match self.handler {
+            Some(handler) => handler(builder),
+            None => builder,
+        }
     }
 
     /// What cannot go with `serve` (a test built by hand or from a profile; the macro refuses the same at compile
@@ -556,7 +609,6 @@ async fn hook(
 
 async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) -> Result<(), String> {
     timeout::check_env().map_err(|error| error.to_string())?;
-    let mut replay = None;
     let url = match (spec.external_url()?, &spec.serve) {
         (Some(url), _) => {
             injected.external_url = Some(url.clone());
@@ -572,16 +624,12 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             url
         }
         (None, None) => {
-            let mut builder = spec.server.map_or_else(EmbeddedServer::builder, |server| server());
-            if let Some(handler) = spec.handler {
-                builder = handler(builder);
-            }
+            let mut builder = spec.embedded_builder();
             if let Some((name, text)) = &spec.replay {
                 let loaded = Replay::from_named_json_lines(text, name)
                     .map_err(|error| format!("the recording to replay does not read: {error}"))?
                     .ignore_fields(&spec.ignore_fields);
-                builder = builder.handler(loaded.clone());
-                replay = Some(loaded);
+                builder = builder.handler(loaded);
             }
             // The core's settings first: `app` carries them over to the app's builder.
             if let Some(path) = &spec.path {
@@ -620,6 +668,7 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
         };
         hook(hooks.profile, "setup", (hooks.setup)(&context)).await?;
     }
+    let welcome = spec.welcome_event(injected.server.as_ref());
     for _ in 0..spec.clients {
         // An embedded server's own builder trusts its certificate when it serves TLS.
         let mut builder = match &injected.server {
@@ -635,15 +684,20 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
         if let Some(protocol) = &spec.subprotocol {
             builder = builder.subprotocol(protocol.clone());
         }
+        if let Some(key) = &spec.event_key {
+            builder = builder.event_key(key);
+        }
         let connected = match &injected.served {
             Some(served) => served.connect_with(builder).await,
             None => builder.connect().await,
         };
         let mut client = connected.map_err(|error| error.to_string())?;
-        if spec.expects_welcome(replay.as_ref()) {
-            let welcome = Expect::events([protocol::CONNECTION_ESTABLISHED]).within(spec.event_deadline());
-            client.expect(&welcome).await.map_err(|error| {
-                format!("the server's welcome did not arrive (use `skip_welcome = true` if it sends none):\n{error}")
+        if let Some(welcome) = &welcome {
+            let expected = Expect::events([welcome.as_str()]).within(spec.event_deadline());
+            client.expect(&expected).await.map_err(|error| {
+                format!(
+                    "the server's welcome ({welcome}) did not arrive (use `skip_welcome = true` if it sends none):\n{error}"
+                )
             })?;
         }
         taps.push(client.tap());

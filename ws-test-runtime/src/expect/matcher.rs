@@ -1,7 +1,6 @@
 //! The streaming matcher: one pass over the frames, constant work per frame, a verdict as soon as there is one.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::borrow::Cow;
 
 use serde_json::Value;
 
@@ -9,6 +8,7 @@ use super::pattern::{Automaton, BitSet};
 use super::report;
 use super::verdict::{Divergence, EndReason, ReportFrame, Summary, Tag};
 use super::{Expectation, Order, Sequence, Step, subset_matches};
+use crate::Field;
 use crate::{Error, Result};
 
 /// Where a matcher stands.
@@ -50,7 +50,8 @@ struct Group {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matched {
     events: Vec<Value>,
-    per: Option<String>,
+    per: Option<Field>,
+    key: Field,
 }
 
 impl Matched {
@@ -63,13 +64,13 @@ impl Matched {
     pub fn of_type<'a>(&'a self, event_type: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
         self.events
             .iter()
-            .filter(move |event| event.get("type").and_then(Value::as_str) == Some(event_type))
+            .filter(move |event| self.key.str(event) == Some(event_type))
     }
 
     /// The matched events whose grouping field (see [`Expectation::per`]) has this value.
     pub fn group<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
         self.events.iter().filter(move |event| match &self.per {
-            Some(field) => key_of(event, field).as_deref() == Some(key),
+            Some(field) => field.text(event).as_deref() == Some(key),
             None => false,
         })
     }
@@ -102,15 +103,6 @@ pub(crate) struct Matcher<'e> {
     progress: Progress,
     mask: BitSet,
     scratch: BitSet,
-}
-
-/// The grouping value of a frame: a string as is, a number or boolean as written.
-pub(crate) fn key_of<'v>(frame: &'v Value, field: &str) -> Option<Cow<'v, str>> {
-    match frame.get(field)? {
-        Value::String(text) => Some(Cow::Borrowed(text)),
-        Value::Null => None,
-        other => Some(Cow::Owned(other.to_string())),
-    }
 }
 
 impl<'e> Matcher<'e> {
@@ -223,7 +215,7 @@ impl<'e> Matcher<'e> {
     /// ignored type fails it ("nothing after"); otherwise it is left for later.
     pub(crate) fn feed_after(&mut self, frame: &Value) {
         let at = self.tags.len();
-        let event_type = frame.get("type").and_then(Value::as_str);
+        let event_type = self.expectation.key().str(frame);
         let ignored = event_type.is_some_and(|t| self.expectation.ignore.iter().any(|i| i == t));
         self.tags.push(if ignored { Tag::Ignored } else { Tag::Other });
         if self.expectation.order == Order::Strict && !ignored && self.failure.is_none() {
@@ -239,7 +231,7 @@ impl<'e> Matcher<'e> {
 
     fn classify(&mut self, frame: &Value, at: usize) -> Tag {
         let strict = self.expectation.order == Order::Strict;
-        let Some(event_type) = frame.get("type").and_then(Value::as_str) else {
+        let Some(event_type) = self.expectation.key().str(frame) else {
             return if strict {
                 self.fail(Divergence::NotAnEvent { frame: at })
             } else {
@@ -260,10 +252,10 @@ impl<'e> Matcher<'e> {
             if !opens && pair.close != event_type {
                 continue;
             }
-            let Some(key) = key_of(frame, &pair.key) else {
+            let Some(key) = pair.key.text(frame) else {
                 let missing = Divergence::MissingKey {
                     frame: at,
-                    field: pair.key.clone(),
+                    field: pair.key.to_string(),
                     event_type: event_type.to_owned(),
                 };
                 return self.fail(missing);
@@ -290,7 +282,7 @@ impl<'e> Matcher<'e> {
         }
         let group = match &self.expectation.per {
             None => 0,
-            Some(field) => match key_of(frame, field) {
+            Some(field) => match field.text(frame) {
                 Some(key) => match self.index.get(key.as_ref()) {
                     Some(&group) => group,
                     None => {
@@ -304,7 +296,7 @@ impl<'e> Matcher<'e> {
                 None if strict => {
                     let missing = Divergence::MissingKey {
                         frame: at,
-                        field: field.clone(),
+                        field: field.to_string(),
                         event_type: event_type.to_owned(),
                     };
                     return self.fail(missing);
@@ -467,6 +459,7 @@ impl<'e> Matcher<'e> {
         Matched {
             events,
             per: self.expectation.per.clone(),
+            key: self.expectation.key().clone(),
         }
     }
 
@@ -482,6 +475,7 @@ impl<'e> Matcher<'e> {
         Matched {
             events,
             per: self.expectation.per.clone(),
+            key: self.expectation.key().clone(),
         }
     }
 
@@ -503,7 +497,7 @@ impl<'e> Matcher<'e> {
     fn summary(&self) -> Summary {
         let mut missing = Vec::new();
         let mut stalls: Vec<(usize, String)> = Vec::new();
-        let per = self.expectation.per.as_deref();
+        let per = self.expectation.per.as_ref();
         for group in self.groups.iter().filter(|group| !group.done) {
             let remaining = self.remaining(group);
             let label = match (per, &group.key) {

@@ -119,7 +119,7 @@ pub use matcher::Matched;
 pub(crate) use matcher::{Matcher, Progress};
 pub(crate) use verdict::{EndReason, ReportFrame};
 
-use crate::{Error, Result};
+use crate::{Error, Field, Result};
 
 /// Entry points for building an [`Expectation`].
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +140,17 @@ impl Expect {
     pub fn pattern(source: &str) -> Result<Expectation> {
         let node = pattern::parse(source).map_err(Error::Pattern)?;
         Ok(Expectation::new(Sequence::Pattern { node }))
+    }
+}
+
+/// The expectation of a pattern the `#[ws_test(pattern = ...)]` attribute has already parsed (with the same
+/// parser): what its expansion calls. A pattern that does not parse (only reachable by hand) is an expectation no
+/// frame meets, whose report names the error.
+#[doc(hidden)]
+pub fn pattern(source: &str) -> Expectation {
+    match Expect::pattern(source) {
+        Ok(expectation) => expectation,
+        Err(error) => Expect::events([format!("(a pattern that does not parse: {error})")]).strict(),
     }
 }
 
@@ -219,7 +230,7 @@ pub(crate) enum Sequence {
 pub(crate) struct Pair {
     pub(crate) open: String,
     pub(crate) close: String,
-    pub(crate) key: String,
+    pub(crate) key: Field,
 }
 
 /// What a test expects of the events it receives. Build it with [`Expect`].
@@ -227,7 +238,9 @@ pub(crate) struct Pair {
 pub struct Expectation {
     pub(crate) sequence: Sequence,
     pub(crate) order: Order,
-    pub(crate) per: Option<String>,
+    /// The field that names an event; `None`: the client's (default `"type"`).
+    pub(crate) event_key: Option<Field>,
+    pub(crate) per: Option<Field>,
     pub(crate) times: Option<u32>,
     pub(crate) pairs: Vec<Pair>,
     pub(crate) matching: Vec<(String, Value)>,
@@ -241,6 +254,7 @@ impl Expectation {
         Expectation {
             sequence,
             order: Order::InOrder,
+            event_key: None,
             per: None,
             times: None,
             pairs: Vec::new(),
@@ -276,11 +290,53 @@ impl Expectation {
         self
     }
 
-    /// One sequence per distinct value of this JSON field (`"run_id"`); groups may interleave, and every group
-    /// that appears must complete.
-    pub fn per(mut self, field: impl Into<String>) -> Self {
+    /// One sequence per distinct value of this JSON field (`"run_id"`, or a JSON pointer such as
+    /// `"/params/subscription"`); groups may interleave, and every group that appears must complete.
+    pub fn per(mut self, field: impl Into<Field>) -> Self {
         self.per = Some(field.into());
         self
+    }
+
+    /// The field that names an event: a key (`"method"`, `"event"`, `"t"`) or a JSON pointer (`"/data/kind"`);
+    /// default `"type"`, or the client's ([`ClientBuilder::event_key`](crate::ClientBuilder::event_key)). Frames
+    /// without a string at this field are not events.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// let frames = [
+    ///     json!({"jsonrpc": "2.0", "id": 1, "result": 9}),
+    ///     json!({"jsonrpc": "2.0", "method": "ticks", "params": {"subscription": 9, "result": 0}}),
+    ///     json!({"jsonrpc": "2.0", "method": "ticks", "params": {"subscription": 9, "result": 1}}),
+    /// ];
+    /// let ticks = Expect::events(["ticks", "ticks"]).strict().per("/params/subscription").event_key("method");
+    /// assert!(ticks.check(&frames[1..]).is_ok());
+    /// ```
+    pub fn event_key(mut self, key: impl Into<Field>) -> Self {
+        self.event_key = Some(key.into());
+        self
+    }
+
+    /// The event key, when this expectation sets one.
+    pub fn event_key_field(&self) -> Option<&Field> {
+        self.event_key.as_ref()
+    }
+
+    /// This expectation with `key` as its event key unless it names its own (what a client with an event key
+    /// does before matching).
+    pub(crate) fn keyed_by(&self, key: &Field) -> std::borrow::Cow<'_, Expectation> {
+        match &self.event_key {
+            None if !key.is_type() => std::borrow::Cow::Owned(self.clone().event_key(key)),
+            _ => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
+    /// The field that names an event here.
+    pub(crate) fn key(&self) -> &Field {
+        static TYPE: std::sync::OnceLock<Field> = std::sync::OnceLock::new();
+        self.event_key
+            .as_ref()
+            .unwrap_or_else(|| TYPE.get_or_init(Field::type_key))
     }
 
     /// `n` complete sequences (with [`per`](Self::per): `n` distinct groups). A sequence ends as soon as it is
@@ -292,7 +348,7 @@ impl Expectation {
 
     /// Every `open` event must be closed by a later `close` event with the same value of `key`; a closer
     /// without an opener, an opener opened twice, or an opener left open fails.
-    pub fn pair(mut self, open: impl Into<String>, close: impl Into<String>, key: impl Into<String>) -> Self {
+    pub fn pair(mut self, open: impl Into<String>, close: impl Into<String>, key: impl Into<Field>) -> Self {
         self.pairs.push(Pair {
             open: open.into(),
             close: close.into(),
@@ -379,6 +435,9 @@ impl fmt::Display for Expectation {
         }
         if let Some(n) = self.times {
             write!(f, ", {n} time(s)")?;
+        }
+        if let Some(key) = self.event_key.as_ref().filter(|key| !key.is_type()) {
+            write!(f, ", named by {key}")?;
         }
         for pair in &self.pairs {
             write!(f, ", pair {} -> {} by {}", pair.open, pair.close, pair.key)?;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Expect, Expectation, Order, Sequence};
 use crate::history::{Direction, FrameKind, History};
-use crate::{Error, Result};
+use crate::{Error, Field, Result};
 
 impl Expect {
     /// The expectation of a recorded session (a transcript file, as `ws-test record` writes): the `type` of every
@@ -41,25 +41,34 @@ impl Expect {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
     pub fn from_recording(path: impl AsRef<Path>) -> Result<Expectation> {
+        Self::from_recording_keyed(path, Field::type_key())
+    }
+
+    /// [`from_recording`](Self::from_recording) for a protocol whose events are named by another field (`"method"`,
+    /// `"event"`, a JSON pointer): the expectation names its events by `key` and keys on it.
+    pub fn from_recording_keyed(path: impl AsRef<Path>, key: impl Into<Field>) -> Result<Expectation> {
         let path = path.as_ref();
-        Self::from_history_named(&History::load(path)?, &path.display().to_string())
+        Self::from_history_named(&History::load(path)?, &path.display().to_string(), &key.into())
     }
 
     /// The same as [`from_recording`](Self::from_recording), from a history in memory.
     pub fn from_history(history: &History) -> Result<Expectation> {
-        Self::from_history_named(history, "the history")
+        Self::from_history_named(history, "the history", &Field::type_key())
     }
 
-    fn from_history_named(history: &History, name: &str) -> Result<Expectation> {
+    fn from_history_named(history: &History, name: &str, key: &Field) -> Result<Expectation> {
         let frames: Vec<(String, Map<String, Value>)> = history
             .frames()
             .iter()
             .filter(|frame| frame.direction == Direction::In)
             .filter_map(|frame| match &frame.kind {
                 FrameKind::Text(text) => match serde_json::from_str(text) {
-                    Ok(Value::Object(map)) => {
-                        let kind = map.get("type")?.as_str()?.to_owned();
-                        Some((kind, map))
+                    Ok(value @ Value::Object(_)) => {
+                        let kind = key.str(&value)?.to_owned();
+                        match value {
+                            Value::Object(map) => Some((kind, map)),
+                            _ => None,
+                        }
                     }
                     _ => None,
                 },
@@ -68,10 +77,15 @@ impl Expect {
             .collect();
         if frames.is_empty() {
             return Err(Error::Config(format!(
-                "{name} has no frame from the server that is a JSON object with a \"type\": there is no order to expect"
+                "{name} has no frame from the server that is a JSON object with a {:?}: there is no order to expect",
+                key.as_str()
             )));
         }
-        Ok(match best_grouping(&frames) {
+        let keyed = |expectation: Expectation| match key.is_type() {
+            true => expectation,
+            false => expectation.event_key(key),
+        };
+        Ok(keyed(match best_grouping(&frames) {
             Some(grouping) => {
                 let mut expectation = Expect::events(grouping.sequence).per(grouping.field);
                 if grouping.runs > 1 {
@@ -83,7 +97,7 @@ impl Expect {
                 expectation
             }
             None => Expect::events(frames.into_iter().map(|(kind, _)| kind)),
-        })
+        }))
     }
 }
 
@@ -195,14 +209,22 @@ impl Expectation {
             Order::AnyOrder => call("any_order()".into()),
             Order::InOrder => {}
         }
+        if let Some(key) = self.event_key.as_ref().filter(|key| !key.is_type()) {
+            call(format!("event_key({:?})", key.as_str()));
+        }
         if let Some(field) = &self.per {
-            call(format!("per({field:?})"));
+            call(format!("per({:?})", field.as_str()));
         }
         if let Some(n) = self.times {
             call(format!("times({n})"));
         }
         for pair in &self.pairs {
-            call(format!("pair({:?}, {:?}, {:?})", pair.open, pair.close, pair.key));
+            call(format!(
+                "pair({:?}, {:?}, {:?})",
+                pair.open,
+                pair.close,
+                pair.key.as_str()
+            ));
         }
         for (kind, fields) in &self.matching {
             call(format!("matching({kind:?}, json!({fields}))"));

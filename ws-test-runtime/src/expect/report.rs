@@ -44,8 +44,9 @@ pub(crate) fn build(
                 }
                 Divergence::NotAnEvent { .. } => (
                     format!(
-                        "frame #{} is not a JSON event with a \"type\" (strict mode allows nothing else)",
-                        number(at)
+                        "frame #{} is not a JSON event with a {:?} (strict mode allows nothing else)",
+                        number(at),
+                        expectation.key().as_str()
                     ),
                     "not an event".to_owned(),
                 ),
@@ -141,7 +142,7 @@ pub(crate) fn build(
         rows.push(Some(FailureRow {
             index: frame.index,
             at: frame.at,
-            summary: frame.summary(),
+            summary: frame.summary(expectation.key()),
             ignored: tags[position] == Tag::Ignored,
         }));
         previous = Some(position);
@@ -151,7 +152,13 @@ pub(crate) fn build(
     let mut not_matched: Vec<String> = others
         .iter()
         .take(MAX_LISTED)
-        .map(|&position| format!("#{} {}", frames[position].index, frames[position].summary()))
+        .map(|&position| {
+            format!(
+                "#{} {}",
+                frames[position].index,
+                frames[position].summary(expectation.key())
+            )
+        })
         .collect();
     if others.len() > MAX_LISTED {
         not_matched.push(format!("… and {} more", others.len() - MAX_LISTED));

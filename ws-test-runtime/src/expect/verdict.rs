@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::Field;
 use crate::history::{summarize_json, summarize_text};
 use crate::message::{CloseInfo, Message};
 
@@ -138,10 +139,10 @@ impl ReportFrame {
         }
     }
 
-    /// One line: type and key fields.
-    pub(crate) fn summary(&self) -> String {
+    /// One line: the event's name (read at `key`) and key fields.
+    pub(crate) fn summary(&self, key: &Field) -> String {
         match (&self.value, &self.not_json) {
-            (Some(value), _) => summarize_json(value).unwrap_or_else(|| summarize_text(&value.to_string())),
+            (Some(value), _) => summarize_json(value, key).unwrap_or_else(|| summarize_text(&value.to_string())),
             (None, Some(summary)) => summary.clone(),
             (None, None) => String::new(),
         }
@@ -151,7 +152,7 @@ impl ReportFrame {
     pub(crate) fn fed_value(&self) -> Cow<'_, Value> {
         match &self.value {
             Some(value) => Cow::Borrowed(value),
-            None => Cow::Owned(Value::String(self.summary())),
+            None => Cow::Owned(Value::String(self.not_json.clone().unwrap_or_default())),
         }
     }
 }

@@ -17,6 +17,8 @@ use tokio::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::Field;
+
 pub(crate) use jsonl::{REDACTED, frame_line, header_line, read_numbered, redact};
 
 use crate::error::{Error, Result};
@@ -129,15 +131,21 @@ impl Frame {
 
 /// One line describing a text frame: `type key=value ...` for a typed JSON object, the clipped text otherwise.
 pub(crate) fn summarize_text(text: &str) -> String {
+    summarize_text_by(text, &Field::type_key())
+}
+
+/// [`summarize_text`] with events named by `key`.
+pub(crate) fn summarize_text_by(text: &str, key: &Field) -> String {
     match serde_json::from_str::<Value>(text) {
-        Ok(value) => summarize_json(&value).unwrap_or_else(|| format!("text {}", clip(text))),
+        Ok(value) => summarize_json(&value, key).unwrap_or_else(|| format!("text {}", clip(text))),
         Err(_) => format!("text (not JSON) {}", clip(text)),
     }
 }
 
-/// `type key=value ...` for a JSON object with a string `type`; `None` otherwise.
-pub(crate) fn summarize_json(value: &Value) -> Option<String> {
-    let kind = value.get("type")?.as_str()?;
+/// `name key=value ...` for a JSON object with a string at `key` (the event key, default `type`); `None`
+/// otherwise.
+pub(crate) fn summarize_json(value: &Value, key: &Field) -> Option<String> {
+    let kind = key.str(value)?;
     let mut line = kind.to_owned();
     for field in KEY_FIELDS {
         match value.get(field) {

@@ -337,6 +337,15 @@ impl ServerBuilder {
         }
     }
 
+    /// The event the handler sends first on every connection, if it declares one (the built-in agent's
+    /// `connection_established` when no handler is set).
+    pub(crate) fn welcome(&self) -> Option<&str> {
+        match &self.handler {
+            Some(handler) => handler.welcome(),
+            None => Some(protocol::CONNECTION_ESTABLISHED),
+        }
+    }
+
     /// Binds the listener and starts serving; the server is ready to accept when this returns.
     pub async fn start(self) -> Result<EmbeddedServer> {
         let config = &self.core.config;

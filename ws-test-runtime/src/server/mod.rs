@@ -272,6 +272,15 @@ impl EmbeddedServer {
         self.client().connect().await
     }
 
+    /// The name of the event this server's handler sends first on every connection, if it sends one
+    /// ([`Handler::welcome`](crate::Handler::welcome); a hosted app: none).
+    pub fn welcome(&self) -> Option<&str> {
+        match &self.shared.front {
+            FrontEnd::Own(handler) => handler.welcome(),
+            FrontEnd::App(_) => None,
+        }
+    }
+
     /// A copy of the server's counters now.
     pub fn metrics(&self) -> MetricsSnapshot {
         let mut snapshot = self.shared.metrics.snapshot();
