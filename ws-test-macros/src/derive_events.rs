@@ -92,16 +92,26 @@ fn each_argument(
 struct Container {
     tag: Option<LitStr>,
     rename_all: Option<LitStr>,
+    /// `content = "..."`: serde's adjacently tagged form.
+    content: Option<LitStr>,
+    /// `untagged`.
+    untagged: Option<proc_macro2::Span>,
 }
 
 fn container(input: &DeriveInput, errors: &mut Errors) -> Container {
     let mut found = Container {
         tag: None,
         rename_all: None,
+        content: None,
+        untagged: None,
     };
     each_argument(&input.attrs, "serde", errors, |meta| {
         if meta.path.is_ident("tag") {
             found.tag = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("content") {
+            found.content = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("untagged") {
+            found.untagged = meta.path.get_ident().map(Ident::span);
         } else if meta.path.is_ident("rename_all") {
             found.rename_all = serde_string(&meta)?;
         } else {
@@ -175,18 +185,27 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
     };
     let container = container(&input, &mut errors);
     let options = options(&input, &mut errors);
-    match &container.tag {
-        Some(tag) if tag.value() == "type" => {}
-        Some(tag) => errors.at(
-            tag.span(),
-            "WsEvents reads the wire name from the `type` field: use `tag = \"type\"`",
+    // The event key is serde's own internal tag: `tag = "event"` names events by their "event" field.
+    match (&container.tag, &container.content, container.untagged) {
+        (_, _, Some(untagged)) => errors.at(
+            untagged,
+            "WsEvents reads an event's name from serde's internal tag, and an untagged enum has none: use \
+             #[serde(tag = \"type\")] (or the field your protocol names events by, such as \"event\")",
         ),
-        None => errors.at(
+        (_, Some(content), _) => errors.at(
+            content.span(),
+            "WsEvents supports serde's internally tagged form only (the fields beside the tag), not the adjacently \
+             tagged one: drop `content`",
+        ),
+        (Some(tag), None, None) if tag.value().is_empty() => errors.at(tag.span(), "the tag cannot be empty"),
+        (Some(_), None, None) => {}
+        (None, None, None) => errors.at(
             input.ident.span(),
-            "WsEvents works with serde's internally tagged form: add #[serde(tag = \"type\")] (and usually \
-             rename_all = \"snake_case\")",
+            "WsEvents works with serde's internally tagged form: add #[serde(tag = \"type\")] (or the field your \
+             protocol names events by, such as tag = \"event\"; and usually rename_all = \"snake_case\")",
         ),
     }
+    let event_key = container.tag.as_ref().map_or_else(|| "type".to_owned(), LitStr::value);
     let rule = container.rename_all.as_ref().map(|rule| {
         let value = rule.value();
         if !RULES.contains(&value.as_str()) {
@@ -294,6 +313,7 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
     quote! {
         impl #impl_generics #krate::__private::WsEvents for #ident #type_generics #where_clause {
             const ENUM_NAME: &'static str = #name;
+            const EVENT_KEY: &'static str = #event_key;
             const NAMES: &'static [&'static str] = &[#(#names),*];
             const CRITICAL: &'static [&'static str] = &[#(#critical),*];
             const VARIANTS: &'static [(&'static str, &'static str)] = &[#(#pairs),*];
@@ -310,7 +330,9 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
         }
 
         impl #impl_generics #ident #type_generics #where_clause {
-            /// Every wire name of these events (the `"type"` field), in variant order.
+            /// The field that names these events on the wire (serde's `tag`).
+            #vis const EVENT_KEY: &'static str = <Self as #krate::__private::WsEvents>::EVENT_KEY;
+            /// Every wire name of these events (the event key's values), in variant order.
             #vis const NAMES: &'static [&'static str] = <Self as #krate::__private::WsEvents>::NAMES;
             /// The declared critical order of these events.
             #vis const CRITICAL: &'static [&'static str] = <Self as #krate::__private::WsEvents>::CRITICAL;

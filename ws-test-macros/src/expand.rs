@@ -127,6 +127,22 @@ impl Context {
     }
 }
 
+/// The enum of `Enum::CRITICAL` or `Enum::NAMES` (a constant of an enum that derives `WsEvents`), not a module's
+/// constant (`protocol::CRITICAL_EVENTS`): two segments or more, the one before the last in CamelCase.
+fn constant_of_enum(path: &syn::Path) -> Option<syn::Path> {
+    let count = path.segments.len();
+    let last = path.segments.last()?.ident.to_string();
+    let owner = path.segments.iter().nth(count.checked_sub(2)?)?.ident.to_string();
+    let camel = owner.chars().next().is_some_and(char::is_uppercase) && owner.chars().any(char::is_lowercase);
+    if !camel || !matches!(last.as_str(), "CRITICAL" | "NAMES") {
+        return None;
+    }
+    Some(syn::Path {
+        leading_colon: path.leading_colon,
+        segments: path.segments.iter().take(count - 1).cloned().collect(),
+    })
+}
+
 /// The builder calls that apply `args` to a `TestSpec`, one per argument in the table's order, and the
 /// item-level checks they need.
 pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
@@ -172,11 +188,15 @@ pub(crate) fn events(args: &Args, context: &Context) -> Option<TokenStream> {
         return (!refine.is_empty())
             .then(|| quote!(.refine_events(|__ws_events: #private::Expectation| __ws_events #refine)));
     };
+    // The enum the events come from, when they name one: its event key (serde's tag) applies, unless the test
+    // names its own.
+    let mut events_enum: Option<syn::Path> = None;
     let events = match events {
         Events::List(items) => {
             let items = items.iter().map(|item| match item {
                 Expr::Path(expr) => match variant_path(&expr.path) {
                     Some((enum_path, variant)) => {
+                        events_enum.get_or_insert_with(|| enum_path.clone());
                         let path = &expr.path;
                         context.check(quote_spanned! {path.span()=>
                             const _: () = {
@@ -197,9 +217,18 @@ pub(crate) fn events(args: &Args, context: &Context) -> Option<TokenStream> {
             });
             quote!([#(#items),*])
         }
-        Events::Expr(expr) => quote!(#expr),
+        Events::Expr(expr) => {
+            if let Expr::Path(expr) = expr {
+                events_enum = constant_of_enum(&expr.path);
+            }
+            quote!(#expr)
+        }
     };
-    Some(quote!(.expect(#private::Expect::events(#events) #refine)))
+    let keyed = match (&events_enum, &args.event_key) {
+        (Some(enum_path), None) => quote!(.event_key(#private::event_key_of::<#enum_path>())),
+        _ => TokenStream::new(),
+    };
+    Some(quote!(.expect(#private::Expect::events(#events) #keyed #refine)))
 }
 
 impl Context {

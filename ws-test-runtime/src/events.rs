@@ -42,7 +42,10 @@ pub use ws_test_macros::WsEvents;
 pub trait WsEvents: Sized {
     /// The enum's name, for messages.
     const ENUM_NAME: &'static str;
-    /// Every wire name (the `"type"` field), in variant order.
+    /// The field that names these events on the wire: serde's `tag` (default `"type"`). `#[ws_test(events =
+    /// Enum::CRITICAL)]` and `events = [Enum::Variant, ...]` key on it with nothing else said.
+    const EVENT_KEY: &'static str = "type";
+    /// Every wire name (the values of the event key), in variant order.
     const NAMES: &'static [&'static str];
     /// The declared critical order: variant order, or `#[ws_events(order = [...])]`.
     const CRITICAL: &'static [&'static str];
@@ -71,7 +74,7 @@ pub fn decode_with_serde<E>(frame: &Value) -> Result<E, Error>
 where
     E: WsEvents + for<'de> Deserialize<'de>,
 {
-    let event_type = frame.get("type").and_then(Value::as_str).unwrap_or_default();
+    let event_type = frame.get(E::EVENT_KEY).and_then(Value::as_str).unwrap_or_default();
     if !E::NAMES.contains(&event_type) {
         return Err(Error::UnknownEvent {
             event_type: event_type.to_owned(),
@@ -85,6 +88,11 @@ where
         reason: error.to_string(),
         frame: frame.to_string(),
     })
+}
+
+/// The event key of `E` (what `events = [Enum::Variant]` and `events = Enum::CRITICAL` key on).
+pub fn event_key_of<E: WsEvents>() -> &'static str {
+    E::EVENT_KEY
 }
 
 /// The wire name of `E`'s variant `variant` (what `events = [Enum::Variant]` expands to; the macro has already

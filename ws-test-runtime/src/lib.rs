@@ -85,7 +85,7 @@ pub mod __private {
     };
     pub use crate::driver::outcome::TestOutcome;
     pub use crate::driver::{Flavor, ProfileContext, Target, TestSpec, body, run};
-    pub use crate::events::{decode_with_serde, variant_name};
+    pub use crate::events::{decode_with_serde, event_key_of, variant_name};
     pub use crate::expect::{Expect, Expectation, Order, fuzz_one, is_met, pattern};
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;

@@ -28,3 +28,57 @@ async fn a_subscription_notifies_in_order(client: &mut WsClient) -> TestResult {
     }
     Ok(())
 }
+
+/// Notifications named by `"method"`, grouped by the subscription they belong to (a JSON pointer).
+#[ws_test(
+    serve = jsonrpc_ticker::serve,
+    path = "/",
+    event_key = "method",
+    events = ["ticks", "ticks", "ticks"],
+    per = "/params/subscription"
+)]
+async fn a_subscription_ticks_three_times(client: &mut WsClient) -> TestResult {
+    client
+        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "subscribe_ticks", "params": [3]}))
+        .await?;
+    Ok(())
+}
+
+/// Two subscriptions at once, checked in the body: each strictly its two ticks (the replies name no method, so
+/// they are not events).
+#[ws_test(serve = jsonrpc_ticker::serve, path = "/")]
+async fn two_subscriptions_tick_side_by_side(client: &mut WsClient) -> TestResult {
+    for id in [1, 2] {
+        client
+            .send_json(json!({"jsonrpc": "2.0", "id": id, "method": "subscribe_ticks", "params": [2]}))
+            .await?;
+    }
+    client
+        .expect(
+            Expect::events(["ticks", "ticks"])
+                .strict()
+                .per("/params/subscription")
+                .times(2)
+                .event_key("method"),
+        )
+        .await?;
+    Ok(())
+}
+
+/// One tick short: the test fails within its event timeout, and the timeline names the events by their method
+/// (`2  3.798  ticks`) and says what is still expected of the subscription.
+#[ws_test(
+    serve = jsonrpc_ticker::serve,
+    path = "/",
+    event_key = "method",
+    events = ["ticks", "ticks", "ticks", "ticks"],
+    per = "/params/subscription",
+    event_timeout = "300ms"
+)]
+#[should_panic(expected = "named by method, within 300ms\ntimed out after 300ms")]
+async fn a_missing_tick_fails_naming_it(client: &mut WsClient) -> TestResult {
+    client
+        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "subscribe_ticks", "params": [3]}))
+        .await?;
+    Ok(())
+}

@@ -232,7 +232,11 @@ impl<'e> Matcher<'e> {
     fn classify(&mut self, frame: &Value, at: usize) -> Tag {
         let strict = self.expectation.order == Order::Strict;
         let Some(event_type) = self.expectation.key().str(frame) else {
-            return if strict {
+            // Strict per group, a JSON object that names no event (a JSON-RPC reply beside its notifications)
+            // belongs to no group; without groups, or for a frame that is not JSON at all, strict allows nothing
+            // else.
+            let outside_groups = self.expectation.per.is_some() && frame.is_object();
+            return if strict && !outside_groups {
                 self.fail(Divergence::NotAnEvent { frame: at })
             } else {
                 Tag::Other

@@ -57,6 +57,29 @@ fn strict_allows_nothing_between_nor_after() {
         after.reason(),
         "frame #2 came after the expectation was complete (strict mode allows nothing after)"
     );
+    // Strict per group, an object that names no event is outside every group; a frame that is not JSON is not.
+    let reply = json!({"jsonrpc": "2.0", "id": 1, "result": 7});
+    let keyed = |event: &str| json!({"method": event, "params": {"subscription": 7}});
+    let per = Expect::events(["tick", "tick"])
+        .strict()
+        .per("/params/subscription")
+        .event_key("method");
+    assert!(per.check(&[keyed("tick"), reply.clone(), keyed("tick")]).is_ok());
+    assert!(
+        Expect::events(["tick"])
+            .strict()
+            .event_key("method")
+            .check(&[reply, keyed("tick")])
+            .is_err()
+    );
+    let garbage = failure(per.check(&[keyed("tick"), Value::String("garbage".into())]));
+    assert!(
+        garbage
+            .reason()
+            .starts_with("frame #1 is not a JSON event with a \"method\""),
+        "{}",
+        garbage.reason()
+    );
     let not_json = failure(Expect::events(["a"]).strict().check(&[Value::String("garbage".into())]));
     assert!(
         not_json.reason().starts_with("frame #0 is not a JSON event"),
