@@ -17,6 +17,7 @@ mod lifecycle;
 mod limits;
 mod newcomer;
 mod protocol;
+mod protocols;
 mod recording;
 mod served;
 mod tls;

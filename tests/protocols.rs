@@ -1,0 +1,170 @@
+//! Any protocol, written as a new user would: Phoenix-style frames named by `"event"` and grouped by `"topic"`
+//! with a `#[serde(tag = "event")]` enum, and a realtime-model stream with a `session.created` welcome and a
+//! pattern per `item_id`, over TCP and in memory on a paused clock. Each has a must-fail twin.
+
+use serde::Deserialize;
+use ws_test_runtime::prelude::*;
+
+/// A Phoenix-channels-style room: frames named by `"event"`, grouped by `"topic"`.
+#[derive(Debug, Deserialize, WsEvents)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum RoomEvent {
+    Joined { topic: String, user: String },
+    Message { topic: String, body: String },
+    Left { topic: String },
+}
+
+/// Joins answer `joined`, a `message` and `left` for the topic; the server routes by `"event"` too.
+fn rooms() -> Router {
+    Router::new()
+        .event_key("event")
+        .route("phx_join", |session: Session, join: Value| async move {
+            let topic = join["topic"].clone();
+            session
+                .send_json(&json!({"event": "joined", "topic": topic, "user": session.user_id()}))
+                .await?;
+            session
+                .send_json(&json!({"event": "message", "topic": topic, "body": "welcome"}))
+                .await?;
+            session.send_json(&json!({"event": "left", "topic": topic})).await
+        })
+}
+
+/// The same room, but it forgets to leave.
+fn rooms_that_never_leave() -> Router {
+    Router::new()
+        .event_key("event")
+        .route("phx_join", |session: Session, join: Value| async move {
+            let topic = join["topic"].clone();
+            session
+                .send_json(&json!({"event": "joined", "topic": topic, "user": "u"}))
+                .await?;
+            session
+                .send_json(&json!({"event": "message", "topic": topic, "body": "hi"}))
+                .await
+        })
+}
+
+async fn join(client: &mut WsClient, topics: &[&str]) -> TestResult {
+    for topic in topics {
+        client.send_json(json!({"event": "phx_join", "topic": topic})).await?;
+    }
+    Ok(())
+}
+
+#[ws_test(handler = rooms, events = RoomEvent::CRITICAL, per = "topic", times = 2)]
+async fn two_rooms_each_join_talk_and_leave(client: &mut WsClient) -> TestResult {
+    join(client, &["room:lobby", "room:ops"]).await
+}
+
+#[ws_test(handler = rooms, user = "ada", event_key = "event")]
+async fn typed_room_events_come_out_of_the_client(client: &mut WsClient) -> TestResult {
+    join(client, &["room:lobby"]).await?;
+    match client.next_event::<RoomEvent>().await? {
+        RoomEvent::Joined { topic, user } => assert_eq!((topic.as_str(), user.as_str()), ("room:lobby", "ada")),
+        other => panic!("expected joined first, got {other:?}"),
+    }
+    assert!(matches!(client.next_event::<RoomEvent>().await?, RoomEvent::Message { body, .. } if body == "welcome"));
+    // `expect_type` reads the test's event key too.
+    assert_eq!(client.event_key().as_str(), "event");
+    assert_eq!(client.expect_type("left").await?["topic"], "room:lobby");
+    Ok(())
+}
+
+#[ws_test(
+    handler = rooms_that_never_leave,
+    events = [RoomEvent::Joined, RoomEvent::Message, RoomEvent::Left],
+    per = "topic",
+    event_timeout = "300ms"
+)]
+#[should_panic(expected = "missing: topic=room:lobby: left")]
+async fn a_room_that_never_leaves_fails_naming_the_event(client: &mut WsClient) -> TestResult {
+    join(client, &["room:lobby"]).await
+}
+
+/// A realtime-model-style stream: a session, then per item one `added`, deltas, one `done`.
+fn realtime() -> Router {
+    stream(&["Hel", "lo", "!"], true)
+}
+
+/// The same stream without the `done` of each item.
+fn realtime_without_done() -> Router {
+    stream(&["Hel", "lo"], false)
+}
+
+fn stream(deltas: &'static [&'static str], done: bool) -> Router {
+    Router::new()
+        .on_connect(|session: Session| async move {
+            session
+                .send_json(&json!({"type": "session.created", "session": {"id": "s1"}}))
+                .await
+        })
+        .route("response.create", move |session: Session, _request: Value| async move {
+            for item in ["item_1", "item_2"] {
+                session
+                    .send_json(&json!({"type": "response.output_item.added", "item_id": item}))
+                    .await?;
+                for delta in deltas {
+                    // A model thinks between tokens: on a paused clock this takes no time.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    let event = json!({"type": "response.output_text.delta", "item_id": item, "delta": delta});
+                    session.send_json(&event).await?;
+                }
+                if done {
+                    session
+                        .send_json(&json!({"type": "response.output_text.done", "item_id": item}))
+                        .await?;
+                }
+            }
+            Ok::<(), ws_test_runtime::Error>(())
+        })
+}
+
+#[ws_test(
+    handler = realtime,
+    welcome = "session.created",
+    pattern = "response.output_item.added response.output_text.delta+ response.output_text.done",
+    per = "item_id",
+    times = 2
+)]
+async fn a_realtime_stream_over_tcp(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "response.create"})).await?;
+    Ok(())
+}
+
+#[ws_test(
+    handler = realtime,
+    welcome = "session.created",
+    pattern = "response.output_item.added response.output_text.delta+ response.output_text.done",
+    per = "item_id",
+    times = 2,
+    transport = "memory",
+    start_paused = true
+)]
+async fn a_realtime_stream_in_memory_on_a_paused_clock(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "response.create"})).await?;
+    Ok(())
+}
+
+#[ws_test(
+    handler = realtime_without_done,
+    welcome = "session.created",
+    pattern = "response.output_item.added response.output_text.delta+ response.output_text.done",
+    per = "item_id",
+    times = 2,
+    transport = "memory",
+    start_paused = true,
+    event_timeout = "2s"
+)]
+#[should_panic(
+    expected = "missing: item_id=item_1: one of response.output_text.delta | response.output_text.done; item_id=item_2"
+)]
+async fn a_stream_without_done_fails_naming_it(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "response.create"})).await?;
+    Ok(())
+}
+
+/// A server whose first frame is not the named welcome fails the test before the body, naming the welcome.
+#[ws_test(handler = rooms, welcome = "session.created", event_timeout = "200ms")]
+#[should_panic(expected = "the server's welcome (session.created) did not arrive")]
+async fn a_missing_welcome_fails_before_the_body(_client: &mut WsClient) {}
