@@ -14,6 +14,14 @@ enum RoomEvent {
     Left { topic: String },
 }
 
+impl RoomEvent {
+    fn topic(&self) -> &str {
+        match self {
+            RoomEvent::Joined { topic, .. } | RoomEvent::Message { topic, .. } | RoomEvent::Left { topic } => topic,
+        }
+    }
+}
+
 /// Joins answer `joined`, a `message` and `left` for the topic; the server routes by `"event"` too.
 fn rooms() -> Router {
     Router::new()
@@ -64,7 +72,12 @@ async fn typed_room_events_come_out_of_the_client(client: &mut WsClient) -> Test
         RoomEvent::Joined { topic, user } => assert_eq!((topic.as_str(), user.as_str()), ("room:lobby", "ada")),
         other => panic!("expected joined first, got {other:?}"),
     }
-    assert!(matches!(client.next_event::<RoomEvent>().await?, RoomEvent::Message { body, .. } if body == "welcome"));
+    let message = client.next_event::<RoomEvent>().await?;
+    assert!(
+        matches!(&message, RoomEvent::Message { body, .. } if body == "welcome"),
+        "{message:?}"
+    );
+    assert_eq!(message.topic(), "room:lobby");
     // `expect_type` reads the test's event key too.
     assert_eq!(client.event_key().as_str(), "event");
     assert_eq!(client.expect_type("left").await?["topic"], "room:lobby");
