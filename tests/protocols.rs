@@ -181,3 +181,77 @@ async fn a_stream_without_done_fails_naming_it(client: &mut WsClient) -> TestRes
 #[ws_test(handler = rooms, welcome = "session.created", event_timeout = "200ms")]
 #[should_panic(expected = "the server's welcome (session.created) did not arrive")]
 async fn a_missing_welcome_fails_before_the_body(_client: &mut WsClient) {}
+
+/// A binary protocol: MessagePack frames carrying the same kind of events.
+fn msgpack(bytes: &[u8]) -> Result<serde_json::Value, rmp_serde::decode::Error> {
+    rmp_serde::from_slice(bytes)
+}
+
+/// Answers `{"type": "subscribe", "count": N}` (JSON) with N MessagePack `tick`s and a `done`; with
+/// `"garbled": true` the second tick is bytes that are not MessagePack.
+fn msgpack_ticker() -> Router {
+    Router::new().route("subscribe", |session: Session, request: Value| async move {
+        let count = request["count"].as_u64().unwrap_or(1);
+        for n in 0..count {
+            let frame = if n == 1 && request["garbled"] == true {
+                vec![0xc1, 0xff, 0x00] // 0xc1 is never used in MessagePack
+            } else {
+                rmp_serde::to_vec_named(&json!({"type": "tick", "n": n})).map_err(|error| error.to_string())?
+            };
+            session.send_binary(frame).await?;
+        }
+        let done = rmp_serde::to_vec_named(&json!({"type": "done"})).map_err(|error| error.to_string())?;
+        session.send_binary(done).await?;
+        Ok::<(), ws_test_runtime::BoxError>(())
+    })
+}
+
+#[ws_test(handler = msgpack_ticker, decode = msgpack, events = ["tick", "tick", "done"], order = "strict")]
+async fn msgpack_events_over_tcp(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "subscribe", "count": 2})).await?;
+    Ok(())
+}
+
+#[ws_test(handler = msgpack_ticker, decode = msgpack, transport = "memory")]
+async fn msgpack_expect_type_returns_the_decoded_value_in_memory(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "subscribe", "count": 2})).await?;
+    assert_eq!(client.expect_type("tick").await?, json!({"type": "tick", "n": 0}));
+    assert_eq!(client.recv_json().await?["n"], 1);
+    // The history keeps the bytes, with the decoded JSON beside them.
+    let history = client.history();
+    let done = history.received().last().expect("the done frame");
+    assert!(matches!(done.kind, ws_test_runtime::FrameKind::Binary(_)), "{done:?}");
+    assert_eq!(done.json(), Some(json!({"type": "done"})));
+    Ok(())
+}
+
+/// A frame that does not decode is never dropped: the declared events fail, and the timeline shows the frame
+/// with the decoder's words and its first bytes.
+#[ws_test(
+    handler = msgpack_ticker,
+    decode = msgpack,
+    events = ["tick", "tick", "tick", "done"],
+    order = "strict",
+    event_timeout = "500ms"
+)]
+#[should_panic(expected = "binary frame of 3 byte(s) that did not decode")]
+async fn a_frame_that_does_not_decode_is_reported(client: &mut WsClient) -> TestResult {
+    client
+        .send_json(json!({"type": "subscribe", "count": 3, "garbled": true}))
+        .await?;
+    Ok(())
+}
+
+#[ws_test(handler = msgpack_ticker, decode = msgpack)]
+async fn receiving_a_frame_that_does_not_decode_is_an_error_with_its_bytes(client: &mut WsClient) -> TestResult {
+    client
+        .send_json(json!({"type": "subscribe", "count": 2, "garbled": true}))
+        .await?;
+    client.expect_type("tick").await?;
+    let refused = client.recv_json().await.unwrap_err().to_string();
+    assert!(
+        refused.contains("binary frame of 3 byte(s) starting c1 ff 00") && refused.contains("the decoder refused it"),
+        "{refused}"
+    );
+    Ok(())
+}

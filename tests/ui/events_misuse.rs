@@ -17,4 +17,16 @@ enum Untagged {
     One,
 }
 
+#[derive(Deserialize, WsEvents)]
+#[serde(untagged)]
+enum ReallyUntagged {
+    One { a: u32 },
+}
+
+#[derive(Deserialize, WsEvents)]
+#[serde(tag = "t", content = "c")]
+enum Adjacent {
+    One { a: u32 },
+}
+
 fn main() {}

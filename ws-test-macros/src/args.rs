@@ -152,6 +152,7 @@ pub(crate) struct Args {
     pub(crate) event_key: Option<LitStr>,
     pub(crate) welcome: Option<LitStr>,
     pub(crate) pattern: Option<LitStr>,
+    pub(crate) decode: Option<Path>,
     pub(crate) skip_welcome: Option<bool>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) event_timeout: Option<Duration>,

@@ -65,6 +65,12 @@ use proc_macro::TokenStream;
 /// in the body that names no key of its own read it. Equivalent: `server.client().event_key("method")`, or
 /// `Expect::events([...]).event_key("method")`.
 ///
+/// **`decode = msgpack`** — `fn msgpack(bytes: &[u8]) -> Result<serde_json::Value, E>` (any `E: Display`, such
+/// as `rmp_serde::decode::Error`): every binary frame the clients receive is decoded once, as it arrives, and
+/// `events`, `expect`, `expect_type`, `recv_json`, reports and timelines work on the decoded value; transcripts
+/// keep the bytes with the decoded JSON beside them; a frame that does not decode is reported with the decoder's
+/// error and its first bytes. Sending stays `send_binary`. Equivalent: `server.client().decode(msgpack)`.
+///
 /// **`welcome = "session.created"`** — the event awaited on each client after connecting, named by the event
 /// key. Without it, only the welcome the server's handler declares is awaited (the built-in agent's
 /// `connection_established`); with `app`, `serve` or `url`, none. Equivalent:

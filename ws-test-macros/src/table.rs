@@ -102,6 +102,14 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         doc: "the field that names an event: a key (\"method\") or a JSON pointer (\"/data/kind\")",
     },
     Argument {
+        name: "decode",
+        on: On::Both,
+        parse: |value, args, errors| args.decode = path(value, "decode", "decode = msgpack", errors),
+        rules: &[],
+        expand: |args, _| args.decode.as_ref().map(|decode| quote!(.decode(#decode))),
+        doc: "a fn(&[u8]) -> Result<serde_json::Value, E> that decodes every binary frame the clients receive",
+    },
+    Argument {
         name: "welcome",
         on: On::Both,
         parse: |value, args, errors| args.welcome = string(value, "welcome", "welcome = \"session.created\"", errors),

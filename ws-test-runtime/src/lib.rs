@@ -132,7 +132,7 @@ pub use error::{Error, ExpectationFailure, PatternError, Result};
 pub use events::{ChatEvent, EventMeta, WsEvents};
 pub use field::Field;
 pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};
-pub use history::{Direction, Frame, FrameKind, History, Timeline};
+pub use history::{Decoded, Direction, Frame, FrameKind, History, Timeline};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;
 pub use profile::WsProfile;

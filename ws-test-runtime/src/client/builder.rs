@@ -9,6 +9,8 @@ use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, Uri, header}
 use tokio_tungstenite::tungstenite::{self};
 
 use super::{Socket, WsClient};
+use serde_json::Value;
+
 use crate::transport::{self, ConnectError, Stream};
 use crate::wire;
 use crate::{Error, Result, timeout};
@@ -55,7 +57,7 @@ pub struct ClientBuilder {
 }
 
 /// What a connected [`WsClient`] keeps of its builder.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Options {
     pub(crate) url: String,
     pub(crate) recv_timeout: Duration,
@@ -63,6 +65,21 @@ pub(crate) struct Options {
     pub(crate) max_history_bytes: usize,
     /// The field that names an event (default `"type"`).
     pub(crate) event_key: crate::Field,
+    /// Turns received binary frames into JSON.
+    pub(crate) decoder: Option<super::tap::Decoder>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("url", &self.url)
+            .field("recv_timeout", &self.recv_timeout)
+            .field("send_timeout", &self.send_timeout)
+            .field("max_history_bytes", &self.max_history_bytes)
+            .field("event_key", &self.event_key)
+            .field("decoder", &self.decoder.is_some())
+            .finish()
+    }
 }
 
 enum Failure {
@@ -81,6 +98,7 @@ impl ClientBuilder {
                 send_timeout: timeout::scaled(timeout::SEND),
                 max_history_bytes: super::DEFAULT_MAX_HISTORY_BYTES,
                 event_key: crate::Field::type_key(),
+                decoder: None,
             },
             url: url.into(),
             token: None,
@@ -119,6 +137,54 @@ impl ClientBuilder {
     /// their own ([`Expectation::event_key`](crate::expect::Expectation::event_key)).
     pub fn event_key(mut self, key: impl Into<crate::Field>) -> Self {
         self.options.event_key = key.into();
+        self
+    }
+
+    /// Decodes every received binary frame into JSON with `decode` (MessagePack, CBOR, protobuf), once, as it
+    /// arrives: expectations, [`WsClient::recv_json`], [`WsClient::expect_type`], reports and timelines work on
+    /// the decoded value; the history keeps the bytes with the decoded JSON beside them (so do transcripts). A
+    /// frame that does not decode is never dropped: receiving it as JSON is an error with the decoder's words and
+    /// the frame's first bytes, and timelines show the same. Sending stays `send_binary` (the test encodes).
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// /// A "protocol" whose binary frames are JSON bytes behind a one-byte version tag.
+    /// fn tagged(bytes: &[u8]) -> Result<Value, String> {
+    ///     match bytes.split_first() {
+    ///         Some((1, json)) => serde_json::from_slice(json).map_err(|error| error.to_string()),
+    ///         _ => Err("not a version-1 frame".into()),
+    ///     }
+    /// }
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let echo = Router::new().fallback(|session: Session, frame: Value| async move {
+    ///     let mut bytes = vec![1];
+    ///     bytes.extend(frame.to_string().into_bytes());
+    ///     session.send_binary(bytes).await
+    /// });
+    /// let server = EmbeddedServer::builder().handler(echo).start().await?;
+    /// let mut client = server.client().decode(tagged).connect().await?;
+    /// client.send_json(json!({"type": "tick", "n": 1})).await?;
+    /// assert_eq!(client.expect_type("tick").await?["n"], 1);
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn decode<F, E>(mut self, decode: F) -> Self
+    where
+        F: Fn(&[u8]) -> std::result::Result<Value, E> + Send + Sync + 'static,
+        E: std::fmt::Display,
+    {
+        self.options.decoder = Some(std::sync::Arc::new(move |bytes: &[u8]| {
+            decode(bytes).map_err(|error| error.to_string())
+        }));
+        self
+    }
+
+    /// Sets an already erased decoder (the test driver's).
+    pub(crate) fn decoder(mut self, decoder: super::tap::Decoder) -> Self {
+        self.options.decoder = Some(decoder);
         self
     }
 

@@ -31,7 +31,7 @@ use tap::Recording;
 pub use tap::Tap;
 
 use crate::expect::{Expectation, Matched};
-use crate::history::{Direction, FrameKind, History};
+use crate::history::{Decoded, Direction, FrameKind, History};
 use crate::message::{CloseInfo, Message, json_text};
 use crate::protocol::close_code;
 use crate::transport::Stream;
@@ -52,8 +52,8 @@ enum Signal {
 /// A [`Signal`] as the waiting loop sees it: a data frame with its message, read from the history.
 #[derive(Debug)]
 enum Event {
-    /// A data frame and its index in the history.
-    Message(usize, Message),
+    /// A data frame, its index in the history, and what a binary frame decoded to.
+    Message(usize, Message, Option<Decoded>),
     Pong(Vec<u8>),
     Closed(CloseInfo),
 }
@@ -134,7 +134,12 @@ impl WsClient {
     }
 
     fn from_socket(socket: Socket, subprotocol: Option<String>, options: &builder::Options) -> Self {
-        let recording = Recording::new(options.max_history_bytes, &options.url, options.event_key.clone());
+        let recording = Recording::new(
+            options.max_history_bytes,
+            &options.url,
+            options.event_key.clone(),
+            options.decoder.clone(),
+        );
         let (sink, stream) = socket.split();
         let (events_tx, events) = mpsc::unbounded_channel();
         let reader = tokio::spawn(read_loop(stream, events_tx, Arc::clone(&recording)));
@@ -384,15 +389,22 @@ impl WsClient {
     /// Receives the next text or binary message, waiting at most `within`.
     pub async fn recv_within(&mut self, within: Duration) -> Result<Message> {
         self.wait("a message", within, |event| match event {
-            Event::Message(_, message) => Some(Ok(message.clone())),
+            Event::Message(_, message, _) => Some(Ok(message.clone())),
             _ => None,
         })
         .await
     }
 
-    /// Receives the next message and parses it as JSON (a binary or non-JSON frame is an error that shows it).
+    /// Receives the next message and parses it as JSON (a binary frame: its decoded JSON with
+    /// [`ClientBuilder::decode`](crate::ClientBuilder::decode); a frame that is not JSON or did not decode is an
+    /// error that shows it).
     pub async fn recv_json(&mut self) -> Result<Value> {
-        self.recv().await?.json()
+        let within = self.recv_timeout;
+        self.wait("a message", within, |event| match event {
+            Event::Message(_, message, decoded) => Some(event_json(message, decoded.as_ref())),
+            _ => None,
+        })
+        .await
     }
 
     /// Receives the next message as a typed event (see [`WsEvents`](crate::events::WsEvents)): a type the enum
@@ -439,7 +451,7 @@ impl WsClient {
             false => format!("a message whose {key} is {kind:?}"),
         };
         self.wait(&awaited, within, |event| match event {
-            Event::Message(_, message) => match message.json() {
+            Event::Message(_, message, decoded) => match event_json(message, decoded.as_ref()) {
                 Ok(value) if key.str(&value) == Some(kind) => Some(Ok(value)),
                 _ => None,
             },
@@ -454,7 +466,7 @@ impl WsClient {
         let awaited = format!("no message for {within:?}");
         let outcome = self
             .wait(&awaited, within, |event| match event {
-                Event::Message(_, message) => Some(Err(Error::Unexpected {
+                Event::Message(_, message, _) => Some(Err(Error::Unexpected {
                     expected: format!("no message for {within:?}"),
                     received: message.summary(),
                 })),
@@ -610,9 +622,13 @@ impl WsClient {
     fn event(&self, signal: Signal) -> Event {
         match signal {
             Signal::Message(index) => {
-                let message = self.lock_history().frames().get(index).and_then(tap::data_message);
+                let history = self.lock_history();
+                let frame = history.frames().get(index);
+                let message = frame.and_then(tap::data_message);
+                let decoded = frame.and_then(|frame| frame.decoded.clone());
+                drop(history);
                 match message {
-                    Some(message) => Event::Message(index, message),
+                    Some(message) => Event::Message(index, message, decoded),
                     None => Event::Closed(CloseInfo::new(
                         close_code::ABNORMAL,
                         format!("the client's history has no data frame #{index} (a bug in ws-test)"),
@@ -638,7 +654,7 @@ impl WsClient {
             self.pending.push_back(event);
         }
         self.pending
-            .retain(|event| !matches!(event, Event::Message(index, _) if *index < until));
+            .retain(|event| !matches!(event, Event::Message(index, ..) if *index < until));
     }
 
     /// The one waiting loop: feeds events to `accept` until it decides, the connection closes, or `within`
@@ -660,14 +676,14 @@ impl WsClient {
                     received,
                 });
             };
-            if let Event::Message(index, _) = &event {
+            if let Event::Message(index, ..) = &event {
                 self.received_until = self.received_until.max(index + 1);
             }
             if let Some(outcome) = accept(&event) {
                 return outcome;
             }
             match event {
-                Event::Message(_, message) => received.push(message.summary()),
+                Event::Message(_, message, _) => received.push(message.summary()),
                 Event::Pong(_) => {}
                 Event::Closed(close) => {
                     return Err(Error::Closed {
@@ -808,5 +824,21 @@ async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSende
             close_code::ABNORMAL,
             "the TCP connection ended without a close frame",
         ));
+    }
+}
+
+/// A received message as JSON: a text frame parsed, a binary frame as it decoded.
+fn event_json(message: &Message, decoded: Option<&Decoded>) -> Result<Value> {
+    match (message, decoded) {
+        (Message::Binary(_), Some(Decoded::Json(value))) => Ok(value.clone()),
+        (Message::Binary(bytes), Some(Decoded::Failed(reason))) => Err(Error::NotJson {
+            received: format!(
+                "binary frame of {} byte(s) starting {}",
+                bytes.len(),
+                crate::history::first_bytes(bytes)
+            ),
+            reason: format!("the decoder refused it: {reason}"),
+        }),
+        _ => message.json(),
     }
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::error::Result;
 use crate::expect::{EndReason, Expectation, Matched, Matcher, Progress, ReportFrame};
-use crate::history::{Direction, Frame, FrameKind, History};
+use crate::history::{Decoded, Direction, Frame, FrameKind, History};
 use crate::message::{CloseInfo, Message};
 
 /// The record of one connection, shared by its reader task, its client and any tap.
@@ -26,15 +26,21 @@ pub(crate) struct Recording {
     received_bytes: AtomicUsize,
     /// The connection's event key: expectations that name none use it.
     pub(crate) event_key: crate::Field,
+    /// Turns each received binary frame into JSON ([`ClientBuilder::decode`](crate::ClientBuilder::decode)).
+    decoder: Option<Decoder>,
 }
+
+/// A decoder of binary frames, with its error in words.
+pub(crate) type Decoder = Arc<dyn Fn(&[u8]) -> std::result::Result<serde_json::Value, String> + Send + Sync>;
 
 /// What a frame costs in the history beyond its payload, for the cap.
 const FRAME_OVERHEAD: usize = std::mem::size_of::<Frame>();
 
 impl Recording {
-    pub(crate) fn new(max_bytes: usize, url: &str, event_key: crate::Field) -> Arc<Self> {
+    pub(crate) fn new(max_bytes: usize, url: &str, event_key: crate::Field, decoder: Option<Decoder>) -> Arc<Self> {
         Arc::new(Recording {
             event_key,
+            decoder,
             history: Mutex::new(History::new().with_url(url)),
             closed: Mutex::new(None),
             changed: watch::channel(0).0,
@@ -59,7 +65,24 @@ impl Recording {
             ));
         }
         self.received_bytes.store(held + cost, Ordering::Relaxed);
-        Ok(self.record(Direction::In, kind))
+        // Decoded once, as it arrives, before anyone watching is woken.
+        let decoded = match (&kind, &self.decoder) {
+            (FrameKind::Binary(bytes), Some(decode)) => Some(match decode(bytes) {
+                Ok(value) => Decoded::Json(value),
+                Err(reason) => Decoded::Failed(reason),
+            }),
+            _ => None,
+        };
+        let index = {
+            let mut history = self.history();
+            let index = history.record(Direction::In, kind);
+            if let Some(decoded) = decoded {
+                history.set_decoded(index, decoded);
+            }
+            index
+        };
+        self.changed.send_modify(|version| *version += 1);
+        Ok(index)
     }
 
     pub(crate) fn history(&self) -> MutexGuard<'_, History> {
@@ -109,11 +132,12 @@ fn report_frame(frame: &Frame) -> Option<ReportFrame> {
     }
     match &frame.kind {
         FrameKind::Text(text) => Some(ReportFrame::from_text(frame.index, Some(frame.at), text)),
-        FrameKind::Binary(bytes) => Some(ReportFrame::from_message(
-            frame.index,
-            Some(frame.at),
-            &Message::Binary(bytes.clone()),
-        )),
+        FrameKind::Binary(bytes) => Some(match &frame.decoded {
+            Some(Decoded::Json(value)) => ReportFrame::from_value(frame.index, Some(frame.at), value),
+            // A frame that did not decode is shown with the decoder's error and its first bytes.
+            Some(Decoded::Failed(_)) => ReportFrame::not_json(frame.index, Some(frame.at), frame.summary()),
+            None => ReportFrame::from_message(frame.index, Some(frame.at), &Message::Binary(bytes.clone())),
+        }),
         _ => None,
     }
 }

@@ -91,6 +91,19 @@ impl std::fmt::Debug for Serve {
     }
 }
 
+/// A decoder of binary frames, with its error in words.
+type DecodeFn = dyn Fn(&[u8]) -> Result<serde_json::Value, String> + Send + Sync + std::panic::RefUnwindSafe;
+
+/// A decoder of binary frames kept by a [`TestSpec`].
+#[derive(Clone)]
+struct Decode(std::sync::Arc<DecodeFn>);
+
+impl std::fmt::Debug for Decode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decode(..)")
+    }
+}
+
 /// Everything `#[ws_test(...)]` declares about one test.
 #[derive(Debug, Clone)]
 pub struct TestSpec {
@@ -105,6 +118,7 @@ pub struct TestSpec {
     subprotocol: Option<String>,
     event_key: Option<crate::Field>,
     welcome: Option<String>,
+    decode: Option<Decode>,
     /// A recording to serve: its name and its text.
     replay: Option<(String, &'static str)>,
     ignore_fields: Vec<String>,
@@ -137,6 +151,7 @@ impl TestSpec {
             subprotocol: None,
             event_key: None,
             welcome: None,
+            decode: None,
             replay: None,
             ignore_fields: Vec::new(),
             path: None,
@@ -254,6 +269,20 @@ impl TestSpec {
     /// own use it.
     pub fn event_key(mut self, key: impl Into<crate::Field>) -> Self {
         self.event_key = Some(key.into());
+        self
+    }
+
+    /// Decodes every binary frame the clients receive into JSON (the macro's `decode = msgpack`, with
+    /// `fn msgpack(bytes: &[u8]) -> Result<serde_json::Value, E>`): see
+    /// [`ClientBuilder::decode`](crate::ClientBuilder::decode).
+    pub fn decode<F, E>(mut self, decode: F) -> Self
+    where
+        F: Fn(&[u8]) -> Result<serde_json::Value, E> + Send + Sync + std::panic::RefUnwindSafe + 'static,
+        E: std::fmt::Display,
+    {
+        self.decode = Some(Decode(std::sync::Arc::new(move |bytes: &[u8]| {
+            decode(bytes).map_err(|error| error.to_string())
+        })));
         self
     }
 
@@ -686,6 +715,9 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
         }
         if let Some(key) = &spec.event_key {
             builder = builder.event_key(key);
+        }
+        if let Some(Decode(decode)) = &spec.decode {
+            builder = builder.decoder(decode.clone());
         }
         let connected = match &injected.served {
             Some(served) => served.connect_with(builder).await,

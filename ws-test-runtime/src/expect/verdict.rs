@@ -127,6 +127,16 @@ impl ReportFrame {
         }
     }
 
+    /// A frame that is not JSON, described by `summary`.
+    pub(crate) fn not_json(index: usize, at: Option<Duration>, summary: String) -> Self {
+        ReportFrame {
+            index,
+            at,
+            value: None,
+            not_json: Some(summary),
+        }
+    }
+
     pub(crate) fn from_message(index: usize, at: Option<Duration>, message: &Message) -> Self {
         match message {
             Message::Text(text) => Self::from_text(index, at, text),

@@ -17,7 +17,7 @@ use data_encoding::BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Direction, Frame, FrameKind, History, char_prefix};
+use super::{Decoded, Direction, Frame, FrameKind, History, char_prefix};
 use crate::error::{Error, Result};
 
 /// What the header's `ws_test` field says.
@@ -55,6 +55,12 @@ struct Line {
     code: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// A binary frame's decoded JSON (the bytes stay in `base64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decoded: Option<serde_json::Value>,
+    /// Why a binary frame did not decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decode_error: Option<String>,
 }
 
 /// The transcript of `history`: its header line, then one line per frame.
@@ -92,7 +98,14 @@ pub(crate) fn frame_line(frame: &Frame) -> String {
         base64: None,
         code: None,
         reason: None,
+        decoded: None,
+        decode_error: None,
     };
+    match &frame.decoded {
+        Some(Decoded::Json(value)) => line.decoded = Some(value.clone()),
+        Some(Decoded::Failed(reason)) => line.decode_error = Some(reason.clone()),
+        None => {}
+    }
     let kind = match &frame.kind {
         FrameKind::Text(text) => {
             line.text = Some(text.clone());
@@ -234,7 +247,12 @@ pub(crate) fn read_numbered(text: &str, source: &str) -> Result<(History, Vec<us
                 ));
             }
         };
-        history.record_at(direction, at, kind);
+        let index = history.record_at(direction, at, kind);
+        match (line.decoded, line.decode_error) {
+            (Some(value), _) => history.set_decoded(index, Decoded::Json(value)),
+            (None, Some(reason)) => history.set_decoded(index, Decoded::Failed(reason)),
+            (None, None) => {}
+        }
         numbers.push(number);
     }
     Ok((history, numbers))
@@ -352,5 +370,36 @@ mod tests {
         );
         assert_eq!(redact(r#"{"type":"chat"}"#, &fields), None);
         assert_eq!(redact("token", &fields), None);
+    }
+}
+
+#[cfg(test)]
+mod decoded_tests {
+    use super::super::{Decoded, Direction, FrameKind, History};
+
+    #[test]
+    fn a_transcript_keeps_the_bytes_and_the_decoded_json_beside_them() {
+        let mut history = History::new();
+        let ok = history.record(Direction::In, FrameKind::Binary(vec![0x81, 0xa1, 0x6e, 0x01]));
+        history.set_decoded(ok, Decoded::Json(serde_json::json!({"n": 1})));
+        let bad = history.record(Direction::In, FrameKind::Binary(vec![0xc1]));
+        history.set_decoded(bad, Decoded::Failed("reserved byte 0xc1".into()));
+        let text = history.to_json_lines();
+        assert!(text.contains(r#""base64":"gaFuAQ==","decoded":{"n":1}"#), "{text}");
+        assert!(text.contains(r#""decode_error":"reserved byte 0xc1""#), "{text}");
+        let back = History::from_json_lines(&text).unwrap();
+        assert_eq!(
+            back.frames()[ok].decoded,
+            Some(Decoded::Json(serde_json::json!({"n": 1})))
+        );
+        assert_eq!(
+            back.frames()[bad].decoded,
+            Some(Decoded::Failed("reserved byte 0xc1".into()))
+        );
+        assert!(
+            back.frames()[bad]
+                .summary()
+                .contains("did not decode (reserved byte 0xc1), starting c1")
+        );
     }
 }

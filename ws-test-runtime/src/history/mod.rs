@@ -84,6 +84,28 @@ pub struct Frame {
     pub at: Duration,
     /// What it carried.
     pub kind: FrameKind,
+    /// A binary frame received by a client with a decoder ([`ClientBuilder::decode`](crate::ClientBuilder::decode)):
+    /// what it decoded to, once, as it arrived.
+    pub decoded: Option<Decoded>,
+}
+
+/// What a binary frame decoded to with the connection's decoder (MessagePack, CBOR, protobuf to JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// The frame as JSON: expectations, `recv_json`, `expect_type`, reports and timelines read this.
+    Json(Value),
+    /// The decoder refused the frame: its error, in words. Reports show it with the frame's first bytes.
+    Failed(String),
+}
+
+/// The first bytes of a payload in hex, for messages about a frame that did not decode.
+pub(crate) fn first_bytes(bytes: &[u8]) -> String {
+    const SHOWN: usize = 16;
+    let mut hex: Vec<String> = bytes.iter().take(SHOWN).map(|byte| format!("{byte:02x}")).collect();
+    if bytes.len() > SHOWN {
+        hex.push("…".to_owned());
+    }
+    hex.join(" ")
 }
 
 const SUMMARY_TEXT_LIMIT: usize = 120;
@@ -99,9 +121,12 @@ impl Frame {
         }
     }
 
-    /// The frame parsed as JSON, when it is a text frame holding JSON.
+    /// The frame as JSON: a text frame holding JSON, or a binary frame that decoded.
     pub fn json(&self) -> Option<Value> {
-        self.text().and_then(|text| serde_json::from_str(text).ok())
+        match (&self.kind, &self.decoded) {
+            (FrameKind::Binary(_), Some(Decoded::Json(value))) => Some(value.clone()),
+            _ => self.text().and_then(|text| serde_json::from_str(text).ok()),
+        }
     }
 
     /// The string `"type"` field of a JSON object text frame.
@@ -119,7 +144,21 @@ impl Frame {
     pub fn summary(&self) -> String {
         match &self.kind {
             FrameKind::Text(text) => summarize_text(text),
-            FrameKind::Binary(bytes) => format!("binary frame of {} byte(s)", bytes.len()),
+            FrameKind::Binary(bytes) => match &self.decoded {
+                Some(Decoded::Json(value)) => summarize_json(value, &Field::type_key()).unwrap_or_else(|| {
+                    format!(
+                        "binary frame of {} byte(s), decoded: {}",
+                        bytes.len(),
+                        clip(&value.to_string())
+                    )
+                }),
+                Some(Decoded::Failed(reason)) => format!(
+                    "binary frame of {} byte(s) that did not decode ({reason}), starting {}",
+                    bytes.len(),
+                    first_bytes(bytes)
+                ),
+                None => format!("binary frame of {} byte(s)", bytes.len()),
+            },
             FrameKind::Ping(bytes) => format!("ping frame of {} byte(s)", bytes.len()),
             FrameKind::Pong(bytes) => format!("pong frame of {} byte(s)", bytes.len()),
             FrameKind::Close { code, reason } => {
@@ -228,8 +267,16 @@ impl History {
             direction,
             at,
             kind,
+            decoded: None,
         });
         index
+    }
+
+    /// Sets what the binary frame at `index` decoded to.
+    pub(crate) fn set_decoded(&mut self, index: usize, decoded: Decoded) {
+        if let Some(frame) = self.frames.get_mut(index) {
+            frame.decoded = Some(decoded);
+        }
     }
 
     /// Appends a frame stamped with the current time and returns its index.
@@ -240,6 +287,7 @@ impl History {
             direction,
             at: self.started.elapsed(),
             kind,
+            decoded: None,
         });
         index
     }
