@@ -612,6 +612,43 @@ fn expect_prints_the_code_the_workspace_tests_paste() {
 }
 
 #[test]
+fn expect_names_events_by_another_field_with_event_key() {
+    let path = std::env::temp_dir().join(format!("ws-test-cli-jsonrpc-{}.jsonl", std::process::id()));
+    let frame = |at: u32, text: &str| {
+        format!(
+            "{{\"direction\":\"in\",\"at_ms\":{at},\"kind\":\"text\",\"text\":{}}}\n",
+            serde_json::to_string(text).expect("a string")
+        )
+    };
+    let mut transcript = "{\"ws_test\":\"transcript\",\"format\":1}\n".to_owned();
+    transcript.push_str(&frame(1, r#"{"jsonrpc":"2.0","id":1,"result":7}"#));
+    transcript.push_str(&frame(
+        2,
+        r#"{"jsonrpc":"2.0","method":"ticks","params":{"subscription":7,"result":0}}"#,
+    ));
+    transcript.push_str(&frame(
+        3,
+        r#"{"jsonrpc":"2.0","method":"ticks","params":{"subscription":7,"result":1}}"#,
+    ));
+    std::fs::write(&path, transcript).expect("a temporary file");
+    let path_arg = path.to_str().expect("a UTF-8 path");
+    let (code, stdout, stderr) = run_with_env(&["expect", path_arg, "--event-key", "method"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "Expect::events([\"ticks\", \"ticks\"])\n    .event_key(\"method\")"
+    );
+    // Without it, nothing in the recording has a "type": there is no order to expect.
+    let (code, _, stderr) = run_with_env(&["expect", path_arg], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no frame from the server that is a JSON object with a \"type\""),
+        "{stderr}"
+    );
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
 fn a_broken_recording_is_refused_naming_the_line() {
     let path = std::env::temp_dir().join(format!("ws-test-cli-broken-{}.jsonl", std::process::id()));
     std::fs::write(

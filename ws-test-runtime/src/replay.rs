@@ -154,8 +154,9 @@ impl Replay {
         }
     }
 
-    /// JSON fields left out when a client frame is compared with the recorded one, at any depth: ids and
-    /// timestamps that differ from run to run (`["run_id", "timestamp"]` or `&["run_id"]`).
+    /// JSON fields left out when a client frame is compared with the recorded one: a name at any depth, or a
+    /// JSON pointer at that one place (`"/params/0/nonce"`) — ids and timestamps that differ from run to run
+    /// (`["run_id", "timestamp"]` or `&["run_id"]`).
     pub fn ignore_fields<I>(mut self, fields: I) -> Self
     where
         I: IntoIterator,
@@ -357,13 +358,42 @@ impl Script {
 }
 
 /// Removes the named fields from `value`, at any depth.
+/// Leaves `fields` out of `value`: a plain name at any depth, a JSON pointer (`/params/0/id`) at that place.
 fn strip(value: &mut Value, fields: &[String]) {
+    for pointer in fields.iter().filter(|field| field.starts_with('/')) {
+        remove_at(value, pointer);
+    }
+    strip_names(value, fields);
+}
+
+/// Removes what a JSON pointer points at, if anything.
+fn remove_at(value: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match value.pointer_mut(parent) {
+        Some(Value::Object(map)) => {
+            map.remove(&last);
+        }
+        Some(Value::Array(items)) => {
+            if let Ok(index) = last.parse::<usize>() {
+                if index < items.len() {
+                    items.remove(index);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn strip_names(value: &mut Value, fields: &[String]) {
     match value {
         Value::Object(map) => {
             map.retain(|key, _| !fields.iter().any(|field| field == key));
-            map.values_mut().for_each(|inner| strip(inner, fields));
+            map.values_mut().for_each(|inner| strip_names(inner, fields));
         }
-        Value::Array(items) => items.iter_mut().for_each(|item| strip(item, fields)),
+        Value::Array(items) => items.iter_mut().for_each(|item| strip_names(item, fields)),
         _ => {}
     }
 }
@@ -466,6 +496,22 @@ mod tests {
         let mut value = json!({"run_id": 1, "inner": [{"run_id": 2, "keep": 3}]});
         strip(&mut value, &["run_id".to_owned()]);
         assert_eq!(value, json!({"inner": [{"keep": 3}]}));
+    }
+
+    #[test]
+    fn a_pointer_leaves_out_one_place() {
+        let mut value = json!({"id": 1, "params": [{"nonce": "n1", "id": 7}, "x"], "a/b": {"nonce": 2}});
+        strip(
+            &mut value,
+            &[
+                "/params/0/nonce".to_owned(),
+                "/a~1b".to_owned(),
+                "/missing/x".to_owned(),
+            ],
+        );
+        assert_eq!(value, json!({"id": 1, "params": [{"id": 7}, "x"]}));
+        strip(&mut value, &["/params/1".to_owned()]);
+        assert_eq!(value, json!({"id": 1, "params": [{"id": 7}]}));
     }
 
     #[test]
