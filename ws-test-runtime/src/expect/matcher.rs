@@ -92,6 +92,8 @@ impl Matched {
 /// frames from elsewhere (a log, a recorded transcript).
 pub(crate) struct Matcher<'e> {
     expectation: &'e Expectation,
+    /// The event key, looked up once.
+    key: &'e Field,
     engine: Engine,
     target: u32,
     groups: Vec<Group>,
@@ -153,6 +155,7 @@ impl<'e> Matcher<'e> {
             Engine::AnyOrder { .. } => 0,
         };
         let mut matcher = Matcher {
+            key: expectation.key(),
             expectation,
             engine,
             target,
@@ -215,7 +218,7 @@ impl<'e> Matcher<'e> {
     /// ignored type fails it ("nothing after"); otherwise it is left for later.
     pub(crate) fn feed_after(&mut self, frame: &Value) {
         let at = self.tags.len();
-        let event_type = self.expectation.key().str(frame);
+        let event_type = self.key.str(frame);
         let ignored = event_type.is_some_and(|t| self.expectation.ignore.iter().any(|i| i == t));
         self.tags.push(if ignored { Tag::Ignored } else { Tag::Other });
         if self.expectation.order == Order::Strict && !ignored && self.failure.is_none() {
@@ -231,7 +234,7 @@ impl<'e> Matcher<'e> {
 
     fn classify(&mut self, frame: &Value, at: usize) -> Tag {
         let strict = self.expectation.order == Order::Strict;
-        let Some(event_type) = self.expectation.key().str(frame) else {
+        let Some(event_type) = self.key.str(frame) else {
             // Strict per group, a JSON object that names no event (a JSON-RPC reply beside its notifications)
             // belongs to no group; without groups, or for a frame that is not JSON at all, strict allows nothing
             // else.
