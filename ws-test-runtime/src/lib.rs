@@ -97,7 +97,7 @@ pub mod __private {
     pub use serde_json::Value;
 }
 
-mod chat_agent;
+mod chat;
 mod client;
 pub mod driver;
 mod error;
@@ -111,25 +111,23 @@ mod metrics;
 mod panics;
 pub mod prelude;
 mod profile;
-pub mod protocol;
 mod recorder;
 mod replay;
 mod router;
 mod served;
 mod server;
 mod session;
-pub mod suite;
 pub mod timeout;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
 mod wire;
 
-pub use chat_agent::{ChatAgent, Fault};
+pub use chat::{ChatAgent, ChatEvent, EventMeta, Fault, protocol, suite};
 pub use client::{ClientBuilder, ExpectGuard, Tap, WsClient};
 pub use driver::outcome::{TestError, TestResult};
 pub use error::{Error, ExpectationFailure, PatternError, Result};
-pub use events::{ChatEvent, EventMeta, WsEvents};
+pub use events::WsEvents;
 pub use field::Field;
 pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};
 pub use history::{Decoded, Direction, Frame, FrameKind, History, Timeline};

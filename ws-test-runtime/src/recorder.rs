@@ -34,8 +34,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
 use crate::error::{Error, Result};
 use crate::history::{Direction, FrameKind, History, frame_line, header_line, redact};
-use crate::protocol::close_code;
 use crate::server::EmbeddedServer;
+use crate::wire::close_code;
 use crate::{WsClient, timeout, wire};
 
 /// A recording proxy: relays every client that connects to an upstream WebSocket server and records each

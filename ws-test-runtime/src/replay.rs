@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::handler::{Handler, HandlerResult};
 use crate::history::{Direction, FrameKind, History, char_prefix, read_numbered};
 use crate::message::{CloseInfo, Message};
-use crate::protocol::{self, close_code};
 use crate::session::Session;
+use crate::wire::close_code;
 
 /// A recorded session served as a mock: a [`Handler`] for the embedded server, `#[ws_test(replay = "...")]`
 /// and `ws-test serve --replay FILE`.
@@ -72,6 +72,8 @@ struct Script {
     name: String,
     opening: Vec<Reply>,
     turns: Vec<Turn>,
+    /// The `"type"` of the first opening frame, when it has one.
+    opening_event: Option<String>,
 }
 
 /// A client frame the recording expects next, and the server's answer to it.
@@ -181,17 +183,14 @@ impl Replay {
         self.script.turns.len()
     }
 
-    /// Whether the recording's server speaks first with the built-in `connection_established` welcome (the
-    /// `#[ws_test]` driver then waits for it, as it does with the built-in agent).
-    pub fn sends_welcome(&self) -> bool {
+    /// The `"type"` of the frame the recording's server sent first, before any client frame: its welcome.
+    pub(crate) fn opening_event(&self) -> Option<&str> {
         match self.script.opening.first() {
             Some(Reply {
                 action: Action::Send(Message::Text(text)),
                 ..
-            }) => serde_json::from_str::<Value>(text)
-                .ok()
-                .is_some_and(|value| value["type"] == protocol::CONNECTION_ESTABLISHED),
-            _ => false,
+            }) if !text.is_empty() => self.script.opening_event.as_deref(),
+            _ => None,
         }
     }
 
@@ -271,8 +270,9 @@ impl Handler for Replay {
         self.perform(session, &self.script.opening).await
     }
 
+    /// The event the recording's server sent first, unprompted: the driver waits for it as for any welcome.
     fn welcome(&self) -> Option<&str> {
-        self.sends_welcome().then_some(protocol::CONNECTION_ESTABLISHED)
+        self.opening_event()
     }
 
     async fn on_message(&self, session: &Session, message: Message) -> HandlerResult {
@@ -296,6 +296,7 @@ impl Script {
             name,
             opening: Vec::new(),
             turns: Vec::new(),
+            opening_event: None,
         };
         let mut previous = Duration::ZERO;
         let mut client_closed = false;
@@ -353,6 +354,15 @@ impl Script {
                 None => script.opening.push(reply),
             }
         }
+        script.opening_event = match script.opening.first() {
+            Some(Reply {
+                action: Action::Send(Message::Text(text)),
+                ..
+            }) => serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|value| value.get("type")?.as_str().map(str::to_owned)),
+            _ => None,
+        };
         script
     }
 }

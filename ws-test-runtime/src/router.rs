@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::Field;
 use crate::handler::{BoxFuture, Handler, HandlerResult, IntoHandlerResult};
 use crate::message::Message;
-use crate::protocol::{self, error_code};
+
 use crate::session::Session;
 
 type RouteFn = dyn Fn(Session, Value) -> BoxFuture<'static, HandlerResult> + Send + Sync;
@@ -138,20 +138,11 @@ impl Router {
         self
     }
 
-    /// Sends `PROTOCOL.md`'s welcome, `{"type":"connection_established","connection_id":..,"user_id":..}`,
-    /// on every new connection (the built-in chat agent does; add it to your own router to keep
-    /// `#[ws_test]`'s default welcome check).
-    pub fn with_welcome(mut self) -> Self {
-        self.welcome = Some(protocol::CONNECTION_ESTABLISHED);
-        self.on_connect(|session: Session| async move {
-            session
-                .send_json(&json!({
-                    "type": protocol::CONNECTION_ESTABLISHED,
-                    "connection_id": session.connection_id(),
-                    "user_id": session.user_id(),
-                }))
-                .await
-        })
+    /// Declares `event` as the router's [welcome](crate::Handler::welcome): the event an `on_connect` hook
+    /// sends first (what [`with_welcome`](Self::with_welcome) does for the built-in agent's).
+    pub fn welcome_event(mut self, event: &'static str) -> Self {
+        self.welcome = Some(event);
+        self
     }
 
     /// The types that have a route, sorted.
@@ -230,10 +221,28 @@ where
     })
 }
 
+/// The event a router answers a frame it cannot route with: `{"type":"error","code":CODE,"error":DETAIL}` (the
+/// chat protocol adopts these frames as its own errors).
+pub(crate) const ERROR_EVENT: &str = "error";
+
+/// The codes of a router's error replies.
+pub mod error_code {
+    /// The text is not JSON, or not a JSON object.
+    pub const INVALID_JSON: &str = "invalid_json";
+    /// The object has no string at the event key.
+    pub const MISSING_TYPE: &str = "missing_type";
+    /// No route for the event's name, and no fallback.
+    pub const UNKNOWN_TYPE: &str = "unknown_type";
+    /// A binary frame (routes take JSON text).
+    pub const UNSUPPORTED_FRAME: &str = "unsupported_frame";
+    /// A routed message whose fields do not fit (routes and handlers may use it).
+    pub const INVALID_MESSAGE: &str = "invalid_message";
+}
+
 /// Sends `{"type":"error","code":CODE,"error":DETAIL}`; the connection stays open.
 pub(crate) async fn reply_error(session: &Session, code: &str, detail: String) -> HandlerResult {
     session
-        .send_json(&json!({"type": protocol::ERROR, "code": code, "error": detail}))
+        .send_json(&json!({"type": ERROR_EVENT, "code": code, "error": detail}))
         .await?;
     Ok(())
 }

@@ -309,7 +309,7 @@ impl ServedServer {
     pub(crate) fn erased(serve: ErasedServe, name: &str) -> ServedBuilder {
         ServedBuilder {
             serve,
-            path: crate::protocol::DEFAULT_PATH.to_owned(),
+            path: crate::server::DEFAULT_PATH.to_owned(),
             name: name.to_owned(),
         }
     }

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use crate::error::{Error, Result};
 use crate::message::{CloseInfo, Message, json_text};
 use crate::panics::panic_message;
-use crate::protocol::close_code;
+use crate::wire::close_code;
 use crate::wire::{clip_reason, query_param};
 
 /// What a session needs from the server it belongs to. The server implements it; a session depends on this

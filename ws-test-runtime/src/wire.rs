@@ -11,7 +11,6 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use crate::message::{CloseInfo, Message};
-use crate::protocol::close_code;
 
 /// What tungstenite reads into at once, on both sides: 8 KiB instead of its default 128 KiB. tungstenite zeroes
 /// the spare part of its read buffer before every read, so the default costs every connection 128 KiB of resident
@@ -151,3 +150,35 @@ mod tests {
         }
     }
 }
+
+/// The WebSocket close codes the runtime uses (RFC 6455, section 7.4.1).
+pub mod close_code {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// The endpoint is going away (the embedded server is shutting down).
+    pub const GOING_AWAY: u16 = 1001;
+    /// A protocol error.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Reserved by RFC 6455: never sent in a close frame.
+    pub const RESERVED: u16 = 1004;
+    /// No status code was present in the close frame.
+    pub const NO_STATUS: u16 = 1005;
+    /// The connection ended without a close frame.
+    pub const ABNORMAL: u16 = 1006;
+    /// A text frame was not valid UTF-8 (or a message was otherwise inconsistent with its type).
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// The message broke a policy of the endpoint (used for a refused divergence, a too-slow peer, ...).
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// The message was larger than the server's limit.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The server hit an unexpected condition (a handler panicked or failed).
+    pub const INTERNAL_ERROR: u16 = 1011;
+    /// The TLS handshake failed: reported locally, never sent in a close frame.
+    pub const TLS_HANDSHAKE: u16 = 1015;
+}
+
+/// The default WebSocket path of the embedded server and of a served one.
+pub const DEFAULT_PATH: &str = "/ws";
+
+/// The default maximum size of one message, in bytes (1 MiB); larger messages are closed with 1009.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1024 * 1024;

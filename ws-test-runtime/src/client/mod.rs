@@ -33,8 +33,8 @@ pub use tap::Tap;
 use crate::expect::{Expectation, Matched};
 use crate::history::{Decoded, Direction, FrameKind, History};
 use crate::message::{CloseInfo, Message, json_text};
-use crate::protocol::close_code;
 use crate::transport::Stream;
+use crate::wire::close_code;
 use crate::wire::{self, Incoming, clip_reason};
 use crate::{Error, Result, timeout};
 

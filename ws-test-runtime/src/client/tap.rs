@@ -293,10 +293,7 @@ impl Tap {
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
-                    break EndReason::Closed(CloseInfo::new(
-                        crate::protocol::close_code::ABNORMAL,
-                        "the client is gone",
-                    ));
+                    break EndReason::Closed(CloseInfo::new(crate::wire::close_code::ABNORMAL, "the client is gone"));
                 }
                 Err(_) => break EndReason::Timeout(within),
             }

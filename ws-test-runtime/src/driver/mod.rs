@@ -38,7 +38,6 @@ pub use inject::{AppFuture, Body, TestFn, body};
 use crate::expect::{Expect, Expectation};
 use crate::history::History;
 use crate::panics::panic_message;
-use crate::protocol;
 use crate::served::{ErasedServe, ServeFn, ServedServer};
 use crate::server::ServerBuilder;
 use crate::transport::Transport;
@@ -645,8 +644,11 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
         }
         (None, Some(serve)) => {
             spec.serve_conflicts(serve)?;
-            let builder = ServedServer::erased((serve.make)(), serve.name)
-                .path(spec.path.clone().unwrap_or_else(|| protocol::DEFAULT_PATH.to_owned()));
+            let builder = ServedServer::erased((serve.make)(), serve.name).path(
+                spec.path
+                    .clone()
+                    .unwrap_or_else(|| crate::server::DEFAULT_PATH.to_owned()),
+            );
             let served = builder.start().await.map_err(|error| error.to_string())?;
             let url = served.url();
             injected.served = Some(served);

@@ -426,7 +426,7 @@ mod tests {
         history.record(
             Direction::In,
             FrameKind::Close {
-                code: crate::protocol::close_code::GOING_AWAY,
+                code: crate::wire::close_code::GOING_AWAY,
                 reason: "bye".into(),
             },
         );

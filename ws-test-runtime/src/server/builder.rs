@@ -13,10 +13,8 @@ use super::registry::Registry;
 use super::{
     Config, DEFAULT_MAX_PENDING, EmbeddedServer, FrontEnd, Listener, Shared, TransportFault, accept_loop, listen,
 };
-use crate::chat_agent::ChatAgent;
 use crate::handler::{DynHandler, Handler};
 use crate::metrics::Metrics;
-use crate::protocol;
 use crate::transport::{MemoryListener, Transport};
 use crate::{Error, Result, timeout};
 
@@ -89,10 +87,10 @@ impl Default for ServerBuilder {
                 bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
                 transport: Transport::Tcp,
                 config: Config {
-                    path: protocol::DEFAULT_PATH.to_owned(),
+                    path: super::DEFAULT_PATH.to_owned(),
                     token: None,
                     allowed_origins: Vec::new(),
-                    max_message_size: protocol::DEFAULT_MAX_MESSAGE_SIZE,
+                    max_message_size: super::DEFAULT_MAX_MESSAGE_SIZE,
                     max_connections: None,
                     subprotocols: Vec::new(),
                     handshake_timeout: timeout::HANDSHAKE,
@@ -342,7 +340,7 @@ impl ServerBuilder {
     pub(crate) fn welcome(&self) -> Option<&str> {
         match &self.handler {
             Some(handler) => handler.welcome(),
-            None => Some(protocol::CONNECTION_ESTABLISHED),
+            None => Some(crate::chat::WELCOME),
         }
     }
 
@@ -366,7 +364,7 @@ impl ServerBuilder {
                  (set a token with ServerBuilder::token or `ws-test serve --token`)"
             );
         }
-        let handler = self.handler.unwrap_or_else(|| Arc::new(ChatAgent::new()));
+        let handler = self.handler.unwrap_or_else(crate::chat::default_handler);
         self.core.start(FrontEnd::Own(handler)).await
     }
 }
@@ -524,7 +522,7 @@ fn own_settings_given(config: &Config, has_handler: bool) -> Vec<&'static str> {
         (!config.allowed_origins.is_empty(), "allow_origin"),
         (!config.subprotocols.is_empty(), "subprotocol"),
         (
-            config.max_message_size != protocol::DEFAULT_MAX_MESSAGE_SIZE,
+            config.max_message_size != super::DEFAULT_MAX_MESSAGE_SIZE,
             "max_message_size",
         ),
         (config.max_connections.is_some(), "max_connections"),

@@ -21,11 +21,11 @@ use super::upgrade::{Decision, decide};
 use crate::handler::DynHandler;
 use crate::message::CloseInfo;
 use crate::panics::panic_message;
-use crate::protocol::close_code;
 use crate::session::Hub;
 use crate::session::{Outbound, Session, SessionSeed};
 use crate::timeout;
 use crate::transport::Stream;
+use crate::wire::close_code;
 use crate::wire::{self, Incoming, clip_reason};
 
 /// Frames a connection may have queued for sending before senders wait.

@@ -37,10 +37,12 @@ use crate::handler::DynHandler;
 use crate::message::{CloseInfo, json_text};
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::panics::panic_message;
-use crate::protocol::close_code;
 use crate::session::Hub;
 use crate::transport::{MemoryListener, Stream, Transport};
+use crate::wire::close_code;
 use crate::{Error, Result};
+
+pub(crate) use crate::wire::{DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PATH};
 
 /// The listen backlog: tokio's default of 128 overflows when a test opens a thousand connections at once,
 /// and the kernel's SYN retries then cost a full second.

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::chat::ChatEvent;
 use crate::error::{Error, Result};
-use crate::events::ChatEvent;
 use crate::protocol::close_code;
 
 /// The critical event named `name`, as the `&'static str` of [`ChatEvent::CRITICAL`].

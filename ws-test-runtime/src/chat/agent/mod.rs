@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 pub use fault::Fault;
 use fault::{Step, plan};
 
-use crate::events::{ChatEvent, EventMeta};
+use crate::chat::{ChatEvent, EventMeta};
 use crate::handler::{Handler, HandlerResult};
 use crate::message::Message;
 use crate::protocol::{self, error_code};

@@ -1,0 +1,59 @@
+//! The wire names of the built-in chat agent's protocol (`PROTOCOL.md`), in one place.
+//!
+//! The chat agent, the router's error replies, the check suite and the tests all spell event types and error
+//! codes through these constants, so a rename happens here or nowhere. The five critical events are read from
+//! [`ChatEvent`], their one declaration.
+
+use crate::chat::ChatEvent;
+
+/// `{"type":"connection_established","connection_id":..,"user_id":..}`, sent first on every connection.
+pub const CONNECTION_ESTABLISHED: &str = "connection_established";
+/// The application-level ping a client sends.
+pub const PING: &str = "ping";
+/// The answer to [`PING`], with a `timestamp` in ms since the Unix epoch.
+pub const PONG: &str = "pong";
+/// A chat message that starts a run of the five critical events.
+pub const CHAT_MESSAGE: &str = "chat_message";
+/// An alias of [`CHAT_MESSAGE`].
+pub const USER_MESSAGE: &str = "user_message";
+/// Echo: the server sends the `payload` back unchanged.
+pub const ECHO: &str = "echo";
+/// Broadcast: every open connection receives the `content`, with the sender's user id in `from`.
+pub const BROADCAST: &str = "broadcast";
+/// An error reply; the connection stays open (the router's error frames).
+pub const ERROR: &str = crate::router::ERROR_EVENT;
+
+/// First critical event: the agent began processing (`message`).
+pub const AGENT_STARTED: &str = ChatEvent::NAMES[0];
+/// Second critical event: the agent's reasoning (`thought`).
+pub const AGENT_THINKING: &str = ChatEvent::NAMES[1];
+/// Third critical event: a tool call began (`tool_name`, `tool_call_id`, `parameters`).
+pub const TOOL_EXECUTING: &str = ChatEvent::NAMES[2];
+/// Fourth critical event: the tool call finished (`tool_name`, `tool_call_id`, `result`).
+pub const TOOL_COMPLETED: &str = ChatEvent::NAMES[3];
+/// Fifth critical event: the response is ready (`response`).
+pub const AGENT_COMPLETED: &str = ChatEvent::NAMES[4];
+
+/// The five critical events, in the order the protocol guarantees within one `run_id` (the order of
+/// [`ChatEvent`]'s variants, where these names come from).
+pub const CRITICAL_EVENTS: [&str; 5] = [
+    AGENT_STARTED,
+    AGENT_THINKING,
+    TOOL_EXECUTING,
+    TOOL_COMPLETED,
+    AGENT_COMPLETED,
+];
+
+/// The agent name the built-in chat agent reports unless configured otherwise.
+pub const DEFAULT_AGENT_NAME: &str = "TestChatAgent";
+
+/// The default WebSocket path of the embedded server (`/ws`) and the default maximum size of one message (1 MiB;
+/// larger messages are closed with [`close_code::MESSAGE_TOO_BIG`]): the core's defaults, which the protocol
+/// states.
+pub use crate::wire::{DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PATH};
+
+/// The error codes of the `error` frames (the router's, which the protocol adopts).
+pub use crate::router::error_code;
+
+/// WebSocket close codes (RFC 6455), as the protocol uses them.
+pub use crate::wire::close_code;
