@@ -81,6 +81,12 @@ async fn typed_room_events_come_out_of_the_client(client: &mut WsClient) -> Test
     // `expect_type` reads the test's event key too.
     assert_eq!(client.event_key().as_str(), "event");
     assert_eq!(client.expect_type("left").await?["topic"], "room:lobby");
+    // The timeline (and so a failed test's transcript) names the frames by the event key too.
+    let timeline = client.history().timeline().to_string();
+    assert!(
+        timeline.contains("  joined") && timeline.contains("  left"),
+        "{timeline}"
+    );
     Ok(())
 }
 

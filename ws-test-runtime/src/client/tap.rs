@@ -39,9 +39,9 @@ const FRAME_OVERHEAD: usize = std::mem::size_of::<Frame>();
 impl Recording {
     pub(crate) fn new(max_bytes: usize, url: &str, event_key: crate::Field, decoder: Option<Decoder>) -> Arc<Self> {
         Arc::new(Recording {
+            history: Mutex::new(History::new().with_url(url).with_event_key(event_key.clone())),
             event_key,
             decoder,
-            history: Mutex::new(History::new().with_url(url)),
             closed: Mutex::new(None),
             changed: watch::channel(0).0,
             max_bytes,

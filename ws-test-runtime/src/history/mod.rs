@@ -142,10 +142,15 @@ impl Frame {
 
     /// A one-line description: the event type and its key fields for JSON events, a clipped text otherwise.
     pub fn summary(&self) -> String {
+        self.summary_by(&Field::type_key())
+    }
+
+    /// [`summary`](Self::summary) with events named by `key`.
+    pub(crate) fn summary_by(&self, key: &Field) -> String {
         match &self.kind {
-            FrameKind::Text(text) => summarize_text(text),
+            FrameKind::Text(text) => summarize_text_by(text, key),
             FrameKind::Binary(bytes) => match &self.decoded {
-                Some(Decoded::Json(value)) => summarize_json(value, &Field::type_key()).unwrap_or_else(|| {
+                Some(Decoded::Json(value)) => summarize_json(value, key).unwrap_or_else(|| {
                     format!(
                         "binary frame of {} byte(s), decoded: {}",
                         bytes.len(),
@@ -219,6 +224,8 @@ pub struct History {
     recorded_at: SystemTime,
     url: Option<String>,
     frames: Vec<Frame>,
+    /// The field that names events in this connection's timeline (the client's event key).
+    event_key: Field,
 }
 
 impl History {
@@ -234,12 +241,19 @@ impl History {
             recorded_at: SystemTime::now(),
             url: None,
             frames: Vec::new(),
+            event_key: Field::type_key(),
         }
     }
 
     /// The same history, naming the URL of the connection (what a transcript's header shows).
     pub fn with_url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
+        self
+    }
+
+    /// Names events in the timeline by this field (the client's event key) instead of `"type"`.
+    pub(crate) fn with_event_key(mut self, key: Field) -> Self {
+        self.event_key = key;
         self
     }
 
@@ -324,7 +338,10 @@ impl History {
 
     /// A readable table of the frames: index, direction, milliseconds since connect and a summary.
     pub fn timeline(&self) -> Timeline<'_> {
-        Timeline { frames: &self.frames }
+        Timeline {
+            frames: &self.frames,
+            key: &self.event_key,
+        }
     }
 
     /// The history as a transcript in JSON Lines: a header line (`url`, `recorded_at`, `ws_test_version`), then
@@ -389,6 +406,7 @@ impl Default for History {
 #[derive(Debug, Clone, Copy)]
 pub struct Timeline<'a> {
     frames: &'a [Frame],
+    key: &'a Field,
 }
 
 impl fmt::Display for Timeline<'_> {
@@ -404,7 +422,7 @@ impl fmt::Display for Timeline<'_> {
                 frame.index,
                 frame.direction,
                 frame.at.as_secs_f64() * 1000.0,
-                frame.summary()
+                frame.summary_by(self.key)
             )?;
         }
         Ok(())
