@@ -93,9 +93,10 @@ pub(crate) fn init_logging() {
         .init();
 }
 
-/// Watches Ctrl-C and SIGTERM from the moment it is called (call it before printing the first line, so that a
-/// supervisor that signals as soon as it reads that line gets a clean shutdown, not the default death); the
-/// future resolves on either, saying which in the log.
+/// Watches Ctrl-C (everywhere) and SIGTERM (on Unix) from the moment it is called (call it before printing the
+/// first line, so that a supervisor that signals as soon as it reads that line gets a clean shutdown, not the
+/// default death); the future resolves on either, saying which in the log. On Windows, Ctrl-Break counts as well.
+#[cfg(unix)]
 pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let watch = |kind: SignalKind, name: &'static str| {
@@ -118,6 +119,56 @@ pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> {
         tokio::select! {
             () = interrupt => tracing::info!("Ctrl-C: shutting down"),
             () = terminate => tracing::info!("SIGTERM: shutting down"),
+        }
+    }
+}
+
+/// See the Unix version: Ctrl-C and Ctrl-Break, registered now.
+#[cfg(windows)]
+pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::windows::{ctrl_break, ctrl_c};
+    let interrupt = ctrl_c();
+    let breaking = ctrl_break();
+    async move {
+        let interrupt = async {
+            match interrupt {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch Ctrl-C");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        let breaking = async {
+            match breaking {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch Ctrl-Break");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            () = interrupt => tracing::info!("Ctrl-C: shutting down"),
+            () = breaking => tracing::info!("Ctrl-Break: shutting down"),
+        }
+    }
+}
+
+/// See the Unix version: Ctrl-C, where the platform has nothing more.
+#[cfg(not(any(unix, windows)))]
+pub(crate) fn stop_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!("Ctrl-C: shutting down"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch Ctrl-C");
+                std::future::pending::<()>().await;
+            }
         }
     }
 }

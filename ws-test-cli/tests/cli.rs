@@ -49,6 +49,7 @@ impl Serve {
     }
 
     /// Sends SIGTERM and returns the exit status and what was logged (the rest of stdout, then stderr).
+    #[cfg(unix)]
     fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
@@ -179,6 +180,8 @@ fn check_on_a_closed_port_exits_2_quickly_and_says_why() {
     );
 }
 
+// Stops the server with SIGTERM (`kill -TERM`): Unix only.
+#[cfg(unix)]
 #[test]
 fn serve_prints_its_line_answers_a_client_and_stops_on_sigterm() {
     let serve = Serve::start(&["--path", "/chat", "--token", "s3cret"]);
@@ -340,6 +343,8 @@ fn bench_pipelines_and_times_each_event() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--pipeline"));
 }
 
+// Stops the server with SIGTERM (`kill -TERM`): Unix only.
+#[cfg(unix)]
 #[test]
 fn serve_enforces_its_limit_flags() {
     let serve = Serve::start(&[
@@ -383,6 +388,8 @@ fn serve_enforces_its_limit_flags() {
     assert!(logs.contains("handshake timeout"), "{logs}");
 }
 
+// Stops the server with SIGTERM (`kill -TERM`): Unix only.
+#[cfg(unix)]
 #[test]
 fn serve_warns_when_it_listens_beyond_loopback_without_a_token() {
     let serve = Serve::start(&["--host", "0.0.0.0"]);
@@ -469,6 +476,8 @@ async fn chat_round(client: &mut WsClient, content: &str) -> Vec<String> {
     texts
 }
 
+// Stops the server with SIGTERM (`kill -TERM`): Unix only.
+#[cfg(unix)]
 #[test]
 fn a_recorded_session_replays_the_same_frames_and_a_divergence_gets_1008_naming_the_line() {
     let upstream = Serve::start(&[]);
@@ -560,6 +569,8 @@ fn a_recorded_session_replays_the_same_frames_and_a_divergence_gets_1008_naming_
     std::fs::remove_dir_all(&directory).ok();
 }
 
+// Stops the server with SIGTERM (`kill -TERM`): Unix only.
+#[cfg(unix)]
 #[test]
 fn record_stops_on_sigterm_with_every_relayed_frame_on_disk() {
     let upstream = Serve::start(&[]);
@@ -686,6 +697,8 @@ fn serve_tls() -> (Serve, String) {
     (serve, path)
 }
 
+// Stops the server with SIGTERM (`kill -TERM`): Unix only.
+#[cfg(unix)]
 #[test]
 fn serve_tls_self_signed_is_checked_with_ca_cert_or_ssl_cert_file_and_unreachable_without() {
     let (serve, certificate) = serve_tls();
@@ -777,6 +790,8 @@ fn record_relays_to_a_wss_upstream_trusted_with_ca_cert() {
     std::fs::remove_file(&out).ok();
 }
 
+// Stops the server with SIGTERM (`kill -TERM`): Unix only.
+#[cfg(unix)]
 #[test]
 fn sigterm_as_soon_as_the_first_line_is_read_is_a_clean_shutdown() {
     // A supervisor that stops the mock right after reading where it listens: the signal is already watched.
