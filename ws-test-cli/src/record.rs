@@ -24,9 +24,13 @@ pub(crate) struct Args {
     /// Stop once this many sessions have ended (later connections are refused with 503).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     sessions: Option<u32>,
-    /// Replace this JSON field (at any depth) and query parameter with "[redacted]" in the recording; the relay
-    /// passes it unchanged (repeatable).
-    #[arg(long, value_name = "FIELD")]
+    // The help is an attribute, not a doc comment: rustdoc would read "[redacted]" as a link.
+    #[arg(
+        long,
+        value_name = "FIELD",
+        help = "Replace this JSON field (at any depth) and query parameter with \"[redacted]\" in the recording; the \
+                relay passes it unchanged (repeatable)"
+    )]
     redact: Vec<String>,
     #[command(flatten)]
     trust: crate::tls::Trust,

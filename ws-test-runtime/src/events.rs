@@ -13,7 +13,7 @@ pub use ws_test_macros::WsEvents;
 /// [`WsEvents`] for an enum: the wire names, the name of a value, decoding a received frame, and the critical
 /// order. Then `#[ws_test(events = ChatEvent::CRITICAL)]` or `events = [ChatEvent::AgentStarted, ...]` (a
 /// misspelled variant is a compile error naming it), `Expect::events(ChatEvent::CRITICAL)`, and
-/// `client.next_event::<ChatEvent>()` for typed events. [`ChatEvent`] is the built-in agent's five.
+/// `client.next_event::<ChatEvent>()` for typed events. [`ChatEvent`](crate::ChatEvent) is the built-in agent's five.
 ///
 /// ```
 /// use serde::Deserialize;

@@ -148,7 +148,7 @@ macro_rules! core_settings {
         /// How long a connection may take to send a complete HTTP request head — the upgrade request included —
         /// before it is dropped (default 10 s, scaled by `WS_TEST_TIMEOUT_SCALE`; an explicit value is taken as
         /// written). The same deadline ends keep-alive connections that send nothing; the server keeps serving
-        /// everyone else. Counted in [`MetricsSnapshot::handshakes_timed_out`]. Applies to hosted apps too.
+        /// everyone else. Counted in [`MetricsSnapshot::handshakes_timed_out`](crate::MetricsSnapshot::handshakes_timed_out). Applies to hosted apps too.
         pub fn handshake_timeout(mut self, within: Duration) -> Self {
             self.core.handshake_timeout = Some(within);
             self
@@ -255,7 +255,7 @@ impl ServerBuilder {
     }
 
     /// Closes a WebSocket connection with 1001 (reason `"idle for ..."`) when its client sent no frame (data,
-    /// ping or pong) for this long (default: never). Counted in [`MetricsSnapshot::closed_idle`].
+    /// ping or pong) for this long (default: never). Counted in [`MetricsSnapshot::closed_idle`](crate::MetricsSnapshot::closed_idle).
     pub fn idle_timeout(mut self, after: Duration) -> Self {
         self.core.config.idle_timeout = Some(after);
         self
@@ -267,7 +267,7 @@ impl ServerBuilder {
         self
     }
 
-    /// The handler of every connection (default: the built-in [`ChatAgent`]).
+    /// The handler of every connection (default: the built-in [`ChatAgent`](crate::ChatAgent)).
     pub fn handler(mut self, handler: impl Handler) -> Self {
         self.handler = Some(Arc::new(handler));
         self

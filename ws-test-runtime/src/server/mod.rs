@@ -169,7 +169,7 @@ impl Hub for Shared {
 }
 
 impl EmbeddedServer {
-    /// Starts the default server: the built-in [`ChatAgent`] on `127.0.0.1`, a port the OS picks, path `/ws`.
+    /// Starts the default server: the built-in [`ChatAgent`](crate::ChatAgent) on `127.0.0.1`, a port the OS picks, path `/ws`.
     pub async fn start() -> Result<Self> {
         Self::builder().start().await
     }
