@@ -83,9 +83,7 @@ async fn one_served_test() -> Result<(), Error> {
 }
 
 fn whole_served_test() -> Result<Duration, Error> {
-    let started = Instant::now();
-    runtime()?.block_on(one_served_test())?;
-    Ok(started.elapsed())
+    timed(one_served_test())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -157,8 +155,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 fn whole_test(variant: Variant) -> Result<Duration, Error> {
+    timed(one_test(variant))
+}
+
+/// One whole test on a fresh runtime, as `#[ws_test]` runs it, timed from building the runtime to its result.
+fn timed(test: impl std::future::Future<Output = Result<(), Error>>) -> Result<Duration, Error> {
     let started = Instant::now();
-    runtime()?.block_on(one_test(variant))?;
+    runtime()?.block_on(test)?;
     Ok(started.elapsed())
 }
 

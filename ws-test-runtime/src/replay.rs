@@ -185,13 +185,7 @@ impl Replay {
 
     /// The `"type"` of the frame the recording's server sent first, before any client frame: its welcome.
     pub(crate) fn opening_event(&self) -> Option<&str> {
-        match self.script.opening.first() {
-            Some(Reply {
-                action: Action::Send(Message::Text(text)),
-                ..
-            }) if !text.is_empty() => self.script.opening_event.as_deref(),
-            _ => None,
-        }
+        self.script.opening_event.as_deref()
     }
 
     async fn perform(&self, session: &Session, replies: &[Reply]) -> HandlerResult {

@@ -317,11 +317,6 @@ impl Expectation {
         self
     }
 
-    /// The event key, when this expectation sets one.
-    pub fn event_key_field(&self) -> Option<&Field> {
-        self.event_key.as_ref()
-    }
-
     /// This expectation with `key` as its event key unless it names its own (what a client with an event key
     /// does before matching).
     pub(crate) fn keyed_by(&self, key: &Field) -> std::borrow::Cow<'_, Expectation> {
