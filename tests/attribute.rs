@@ -211,7 +211,7 @@ async fn fails_when_the_server_panics(client: &mut WsClient) -> TestResult {
     expected = "the test body returned an error: timed out after 50ms waiting for a message of type \"never\""
 )]
 async fn fails_when_the_body_returns_an_error(client: &mut WsClient) -> TestResult {
-    client.expect_type_within("never", Duration::from_millis(50)).await?;
+    client.expect_type("never").within(Duration::from_millis(50)).await?;
     Ok(())
 }
 

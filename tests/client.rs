@@ -91,10 +91,13 @@ async fn a_receive_timeout_names_what_was_awaited_and_what_came_instead() -> Tes
     assert!(text.contains("\n    agent_started run_id=r7 seq=1\n"), "{text}");
     assert!(text.contains("tool_completed run_id=r7 tool_call_id="), "{text}");
 
-    let error = client.recv().await.unwrap_err();
+    // A failed receive leaves the cursor: what it passed over is still ahead.
+    assert_eq!(client.recv_json().await?["type"], "agent_started");
+    client.expect_type("tool_completed").await?;
+    let error = client.recv().within(Duration::from_millis(50)).await.unwrap_err();
     assert_eq!(
         error.to_string(),
-        "timed out after 100ms waiting for a message; nothing arrived in the meantime"
+        "timed out after 50ms waiting for a message; nothing arrived in the meantime"
     );
     Ok(())
 }
@@ -114,7 +117,11 @@ async fn waiting_on_a_closed_connection_reports_the_close_code_and_reason() -> T
         "{text}"
     );
     assert!(text.contains("3 frame(s) arrived instead"), "{text}");
-    // Later waits report the same close at once.
+    // The failure left the cursor: the frames before the close are still ahead, then the same close, at once.
+    assert_eq!(client.recv_json().await?["type"], "agent_started");
+    assert_eq!(client.recv_json().await?["type"], "agent_thinking");
+    let close = client.expect_closed(4002).await?;
+    assert!(close.reason.starts_with("fault injection"), "{close}");
     let again = client.recv().await.unwrap_err();
     assert!(
         matches!(again, ws_test_runtime::Error::Closed { code: 4002, .. }),
@@ -153,6 +160,8 @@ async fn expect_no_message_fails_on_a_message_and_shows_it() -> TestResult {
             .starts_with("expected no message for 2s, but received connection_established"),
         "{error}"
     );
+    // The message is still ahead of the cursor; once received, nothing else comes.
+    assert_eq!(client.recv_json().await?["type"], "connection_established");
     client.expect_no_message(Duration::from_millis(10)).await?;
     Ok(())
 }
@@ -282,6 +291,14 @@ async fn fed_frames_go_out_with_the_next_wait_and_are_in_the_history_in_order() 
         .collect();
     assert_eq!(sent.len(), 4, "every fed frame is in the history, as sent: {sent:?}");
     assert!(sent[3].contains("fed-1"), "{sent:?}");
+    // A fed binary frame goes out with the next wait too (the chat agent answers binary with an error frame).
+    client.feed_binary(vec![1, 2, 3]).await?;
+    client.expect_type("error").await?;
+    let binary = client
+        .history()
+        .sent()
+        .any(|frame| matches!(&frame.kind, ws_test_runtime::FrameKind::Binary(bytes) if bytes[..] == [1, 2, 3]));
+    assert!(binary, "the fed binary frame is in the history");
     // Flushing with nothing queued is a no-op, and a flush after a close says the connection is closed.
     client.flush().await?;
     client.close(close_code::NORMAL, "done").await?;

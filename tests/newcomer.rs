@@ -80,7 +80,7 @@ async fn sessions_and_servers_take_values_too() -> TestResult {
     assert_eq!(server.broadcast(json!({"type": "from_the_test"})).await?, 1);
     client.expect(Expect::events(["from_the_test"])).await?; // by value as well as by reference
     client.send_json(json!({"type": "hello"})).await?;
-    let tap = client.tap();
+    let mut tap = client.tap();
     let again = Expect::events(["hi", "someone_said_hello"]);
     client.expect(&again).await?;
     tap.expect(again).await?;

@@ -300,10 +300,6 @@ impl ExpectationFailure {
         &self.notes
     }
 
-    pub(crate) fn add_note(&mut self, note: String) {
-        self.notes.push(note);
-    }
-
     /// The whole report; `colour` adds ANSI colours (the `Display` decides by itself: only on a terminal, and
     /// never with `NO_COLOR` set).
     pub fn render(&self, colour: bool) -> String {

@@ -30,14 +30,8 @@ impl Message {
     /// The message parsed as JSON; an error that shows the frame when it is binary or not JSON.
     pub fn json(&self) -> Result<Value> {
         match self {
-            Message::Text(text) => serde_json::from_str(text).map_err(|error| Error::NotJson {
-                received: summarize_text(text),
-                reason: error.to_string(),
-            }),
-            Message::Binary(bytes) => Err(Error::NotJson {
-                received: format!("binary frame of {} byte(s)", bytes.len()),
-                reason: "binary frames carry no JSON".into(),
-            }),
+            Message::Text(text) => parse_json(text),
+            Message::Binary(bytes) => Err(binary_is_not_json(bytes)),
         }
     }
 
@@ -78,6 +72,22 @@ impl Message {
             Message::Text(text) => FrameKind::Text(text),
             Message::Binary(bytes) => FrameKind::Binary(bytes),
         }
+    }
+}
+
+/// A text frame's JSON; an error that shows the frame when it is not JSON.
+pub(crate) fn parse_json(text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|error| Error::NotJson {
+        received: summarize_text(text),
+        reason: error.to_string(),
+    })
+}
+
+/// The error for a binary frame read as JSON without a decoder.
+pub(crate) fn binary_is_not_json(bytes: &[u8]) -> Error {
+    Error::NotJson {
+        received: format!("binary frame of {} byte(s)", bytes.len()),
+        reason: "binary frames carry no JSON".into(),
     }
 }
 

@@ -10,15 +10,14 @@ mod guard;
 mod tap;
 
 use std::borrow::Borrow;
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -31,7 +30,7 @@ use tap::Recording;
 pub use tap::Tap;
 
 use crate::expect::{Expectation, Matched};
-use crate::history::{Decoded, Direction, FrameKind, History};
+use crate::history::{Decoded, Direction, Frame, FrameKind, History};
 use crate::message::{CloseInfo, Message, json_text};
 use crate::transport::Stream;
 use crate::wire::close_code;
@@ -39,24 +38,6 @@ use crate::wire::{self, Incoming, clip_reason};
 use crate::{Error, Result, timeout};
 
 pub(crate) type Socket = WebSocketStream<Stream>;
-
-/// What the reading task reports, in arrival order. A data frame is named by its index only: the frame itself
-/// is kept once, in the history.
-#[derive(Debug)]
-enum Signal {
-    Message(usize),
-    Pong(Vec<u8>),
-    Closed(CloseInfo),
-}
-
-/// A [`Signal`] as the waiting loop sees it: a data frame with its message, read from the history.
-#[derive(Debug)]
-enum Event {
-    /// A data frame, its index in the history, and what a binary frame decoded to.
-    Message(usize, Message, Option<Decoded>),
-    Pong(Vec<u8>),
-    Closed(CloseInfo),
-}
 
 /// How [`WsClient::write_frame`] hands a frame to the socket.
 #[derive(Debug, Clone, Copy)]
@@ -89,10 +70,35 @@ pub(crate) const DEFAULT_MAX_HISTORY_BYTES: usize = 64 << 20;
 /// # }
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
+///
+/// # One cursor
+///
+/// Every receive ([`recv`](Self::recv), [`recv_json`](Self::recv_json), [`next_event`](Self::next_event),
+/// [`expect_type`](Self::expect_type), [`expect_closed`](Self::expect_closed), [`expect`](Self::expect),
+/// [`expect_no_message`](Self::expect_no_message)) reads the received frames after one cursor, in arrival order;
+/// when it succeeds, the cursor moves past the last frame it used, and when it fails, the cursor stays where it
+/// was. Frames a call passes over stay in the [`history`](Self::history) and are named in a timeout's report.
+/// Each call waits at most the client's receive timeout, or its own deadline: `recv().within(d)`,
+/// `expect_type(kind).within(d)`, `Expect::events([...]).within(d)`.
+///
+/// ```
+/// use ws_test_runtime::prelude::*;
+///
+/// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+/// let server = EmbeddedServer::start().await?;
+/// let mut client = server.connect().await?;
+/// client.expect_type("connection_established").await?;
+/// client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
+/// assert_eq!(client.recv_json().await?["type"], "agent_started");
+/// // agent_started is behind the cursor now: the expectation reads from agent_thinking on.
+/// client.expect(Expect::events(["agent_thinking", "tool_executing", "tool_completed", "agent_completed"]).strict()).await?;
+/// # Ok(())
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
 pub struct WsClient {
     url: String,
     sink: Option<SplitSink<Socket, WsMessage>>,
-    events: mpsc::UnboundedReceiver<Signal>,
     recording: Arc<Recording>,
     /// The reading task, until a goodbye takes it.
     reader: Option<JoinHandle<()>>,
@@ -100,12 +106,8 @@ pub struct WsClient {
     recv_timeout: Duration,
     send_timeout: Duration,
     closed: Option<CloseInfo>,
-    /// Events taken off the channel but not consumed yet.
-    pending: VecDeque<Event>,
-    /// History index where the next expectation starts watching.
-    window_start: usize,
-    /// History index after the last frame that a receive returned.
-    received_until: usize,
+    /// The history index every receive and expectation reads from (see "One cursor" above).
+    cursor: usize,
     /// Frames queued by `feed_*` that are not flushed yet.
     unflushed: bool,
 }
@@ -141,21 +143,17 @@ impl WsClient {
             options.decoder.clone(),
         );
         let (sink, stream) = socket.split();
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(read_loop(stream, events_tx, Arc::clone(&recording)));
+        let reader = tokio::spawn(read_loop(stream, Arc::clone(&recording)));
         WsClient {
             url: options.url.clone(),
             sink: Some(sink),
-            events,
             recording,
             reader: Some(reader),
             subprotocol,
             recv_timeout: options.recv_timeout,
             send_timeout: options.send_timeout,
             closed: None,
-            pending: VecDeque::new(),
-            window_start: 0,
-            received_until: 0,
+            cursor: 0,
             unflushed: false,
         }
     }
@@ -274,7 +272,20 @@ impl WsClient {
         .await
     }
 
-    /// Writes every frame queued by [`feed_json`](Self::feed_json) or [`feed_text`](Self::feed_text) to the
+    /// Queues a binary frame without waiting for it to reach the socket (see [`feed_json`](Self::feed_json)).
+    pub async fn feed_binary(&mut self, bytes: impl Into<Vec<u8>>) -> Result<()> {
+        let bytes = bytes.into();
+        self.write_frame(
+            FrameKind::Binary(bytes.clone()),
+            WsMessage::binary(bytes),
+            "queue a binary frame",
+            Write::Feed,
+        )
+        .await
+    }
+
+    /// Writes every frame queued by [`feed_json`](Self::feed_json), [`feed_text`](Self::feed_text) or
+    /// [`feed_binary`](Self::feed_binary) to the
     /// socket, waiting at most the send timeout for the server to take them.
     pub async fn flush(&mut self) -> Result<()> {
         if !self.unflushed {
@@ -303,6 +314,7 @@ impl WsClient {
     pub async fn ping(&mut self, payload: impl Into<Vec<u8>>) -> Result<Duration> {
         let payload = payload.into();
         let started = Instant::now();
+        let sent_at = self.lock_history().len();
         self.send_frame(
             FrameKind::Ping(payload.clone()),
             WsMessage::Ping(payload.clone().into()),
@@ -311,8 +323,13 @@ impl WsClient {
         .await?;
         let awaited = format!("a pong frame answering a ping of {} byte(s)", payload.len());
         let within = self.recv_timeout;
-        self.wait(&awaited, within, |event| match event {
-            Event::Pong(data) if *data == payload => Some(Ok(())),
+        // Read from the ping on, and the cursor stays: a ping consumes no message.
+        self.wait(&awaited, within, sent_at, |seen| match seen {
+            Seen::Frame(Frame {
+                direction: Direction::In,
+                kind: FrameKind::Pong(data),
+                ..
+            }) if *data == payload => Some(Ok(())),
             _ => None,
         })
         .await?;
@@ -381,30 +398,36 @@ impl WsClient {
         }
     }
 
-    /// Receives the next text or binary message, waiting at most the default receive timeout.
-    pub async fn recv(&mut self) -> Result<Message> {
-        self.recv_within(self.recv_timeout).await
-    }
-
-    /// Receives the next text or binary message, waiting at most `within`.
-    pub async fn recv_within(&mut self, within: Duration) -> Result<Message> {
-        self.wait("a message", within, |event| match event {
-            Event::Message(_, message, _) => Some(Ok(message.clone())),
-            _ => None,
+    /// Receives the next text or binary message after the cursor (see [the receive model](Self#one-cursor)).
+    /// Waits at most the client's receive timeout, or the deadline given with
+    /// [`.within(d)`](Receive::within).
+    pub fn recv(&mut self) -> Receive<'_, Message> {
+        Receive::new(self, |client, within| {
+            Box::pin(async move {
+                client
+                    .wait_consuming("a message", within, |seen| match seen {
+                        Seen::Frame(frame) => tap::data_message(frame).map(Ok),
+                        Seen::Closed(_) => None,
+                    })
+                    .await
+            })
         })
-        .await
     }
 
     /// Receives the next message and parses it as JSON (a binary frame: its decoded JSON with
     /// [`ClientBuilder::decode`](crate::ClientBuilder::decode); a frame that is not JSON or did not decode is an
-    /// error that shows it).
-    pub async fn recv_json(&mut self) -> Result<Value> {
-        let within = self.recv_timeout;
-        self.wait("a message", within, |event| match event {
-            Event::Message(_, message, decoded) => Some(event_json(message, decoded.as_ref())),
-            _ => None,
+    /// error that shows it, and the cursor stays before it).
+    pub fn recv_json(&mut self) -> Receive<'_, Value> {
+        Receive::new(self, |client, within| {
+            Box::pin(async move {
+                client
+                    .wait_consuming("a message", within, |seen| match seen {
+                        Seen::Frame(frame) => frame_json(frame),
+                        Seen::Closed(_) => None,
+                    })
+                    .await
+            })
         })
-        .await
     }
 
     /// Receives the next message as a typed event (see [`WsEvents`](crate::events::WsEvents)): a type the enum
@@ -430,83 +453,112 @@ impl WsClient {
     /// # }
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
     /// ```
-    pub async fn next_event<E: crate::events::WsEvents>(&mut self) -> Result<E> {
-        let value = self.recv_json().await?;
-        E::decode(&value)
+    pub fn next_event<E: crate::events::WsEvents + Send + 'static>(&mut self) -> Receive<'_, E> {
+        Receive::new(self, |client, within| {
+            Box::pin(async move {
+                client
+                    .wait_consuming("a message", within, |seen| match seen {
+                        Seen::Frame(frame) => frame_json(frame).map(|value| value.and_then(|value| E::decode(&value))),
+                        Seen::Closed(_) => None,
+                    })
+                    .await
+            })
+        })
     }
 
     /// Waits for the next JSON message whose event key (`"type"`, or the client's
     /// [`event_key`](crate::ClientBuilder::event_key)) is `kind` and returns it; other messages that arrive first
-    /// are passed over (they stay in the history, and a timeout lists them).
-    pub async fn expect_type(&mut self, kind: &str) -> Result<Value> {
-        let within = self.recv_timeout;
-        self.expect_type_within(kind, within).await
-    }
-
-    /// [`expect_type`](Self::expect_type) with its own deadline.
-    pub async fn expect_type_within(&mut self, kind: &str, within: Duration) -> Result<Value> {
-        let key = self.recording.event_key.clone();
-        let awaited = match key.is_type() {
-            true => format!("a message of type {kind:?}"),
-            false => format!("a message whose {key} is {kind:?}"),
-        };
-        self.wait(&awaited, within, |event| match event {
-            Event::Message(_, message, decoded) => match event_json(message, decoded.as_ref()) {
-                Ok(value) if key.str(&value) == Some(kind) => Some(Ok(value)),
-                _ => None,
-            },
-            _ => None,
+    /// are passed over: once it succeeds they are behind the cursor (still in the history, and a timeout lists
+    /// them).
+    pub fn expect_type(&mut self, kind: &str) -> Receive<'_, Value> {
+        let kind = kind.to_owned();
+        Receive::new(self, move |client, within| {
+            Box::pin(async move {
+                let key = client.recording.event_key.clone();
+                let awaited = match key.is_type() {
+                    true => format!("a message of type {kind:?}"),
+                    false => format!("a message whose {key} is {kind:?}"),
+                };
+                client
+                    .wait_consuming(&awaited, within, |seen| match seen {
+                        Seen::Frame(frame) => match frame_json(frame)? {
+                            Ok(value) if key.str(&value) == Some(kind.as_str()) => Some(Ok(value)),
+                            _ => None,
+                        },
+                        Seen::Closed(_) => None,
+                    })
+                    .await
+            })
         })
-        .await
     }
 
-    /// Succeeds when no message arrives within `within`; a message (or a close) in that window is an error that
-    /// shows it.
+    /// [`recv`](Self::recv) with its own deadline: `recv().within(d)`.
+    #[doc(hidden)]
+    #[deprecated(note = "use `client.recv().within(d)`")]
+    pub async fn recv_within(&mut self, within: Duration) -> Result<Message> {
+        self.recv().within(within).await
+    }
+
+    /// [`expect_type`](Self::expect_type) with its own deadline: `expect_type(kind).within(d)`.
+    #[doc(hidden)]
+    #[deprecated(note = "use `client.expect_type(kind).within(d)`")]
+    pub async fn expect_type_within(&mut self, kind: &str, within: Duration) -> Result<Value> {
+        self.expect_type(kind).within(within).await
+    }
+
+    /// Succeeds when no message arrives after the cursor within `within`; a message (or a close) is an error
+    /// that shows it, and the cursor stays before it.
     pub async fn expect_no_message(&mut self, within: Duration) -> Result<()> {
         let awaited = format!("no message for {within:?}");
         let outcome = self
-            .wait(&awaited, within, |event| match event {
-                Event::Message(_, message, _) => Some(Err(Error::Unexpected {
-                    expected: format!("no message for {within:?}"),
-                    received: message.summary(),
-                })),
-                _ => None,
+            .wait(&awaited, within, self.cursor, |seen| match seen {
+                Seen::Frame(frame) => tap::data_message(frame).map(|message| {
+                    Err(Error::Unexpected {
+                        expected: format!("no message for {within:?}"),
+                        received: message.summary(),
+                    })
+                }),
+                Seen::Closed(_) => None,
             })
             .await;
         match outcome {
             Err(Error::Timeout { .. }) => Ok(()),
             Err(error) => Err(error),
-            Ok(()) => Ok(()),
+            Ok(((), _)) => Ok(()),
         }
     }
 
     /// Waits until the server closes the connection and checks the close code; returns the close (its reason
-    /// included). Messages that arrive first are passed over.
-    pub async fn expect_closed(&mut self, code: u16) -> Result<CloseInfo> {
-        let awaited = format!("the server to close the connection with code {code}");
-        let within = self.recv_timeout;
-        let close = self
-            .wait(&awaited, within, |event| match event {
-                Event::Closed(close) => Some(Ok(close.clone())),
-                _ => None,
+    /// included). Messages that arrive first are passed over (behind the cursor once it succeeds).
+    pub fn expect_closed(&mut self, code: u16) -> Receive<'_, CloseInfo> {
+        Receive::new(self, move |client, within| {
+            Box::pin(async move {
+                let awaited = format!("the server to close the connection with code {code}");
+                let close = client
+                    .wait_consuming(&awaited, within, |seen| match seen {
+                        Seen::Closed(close) => Some(Ok(close.clone())),
+                        Seen::Frame(_) => None,
+                    })
+                    .await?;
+                if close.code == code {
+                    Ok(close)
+                } else {
+                    Err(Error::Unexpected {
+                        expected: format!("a close with code {code}"),
+                        received: format!("a close with {close}"),
+                    })
+                }
             })
-            .await?;
-        if close.code == code {
-            Ok(close)
-        } else {
-            Err(Error::Unexpected {
-                expected: format!("a close with code {code}"),
-                received: format!("a close with {close}"),
-            })
-        }
+        })
     }
 
     /// Closes the connection with `code` and `reason`, and waits for the server's close frame (returned).
     ///
     /// When the server had already closed, returns that close without sending anything.
     pub async fn close(&mut self, code: u16, reason: &str) -> Result<CloseInfo> {
-        if let Some(close) = &self.closed {
-            return Ok(close.clone());
+        if let Some(close) = self.recording.closed() {
+            self.closed = Some(close.clone());
+            return Ok(close);
         }
         let close = CloseInfo::new(code, clip_reason(reason.to_owned()));
         let frame = wire::close_frame(&close);
@@ -516,44 +568,30 @@ impl WsClient {
         };
         self.send_frame(kind, frame, "send a close frame").await?;
         let awaited = "the server's close frame answering ours";
-        let close = self
-            .wait(awaited, timeout::scaled(timeout::CLOSE), |event| match event {
-                Event::Closed(close) => Some(Ok(close.clone())),
-                _ => None,
-            })
+        let (close, _) = self
+            .wait(
+                awaited,
+                timeout::scaled(timeout::CLOSE),
+                self.cursor,
+                |seen| match seen {
+                    Seen::Closed(close) => Some(Ok(close.clone())),
+                    Seen::Frame(_) => None,
+                },
+            )
             .await?;
         self.sink = None;
         Ok(close)
     }
 
-    /// The next event, or `None` at the deadline. Once closed, the close is returned again and again.
-    async fn next_incoming(&mut self, deadline: Instant) -> Option<Event> {
-        if let Some(event) = self.pending.pop_front() {
-            return Some(event);
-        }
-        if let Some(close) = &self.closed {
-            return Some(Event::Closed(close.clone()));
-        }
-        let event = match tokio::time::timeout_at(deadline, self.events.recv()).await {
-            Ok(Some(signal)) => self.event(signal),
-            Ok(None) => Event::Closed(CloseInfo::new(close_code::ABNORMAL, "the client's reader stopped")),
-            Err(_) => return None,
-        };
-        if let Event::Closed(close) = &event {
-            self.closed = Some(close.clone());
-        }
-        Some(event)
-    }
-
     /// Waits until `expectation` is met or can no longer be met, and returns the matched events. The
     /// expectation goes in by reference (`&e`, to use it again) or by value (`Expect::events([...])`).
     ///
-    /// It watches every data frame received since the last successful `expect` (or since
-    /// [`watch_from_now`](Self::watch_from_now), or since connect), including frames that `recv` already
-    /// returned, and then the frames as they arrive, until the expectation's deadline (default: the receive
-    /// timeout). It returns as soon as the outcome is known: met, a wrong order in strict mode, a forbidden
-    /// type, a closed connection, the deadline. The frames it matched are consumed: `recv` will not return
-    /// them. A failure is an [`Error::Expectation`] whose message is the full report.
+    /// It reads from the cursor, as every receive does (see [the receive model](Self#one-cursor)): the frames
+    /// already received after it, then the frames as they arrive, until the expectation's deadline (default:
+    /// the receive timeout). It returns as soon as the outcome is known: met, a wrong order in strict mode, a
+    /// forbidden type, a closed connection, the deadline. Met, it moves the cursor past the frame that completed
+    /// the match. A failure is an [`Error::Expectation`] whose message is the full report, and leaves the cursor
+    /// where it was.
     ///
     /// ```
     /// use ws_test_runtime::prelude::*;
@@ -564,7 +602,7 @@ impl WsClient {
     /// client.expect(&Expect::events(["connection_established"]).strict()).await?;
     /// client.send_json(&json!({"type": "chat_message", "content": "hi", "run_id": "r1"})).await?;
     /// let matched = client
-    ///     .expect(&Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS).strict().per("run_id"))
+    ///     .expect(&Expect::events(ChatEvent::CRITICAL).strict().per("run_id"))
     ///     .await?;
     /// assert_eq!(matched.events()[0]["run_id"], "r1");
     /// # Ok(())
@@ -574,124 +612,207 @@ impl WsClient {
     pub async fn expect(&mut self, expectation: impl Borrow<Expectation>) -> Result<Matched> {
         let expectation = expectation.borrow();
         self.flush_before_waiting().await?;
-        let outcome = self
-            .tap()
-            .evaluate(self.window_start, expectation, self.recv_timeout)
-            .await;
+        let outcome = self.tap().evaluate(self.cursor, expectation, self.recv_timeout).await;
         if let Some(until) = outcome.consumed_until {
-            self.consume_until(until);
-            return outcome.result;
+            self.cursor = until;
         }
-        let (window_start, received_until) = (self.window_start, self.received_until);
-        outcome.result.map_err(|error| match error {
-            Error::Expectation(mut failure) if received_until > window_start => {
-                failure.add_note(format!(
-                    "frames #{window_start} to #{} were already returned by recv or expect_type; expect() watches \
-                     every frame since the last expect(), so they counted here too (call watch_from_now() to start \
-                     after them)",
-                    received_until - 1
-                ));
-                Error::Expectation(failure)
-            }
-            other => other,
-        })
+        outcome.result
     }
 
     /// An expectation checked when the returned guard is dropped (wiremock's verify-on-drop): over the frames
-    /// received from where the next [`expect`](Self::expect) would start until the drop. An unmet expectation
-    /// then panics with its report, failing the test; `guard.verify().await` checks it explicitly, waiting
-    /// within the expectation's deadline. Takes the expectation by value or by reference. See [`ExpectGuard`].
+    /// received after the cursor until the drop. An unmet expectation then panics with its report, failing the
+    /// test; `guard.verify().await` checks it explicitly, waiting within the expectation's deadline. Takes the
+    /// expectation by value or by reference. See [`ExpectGuard`].
     pub fn expect_eventually(&self, expectation: impl Borrow<Expectation>) -> ExpectGuard {
         ExpectGuard::new(self.tap(), expectation.borrow().clone())
     }
 
-    /// A view of this connection's record that outlives the client, watching from where the next
-    /// [`expect`](Self::expect) would start (see [`Tap`]).
+    /// A view of this connection's record that outlives the client, with a cursor of its own that starts at the
+    /// client's (see [`Tap`]).
     pub fn tap(&self) -> Tap {
-        Tap::new(Arc::clone(&self.recording), self.window_start, self.recv_timeout)
+        Tap::new(Arc::clone(&self.recording), self.cursor, self.recv_timeout)
     }
 
-    /// Starts the next expectation's window at the next frame to arrive: frames received so far are not
-    /// watched (they stay available to `recv`).
+    /// Moves the cursor past every frame received so far: the next receive or expectation reads only what
+    /// arrives from now on (what came before stays in the history).
     pub fn watch_from_now(&mut self) {
-        let len = self.lock_history().len();
-        self.window_start = len;
+        let received = self.lock_history().len();
+        self.cursor = received;
     }
 
-    /// The event a signal stands for: a data frame's message is read from the history.
-    fn event(&self, signal: Signal) -> Event {
-        match signal {
-            Signal::Message(index) => {
-                let history = self.lock_history();
-                let frame = history.frames().get(index);
-                let message = frame.and_then(tap::data_message);
-                let decoded = frame.and_then(|frame| frame.decoded.clone());
-                drop(history);
-                match message {
-                    Some(message) => Event::Message(index, message, decoded),
-                    None => Event::Closed(CloseInfo::new(
-                        close_code::ABNORMAL,
-                        format!("the client's history has no data frame #{index} (a bug in ws-test)"),
-                    )),
-                }
-            }
-            Signal::Pong(data) => Event::Pong(data),
-            Signal::Closed(close) => Event::Closed(close),
-        }
+    /// [`wait`](Self::wait) from the cursor; on success the cursor moves past what the call used.
+    async fn wait_consuming<T>(
+        &mut self,
+        awaited: &str,
+        within: Duration,
+        accept: impl FnMut(Seen<'_>) -> Option<Result<T>>,
+    ) -> Result<T> {
+        let (value, until) = self.wait(awaited, within, self.cursor, accept).await?;
+        self.cursor = until;
+        Ok(value)
     }
 
-    /// Moves the window to `until` and drops the data frames before it from the receive queue.
-    fn consume_until(&mut self, until: usize) {
-        self.window_start = until;
-        while let Ok(signal) = self.events.try_recv() {
-            if matches!(signal, Signal::Message(index) if index < until) {
-                continue;
-            }
-            let event = self.event(signal);
-            if let Event::Closed(close) = &event {
-                self.closed = Some(close.clone());
-            }
-            self.pending.push_back(event);
-        }
-        self.pending
-            .retain(|event| !matches!(event, Event::Message(index, ..) if *index < until));
-    }
-
-    /// The one waiting loop: feeds events to `accept` until it decides, the connection closes, or `within`
-    /// passes. Messages `accept` passes over are listed in the error.
+    /// The one waiting loop: shows `accept` every frame recorded from history index `from` on, then the close,
+    /// until it decides or `within` passes. Returns what it accepted and the history index after it (after every
+    /// frame recorded, for the close). Data frames it passes over are listed in the error.
     async fn wait<T>(
         &mut self,
         awaited: &str,
         within: Duration,
-        mut accept: impl FnMut(&Event) -> Option<Result<T>>,
-    ) -> Result<T> {
+        from: usize,
+        mut accept: impl FnMut(Seen<'_>) -> Option<Result<T>>,
+    ) -> Result<(T, usize)> {
         let deadline = Instant::now() + within;
         self.flush_before_waiting().await?;
+        let recording = Arc::clone(&self.recording);
+        let key = &recording.event_key;
+        let mut changes = recording.changed.subscribe();
+        let mut next = from;
         let mut received = Vec::new();
         loop {
-            let Some(event) = self.next_incoming(deadline).await else {
+            // The close is read first: the reader records every frame before it notes the close, so when it is
+            // there, the history scanned next holds everything that came before it.
+            let closed = recording.closed();
+            {
+                let history = recording.history();
+                for frame in history.frames().get(next..).unwrap_or_default() {
+                    if let Some(outcome) = accept(Seen::Frame(frame)) {
+                        return outcome.map(|value| (value, frame.index + 1));
+                    }
+                    if tap::is_data(frame) {
+                        received.push(frame.summary_by(key));
+                    }
+                }
+                next = history.len();
+            }
+            if let Some(close) = closed {
+                self.closed = Some(close.clone());
+                if let Some(outcome) = accept(Seen::Closed(&close)) {
+                    return outcome.map(|value| (value, next));
+                }
+                return Err(Error::Closed {
+                    awaited: awaited.to_owned(),
+                    code: close.code,
+                    reason: close.reason,
+                    received,
+                });
+            }
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
                 return Err(Error::Timeout {
                     awaited: awaited.to_owned(),
                     after: within,
                     received,
                 });
-            };
-            if let Event::Message(index, ..) = &event {
-                self.received_until = self.received_until.max(index + 1);
             }
-            if let Some(outcome) = accept(&event) {
-                return outcome;
-            }
-            match event {
-                Event::Message(_, message, _) => received.push(message.summary()),
-                Event::Pong(_) => {}
-                Event::Closed(close) => {
-                    return Err(Error::Closed {
-                        awaited: awaited.to_owned(),
-                        code: close.code,
-                        reason: close.reason,
-                        received,
-                    });
+        }
+    }
+}
+
+/// What a wait shows its caller: a recorded frame (either direction, control frames included), then the close.
+enum Seen<'a> {
+    Frame(&'a Frame),
+    Closed(&'a CloseInfo),
+}
+
+/// A receive waiting to be awaited: `.await` it with the client's receive timeout, or give it its own deadline
+/// with [`within`](Self::within). Made by [`WsClient::recv`], [`recv_json`](WsClient::recv_json),
+/// [`next_event`](WsClient::next_event), [`expect_type`](WsClient::expect_type) and
+/// [`expect_closed`](WsClient::expect_closed).
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_test_runtime::prelude::*;
+///
+/// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+/// let server = EmbeddedServer::start().await?;
+/// let mut client = server.connect().await?;
+/// client.expect_type("connection_established").await?;
+/// client.send_json(json!({"type": "echo", "payload": 1})).await?;
+/// let echo = client.recv_json().within(Duration::from_secs(1)).await?;
+/// assert_eq!(echo["payload"], 1);
+/// let nothing = client.recv().within(Duration::from_millis(20)).await;
+/// assert!(matches!(nothing, Err(ws_test_runtime::Error::Timeout { .. })));
+/// # Ok(())
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
+#[must_use = "a receive does nothing until it is awaited"]
+pub struct Receive<'a, T> {
+    state: ReceiveState<'a, T>,
+}
+
+type ReceiveFn<'a, T> = Box<dyn FnOnce(&'a mut WsClient, Duration) -> BoxFuture<'a, Result<T>> + Send + 'a>;
+
+/// Not started (what to run, on which client, with which deadline), then running.
+enum ReceiveState<'a, T> {
+    Ready {
+        client: &'a mut WsClient,
+        within: Option<Duration>,
+        run: ReceiveFn<'a, T>,
+    },
+    Running(BoxFuture<'a, Result<T>>),
+    Taken,
+}
+
+impl<'a, T> Receive<'a, T> {
+    fn new(
+        client: &'a mut WsClient,
+        run: impl FnOnce(&'a mut WsClient, Duration) -> BoxFuture<'a, Result<T>> + Send + 'a,
+    ) -> Self {
+        Receive {
+            state: ReceiveState::Ready {
+                client,
+                within: None,
+                run: Box::new(run),
+            },
+        }
+    }
+
+    /// Waits at most `within` instead of the client's receive timeout.
+    pub fn within(mut self, within: Duration) -> Self {
+        if let ReceiveState::Ready { within: deadline, .. } = &mut self.state {
+            *deadline = Some(within);
+        }
+        self
+    }
+}
+
+impl<T> std::fmt::Debug for Receive<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.state {
+            ReceiveState::Ready { client, within, .. } => f
+                .debug_struct("Receive")
+                .field("client", client)
+                .field("within", within)
+                .finish_non_exhaustive(),
+            ReceiveState::Running(_) | ReceiveState::Taken => f.debug_struct("Receive").finish_non_exhaustive(),
+        }
+    }
+}
+
+impl<T> Future for Receive<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<T>> {
+        let this = &mut *self;
+        loop {
+            match std::mem::replace(&mut this.state, ReceiveState::Taken) {
+                ReceiveState::Ready { client, within, run } => {
+                    let within = within.unwrap_or(client.recv_timeout);
+                    this.state = ReceiveState::Running(run(client, within));
+                }
+                ReceiveState::Running(mut running) => {
+                    let poll = running.as_mut().poll(cx);
+                    if poll.is_pending() {
+                        this.state = ReceiveState::Running(running);
+                    }
+                    return poll;
+                }
+                // Polled again after it finished: an error, as a fused future would give nothing.
+                ReceiveState::Taken => {
+                    return std::task::Poll::Ready(Err(Error::Config(
+                        "a receive was polled again after it finished".into(),
+                    )));
                 }
             }
         }
@@ -765,11 +886,8 @@ fn describe_read_error(error: &tokio_tungstenite::tungstenite::Error) -> String 
     }
 }
 
-async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSender<Signal>, recording: Arc<Recording>) {
-    let closing = |close: CloseInfo| {
-        recording.close(close.clone());
-        let _ = events.send(Signal::Closed(close));
-    };
+async fn read_loop(mut stream: SplitStream<Socket>, recording: Arc<Recording>) {
+    let closing = |close: CloseInfo| recording.close(close);
     let mut closed = false;
     while let Some(item) = stream.next().await {
         let message = match item.map(wire::incoming) {
@@ -781,8 +899,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSende
                 continue;
             }
             Ok(Some(Incoming::Pong(data))) => {
-                recording.record(Direction::In, FrameKind::Pong(data.clone()));
-                let _ = events.send(Signal::Pong(data));
+                recording.record(Direction::In, FrameKind::Pong(data));
                 continue;
             }
             Ok(Some(Incoming::Close(close))) => {
@@ -807,11 +924,8 @@ async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSende
                 break;
             }
         };
-        match recording.record_within_cap(message.into_frame_kind()) {
-            Ok(index) => {
-                let _ = events.send(Signal::Message(index));
-            }
-            Err(flooded) => {
+        if let Err(flooded) = recording.record_within_cap(message.into_frame_kind()) {
+            {
                 // Stop reading: what the server sends from now on is not kept, and every wait says why.
                 tracing::warn!(%flooded, "the server flooded the client; it stops reading");
                 closing(CloseInfo::new(close_code::POLICY_VIOLATION, flooded));
@@ -827,11 +941,14 @@ async fn read_loop(mut stream: SplitStream<Socket>, events: mpsc::UnboundedSende
     }
 }
 
-/// A received message as JSON: a text frame parsed, a binary frame as it decoded.
-fn event_json(message: &Message, decoded: Option<&Decoded>) -> Result<Value> {
-    match (message, decoded) {
-        (Message::Binary(_), Some(Decoded::Json(value))) => Ok(value.clone()),
-        (Message::Binary(bytes), Some(Decoded::Failed(reason))) => Err(Error::NotJson {
+/// A received data frame as JSON: a text frame parsed, a binary frame as it decoded; `None` for any other frame.
+fn frame_json(frame: &Frame) -> Option<Result<Value>> {
+    if !tap::is_data(frame) {
+        return None;
+    }
+    Some(match (&frame.kind, &frame.decoded) {
+        (FrameKind::Binary(_), Some(Decoded::Json(value))) => Ok(value.clone()),
+        (FrameKind::Binary(bytes), Some(Decoded::Failed(reason))) => Err(Error::NotJson {
             received: format!(
                 "binary frame of {} byte(s) starting {}",
                 bytes.len(),
@@ -839,6 +956,8 @@ fn event_json(message: &Message, decoded: Option<&Decoded>) -> Result<Value> {
             ),
             reason: format!("the decoder refused it: {reason}"),
         }),
-        _ => message.json(),
-    }
+        (FrameKind::Text(text), _) => crate::message::parse_json(text),
+        (FrameKind::Binary(bytes), None) => Err(crate::message::binary_is_not_json(bytes)),
+        _ => return None,
+    })
 }

@@ -20,7 +20,7 @@ use crate::message::{CloseInfo, Message};
 pub(crate) struct Recording {
     history: Mutex<History>,
     closed: Mutex<Option<CloseInfo>>,
-    changed: watch::Sender<u64>,
+    pub(crate) changed: watch::Sender<u64>,
     /// The cap on what received frames may hold, and what they hold now (payloads plus [`FRAME_OVERHEAD`]).
     max_bytes: usize,
     received_bytes: AtomicUsize,
@@ -113,6 +113,11 @@ impl Recording {
     }
 }
 
+/// Whether `frame` is a received text or binary frame.
+pub(crate) fn is_data(frame: &Frame) -> bool {
+    frame.direction == Direction::In && matches!(frame.kind, FrameKind::Text(_) | FrameKind::Binary(_))
+}
+
 /// The data message of a received text or binary frame.
 pub(crate) fn data_message(frame: &Frame) -> Option<Message> {
     if frame.direction != Direction::In {
@@ -145,8 +150,9 @@ fn report_frame(frame: &Frame) -> Option<ReportFrame> {
 /// A read-only view of a client's connection that stays valid after the client is gone.
 ///
 /// [`WsClient::tap`](super::WsClient::tap) makes one; the `#[ws_test]` driver keeps one so it can check the
-/// declared events even when the test body took the client by value. A tap watches from where the client's next
-/// [`expect`](super::WsClient::expect) would have started when the tap was made.
+/// declared events even when the test body took the client by value. A tap reads like its client: it has a
+/// cursor of its own, starting where the client's was when the tap was made, and a met
+/// [`expect`](Self::expect) moves it past the frame that completed the match.
 ///
 /// ```
 /// use ws_test_runtime::prelude::*;
@@ -155,7 +161,7 @@ fn report_frame(frame: &Frame) -> Option<ReportFrame> {
 /// let server = EmbeddedServer::start().await?;
 /// let mut client = server.connect().await?;
 /// client.expect(&Expect::events(["connection_established"])).await?;
-/// let tap = client.tap();
+/// let mut tap = client.tap();
 /// client.send_json(json!({"type": "echo", "payload": 1})).await?;
 /// client.expect_type("echo").await?;
 /// drop(client); // a test body may take its client away; the tap still sees what it received
@@ -167,7 +173,7 @@ fn report_frame(frame: &Frame) -> Option<ReportFrame> {
 #[derive(Clone)]
 pub struct Tap {
     recording: Arc<Recording>,
-    window_start: usize,
+    cursor: usize,
     default_within: Duration,
 }
 
@@ -187,10 +193,10 @@ pub(crate) struct Outcome {
 }
 
 impl Tap {
-    pub(crate) fn new(recording: Arc<Recording>, window_start: usize, default_within: Duration) -> Self {
+    pub(crate) fn new(recording: Arc<Recording>, cursor: usize, default_within: Duration) -> Self {
         Tap {
             recording,
-            window_start,
+            cursor,
             default_within,
         }
     }
@@ -205,18 +211,23 @@ impl Tap {
         self.recording.closed()
     }
 
-    /// Waits until `expectation` is met over the frames received since the tap was made, or can no longer be,
-    /// within the expectation's deadline (default: the client's receive timeout). Like
-    /// [`WsClient::expect`](super::WsClient::expect), but on a tap, which outlives the client.
-    pub async fn expect(&self, expectation: impl Borrow<Expectation>) -> Result<Matched> {
-        self.evaluate(self.window_start, expectation.borrow(), self.default_within)
-            .await
-            .result
+    /// Waits until `expectation` is met over the frames received after the tap's cursor, or can no longer be,
+    /// within the expectation's deadline (default: the client's receive timeout); met, the cursor moves past the
+    /// frame that completed the match. Like [`WsClient::expect`](super::WsClient::expect), but on a tap, which
+    /// outlives the client.
+    pub async fn expect(&mut self, expectation: impl Borrow<Expectation>) -> Result<Matched> {
+        let outcome = self
+            .evaluate(self.cursor, expectation.borrow(), self.default_within)
+            .await;
+        if let Some(until) = outcome.consumed_until {
+            self.cursor = until;
+        }
+        outcome.result
     }
 
     /// Evaluates `expectation` over the frames received so far, without waiting: met, or the report of why not.
     pub(crate) fn check_now(&self, expectation: &Expectation) -> Result<Matched> {
-        let evaluation = self.evaluate_waiting(self.window_start, expectation, self.default_within, false);
+        let evaluation = self.evaluate_waiting(self.cursor, expectation, self.default_within, false);
         match evaluation.now_or_never() {
             Some(outcome) => outcome.result,
             // Without waiting, the evaluation never yields; this arm is never taken.
@@ -226,21 +237,15 @@ impl Tap {
         }
     }
 
-    pub(crate) async fn evaluate(
-        &self,
-        window_start: usize,
-        expectation: &Expectation,
-        default_within: Duration,
-    ) -> Outcome {
-        self.evaluate_waiting(window_start, expectation, default_within, true)
-            .await
+    pub(crate) async fn evaluate(&self, from: usize, expectation: &Expectation, default_within: Duration) -> Outcome {
+        self.evaluate_waiting(from, expectation, default_within, true).await
     }
 
     /// Feeds the recorded frames to a matcher; with `wait`, waits for more until it is decided or the deadline;
     /// without, concludes on what is there (never yielding).
     async fn evaluate_waiting(
         &self,
-        window_start: usize,
+        from: usize,
         expectation: &Expectation,
         default_within: Duration,
         wait: bool,
@@ -260,7 +265,7 @@ impl Tap {
         let mut changes = self.recording.changed.subscribe();
         let mut frames: Vec<ReportFrame> = Vec::new();
         let mut fed = 0;
-        let mut next = window_start;
+        let mut next = from;
         let end = loop {
             // Everything recorded since the last look, in order.
             {
@@ -298,7 +303,7 @@ impl Tap {
                 Err(_) => break EndReason::Timeout(within),
             }
         };
-        let consumed_until = frames[..fed].last().map_or(window_start, |frame| frame.index + 1);
+        let consumed_until = frames[..fed].last().map_or(from, |frame| frame.index + 1);
         if matcher.progress() == Progress::Met {
             return Outcome {
                 result: Ok(matcher.into_matched(frames)),

@@ -761,14 +761,17 @@ async fn run_body(spec: &TestSpec, body: Body, injected: &mut Injected, taps: &[
         Some(_) => expectation.clone(),
         None => expectation.clone().within(spec.event_deadline()),
     };
-    // The first client, whether the body still lends it or took it.
+    // The first client's whole session after the welcome, whatever the body read: its tap was made at connect,
+    // and reads on whether the body still lends the client or took it.
     let still_lent = clients_before == injected.clients.len();
-    let result = match (injected.clients.first_mut(), still_lent) {
-        (Some(client), true) => Some(client.expect(&expectation).await),
-        _ => match taps.first() {
-            Some(tap) => Some(tap.expect(&expectation).await),
-            None => None,
-        },
+    if let (Some(client), true) = (injected.clients.first_mut(), still_lent) {
+        if let Err(error) = client.flush().await {
+            return evidence.failures.push(Failure::Events(error.to_string()));
+        }
+    }
+    let result = match taps.first() {
+        Some(tap) => Some(tap.clone().expect(&expectation).await),
+        None => None,
     };
     match result {
         Some(Err(Error::Expectation(failure))) => evidence.failures.push(Failure::Events(failure.to_string())),

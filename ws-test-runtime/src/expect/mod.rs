@@ -210,7 +210,7 @@ impl From<&String> for Step {
 /// How the expected events relate to the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
-    /// Exactly these frames, nothing between or after (within the watched window).
+    /// Exactly these frames, nothing between or after (after the client's cursor).
     Strict,
     /// These, in this order; other frames may come between.
     #[default]
