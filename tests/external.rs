@@ -122,3 +122,35 @@ async fn ws_test_url_reaches_a_wss_server_trusted_through_ssl_cert_file() {
         "only the child that trusted the certificate connected"
     );
 }
+
+/// The same with the certificate people make: `openssl req -x509 ...` (`CA:TRUE`), pinned through
+/// `SSL_CERT_FILE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_test_url_reaches_a_server_with_an_openssl_certificate_through_ssl_cert_file() {
+    let made = crate::support::openssl_certificate("localhost", "IP:127.0.0.1,DNS:localhost");
+    let server = EmbeddedServer::builder()
+        .tls(&made.cert_pem, &made.key_pem)
+        .start()
+        .await
+        .expect("the TLS server starts");
+    let url = server.url();
+    let path = made.cert_path.to_string_lossy().into_owned();
+    let (untrusted, trusted) = tokio::task::spawn_blocking(move || {
+        (
+            run_child_with("attribute::live_smoke", &[("WS_TEST_URL", &url)]),
+            run_child_with(
+                "attribute::live_smoke",
+                &[("WS_TEST_URL", &url), ("SSL_CERT_FILE", &path)],
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    let (passed, output) = untrusted;
+    assert!(!passed, "{output}");
+    assert!(output.contains("CaUsedAsEndEntity"), "{output}");
+    assert!(output.contains("`openssl req -x509` sets by default"), "{output}");
+    let (passed, output) = trusted;
+    assert!(passed, "{output}");
+    assert!(output.contains("test attribute::live_smoke ... ok"), "{output}");
+}

@@ -149,3 +149,48 @@ pub(crate) async fn read_until_closed(stream: &mut TcpStream, within: std::time:
         ))),
     }
 }
+
+/// A certificate made the way people make one: `openssl req -x509 ...` (OpenSSL marks it `CA:TRUE`), for
+/// `subject_alt_name` (the one-liner uses `IP:127.0.0.1,DNS:localhost`), in a directory of its own.
+pub(crate) struct OpensslCertificate {
+    /// `cert.pem`'s path.
+    pub(crate) cert_path: std::path::PathBuf,
+    /// `cert.pem`.
+    pub(crate) cert_pem: String,
+    /// `key.pem` (PKCS #8).
+    pub(crate) key_pem: String,
+}
+
+/// Runs `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -subj /CN=CN -addext
+/// subjectAltName=NAMES` in a fresh directory. `openssl` must be installed (CI has it); a missing one fails the
+/// test saying so.
+pub(crate) fn openssl_certificate(common_name: &str, subject_alt_name: &str) -> OpensslCertificate {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "ws-test-openssl-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("a directory for the certificate");
+    let output = std::process::Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+        ])
+        .args(["-subj", &format!("/CN={common_name}")])
+        .args(["-addext", &format!("subjectAltName={subject_alt_name}")])
+        .output()
+        .unwrap_or_else(|error| panic!("these tests make certificates with the openssl command: {error}"));
+    assert!(
+        output.status.success(),
+        "openssl req failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("openssl wrote the file");
+    OpensslCertificate {
+        cert_path: dir.join("cert.pem"),
+        cert_pem: read("cert.pem"),
+        key_pem: read("key.pem"),
+    }
+}

@@ -10,7 +10,7 @@ use ws_test_runtime::prelude::*;
 use ws_test_runtime::suite::Suite;
 use ws_test_runtime::{Error, Recorder, ServerBuilder, Transport, ws_test};
 
-use crate::support::connect_welcomed;
+use crate::support::{connect_welcomed, openssl_certificate};
 
 /// A private CA (as a company's staging uses) and a server certificate it signed.
 struct PrivateCa {
@@ -101,7 +101,7 @@ async fn an_untrusted_certificate_is_an_error_naming_the_host_and_the_reason_nev
     assert_eq!(host, "127.0.0.1");
     assert!(reason.contains("UnknownIssuer"), "{reason}");
     assert!(
-        reason.contains("--ca-cert") && reason.contains("SSL_CERT_FILE"),
+        reason.contains("ClientBuilder::root_certificate") && reason.contains("SSL_CERT_FILE"),
         "{reason}"
     );
     assert!(
@@ -228,6 +228,114 @@ async fn the_suite_passes_a_tls_server_it_trusts_and_cannot_reach_one_it_does_no
     assert_eq!(report.check("health").map(|check| check.passed), Some(true));
     let error = Suite::new(server.url()).run().await.expect_err("untrusted");
     assert!(matches!(error, Error::Tls { .. }), "{error:?}");
+    Ok(())
+}
+
+/// The one-liner: `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -subj
+/// /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost`, served by ws-test's own server.
+async fn openssl_server() -> (EmbeddedServer, String) {
+    let made = openssl_certificate("localhost", "IP:127.0.0.1,DNS:localhost");
+    assert!(
+        openssl_text(&made.cert_path).contains("CA:TRUE"),
+        "OpenSSL marks its req -x509 certificates as CAs; this test is about that"
+    );
+    let server = EmbeddedServer::builder()
+        .tls(&made.cert_pem, &made.key_pem)
+        .start()
+        .await
+        .expect("the server starts with openssl's certificate");
+    (server, made.cert_pem)
+}
+
+fn openssl_text(path: &std::path::Path) -> String {
+    let output = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(path)
+        .output()
+        .expect("openssl x509 runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn an_openssl_made_ca_true_certificate_given_to_the_client_is_trusted_as_the_servers_own() -> TestResult {
+    let (server, cert) = openssl_server().await;
+    // By IP and by name, as the certificate names both; `&String`, `&str` and bytes alike.
+    let mut client = WsClient::builder(server.url())
+        .root_certificate(&cert)
+        .connect()
+        .await?;
+    client.expect_type("connection_established").await?;
+    chat_round(&mut client).await?;
+    let by_name = format!("wss://localhost:{}/ws", server.addr().port());
+    let mut client = WsClient::builder(&by_name)
+        .root_certificate(cert.as_bytes())
+        .connect()
+        .await?;
+    client.expect_type("connection_established").await?;
+    chat_round(&mut client).await?;
+    let report = Suite::new(server.url()).root_certificate(cert.as_str()).run().await?;
+    assert!(report.all_passed(), "{report}");
+
+    // Not given: refused, saying what is wrong with the certificate and what to do.
+    let error = WsClient::connect(server.url()).await.expect_err("not trusted");
+    let text = error.to_string();
+    assert!(matches!(error, Error::Tls { .. }), "{error:?}");
+    assert!(text.contains("invalid peer certificate: CaUsedAsEndEntity"), "{text}");
+    assert!(
+        text.contains("the server presents a CA certificate (basicConstraints CA:TRUE, which `openssl req -x509` sets"),
+        "{text}"
+    );
+    assert!(text.contains("ClientBuilder::root_certificate(pem)"), "{text}");
+    assert!(!text.contains("--ca-cert"), "the library names no CLI flag: {text}");
+    assert!(
+        !text.contains("OtherError"),
+        "webpki's reason is named, not rustls's wrapper: {text}"
+    );
+    let error = Suite::new(server.url()).run().await.expect_err("untrusted");
+    assert!(error.to_string().contains("CaUsedAsEndEntity"), "{error}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_pinned_certificate_must_still_name_the_host_in_the_url() -> TestResult {
+    let made = openssl_certificate("other.example", "DNS:other.example");
+    let server = EmbeddedServer::builder()
+        .tls(&made.cert_pem, &made.key_pem)
+        .start()
+        .await?;
+    let error = WsClient::builder(server.url())
+        .root_certificate(&made.cert_pem)
+        .connect()
+        .await
+        .expect_err("the certificate does not name 127.0.0.1");
+    let text = error.to_string();
+    assert!(text.contains("its certificate is not valid for"), "{text}");
+    assert!(
+        text.contains("other.example"),
+        "the sentence names what the certificate is for: {text}"
+    );
+    assert_eq!(server.metrics().connections_total, 0, "nothing got past TLS");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_recorder_relays_to_a_wss_upstream_with_an_openssl_certificate() -> TestResult {
+    let (upstream, cert) = openssl_server().await;
+    let mut recorder = Recorder::builder(upstream.url())
+        .root_certificate(&cert)
+        .start()
+        .await?;
+    let mut client = WsClient::connect(recorder.url()).await?;
+    client.expect_type("connection_established").await?;
+    chat_round(&mut client).await?;
+    client.close(1000, "done").await?;
+    recorder.wait_for_sessions(1, std::time::Duration::from_secs(5)).await?;
+    assert!(
+        recorder.sessions()[0]
+            .received_types()
+            .contains(&"agent_completed".to_owned())
+    );
+    recorder.stop().await;
     Ok(())
 }
 

@@ -1,9 +1,13 @@
-"""`wss://` against a TLS server not written on ws-test: Python `websockets` with Python's `ssl`, serving a
-certificate that a private CA (made here with the `openssl` command) signed, as a company's staging would.
+"""`wss://` against a TLS server not written on ws-test: Python `websockets` with Python's `ssl`, serving (1) a
+certificate that a private CA (made here with the `openssl` command) signed, as a company's staging would, and (2)
+the certificate people make in one line, `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem
+-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost` (OpenSSL marks it CA:TRUE), given to the
+clients as is.
 
 Usage: python3 tests/interop/tls_foreign_server.py PATH_TO_WS_TEST
 
-- `ws-test check wss://... --ca-cert ca.pem` passes every check; without `--ca-cert` it exits 2 naming TLS.
+- `ws-test check wss://... --ca-cert ca.pem` (or cert.pem) passes every check; without `--ca-cert` it exits 2
+  with a sentence naming the certificate's problem.
 - `WS_TEST_URL=wss://... SSL_CERT_FILE=ca.pem cargo test` runs the example workspace's `#[ws_test]` suite (two
   crates, one profile) against it, unchanged; without `SSL_CERT_FILE` the same suite fails saying the
   certificate is not trusted.
@@ -46,47 +50,62 @@ def run(command, env=None, timeout=600):
     return result.returncode, result.stdout + result.stderr
 
 
+def one_line_certificate(directory):
+    """The issue's one-liner, exactly: cert.pem (what clients are given) and key.pem."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", cwd=directory)
+    cert = os.path.join(directory, "cert.pem")
+    return cert, cert, os.path.join(directory, "key.pem")
+
+
+def exercise(binary, trusted, chain, key, refusal, label):
+    """check with --ca-cert (0) and without (2, naming `refusal`), then the example workspace's suite with
+    WS_TEST_URL and SSL_CERT_FILE (passes) and without SSL_CERT_FILE (fails naming `refusal`)."""
+    server = subprocess.Popen([sys.executable, SERVER, "--tls", chain, key, "--agent-name", "AcmeAssistant"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline().strip()
+        if not line.startswith("listening on wss://"):
+            raise SystemExit(f"the Python TLS server did not start: {line!r}")
+        url = line.removeprefix("listening on ")
+
+        code, output = run([binary, "check", url, "--ca-cert", trusted, "--timeout", "2s", "--concurrency", "20"])
+        print(output)
+        if code != 0:
+            raise SystemExit(f"{label}: ws-test check --ca-cert failed against the Python TLS server (exit {code})")
+        code, output = run([binary, "check", url, "--timeout", "2s"])
+        if code != 2 or "TLS with 127.0.0.1 failed" not in output or refusal not in output:
+            print(output)
+            raise SystemExit(f"{label}: without --ca-cert: expected exit 2 naming {refusal}, got {code}")
+        print(f"{label}: without --ca-cert: exit 2, {output.strip().splitlines()[-1]}")
+
+        suite = ["cargo", "test", "--manifest-path", "examples/workspace/Cargo.toml"]
+        env = dict(os.environ, WS_TEST_URL=url, SSL_CERT_FILE=trusted)
+        env.setdefault("CARGO_TARGET_DIR", os.path.join(os.getcwd(), "target"))
+        env.pop("STAGING_WS_URL", None)
+        code, output = run(suite, env)
+        passed = sum(int(part.split()[0]) for part in output.split("test result: ok. ")[1:])
+        if code != 0 or passed == 0:
+            print(output)
+            raise SystemExit(f"{label}: WS_TEST_URL={url} SSL_CERT_FILE=... cargo test failed (exit {code})")
+        print(f"{label}: WS_TEST_URL={url} SSL_CERT_FILE: the example workspace's {passed} #[ws_test] tests passed")
+        env.pop("SSL_CERT_FILE")
+        code, output = run(suite, env)
+        if code == 0 or refusal not in output:
+            print(output)
+            raise SystemExit(f"{label}: without SSL_CERT_FILE the suite should fail naming {refusal}")
+        print(f"{label}: without SSL_CERT_FILE: the suite fails, naming {refusal}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def main():
     binary = sys.argv[1]
     with tempfile.TemporaryDirectory() as directory:
-        ca, chain, key = private_ca(directory)
-        server = subprocess.Popen([sys.executable, SERVER, "--tls", chain, key, "--agent-name", "AcmeAssistant"],
-                                  stdout=subprocess.PIPE, text=True)
-        try:
-            line = server.stdout.readline().strip()
-            if not line.startswith("listening on wss://"):
-                raise SystemExit(f"the Python TLS server did not start: {line!r}")
-            url = line.removeprefix("listening on ")
-
-            code, output = run([binary, "check", url, "--ca-cert", ca, "--timeout", "2s", "--concurrency", "20"])
-            print(output)
-            if code != 0:
-                raise SystemExit(f"ws-test check --ca-cert failed against the Python TLS server (exit {code})")
-            code, output = run([binary, "check", url, "--timeout", "2s"])
-            if code != 2 or "TLS with 127.0.0.1 failed" not in output or "UnknownIssuer" not in output:
-                print(output)
-                raise SystemExit(f"without --ca-cert: expected exit 2 naming the untrusted certificate, got {code}")
-            print(f"without --ca-cert: exit 2, {output.strip().splitlines()[-1]}")
-
-            suite = ["cargo", "test", "--manifest-path", "examples/workspace/Cargo.toml"]
-            env = dict(os.environ, WS_TEST_URL=url, SSL_CERT_FILE=ca)
-            env.setdefault("CARGO_TARGET_DIR", os.path.join(os.getcwd(), "target"))
-            env.pop("STAGING_WS_URL", None)
-            code, output = run(suite, env)
-            passed = sum(int(part.split()[0]) for part in output.split("test result: ok. ")[1:])
-            if code != 0 or passed == 0:
-                print(output)
-                raise SystemExit(f"WS_TEST_URL={url} SSL_CERT_FILE=ca.pem cargo test failed (exit {code})")
-            print(f"WS_TEST_URL={url} SSL_CERT_FILE=ca.pem: the example workspace's {passed} #[ws_test] tests passed")
-            env.pop("SSL_CERT_FILE")
-            code, output = run(suite, env)
-            if code == 0 or "UnknownIssuer" not in output:
-                print(output)
-                raise SystemExit("without SSL_CERT_FILE the suite should fail naming the untrusted certificate")
-            print("without SSL_CERT_FILE: the suite fails, naming the untrusted certificate")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        exercise(binary, *private_ca(directory), "UnknownIssuer", "private CA")
+    with tempfile.TemporaryDirectory() as directory:
+        exercise(binary, *one_line_certificate(directory), "CaUsedAsEndEntity", "openssl req -x509 one-liner")
     print("interop: ws-test reaches a foreign wss:// server through --ca-cert and SSL_CERT_FILE, and refuses it without")
 
 

@@ -126,7 +126,7 @@ fn client(url: &str, token: Option<&str>, timeout: Duration) -> ClientBuilder {
 }
 
 async fn connect(builder: ClientBuilder) -> Result<WsClient, String> {
-    let mut client = builder.connect().await.map_err(|error| error.to_string())?;
+    let mut client = builder.connect().await.map_err(|error| crate::tls::explained(&error))?;
     client
         .expect(&Expect::events([protocol::CONNECTION_ESTABLISHED]))
         .await

@@ -61,7 +61,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let report = match report {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("ws-test: cannot reach {url}: {error}");
+            eprintln!("ws-test: cannot reach {url}: {}", crate::tls::explained(&error));
             return ExitCode::from(crate::UNREACHABLE);
         }
     };

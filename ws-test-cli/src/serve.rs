@@ -148,8 +148,13 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     if let Some(idle) = args.idle_timeout {
         builder = builder.idle_timeout(idle);
     }
-    if let Some(token) = args.token {
-        builder = builder.token(token);
+    match args.token {
+        Some(token) => builder = builder.token(token),
+        // The library warns as it starts, naming ServerBuilder::token; this is the flag that sets it.
+        None if !args.host.is_loopback() => {
+            tracing::warn!("on the command line, `--token TOKEN` requires a token on every upgrade")
+        }
+        None => {}
     }
     for origin in args.allow_origin {
         builder = builder.allow_origin(origin);

@@ -173,3 +173,14 @@ impl Serving {
         Ok(None)
     }
 }
+
+/// An error as the command line says it: a refused TLS handshake also names `--ca-cert`, which the library's
+/// message cannot know about.
+pub(crate) fn explained(error: &ws_test_runtime::Error) -> String {
+    match error {
+        ws_test_runtime::Error::Tls { .. } => {
+            format!("{error}\n  on the command line: give the server's certificate, or its CA's, with `--ca-cert PATH`")
+        }
+        other => other.to_string(),
+    }
+}

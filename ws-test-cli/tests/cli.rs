@@ -365,11 +365,11 @@ fn serve_enforces_its_limit_flags() {
         let mut first = WsClient::connect(&url).await.expect("the first connection fits");
         let refused = WsClient::connect(&url).await.expect_err("the second is one too many");
         assert!(
-            refused.to_string().contains("503") && refused.to_string().contains("--max-connections"),
+            refused.to_string().contains("503") && refused.to_string().contains("maximum of 1 WebSocket connection(s)"),
             "{refused}"
         );
         let idle = first.expect_closed(1001).await.expect("closed when idle");
-        assert!(idle.reason.contains("--idle-timeout"), "{idle:?}");
+        assert!(idle.reason.contains("ServerBuilder::idle_timeout"), "{idle:?}");
         // A request head that never completes is dropped at the handshake timeout.
         let mut half = tokio::net::TcpStream::connect(&addr).await.expect("TCP connect");
         tokio::io::AsyncWriteExt::write_all(&mut half, b"GET /ws HTTP/1.1\r\n")
@@ -801,4 +801,90 @@ fn sigterm_as_soon_as_the_first_line_is_read_is_a_clean_shutdown() {
         assert!(status.success(), "{subcommand} {args:?}: {status:?}\n{logs}");
         assert!(logs.contains("SIGTERM: shutting down"), "{logs}");
     }
+}
+
+/// The certificate people make, in a directory of its own: `openssl req -x509 -newkey rsa:2048 -nodes -keyout
+/// key.pem -out cert.pem -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost` (`CA:TRUE`).
+fn openssl_certificate() -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("ws-test-cli-openssl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory for the certificate");
+    let output = Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ])
+        .output()
+        .unwrap_or_else(|error| panic!("this test makes its certificate with the openssl command: {error}"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    (dir.join("cert.pem"), dir.join("key.pem"))
+}
+
+#[test]
+fn an_openssl_certificate_is_trusted_by_check_bench_and_record_when_given_and_explained_when_not() {
+    let (cert, key) = openssl_certificate();
+    let (cert, key) = (cert.to_str().expect("UTF-8"), key.to_str().expect("UTF-8"));
+    let serve = Serve::start(&["--tls-cert", cert, "--tls-key", key]);
+    let url = serve.url.clone();
+    let (code, stdout, stderr) = check(&[&url, "--ca-cert", cert]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.ends_with(" passed, 0 failed\n"), "{stdout}");
+    let (code, stdout, stderr) = run_with_env(&["check", &url], &[("SSL_CERT_FILE", cert)]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    // Nothing trusted: unreachable (2), with a sentence naming the certificate's problem and the way out.
+    let (code, _, stderr) = check(&[&url]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("invalid peer certificate: CaUsedAsEndEntity"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("basicConstraints CA:TRUE"), "{stderr}");
+    assert!(stderr.contains("--ca-cert PATH"), "{stderr}");
+
+    let (code, stdout, stderr) = run_with_env(
+        &["bench", &url, "--ca-cert", cert, "--connections", "2", "--rounds", "2"],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("rounds/s"), "{stdout}");
+
+    let out = std::env::temp_dir().join(format!("ws-test-cli-openssl-{}.jsonl", std::process::id()));
+    let out_arg = out.to_str().expect("a UTF-8 path");
+    let record = Serve::command(
+        "record",
+        &[
+            "--upstream",
+            &url,
+            "--out",
+            out_arg,
+            "--ca-cert",
+            cert,
+            "--sessions",
+            "1",
+        ],
+    );
+    runtime().block_on(async {
+        let mut client = WsClient::connect(&record.url).await.expect("the recorder relays");
+        client.expect_type("connection_established").await.expect("a welcome");
+        chat_round(&mut client, "through openssl's certificate").await;
+        client.close(1000, "done").await.expect("close");
+    });
+    let (status, logs) = wait_for_exit(record);
+    assert!(status.success(), "{logs}");
+    let saved = ws_test_runtime::History::load(&out).expect("the recording reads back");
+    assert_eq!(saved.received_types().len(), 6, "{}", saved.timeline());
+    std::fs::remove_file(&out).ok();
+    drop(serve);
 }

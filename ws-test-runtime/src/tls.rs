@@ -30,6 +30,8 @@ fn provider() -> Arc<CryptoProvider> {
 /// not be read is kept as notes for the error a failed verification gives.
 struct DefaultRoots {
     store: RootCertStore,
+    /// The certificates of `SSL_CERT_FILE`: each is also trusted as a server's own certificate (pinned).
+    pinned: Vec<CertificateDer<'static>>,
     notes: Vec<String>,
 }
 
@@ -50,8 +52,12 @@ fn load_default_roots() -> DefaultRoots {
             add_pem_dir(&mut store, dir);
         }
     }
+    let pinned = std::env::var_os("SSL_CERT_FILE")
+        .and_then(|path| CertificateDer::pem_file_iter(path).ok())
+        .map(|certificates| certificates.flatten().collect())
+        .unwrap_or_default();
     tracing::debug!(roots = store.len(), "loaded the default TLS roots");
-    DefaultRoots { store, notes }
+    DefaultRoots { store, pinned, notes }
 }
 
 /// Where Linux and BSD distributions keep one PEM file per trusted root.
@@ -127,19 +133,25 @@ impl Trust {
 
     fn build(&self) -> Result<Arc<rustls::ClientConfig>> {
         let mut roots = DEFAULT_ROOTS.store.clone();
+        let mut pinned = DEFAULT_ROOTS.pinned.clone();
         for pem in &self.extra {
             for certificate in certificates(pem, "a root certificate given to the client")? {
-                roots.add(certificate).map_err(|error| {
+                roots.add(certificate.clone()).map_err(|error| {
                     Error::Config(format!(
                         "a root certificate given to the client cannot be a root: {error}"
                     ))
                 })?;
+                pinned.push(certificate);
             }
         }
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|error| Error::Config(format!("TLS setup failed: {error}")))?;
         let mut config = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|error| Error::Config(format!("TLS setup failed: {error}")))?
-            .with_root_certificates(roots)
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pinning { verifier, pinned }))
             .with_no_client_auth();
         config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
         Ok(Arc::new(config))
@@ -181,14 +193,94 @@ fn rustls_error(error: &io::Error) -> Option<&rustls::Error> {
     error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }
 
-/// A failed handshake in words, with what to do about it.
+/// The webpki verifier, plus one rule: a certificate the client was given (`root_certificate`, `--ca-cert`,
+/// `SSL_CERT_FILE`) that the server presents as its own is trusted as such, even when it is marked as a CA
+/// (`openssl req -x509` marks its certificates `CA:TRUE` by default, and Python, Node and curl accept them when
+/// given the same file). Only the exact bytes are pinned; the name in the URL must still be one of the
+/// certificate's, and the handshake's signatures are still checked.
+#[derive(Debug)]
+struct Pinning {
+    verifier: Arc<rustls::client::WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinning {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let verified = self
+            .verifier
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        match verified {
+            // webpki checks the validity period before it finds the CA flag, so this refusal says the
+            // certificate is within its dates; what is left is the name.
+            Err(error) if is_webpki(&error, &webpki::Error::CaUsedAsEndEntity) && self.is_pinned(end_entity) => {
+                let certificate = rustls::server::ParsedCertificate::try_from(end_entity)?;
+                rustls::client::verify_server_name(&certificate, server_name)?;
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.verifier.verify_tls12_signature(message, certificate, signature)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.verifier.verify_tls13_signature(message, certificate, signature)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.verifier.supported_verify_schemes()
+    }
+}
+
+impl Pinning {
+    fn is_pinned(&self, certificate: &CertificateDer<'_>) -> bool {
+        self.pinned.iter().any(|pinned| pinned.as_ref() == certificate.as_ref())
+    }
+}
+
+/// The webpki error rustls passes on as `CertificateError::Other`, if that is what `error` is.
+fn webpki_error(error: &rustls::Error) -> Option<&webpki::Error> {
+    match error {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => other.0.downcast_ref(),
+        _ => None,
+    }
+}
+
+fn is_webpki(error: &rustls::Error, expected: &webpki::Error) -> bool {
+    webpki_error(error) == Some(expected)
+}
+
+/// How to trust a server's certificate, said once for every hint that needs it.
+const TRUST_HOW: &str = "`ClientBuilder::root_certificate(pem)` or `SSL_CERT_FILE=PATH`";
+
+/// A failed handshake in words: what is wrong with the server's certificate (or the handshake), and what to do.
 fn explain(error: &rustls::Error) -> String {
     use rustls::CertificateError;
     let hint = match error {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer | CertificateError::BadSignature) => {
-            let mut hint = "its certificate is not signed by an authority this client trusts; trust the server's CA \
-                            with `--ca-cert PATH`, `ClientBuilder::root_certificate(pem)` or `SSL_CERT_FILE=PATH`"
-                .to_owned();
+            let mut hint = format!(
+                "its certificate is not signed by an authority this client trusts; trust the server's CA, or the \
+                 server's own certificate, with {TRUST_HOW}"
+            );
             if let Some(note) = DEFAULT_ROOTS.notes.first() {
                 hint.push_str(&format!(" (loading the default roots: {note})"));
             }
@@ -196,22 +288,103 @@ fn explain(error: &rustls::Error) -> String {
         }
         rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-        ) => "its certificate is not valid for the host in the URL (SNI and the certificate's names must agree)".into(),
+        ) => "its certificate is not valid for the host in the URL (SNI and the certificate's names must agree); \
+              connect to a name it has, or make it with `-addext subjectAltName=DNS:NAME,IP:ADDRESS` naming the \
+              host you connect to"
+            .into(),
+        rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { time, not_after }) => format!(
+            "its certificate expired {} ago; the server needs a new one",
+            age(time.as_secs().saturating_sub(not_after.as_secs()))
+        ),
+        rustls::Error::InvalidCertificate(CertificateError::Expired) => {
+            "its certificate is outside its validity period; the server needs a new one".into()
+        }
+        rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext { time, not_before }) => format!(
+            "its certificate becomes valid only in {}: is this machine's clock, or the one that made it, wrong?",
+            age(not_before.as_secs().saturating_sub(time.as_secs()))
+        ),
+        rustls::Error::InvalidCertificate(CertificateError::NotValidYet) => {
+            "its certificate is not valid yet: is this machine's clock, or the one that made it, wrong?".into()
+        }
+        rustls::Error::InvalidCertificate(CertificateError::Revoked) => {
+            "its certificate was revoked by its CA; the server needs a new one".into()
+        }
+        rustls::Error::InvalidCertificate(CertificateError::BadEncoding) => {
+            "its certificate is not well-formed DER; make it again".into()
+        }
+        rustls::Error::InvalidCertificate(CertificateError::UnhandledCriticalExtension) => {
+            "its certificate has a critical extension rustls does not understand; make it without that extension".into()
+        }
         rustls::Error::InvalidCertificate(
-            CertificateError::Expired
-            | CertificateError::ExpiredContext { .. }
-            | CertificateError::NotValidYet
-            | CertificateError::NotValidYetContext { .. },
-        ) => "its certificate is outside its validity period".into(),
+            CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+            | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. },
+        ) => "its certificate is signed with an algorithm rustls refuses (SHA-1, say, or RSA under 2048 bits); \
+              make it with SHA-256 and RSA 2048 or ECDSA P-256"
+            .into(),
+        rustls::Error::InvalidCertificate(
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. },
+        ) => "its certificate's extended key usage does not allow a TLS server; make it with \
+              `-addext extendedKeyUsage=serverAuth`, or without that extension"
+            .into(),
+        rustls::Error::InvalidCertificate(
+            CertificateError::UnknownRevocationStatus
+            | CertificateError::ExpiredRevocationList
+            | CertificateError::ExpiredRevocationListContext { .. }
+            | CertificateError::InvalidOcspResponse,
+        ) => "whether its certificate was revoked could not be established".into(),
+        rustls::Error::InvalidCertificate(CertificateError::Other(_)) => match webpki_error(error) {
+            Some(webpki::Error::CaUsedAsEndEntity) => format!(
+                "the server presents a CA certificate (basicConstraints CA:TRUE, which `openssl req -x509` sets by \
+                 default) as its own, and this client was not given that certificate; give it with {TRUST_HOW} to \
+                 trust it as that server's own (the bytes must match; names are still checked), or make the server \
+                 a certificate with `-addext basicConstraints=critical,CA:FALSE`"
+            ),
+            Some(webpki::Error::EndEntityUsedAsCa) => {
+                "the server's chain has a certificate that is not a CA (no basicConstraints CA:TRUE) signing another; \
+                 its intermediates must be CA certificates"
+                    .into()
+            }
+            Some(webpki::Error::PathLenConstraintViolated | webpki::Error::MaximumPathDepthExceeded) => {
+                "the server's chain is longer than its CAs allow; send a shorter chain".into()
+            }
+            _ => "the server's certificate chain could not be verified; check what it sends (its certificate \
+                  first, then the intermediates)"
+                .into(),
+        },
+        rustls::Error::InvalidCertificate(_) => {
+            "its certificate was refused; check it with `openssl x509 -in FILE -noout -text`".into()
+        }
+        rustls::Error::NoCertificatesPresented => "the server presented no certificate".into(),
+        rustls::Error::AlertReceived(alert) => format!(
+            "the server ended the handshake with the alert {alert:?}: it refused this client (a client certificate \
+             it wants, a TLS version or cipher it will not speak?)"
+        ),
         rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
             "the server does not answer in TLS: is it a plain ws:// server?".into()
         }
-        _ => String::new(),
+        rustls::Error::PeerIncompatible(_) => {
+            "the server and this client share no TLS version or cipher suite (rustls speaks TLS 1.2 and 1.3)".into()
+        }
+        _ => "the TLS handshake failed".into(),
     };
-    if hint.is_empty() {
-        error.to_string()
-    } else {
-        format!("{error}: {hint}")
+    format!("{}: {hint}", describe(error))
+}
+
+/// rustls's words for `error`, with webpki's reason named instead of `Other(OtherError(..))`.
+fn describe(error: &rustls::Error) -> String {
+    match webpki_error(error) {
+        Some(reason) => format!("invalid peer certificate: {reason:?}"),
+        None => error.to_string(),
+    }
+}
+
+/// A span of seconds in the largest unit that fits.
+fn age(seconds: u64) -> String {
+    match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7200 => format!("{} min", seconds / 60),
+        7200..172_800 => format!("{} h", seconds / 3600),
+        _ => format!("{} days", seconds / 86_400),
     }
 }
 

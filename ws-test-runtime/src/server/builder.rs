@@ -361,7 +361,7 @@ impl ServerBuilder {
             tracing::warn!(
                 bind = %self.core.bind,
                 "listening beyond loopback without a token: anyone who can reach this address may connect \
-                 (set a token with ServerBuilder::token or `ws-test serve --token`)"
+                 (set a token with ServerBuilder::token)"
             );
         }
         let handler = self.handler.unwrap_or_else(crate::chat::default_handler);

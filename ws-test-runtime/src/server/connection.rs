@@ -297,8 +297,7 @@ where
                     shared.metrics.closed_idle.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(connection_id = %id, ?idle, "closing an idle connection");
                     let reason = format!(
-                        "idle for {}: no frame from the client (ServerBuilder::idle_timeout, \
-                         `ws-test serve --idle-timeout`)",
+                        "idle for {}: no frame from the client (ServerBuilder::idle_timeout)",
                         humantime::format_duration(idle)
                     );
                     let _ = session.close(close_code::GOING_AWAY, reason).await;

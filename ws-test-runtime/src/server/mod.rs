@@ -480,7 +480,7 @@ fn shed(shared: &Shared, stream: Stream) {
     shared.metrics.connections_shed.fetch_add(1, Ordering::Relaxed);
     let body = format!(
         "the server already holds its maximum of {} connection(s) in their HTTP request \
-         (ServerBuilder::max_pending, `ws-test serve --max-pending`)\n",
+         (ServerBuilder::max_pending)\n",
         shared.config.max_pending
     );
     let response = format!(
@@ -540,7 +540,7 @@ fn http_error(shared: &Shared, error: &hyper::Error) {
         tracing::info!(
             within = ?shared.config.handshake_timeout,
             "dropped a connection whose HTTP request was not complete within the handshake timeout \
-             (ServerBuilder::handshake_timeout, `ws-test serve --handshake-timeout`)"
+             (ServerBuilder::handshake_timeout)"
         );
     } else {
         tracing::debug!(%error, "HTTP connection ended with an error");

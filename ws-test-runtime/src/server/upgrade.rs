@@ -148,7 +148,7 @@ fn check_upgrade<B>(shared: &Shared, request: &Request<B>) -> Result<Accepted, R
                 let max = shared.config.max_connections.unwrap_or_default();
                 let body = format!(
                     "the server already has its maximum of {max} WebSocket connection(s) \
-                     (ServerBuilder::max_connections, `ws-test serve --max-connections`)"
+                     (ServerBuilder::max_connections)"
                 );
                 return Err(Box::new(text(StatusCode::SERVICE_UNAVAILABLE, body)));
             }
