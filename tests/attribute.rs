@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::CRITICAL_EVENTS;
-use ws_test_runtime::{ServerBuilder, ws_test};
+use ws_test_runtime::{Router, ServerBuilder, ws_test};
 
 #[ws_test(events = ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"])]
 async fn chat_flow(client: &mut WsClient) -> TestResult {

@@ -102,7 +102,7 @@ async fn served_cycle(run: usize) -> Result<(), Error> {
     client.close(1000, "cycle done").await?;
     drop(client);
     let addr = server.addr();
-    server.stop().await?;
+    server.shutdown().await?;
     drop(server);
     let refused = tokio::net::TcpStream::connect(addr).await;
     assert!(

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::close_code;
+use ws_test_runtime::{Message, Router};
 
 use crate::support::connect_welcomed;
 

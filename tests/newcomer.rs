@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use ws_test_runtime::prelude::*;
+use ws_test_runtime::{Error, Router};
 
 #[derive(Serialize)]
 struct ChatMessage<'a> {

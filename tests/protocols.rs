@@ -3,6 +3,7 @@
 //! pattern per `item_id`, over TCP and in memory on a paused clock. Each has a must-fail twin.
 
 use serde::Deserialize;
+use ws_test_runtime::Router;
 use ws_test_runtime::prelude::*;
 
 /// A Phoenix-channels-style room: frames named by `"event"`, grouped by `"topic"`.

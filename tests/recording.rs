@@ -148,7 +148,7 @@ async fn the_recorder_relays_everything_and_records_each_session_to_its_file() -
     let mut recorder = Recorder::builder(upstream.url())
         .out(&out)
         .redact("content")
-        .sessions(2)
+        .max_sessions(2)
         .start()
         .await?;
 
@@ -182,7 +182,7 @@ async fn the_recorder_relays_everything_and_records_each_session_to_its_file() -
         "{third:?}"
     );
     recorder.wait_for_sessions(2, Duration::from_secs(5)).await?;
-    let sessions = recorder.stop().await;
+    let sessions = recorder.shutdown().await;
     assert_eq!(sessions.len(), 2);
     assert!(recorder.write_errors().is_empty(), "{:?}", recorder.write_errors());
 

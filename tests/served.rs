@@ -210,11 +210,11 @@ fn by_hand_the_port_is_free_after_stop() {
         client.send_text("hi").await.expect("sent");
         client.expect_type("echo").await.expect("echoed");
         let addr = server.addr();
-        server.stop().await.expect("stops cleanly");
+        server.shutdown().await.expect("stops cleanly");
         let refused = tokio::net::TcpStream::connect(addr).await;
         assert!(refused.is_err(), "{addr} still accepts after stop");
         // A second stop is harmless.
-        server.stop().await.expect("stops twice");
+        server.shutdown().await.expect("stops twice");
         let unreachable = server.connect().await.unwrap_err();
         assert!(
             matches!(&unreachable, Error::Config(text) if text.contains("was stopped")),

@@ -335,7 +335,7 @@ async fn the_recorder_relays_to_a_wss_upstream_with_an_openssl_certificate() -> 
             .received_types()
             .contains(&"agent_completed".to_owned())
     );
-    recorder.stop().await;
+    recorder.shutdown().await;
     Ok(())
 }
 
@@ -403,7 +403,7 @@ async fn the_recorder_relays_to_a_wss_upstream_it_trusts() -> TestResult {
         ],
         "{received:?}"
     );
-    recorder.stop().await;
+    recorder.shutdown().await;
     Ok(())
 }
 

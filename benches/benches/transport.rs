@@ -79,7 +79,7 @@ async fn one_served_test() -> Result<(), Error> {
         .expect(Expect::events(ChatEvent::CRITICAL).strict().per("run_id"))
         .await?;
     drop(client);
-    server.stop().await
+    server.shutdown().await
 }
 
 fn whole_served_test() -> Result<Duration, Error> {

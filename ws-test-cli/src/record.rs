@@ -38,7 +38,7 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args) -> ExitCode {
     crate::init_logging();
-    let builder = Recorder::builder(&args.upstream).listen(args.listen).out(&args.out);
+    let builder = Recorder::builder(&args.upstream).bind(args.listen).out(&args.out);
     let mut builder = match args.trust.apply(builder) {
         Ok(builder) => builder,
         Err(error) => {
@@ -50,7 +50,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         builder = builder.redact(field);
     }
     if let Some(n) = args.sessions {
-        builder = builder.sessions(n as usize);
+        builder = builder.max_sessions(n as usize);
     }
     let mut recorder = match builder.start().await {
         Ok(recorder) => recorder,
@@ -75,7 +75,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         () = all_recorded => {}
         () = stop => {}
     }
-    let sessions = recorder.stop().await;
+    let sessions = recorder.shutdown().await;
     for (number, history) in sessions.iter().enumerate() {
         let path = Recorder::session_path(&args.out, number + 1);
         out!(

@@ -77,6 +77,7 @@ use proc_macro::TokenStream;
 /// `client.expect(&Expect::events(["session.created"])).await?` before the body.
 ///
 /// ```
+/// use ws_test_runtime::Router;
 /// use ws_test_runtime::prelude::*;
 ///
 /// /// A realtime-model-style stream: a session, then per item one `added`, deltas, one `done`.

@@ -76,7 +76,8 @@
 // The derives generate `::ws_test_runtime::...` paths; this makes them resolve inside this crate too.
 extern crate self as ws_test_runtime;
 
-/// What the `#[ws_test]` expansion and the derives call. Not a stable API: use [`driver`] by hand.
+/// What the `#[ws_test]` expansion and the derives call, and the fuzz targets' and benchmarks' entry points
+/// (`fuzz_one`, `fuzz_server`, `is_met`). Not a stable API: it changes in any release; use [`driver`] by hand.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::driver::inject::{
@@ -86,7 +87,8 @@ pub mod __private {
     pub use crate::driver::outcome::TestOutcome;
     pub use crate::driver::{Flavor, ProfileContext, Target, TestSpec, body, run};
     pub use crate::events::{decode_with_serde, event_key_of, variant_name};
-    pub use crate::expect::{Expect, Expectation, Order, fuzz_one, is_met, pattern};
+    pub use crate::expect::hooks::{fuzz_one, is_met};
+    pub use crate::expect::{Expect, Expectation, Order, pattern};
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;
     pub use crate::served::{Started, check_serve, kind};

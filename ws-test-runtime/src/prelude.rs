@@ -1,6 +1,9 @@
 //! Everything a test usually needs, in one import: `use ws_test_runtime::prelude::*;`.
 //!
-//! Each item is documented where it lives; this module only gathers them.
+//! Each item is documented where it lives; this module only gathers them. It leaves out the names a user of
+//! axum, actix-web or tungstenite imports from those crates — `Router`, `Message`, `Error` — so that
+//! `use axum::extract::ws::Message;` beside this glob means axum's, with nothing to know: ws-test's are
+//! `ws_test_runtime::{Router, Message, Error}`.
 
 #[doc(no_inline)]
 pub use serde_json::{Value, json};
@@ -13,6 +16,6 @@ pub use crate::expect::{Expect, Expectation};
 pub use crate::ws_test;
 #[doc(no_inline)]
 pub use crate::{
-    BoxError, ChatAgent, ChatEvent, CloseInfo, EmbeddedServer, Error, Fault, Handler, HandlerResult, Message, Recorder,
-    Replay, Router, Session, TestError, TestResult, WsClient, WsEvents, WsProfile,
+    BoxError, ChatAgent, ChatEvent, CloseInfo, EmbeddedServer, Fault, Handler, HandlerResult, Recorder, Replay,
+    Session, TestError, TestResult, WsClient, WsEvents, WsProfile,
 };

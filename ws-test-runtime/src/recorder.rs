@@ -53,7 +53,7 @@ use crate::{WsClient, timeout, wire};
 /// client.send_json(json!({"type": "echo", "payload": "hi"})).await?;
 /// client.expect_type("echo").await?;
 /// client.close(1000, "done").await?;
-/// let sessions = recorder.stop().await;
+/// let sessions = recorder.shutdown().await;
 /// assert_eq!(sessions[0].received_types(), ["connection_established", "echo"]);
 /// assert!(sessions[0].frames()[0].text().unwrap().contains("[redacted]"));
 ///
@@ -199,8 +199,9 @@ impl Recorder {
 
     /// Stops: no new sessions; each open one gets close 1001 on both sides, is given the close timeout to
     /// finish its handshakes (every frame until then is relayed and recorded), and its file is complete. Returns
-    /// every session's transcript. Stopping twice is harmless.
-    pub async fn stop(&mut self) -> Vec<History> {
+    /// every session's transcript. Shutting down twice is harmless. The same verb as
+    /// [`EmbeddedServer::shutdown`](crate::EmbeddedServer::shutdown).
+    pub async fn shutdown(&mut self) -> Vec<History> {
         self.state.stop.send_replace(true);
         let mut relays = std::mem::take(&mut *lock(&self.state.relays));
         let within = timeout::scaled(timeout::CLOSE) * 2;
@@ -211,13 +212,27 @@ impl Recorder {
         self.server.shutdown().await;
         self.sessions()
     }
+
+    /// The old name of [`shutdown`](Self::shutdown).
+    #[doc(hidden)]
+    #[deprecated(note = "use `shutdown`, the verb every ws-test server uses")]
+    pub async fn stop(&mut self) -> Vec<History> {
+        self.shutdown().await
+    }
 }
 
 impl RecorderBuilder {
-    /// Where to listen (default `127.0.0.1:0`: a port the OS picks).
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
+    /// Where to listen (default `127.0.0.1:0`: a port the OS picks), as [`ServerBuilder::bind`](crate::ServerBuilder::bind).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
         self
+    }
+
+    /// The old name of [`bind`](Self::bind).
+    #[doc(hidden)]
+    #[deprecated(note = "use `bind`, as on ServerBuilder")]
+    pub fn listen(self, addr: SocketAddr) -> Self {
+        self.bind(addr)
     }
 
     /// Writes each session to a file as it goes: the first to `out`, the next to `out.2`, `out.3`, ...
@@ -235,10 +250,17 @@ impl RecorderBuilder {
     }
 
     /// Takes at most `n` sessions; later upgrades are answered 503. [`Recorder::wait_for_sessions`] tells
-    /// when they have ended.
-    pub fn sessions(mut self, n: usize) -> Self {
+    /// when they have ended (and [`Recorder::sessions`] holds their transcripts).
+    pub fn max_sessions(mut self, n: usize) -> Self {
         self.sessions = Some(n);
         self
+    }
+
+    /// The old name of [`max_sessions`](Self::max_sessions).
+    #[doc(hidden)]
+    #[deprecated(note = "use `max_sessions` (`Recorder::sessions()` is the transcripts)")]
+    pub fn sessions(self, n: usize) -> Self {
+        self.max_sessions(n)
     }
 
     /// Trusts the certificates of this PEM text for a `wss://` upstream, besides the platform's roots and

@@ -275,7 +275,7 @@ fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
 /// client.send_json(json!({"type": "hello"})).await?;
 /// client.expect_type("hello").await?;
 /// drop(client);
-/// server.stop().await?; // the port is free again, the accept loop gone
+/// server.shutdown().await?; // the port is free again, the accept loop gone
 /// # Ok(())
 /// # }
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
@@ -388,8 +388,9 @@ impl ServedServer {
 
     /// Stops the server at once: the future is dropped (the listener closes, actix-web's workers are told to
     /// stop without a graceful wait) and its task joined. Returns the function's failure, if it failed or
-    /// panicked while it ran. Calling it twice is harmless.
-    pub async fn stop(&mut self) -> Result<()> {
+    /// panicked while it ran. Calling it twice is harmless. The same verb as
+    /// [`EmbeddedServer::shutdown`](crate::EmbeddedServer::shutdown).
+    pub async fn shutdown(&mut self) -> Result<()> {
         self.stopped = true;
         if let Some(task) = self.task.take() {
             task.abort();
@@ -403,6 +404,13 @@ impl ServedServer {
             Some(Err(reason)) => Err(self.failed(&reason)),
             _ => Ok(()),
         }
+    }
+
+    /// The old name of [`shutdown`](Self::shutdown).
+    #[doc(hidden)]
+    #[deprecated(note = "use `shutdown`, the verb every ws-test server uses")]
+    pub async fn stop(&mut self) -> Result<()> {
+        self.shutdown().await
     }
 }
 

@@ -59,6 +59,6 @@ fn by_hand() {
             .await
             .expect("the five events");
         client.close(1000, "done").await.expect("closed");
-        server.stop().await.expect("stops cleanly");
+        server.shutdown().await.expect("stops cleanly");
     });
 }

@@ -55,7 +55,7 @@ async fn cycle(run: usize) -> Duration {
     // The client stays connected: stopping must not wait for it (actix-web's graceful default is 30 s).
     let addr = server.addr();
     let stopping = Instant::now();
-    server.stop().await.expect("stops cleanly");
+    server.shutdown().await.expect("stops cleanly");
     let took = stopping.elapsed();
     drop(client);
     let refused = tokio::net::TcpStream::connect(addr).await;

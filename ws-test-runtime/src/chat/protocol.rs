@@ -34,8 +34,9 @@ pub const TOOL_COMPLETED: &str = ChatEvent::NAMES[3];
 /// Fifth critical event: the response is ready (`response`).
 pub const AGENT_COMPLETED: &str = ChatEvent::NAMES[4];
 
-/// The five critical events, in the order the protocol guarantees within one `run_id` (the order of
-/// [`ChatEvent`]'s variants, where these names come from).
+/// The five critical events, in the order the protocol guarantees within one `run_id`: the same as
+/// [`ChatEvent::CRITICAL`], the one name to use.
+#[doc(hidden)]
 pub const CRITICAL_EVENTS: [&str; 5] = [
     AGENT_STARTED,
     AGENT_THINKING,

@@ -45,13 +45,14 @@ use crate::{EmbeddedServer, Error, Replay, Tap, WsClient, timeout};
 
 /// The environment variable that points tests without a fixed `url` at a live server.
 pub const URL_ENV: &str = "WS_TEST_URL";
-/// The environment variable with the default body timeout (`30s`, `2m`, `500ms`); the same as
-/// [`timeout::BODY_ENV`].
+/// The same as [`timeout::BODY_ENV`].
+#[doc(hidden)]
 pub const TIMEOUT_ENV: &str = timeout::BODY_ENV;
-/// The body's timeout when neither the test nor `WS_TEST_TIMEOUT` sets one; the same as [`timeout::BODY`].
+/// The same as [`timeout::BODY`].
+#[doc(hidden)]
 pub const DEFAULT_TIMEOUT: Duration = timeout::BODY;
-/// How long the declared events may take by default (scaled by `WS_TEST_TIMEOUT_SCALE`); the same as
-/// [`timeout::EVENTS`].
+/// The same as [`timeout::EVENTS`].
+#[doc(hidden)]
 pub const DEFAULT_EVENT_TIMEOUT: Duration = timeout::EVENTS;
 
 /// Which tokio runtime runs the test.
@@ -610,7 +611,7 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
         evidence.server_failures = server.failures();
     }
     if let Some(mut served) = served {
-        if let Err(failure) = served.stop().await {
+        if let Err(failure) = served.shutdown().await {
             evidence.server_failures.push(failure.to_string());
         }
     }

@@ -102,6 +102,7 @@
 //! #5 opens tool_call_id=c1 again (already opened at frame #2)`, `frame #6 came after the expectation was
 //! complete` (strict), and `the connection was closed (code 1011, reason "...")`.
 
+pub(crate) mod hooks;
 mod matcher;
 mod pattern;
 mod recording;
@@ -352,10 +353,19 @@ impl Expectation {
         self
     }
 
-    /// Requires these fields on every expected event of this type (a subset match, as [`Step::matching`]).
-    pub fn matching(mut self, event_type: impl Into<String>, fields: Value) -> Self {
+    /// Requires these fields on every expected event of this type (a subset match): what
+    /// [`Step::matching`] does for one step, for all of a type at once — the way to match fields in a
+    /// [`pattern`](Expect::pattern), which has no steps.
+    pub fn matching_every(mut self, event_type: impl Into<String>, fields: Value) -> Self {
         self.matching.push((event_type.into(), fields));
         self
+    }
+
+    /// The old name of [`matching_every`](Self::matching_every).
+    #[doc(hidden)]
+    #[deprecated(note = "use `matching_every(type, fields)`, or `step(type).matching(fields)` for one step")]
+    pub fn matching(self, event_type: impl Into<String>, fields: Value) -> Self {
+        self.matching_every(event_type, fields)
     }
 
     /// A type that must not appear: it fails the expectation at once.
@@ -376,12 +386,14 @@ impl Expectation {
         self
     }
 
-    /// The deadline, if one was set.
+    /// The deadline set with [`within`](Self::within), if any (what the driver reads).
+    #[doc(hidden)]
     pub fn deadline(&self) -> Option<Duration> {
         self.within
     }
 
-    /// The order mode.
+    /// The mode set with [`order`](Self::order) and its shorthands (what the driver reads).
+    #[doc(hidden)]
     pub fn order_mode(&self) -> Order {
         self.order
     }
@@ -480,53 +492,4 @@ fn feed_all<'e>(mut matcher: Matcher<'e>, frames: &[Value]) -> Matcher<'e> {
         }
     }
     matcher
-}
-
-/// Feeds `frames` through the streaming matcher alone and says whether `expectation` is met: no report, no
-/// matched events collected. The matcher benchmark's entry point (what `client.expect` and
-/// [`Expectation::check`] add around it is measured elsewhere).
-#[doc(hidden)]
-pub fn is_met(expectation: &Expectation, frames: &[Value]) -> Result<bool> {
-    Ok(feed_all(Matcher::new(expectation)?, frames).progress() == Progress::Met)
-}
-
-/// Runs one arbitrary input through pattern parsing and matching: what the `fuzz/` target calls. Never panics
-/// on any input (that is the property the fuzzer checks).
-#[doc(hidden)]
-pub fn fuzz_one(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    let mut parts = text.splitn(2, '\n');
-    let spec = parts.next().unwrap_or_default();
-    let frames: Vec<Value> = parts
-        .next()
-        .unwrap_or_default()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| Value::String(line.to_owned())))
-        .collect();
-    let flags = data.first().copied().unwrap_or(0);
-    let base = match Expect::pattern(spec) {
-        Ok(expectation) => expectation,
-        Err(error) => {
-            let _ = error.to_string();
-            Expect::events(spec.split_whitespace())
-        }
-    };
-    let mut expectation = match flags % 3 {
-        0 => base.strict(),
-        1 => base.in_order(),
-        _ => base.any_order(),
-    };
-    if flags & 4 != 0 {
-        expectation = expectation.per("run_id");
-    }
-    if flags & 8 != 0 {
-        expectation = expectation.times(u32::from(flags >> 5));
-    }
-    if flags & 16 != 0 {
-        expectation = expectation.pair("open", "close", "id").forbid("error").ignore("noise");
-    }
-    let _ = expectation.to_string();
-    if let Err(error) = expectation.check(&frames) {
-        let _ = error.to_string();
-    }
 }

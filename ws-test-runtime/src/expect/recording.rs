@@ -227,7 +227,7 @@ impl Expectation {
             ));
         }
         for (kind, fields) in &self.matching {
-            call(format!("matching({kind:?}, json!({fields}))"));
+            call(format!("matching_every({kind:?}, json!({fields}))"));
         }
         for kind in &self.forbid {
             call(format!("forbid({kind:?})"));
@@ -305,13 +305,13 @@ mod tests {
             .any_order()
             .times(3)
             .pair("open", "close", "id")
-            .matching("b", json!({"ok": true}))
+            .matching_every("b", json!({"ok": true}))
             .forbid("error")
             .within(Duration::from_millis(1500));
         assert_eq!(
             expectation.to_rust(),
             "Expect::events([step(\"a\").matching(json!({\"x\":1})), step(\"b\")])\n    .any_order()\n    .times(3)\n    \
-             .pair(\"open\", \"close\", \"id\")\n    .matching(\"b\", json!({\"ok\":true}))\n    .forbid(\"error\")\n    \
+             .pair(\"open\", \"close\", \"id\")\n    .matching_every(\"b\", json!({\"ok\":true}))\n    .forbid(\"error\")\n    \
              .within(Duration::from_millis(1500))"
         );
         let pattern = Expect::pattern("a (b | c)+").unwrap().strict();
