@@ -126,7 +126,7 @@ mod transport;
 mod wire;
 
 pub use chat::{ChatAgent, ChatEvent, EventMeta, Fault, protocol, suite};
-pub use client::{ClientBuilder, ExpectGuard, Tap, WsClient};
+pub use client::{ClientBuilder, ExpectGuard, Receive, Tap, WsClient};
 pub use driver::outcome::{TestError, TestResult};
 pub use error::{Error, ExpectationFailure, PatternError, Result};
 pub use events::WsEvents;
@@ -149,3 +149,34 @@ pub use ws_test_macros::ws_test;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
+
+/// The guide's chapters (`docs/`), compiled as doctests like the README.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../docs/attribute.md")]
+    struct Attribute;
+    #[doc = include_str!("../../docs/servers.md")]
+    struct Servers;
+    #[doc = include_str!("../../docs/protocols.md")]
+    struct Protocols;
+    #[doc = include_str!("../../docs/profiles.md")]
+    struct Profiles;
+    #[doc = include_str!("../../docs/expectations.md")]
+    struct Expectations;
+    #[doc = include_str!("../../docs/limits-and-timeouts.md")]
+    struct LimitsAndTimeouts;
+    #[doc = include_str!("../../docs/record-replay.md")]
+    struct RecordReplay;
+    #[doc = include_str!("../../docs/cli.md")]
+    struct Cli;
+    #[doc = include_str!("../../docs/migrating.md")]
+    struct Migrating;
+    #[doc = include_str!("../../docs/tls.md")]
+    struct Tls;
+    #[doc = include_str!("../../docs/load.md")]
+    struct Load;
+    #[doc = include_str!("../../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../../docs/benchmarks.md")]
+    struct Benchmarks;
+}

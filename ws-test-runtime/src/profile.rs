@@ -26,7 +26,7 @@ pub use ws_test_macros::WsProfile;
 /// impl WsProfile for SeededChat {
 ///     fn configure(spec: TestSpec) -> TestSpec {
 ///         spec.handler(|server| server.handler(ChatAgent::new().agent_name("Seeded")))
-///             .expect(Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS).per("run_id"))
+///             .expect(Expect::events(ChatEvent::CRITICAL).per("run_id"))
 ///     }
 ///
 ///     async fn setup(context: &ProfileContext<'_>) -> Result<(), BoxError> {

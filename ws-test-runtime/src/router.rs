@@ -28,6 +28,7 @@ type ConnectFn = dyn Fn(Session) -> BoxFuture<'static, HandlerResult> + Send + S
 ///
 /// ```
 /// use ws_test_runtime::prelude::*;
+/// use ws_test_runtime::Router;
 ///
 /// async fn add(session: Session, message: Value) -> Result<(), ws_test_runtime::Error> {
 ///     let sum = message["a"].as_i64().unwrap_or(0) + message["b"].as_i64().unwrap_or(0);
@@ -82,6 +83,7 @@ impl Router {
     ///
     /// ```
     /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::Router;
     ///
     /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
     /// let rpc = Router::new().event_key("method").route("add", |session: Session, call: Value| async move {

@@ -148,6 +148,7 @@ impl ClientBuilder {
     ///
     /// ```
     /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::Router;
     ///
     /// /// A "protocol" whose binary frames are JSON bytes behind a one-byte version tag.
     /// fn tagged(bytes: &[u8]) -> Result<Value, String> {

@@ -16,7 +16,7 @@
 //! }
 //!
 //! // What `#[ws_test(events = [...])] async fn chat_flow(...)` does:
-//! let events = Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS);
+//! let events = Expect::events(ws_test_runtime::ChatEvent::CRITICAL);
 //! run(TestSpec::new("docs::chat_flow").expect(events), body(chat_flow));
 //! ```
 
