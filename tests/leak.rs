@@ -5,6 +5,7 @@
 //!
 //! Its own test binary with a single test, so that nothing else in the process opens descriptors or spawns tasks
 //! while it counts.
+#![cfg(target_os = "linux")]
 
 use std::time::Duration;
 
