@@ -30,6 +30,21 @@ fn run_child_with(test: &str, variables: &[(&str, &str)]) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// `attribute::live_smoke` against the wss:// `url` in a child, without and then with `SSL_CERT_FILE=path`.
+async fn smoke_without_and_with_ssl_cert_file(url: String, path: String) -> ((bool, String), (bool, String)) {
+    tokio::task::spawn_blocking(move || {
+        (
+            run_child_with("attribute::live_smoke", &[("WS_TEST_URL", &url)]),
+            run_child_with(
+                "attribute::live_smoke",
+                &[("WS_TEST_URL", &url), ("SSL_CERT_FILE", &path)],
+            ),
+        )
+    })
+    .await
+    .expect("the children ran")
+}
+
 async fn live_server(agent: ChatAgent) -> EmbeddedServer {
     EmbeddedServer::builder()
         .handler(agent)
@@ -97,17 +112,7 @@ async fn ws_test_url_reaches_a_wss_server_trusted_through_ssl_cert_file() {
     let certificate = std::env::temp_dir().join(format!("ws-test-external-{}.pem", server.addr().port()));
     std::fs::write(&certificate, server.certificate_pem().unwrap_or_default()).expect("the certificate is written");
     let path = certificate.to_string_lossy().into_owned();
-    let (untrusted, trusted) = tokio::task::spawn_blocking(move || {
-        (
-            run_child_with("attribute::live_smoke", &[("WS_TEST_URL", &url)]),
-            run_child_with(
-                "attribute::live_smoke",
-                &[("WS_TEST_URL", &url), ("SSL_CERT_FILE", &path)],
-            ),
-        )
-    })
-    .await
-    .unwrap();
+    let (untrusted, trusted) = smoke_without_and_with_ssl_cert_file(url, path).await;
     let _ = std::fs::remove_file(&certificate);
     let (passed, output) = untrusted;
     assert!(!passed, "{output}");
@@ -135,17 +140,7 @@ async fn ws_test_url_reaches_a_server_with_an_openssl_certificate_through_ssl_ce
         .expect("the TLS server starts");
     let url = server.url();
     let path = made.cert_path.to_string_lossy().into_owned();
-    let (untrusted, trusted) = tokio::task::spawn_blocking(move || {
-        (
-            run_child_with("attribute::live_smoke", &[("WS_TEST_URL", &url)]),
-            run_child_with(
-                "attribute::live_smoke",
-                &[("WS_TEST_URL", &url), ("SSL_CERT_FILE", &path)],
-            ),
-        )
-    })
-    .await
-    .unwrap();
+    let (untrusted, trusted) = smoke_without_and_with_ssl_cert_file(url, path).await;
     let (passed, output) = untrusted;
     assert!(!passed, "{output}");
     assert!(output.contains("CaUsedAsEndEntity"), "{output}");

@@ -321,21 +321,8 @@ async fn a_pinned_certificate_must_still_name_the_host_in_the_url() -> TestResul
 #[tokio::test]
 async fn the_recorder_relays_to_a_wss_upstream_with_an_openssl_certificate() -> TestResult {
     let (upstream, cert) = openssl_server().await;
-    let mut recorder = Recorder::builder(upstream.url())
-        .root_certificate(&cert)
-        .start()
-        .await?;
-    let mut client = WsClient::connect(recorder.url()).await?;
-    client.expect_type("connection_established").await?;
-    chat_round(&mut client).await?;
-    client.close(1000, "done").await?;
-    recorder.wait_for_sessions(1, std::time::Duration::from_secs(5)).await?;
-    assert!(
-        recorder.sessions()[0]
-            .received_types()
-            .contains(&"agent_completed".to_owned())
-    );
-    recorder.shutdown().await;
+    let sessions = relay_one_chat(&upstream, &cert).await?;
+    assert!(sessions[0].received_types().contains(&"agent_completed".to_owned()));
     Ok(())
 }
 
@@ -379,16 +366,7 @@ async fn a_hosted_app_and_the_in_memory_transport_serve_tls_too() -> TestResult 
 #[tokio::test]
 async fn the_recorder_relays_to_a_wss_upstream_it_trusts() -> TestResult {
     let upstream = self_signed().await;
-    let mut recorder = Recorder::builder(upstream.url())
-        .root_certificate(upstream.certificate_pem().unwrap_or_default())
-        .start()
-        .await?;
-    let mut client = WsClient::connect(recorder.url()).await?;
-    client.expect_type("connection_established").await?;
-    chat_round(&mut client).await?;
-    client.close(1000, "done").await?;
-    recorder.wait_for_sessions(1, std::time::Duration::from_secs(5)).await?;
-    let sessions = recorder.sessions();
+    let sessions = relay_one_chat(&upstream, upstream.certificate_pem().unwrap_or_default()).await?;
     assert!(sessions[0].url().is_some_and(|url| url.starts_with("wss://127.0.0.1:")));
     let received = sessions[0].received_types();
     assert_eq!(
@@ -403,8 +381,24 @@ async fn the_recorder_relays_to_a_wss_upstream_it_trusts() -> TestResult {
         ],
         "{received:?}"
     );
-    recorder.shutdown().await;
     Ok(())
+}
+
+/// A recorder relaying to the wss:// `upstream` it trusts through `certificate`, one chat round through it; the
+/// sessions it recorded.
+async fn relay_one_chat(upstream: &EmbeddedServer, certificate: &str) -> Result<Vec<ws_test_runtime::History>, Error> {
+    let mut recorder = Recorder::builder(upstream.url())
+        .root_certificate(certificate)
+        .start()
+        .await?;
+    let mut client = WsClient::connect(recorder.url()).await?;
+    client.expect_type("connection_established").await?;
+    chat_round(&mut client).await?;
+    client.close(1000, "done").await?;
+    recorder.wait_for_sessions(1, std::time::Duration::from_secs(5)).await?;
+    let sessions = recorder.sessions();
+    recorder.shutdown().await;
+    Ok(sessions)
 }
 
 fn tls_server() -> ServerBuilder {

@@ -757,17 +757,28 @@ fn serve_tls_self_signed_is_checked_with_ca_cert_or_ssl_cert_file_and_unreachabl
 #[test]
 fn record_relays_to_a_wss_upstream_trusted_with_ca_cert() {
     let (upstream, certificate) = serve_tls();
-    let out = std::env::temp_dir().join(format!("ws-test-cli-wss-{}.jsonl", std::process::id()));
+    let saved = record_one_chat(&upstream.url, &certificate, "wss");
+    assert!(
+        saved.url().is_some_and(|url| url.starts_with("wss://127.0.0.1:")),
+        "{:?}",
+        saved.url()
+    );
+    assert_eq!(saved.received_types().len(), 6, "{}", saved.timeline());
+}
+
+/// `ws-test record --upstream URL --ca-cert CERT --sessions 1`, one chat round through it; the recording.
+fn record_one_chat(upstream: &str, certificate: &str, name: &str) -> ws_test_runtime::History {
+    let out = std::env::temp_dir().join(format!("ws-test-cli-{name}-{}.jsonl", std::process::id()));
     let out_arg = out.to_str().expect("a UTF-8 path");
     let record = Serve::command(
         "record",
         &[
             "--upstream",
-            &upstream.url,
+            upstream,
             "--out",
             out_arg,
             "--ca-cert",
-            &certificate,
+            certificate,
             "--sessions",
             "1",
         ],
@@ -781,13 +792,8 @@ fn record_relays_to_a_wss_upstream_trusted_with_ca_cert() {
     let (status, logs) = wait_for_exit(record);
     assert!(status.success(), "{logs}");
     let saved = ws_test_runtime::History::load(&out).expect("the recording reads back");
-    assert!(
-        saved.url().is_some_and(|url| url.starts_with("wss://127.0.0.1:")),
-        "{:?}",
-        saved.url()
-    );
-    assert_eq!(saved.received_types().len(), 6, "{}", saved.timeline());
     std::fs::remove_file(&out).ok();
+    saved
 }
 
 // Stops the server with SIGTERM (`kill -TERM`): Unix only.
@@ -860,31 +866,7 @@ fn an_openssl_certificate_is_trusted_by_check_bench_and_record_when_given_and_ex
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("rounds/s"), "{stdout}");
 
-    let out = std::env::temp_dir().join(format!("ws-test-cli-openssl-{}.jsonl", std::process::id()));
-    let out_arg = out.to_str().expect("a UTF-8 path");
-    let record = Serve::command(
-        "record",
-        &[
-            "--upstream",
-            &url,
-            "--out",
-            out_arg,
-            "--ca-cert",
-            cert,
-            "--sessions",
-            "1",
-        ],
-    );
-    runtime().block_on(async {
-        let mut client = WsClient::connect(&record.url).await.expect("the recorder relays");
-        client.expect_type("connection_established").await.expect("a welcome");
-        chat_round(&mut client, "through openssl's certificate").await;
-        client.close(1000, "done").await.expect("close");
-    });
-    let (status, logs) = wait_for_exit(record);
-    assert!(status.success(), "{logs}");
-    let saved = ws_test_runtime::History::load(&out).expect("the recording reads back");
+    let saved = record_one_chat(&url, cert, "openssl");
     assert_eq!(saved.received_types().len(), 6, "{}", saved.timeline());
-    std::fs::remove_file(&out).ok();
     drop(serve);
 }
