@@ -15,13 +15,17 @@ rcgen, the platform's roots), to price the feature. It measures, for each:
   rebuild   the rebuild after editing the file of 100 tests (`cargo test --no-run --test hundred`)
   nextest   `cargo nextest run --test hundred` (100 tests), alternating the two crates
 
-Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--json] [--keep DIR]
+With `--timings`, the first clean build of each crate runs with cargo's `--timings`, and the script prints its
+critical path: from the last unit built back through, at each step, the dependency whose end let it start.
+
+Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--timings] [--json] [--keep DIR]
 Versions come from this workspace's Cargo.lock, so nothing new is fetched.
 """
 
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -42,6 +46,15 @@ publish = false
 
 [dev-dependencies]
 ws-test-runtime = {{ path = "{root}/ws-test-runtime" }}
+
+# A user gets these from crates.io, and cargo builds registry crates without incremental compilation; as path
+# dependencies they would be built incrementally, which costs a clean build a third more than any user pays.
+[profile.dev.package.ws-test-runtime]
+incremental = false
+[profile.dev.package.ws-test-macros]
+incremental = false
+[profile.dev.package.ws-test-pattern]
+incremental = false
 """
 
 BARE_MANIFEST = """[package]
@@ -100,6 +113,27 @@ def run(command, cwd, env):
     return elapsed
 
 
+def critical_path(target):
+    """The chain of units that set the build's length, from cargo's timing report in `target`: (name, start, end)."""
+    html = (target / "cargo-timings" / "cargo-timing.html").read_text()
+    found = re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S)
+    if not found:
+        return []
+    units = {unit["i"]: unit for unit in json.loads(found.group(1))}
+    unlocked_by = {}
+    for unit in units.values():
+        for other in unit.get("unblocked_units", []) + unit.get("unblocked_rmeta_units", []):
+            unlocked_by[other] = unit["i"]
+    chain = []
+    current = max(units.values(), key=lambda unit: unit["start"] + unit["duration"])["i"]
+    while current is not None:
+        unit = units[current]
+        label = unit["name"] + (unit.get("target") or "")
+        chain.append((label.strip(), unit["start"], unit["start"] + unit["duration"]))
+        current = unlocked_by.get(current)
+    return list(reversed(chain))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="clean builds per crate (default 1)")
@@ -107,6 +141,7 @@ def main():
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--keep", help="build in this directory and keep it")
     parser.add_argument("--tls", action="store_true", help="also a crate with the runtime's tls feature")
+    parser.add_argument("--timings", action="store_true", help="print each crate's critical path (cargo --timings)")
     args = parser.parse_args()
 
     scratch = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ws-test-compile-cost-"))
@@ -152,12 +187,18 @@ def main():
     for name, directory in crates.items():
         run(["cargo", "fetch", "--quiet"], directory, env_for(name))
 
-    for _ in range(args.repeat):
+    paths = {}
+    for repeat in range(args.repeat):
         for name, directory in crates.items():
             target = scratch / f"target-{name}"
             if target.exists():
                 shutil.rmtree(target)
-            figures[name]["clean"].append(run(["cargo", "test", "--no-run", "--test", "one"], directory, env_for(name)))
+            timings = ["--timings"] if args.timings and repeat == 0 else []
+            figures[name]["clean"].append(
+                run(["cargo", "test", "--no-run", "--test", "one", *timings], directory, env_for(name))
+            )
+            if timings:
+                paths[name] = critical_path(target)
     for name, directory in crates.items():
         run(["cargo", "test", "--no-run", "--test", "hundred"], directory, env_for(name))
     for edit in range(3):
@@ -196,6 +237,11 @@ def main():
             "ratio": statistics.median(ours) / statistics.median(bare),
             "runs": len(ours),
         }
+    if args.timings:
+        report["critical_path"] = {
+            name: [{"unit": unit, "start_s": start, "end_s": end} for unit, start, end in chain]
+            for name, chain in paths.items()
+        }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -205,6 +251,8 @@ def main():
             "nextest": "cargo nextest run, 100 tests",
         }
         for measure, figure in report.items():
+            if measure == "critical_path":
+                continue
             print(
                 f"{labels[measure]:<34} ws-test {figure['ws_test_s']:7.2f} s   bare {figure['bare_s']:7.2f} s   "
                 f"{figure['ratio']:.2f}x   (median of {figure['runs']})"
@@ -219,6 +267,10 @@ def main():
                     f"{statistics.median(plain):7.2f} s   {statistics.median(tls) / statistics.median(plain):.2f}x   "
                     f"(the tls feature, median of {len(tls)})"
                 )
+        for name, chain in paths.items():
+            print(f"critical path of the clean build, {name}:")
+            for unit, start, end in chain:
+                print(f"  {start:6.2f} .. {end:6.2f} s  {end - start:5.2f} s  {unit}")
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -116,6 +116,7 @@ mod profile;
 mod recorder;
 mod replay;
 mod router;
+mod serialization;
 mod served;
 mod server;
 mod session;

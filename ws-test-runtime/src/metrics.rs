@@ -2,8 +2,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use serde::Serialize;
-
 /// The live counters of one server (shared by its connection tasks).
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
@@ -57,7 +55,7 @@ impl Metrics {
 ///
 /// Frames and bytes count WebSocket data frames (text and binary) and their payload sizes, seen from the server:
 /// `frames_in` came from clients, `frames_out` went to them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
     /// WebSocket connections open now.
     pub connections_active: u64,
@@ -92,3 +90,20 @@ pub struct MetricsSnapshot {
     /// Connections closed with 1001 after the [`idle_timeout`](crate::ServerBuilder::idle_timeout).
     pub closed_idle: u64,
 }
+
+crate::serialization::serialize_struct!(MetricsSnapshot {
+    connections_active,
+    connections_total,
+    connections_refused,
+    frames_in,
+    frames_out,
+    bytes_in,
+    bytes_out,
+    handler_errors,
+    handler_panics,
+    connections_pending,
+    handshakes_timed_out,
+    connections_shed,
+    closed_too_slow,
+    closed_idle
+});

@@ -1,13 +1,16 @@
 //! The built-in agent's events, typed: [`ChatEvent`] and its [`EventMeta`], the one declaration of the five
 //! critical events' names (`PROTOCOL.md`).
 
-use serde::Deserialize;
+use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::events::WsEvents;
+use crate::Error;
+use crate::events::{WsEvents, decode_with_serde};
+use crate::serialization::Object;
 
 /// The fields every critical event of the built-in agent carries.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventMeta {
     /// `TestChatAgent` for the built-in agent.
     pub agent_name: String,
@@ -16,7 +19,6 @@ pub struct EventMeta {
     /// The run.
     pub run_id: String,
     /// The chat message's `thread_id`, when it had one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<Value>,
     /// Milliseconds since the Unix epoch.
     pub timestamp: u64,
@@ -30,13 +32,14 @@ pub struct EventMeta {
 /// ([`ChatEvent::CRITICAL`]), the check suite decodes received events into them, and the constants of
 /// [`protocol`](crate::protocol) (`AGENT_STARTED`, ..., `CRITICAL_EVENTS`) are read from this declaration, so the
 /// five names are spelled here and nowhere else.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, WsEvents)]
-#[serde(tag = "type", rename_all = "snake_case")]
+///
+/// On the wire each is one JSON object: `"type"` (the snake_case name), the [`EventMeta`] fields, then the
+/// variant's own; `Serialize` writes that shape and `Deserialize` reads it (other fields are ignored).
+#[derive(Debug, Clone, PartialEq)]
 pub enum ChatEvent {
     /// The agent began processing.
     AgentStarted {
         /// The common fields.
-        #[serde(flatten)]
         meta: EventMeta,
         /// `Processing your message: CONTENT`.
         message: String,
@@ -44,7 +47,6 @@ pub enum ChatEvent {
     /// The agent's reasoning.
     AgentThinking {
         /// The common fields.
-        #[serde(flatten)]
         meta: EventMeta,
         /// The thought.
         thought: String,
@@ -52,7 +54,6 @@ pub enum ChatEvent {
     /// A tool call began.
     ToolExecuting {
         /// The common fields.
-        #[serde(flatten)]
         meta: EventMeta,
         /// The tool.
         tool_name: String,
@@ -64,7 +65,6 @@ pub enum ChatEvent {
     /// The tool call finished.
     ToolCompleted {
         /// The common fields.
-        #[serde(flatten)]
         meta: EventMeta,
         /// The tool.
         tool_name: String,
@@ -76,7 +76,6 @@ pub enum ChatEvent {
     /// The response is ready.
     AgentCompleted {
         /// The common fields.
-        #[serde(flatten)]
         meta: EventMeta,
         /// The response.
         response: String,
@@ -116,4 +115,180 @@ impl ChatEvent {
     pub fn seq(&self) -> u64 {
         self.meta().seq
     }
+}
+
+/// The five wire names, spelled once.
+const AGENT_STARTED: &str = "agent_started";
+const AGENT_THINKING: &str = "agent_thinking";
+const TOOL_EXECUTING: &str = "tool_executing";
+const TOOL_COMPLETED: &str = "tool_completed";
+const AGENT_COMPLETED: &str = "agent_completed";
+const NAMES: [&str; 5] = [
+    AGENT_STARTED,
+    AGENT_THINKING,
+    TOOL_EXECUTING,
+    TOOL_COMPLETED,
+    AGENT_COMPLETED,
+];
+
+/// By hand rather than `#[derive(WsEvents)]`: the derive reads serde's attributes, and this crate does not use
+/// serde's derive (see `serialization`).
+impl WsEvents for ChatEvent {
+    const ENUM_NAME: &'static str = "ChatEvent";
+    const EVENT_KEY: &'static str = "type";
+    const NAMES: &'static [&'static str] = &NAMES;
+    const CRITICAL: &'static [&'static str] = &NAMES;
+    const VARIANTS: &'static [(&'static str, &'static str)] = &[
+        ("AgentStarted", AGENT_STARTED),
+        ("AgentThinking", AGENT_THINKING),
+        ("ToolExecuting", TOOL_EXECUTING),
+        ("ToolCompleted", TOOL_COMPLETED),
+        ("AgentCompleted", AGENT_COMPLETED),
+    ];
+
+    fn name(&self) -> &'static str {
+        match self {
+            ChatEvent::AgentStarted { .. } => AGENT_STARTED,
+            ChatEvent::AgentThinking { .. } => AGENT_THINKING,
+            ChatEvent::ToolExecuting { .. } => TOOL_EXECUTING,
+            ChatEvent::ToolCompleted { .. } => TOOL_COMPLETED,
+            ChatEvent::AgentCompleted { .. } => AGENT_COMPLETED,
+        }
+    }
+
+    fn decode(frame: &Value) -> Result<Self, Error> {
+        decode_with_serde(frame)
+    }
+}
+
+impl ChatEvent {
+    /// The field that names these events on the wire.
+    pub const EVENT_KEY: &'static str = <Self as WsEvents>::EVENT_KEY;
+    /// Every wire name, in variant order.
+    pub const NAMES: &'static [&'static str] = <Self as WsEvents>::NAMES;
+    /// The critical order: `agent_started`, `agent_thinking`, `tool_executing`, `tool_completed`,
+    /// `agent_completed`.
+    pub const CRITICAL: &'static [&'static str] = <Self as WsEvents>::CRITICAL;
+}
+
+impl EventMeta {
+    fn write<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+        map.serialize_entry("agent_name", &self.agent_name)?;
+        map.serialize_entry("user_id", &self.user_id)?;
+        map.serialize_entry("run_id", &self.run_id)?;
+        if let Some(thread_id) = &self.thread_id {
+            map.serialize_entry("thread_id", thread_id)?;
+        }
+        map.serialize_entry("timestamp", &self.timestamp)?;
+        map.serialize_entry("seq", &self.seq)
+    }
+
+    fn read(object: &mut Object) -> Result<Self, String> {
+        Ok(EventMeta {
+            agent_name: object.required("agent_name")?,
+            user_id: object.required("user_id")?,
+            run_id: object.required("run_id")?,
+            thread_id: object.optional("thread_id")?,
+            timestamp: object.required("timestamp")?,
+            seq: object.required("seq")?,
+        })
+    }
+}
+
+impl Serialize for EventMeta {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.write(&mut map)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for EventMeta {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Object::new(value, "struct EventMeta")
+            .and_then(|mut object| EventMeta::read(&mut object))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for ChatEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", self.name())?;
+        self.meta().write(&mut map)?;
+        match self {
+            ChatEvent::AgentStarted { message, .. } => map.serialize_entry("message", message)?,
+            ChatEvent::AgentThinking { thought, .. } => map.serialize_entry("thought", thought)?,
+            ChatEvent::ToolExecuting {
+                tool_name,
+                tool_call_id,
+                parameters,
+                ..
+            } => {
+                map.serialize_entry("tool_name", tool_name)?;
+                map.serialize_entry("tool_call_id", tool_call_id)?;
+                map.serialize_entry("parameters", parameters)?;
+            }
+            ChatEvent::ToolCompleted {
+                tool_name,
+                tool_call_id,
+                result,
+                ..
+            } => {
+                map.serialize_entry("tool_name", tool_name)?;
+                map.serialize_entry("tool_call_id", tool_call_id)?;
+                map.serialize_entry("result", result)?;
+            }
+            ChatEvent::AgentCompleted { response, .. } => map.serialize_entry("response", response)?,
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        read_event(value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An event from its JSON object, with serde's words for what does not fit.
+fn read_event(value: Value) -> Result<ChatEvent, String> {
+    let mut object = Object::new(value, "internally tagged enum ChatEvent")?;
+    let kind: String = object.required("type")?;
+    let meta = |object: &mut Object| EventMeta::read(object);
+    Ok(match kind.as_str() {
+        AGENT_STARTED => ChatEvent::AgentStarted {
+            meta: meta(&mut object)?,
+            message: object.required("message")?,
+        },
+        AGENT_THINKING => ChatEvent::AgentThinking {
+            meta: meta(&mut object)?,
+            thought: object.required("thought")?,
+        },
+        TOOL_EXECUTING => ChatEvent::ToolExecuting {
+            meta: meta(&mut object)?,
+            tool_name: object.required("tool_name")?,
+            tool_call_id: object.required("tool_call_id")?,
+            parameters: object.required("parameters")?,
+        },
+        TOOL_COMPLETED => ChatEvent::ToolCompleted {
+            meta: meta(&mut object)?,
+            tool_name: object.required("tool_name")?,
+            tool_call_id: object.required("tool_call_id")?,
+            result: object.required("result")?,
+        },
+        AGENT_COMPLETED => ChatEvent::AgentCompleted {
+            meta: meta(&mut object)?,
+            response: object.required("response")?,
+        },
+        other => {
+            let expected: Vec<String> = NAMES.iter().map(|name| format!("`{name}`")).collect();
+            return Err(format!(
+                "unknown variant `{other}`, expected one of {}",
+                expected.join(", ")
+            ));
+        }
+    })
 }

@@ -14,11 +14,11 @@
 use std::time::{Duration, SystemTime};
 
 use data_encoding::BASE64;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Decoded, Direction, Frame, FrameKind, History, char_prefix};
 use crate::error::{Error, Result};
+use crate::serialization::Object;
 
 /// What the header's `ws_test` field says.
 const MAGIC: &str = "transcript";
@@ -28,39 +28,66 @@ const FORMAT: u32 = 1;
 /// The value a redacted field gets in a recording.
 pub(crate) const REDACTED: &str = "[redacted]";
 
-#[derive(Serialize, Deserialize)]
 struct Header {
     ws_test: String,
     format: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     recorded_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     ws_test_version: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+crate::serialization::serialize_struct!(Header { ws_test, format, ?url, ?recorded_at, ?ws_test_version });
+
+impl Header {
+    fn parse(text: &str) -> std::result::Result<Header, String> {
+        let value: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        let mut object = Object::new(value, "the header")?;
+        Ok(Header {
+            ws_test: object.required("ws_test")?,
+            format: object.required("format")?,
+            url: object.optional("url")?,
+            recorded_at: object.optional("recorded_at")?,
+            ws_test_version: object.optional("ws_test_version")?,
+        })
+    }
+}
+
 struct Line {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     index: Option<usize>,
     direction: String,
     at_ms: f64,
     kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     text: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     base64: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     code: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     /// A binary frame's decoded JSON (the bytes stay in `base64`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     decoded: Option<serde_json::Value>,
     /// Why a binary frame did not decode.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     decode_error: Option<String>,
+}
+
+crate::serialization::serialize_struct!(Line {
+    ?index, direction, at_ms, kind, ?text, ?base64, ?code, ?reason, ?decoded, ?decode_error
+});
+
+impl Line {
+    fn parse(text: &str) -> std::result::Result<Line, String> {
+        let value: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        let mut object = Object::new(value, "a frame line")?;
+        Ok(Line {
+            index: object.optional("index")?,
+            direction: object.required("direction")?,
+            at_ms: object.required("at_ms")?,
+            kind: object.required("kind")?,
+            text: object.optional("text")?,
+            base64: object.optional("base64")?,
+            code: object.optional("code")?,
+            reason: object.optional("reason")?,
+            decoded: object.optional("decoded")?,
+            decode_error: object.optional("decode_error")?,
+        })
+    }
 }
 
 /// The transcript of `history`: its header line, then one line per frame.
@@ -152,7 +179,7 @@ pub(crate) fn read_numbered(text: &str, source: &str) -> Result<(History, Vec<us
     let Some((number, first)) = lines.next() else {
         return Err(error(1, "it is empty: a transcript starts with its header line".into()));
     };
-    let header: Header = serde_json::from_str(first)
+    let header = Header::parse(first)
         .ok()
         .filter(|header: &Header| header.ws_test == MAGIC)
         .ok_or_else(|| {
@@ -189,7 +216,7 @@ pub(crate) fn read_numbered(text: &str, source: &str) -> Result<(History, Vec<us
     let mut previous = Duration::ZERO;
     let mut numbers = Vec::new();
     for (number, text) in lines {
-        let line: Line = serde_json::from_str(text)
+        let line = Line::parse(text)
             .map_err(|reason| error(number, format!("not a frame line ({reason}): {}", clip(text))))?;
         let direction = match line.direction.as_str() {
             "in" => Direction::In,

@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::Field;
@@ -24,13 +23,19 @@ pub(crate) use jsonl::{REDACTED, frame_line, header_line, read_numbered, redact}
 use crate::error::{Error, Result};
 
 /// Which way a frame travelled, seen from the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     /// Received from the server.
     In,
     /// Sent to the server.
     Out,
+}
+
+/// `"in"` or `"out"`, as transcripts spell it.
+impl serde::Serialize for Direction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl fmt::Display for Direction {

@@ -25,8 +25,6 @@ mod http;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::{Error, Result, WsClient, timeout};
 
 /// The default number of concurrent users in the `concurrent_users` check.
@@ -44,34 +42,36 @@ pub struct Suite {
 }
 
 /// The outcome of one check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CheckResult {
     /// The check's name (stable: `critical_events`, `error_binary_frame`, ...).
     pub name: &'static str,
     /// Whether the server did what the protocol says.
     pub passed: bool,
     /// How long the check took.
-    #[serde(rename = "duration_ms", serialize_with = "milliseconds")]
     pub duration: Duration,
     /// What was seen; on failure, what was expected and what arrived.
     pub detail: String,
 }
 
 /// Every check's outcome, in order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SuiteReport {
     /// The server checked.
     pub url: String,
     /// One result per check.
     pub checks: Vec<CheckResult>,
     /// The whole run.
-    #[serde(rename = "duration_ms", serialize_with = "milliseconds")]
     pub duration: Duration,
 }
 
-fn milliseconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_f64((duration.as_secs_f64() * 1e6).round() / 1e3)
+/// A duration as milliseconds with microsecond precision, as the reports give them.
+fn milliseconds(duration: &Duration) -> f64 {
+    (duration.as_secs_f64() * 1e6).round() / 1e3
 }
+
+crate::serialization::serialize_struct!(CheckResult { name, passed, "duration_ms" = duration => milliseconds, detail });
+crate::serialization::serialize_struct!(SuiteReport { url, checks, "duration_ms" = duration => milliseconds });
 
 impl SuiteReport {
     /// How many checks passed.
