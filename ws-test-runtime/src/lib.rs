@@ -120,6 +120,7 @@ mod serialization;
 mod served;
 mod server;
 mod session;
+mod task;
 pub mod timeout;
 #[cfg(feature = "tls")]
 mod tls;

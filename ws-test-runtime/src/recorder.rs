@@ -402,7 +402,7 @@ impl State {
         let on_upgrade = hyper::upgrade::on(&mut request);
         let state = Arc::clone(&self);
         let recorded_url = self.recorded_url(&url);
-        lock(&self.relays).spawn(async move {
+        crate::task::spawn_into(&mut lock(&self.relays), async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let config = wire::socket_config(None);

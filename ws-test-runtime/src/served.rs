@@ -221,7 +221,7 @@ impl ServedBuilder {
                 report.send_replace(Some(Ok(())));
                 None
             }
-            Started::Running(running) => Some(tokio::spawn(async move {
+            Started::Running(running) => Some(crate::task::spawn(async move {
                 let outcome = match AssertUnwindSafe(running).catch_unwind().await {
                     Ok(outcome) => outcome,
                     Err(payload) => Err(panicked(payload.as_ref())),

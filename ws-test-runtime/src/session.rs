@@ -210,6 +210,11 @@ impl Session {
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        self.spawn_boxed(Box::pin(task));
+    }
+
+    /// [`spawn`](Self::spawn)'s work, compiled once for every task type.
+    fn spawn_boxed(&self, task: crate::task::TaskFuture) {
         let session = self.clone();
         let guarded = async move {
             if let Err(payload) = AssertUnwindSafe(task).catch_unwind().await {
@@ -220,7 +225,7 @@ impl Session {
         let mut tasks = self.inner.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Reap finished tasks so a long-lived connection does not accumulate them.
         while tasks.try_join_next().is_some() {}
-        tasks.spawn(guarded);
+        crate::task::spawn_into(&mut tasks, guarded);
     }
 
     async fn send(&self, message: Message, action: &str) -> Result<()> {

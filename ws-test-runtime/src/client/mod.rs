@@ -143,7 +143,7 @@ impl WsClient {
             options.decoder.clone(),
         );
         let (sink, stream) = socket.split();
-        let reader = tokio::spawn(read_loop(stream, Arc::clone(&recording)));
+        let reader = crate::task::spawn(read_loop(stream, Arc::clone(&recording)));
         WsClient {
             url: options.url.clone(),
             sink: Some(sink),
@@ -863,7 +863,7 @@ impl Drop for WsClient {
             return;
         };
         if let Some(goodbye) = self.goodbye() {
-            runtime.spawn(goodbye);
+            runtime.spawn(Box::pin(goodbye) as crate::task::TaskFuture);
         }
     }
 }

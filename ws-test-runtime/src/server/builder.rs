@@ -463,7 +463,7 @@ impl Core {
             #[cfg(feature = "tls")]
             tls,
         });
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), grace));
+        let task = crate::task::spawn(accept_loop(listener, Arc::clone(&shared), grace));
         tracing::debug!(%authority, "embedded server listening");
         Ok(EmbeddedServer {
             addr,

@@ -78,21 +78,13 @@ pub(crate) async fn serve(
             Ok(upgraded) => {
                 let config = wire::socket_config(Some(shared.config.max_message_size));
                 let mut io = TokioIo::new(upgraded);
-                match shared.config.transport_fault {
-                    None => {
-                        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        run_session(shared, &*handler, socket, *seed).await;
-                    }
-                    Some(TransportFault::SlowRead) => {
-                        let io = hostile::SlowReader::new(io);
-                        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        run_session(shared, &*handler, socket, *seed).await;
-                    }
+                let session_io: Option<SessionIo> = match shared.config.transport_fault {
+                    None => Some(Box::new(io)),
+                    Some(TransportFault::SlowRead) => Some(Box::new(hostile::SlowReader::new(io))),
                     Some(fault) if fault.then_serves() => {
                         use tokio::io::AsyncWriteExt as _;
                         let _ = io.write_all(&hostile::prelude(fault)).await;
-                        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                        run_session(shared, &*handler, socket, *seed).await;
+                        Some(Box::new(io))
                     }
                     Some(fault) => {
                         let mut shutdown = shared.shutdown.subscribe();
@@ -105,13 +97,26 @@ pub(crate) async fn serve(
                                 hostile::reset(parts.io.into_inner());
                             }
                         }
+                        None
                     }
+                };
+                if let Some(io) = session_io {
+                    let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                    run_session(shared, &*handler, socket, *seed).await;
                 }
             }
             Err(error) => tracing::debug!(%error, "the WebSocket upgrade did not complete"),
         }
     }
 }
+
+/// An upgraded connection as a session reads it: one type whatever wraps it (a fault's slow reader), so the
+/// session, tungstenite's stream and their futures are compiled once, not once per wrapper.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+
+type SessionIo = Box<dyn Io>;
 
 /// How the reading side of a session ended.
 enum ReadEnd {

@@ -409,7 +409,7 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
                         shed(&shared, stream);
                         continue;
                     };
-                    connections.spawn(serve(Arc::clone(&shared), stream, pending));
+                    crate::task::spawn_into(&mut connections, serve(Arc::clone(&shared), stream, pending));
                 }
                 None => break,
                 Some(Err(error)) => {
