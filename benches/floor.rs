@@ -239,6 +239,17 @@ impl FloorClient {
         Ok(self.socket.send(text(value)).await?)
     }
 
+    /// The next text frame, as it came.
+    pub async fn recv_text(&mut self) -> Result<Utf8Bytes, FloorError> {
+        loop {
+            match self.socket.next().await.ok_or("the connection ended")?? {
+                Message::Text(text) => return Ok(text),
+                Message::Close(_) => return Err("the server closed the connection".into()),
+                _ => {}
+            }
+        }
+    }
+
     /// The next text frame, parsed.
     pub async fn recv(&mut self) -> Result<Value, FloorError> {
         loop {
