@@ -1,6 +1,6 @@
 //! Typed events: [`WsEvents`] and [`ChatEvent`], the built-in agent's five.
 
-use serde::Deserialize;
+use serde_core::Deserialize;
 use serde_json::Value;
 
 use crate::Error;

@@ -92,7 +92,7 @@ pub(crate) fn binary_is_not_json(bytes: &[u8]) -> Error {
 }
 
 /// `value` as the text of a JSON frame: what every `send_json` and `broadcast` sends.
-pub(crate) fn json_text(value: impl serde::Serialize) -> Result<String> {
+pub(crate) fn json_text(value: impl serde_core::Serialize) -> Result<String> {
     serde_json::to_string(&value).map_err(Error::Serialize)
 }
 

@@ -5,16 +5,16 @@
 //! debug build, and it sits on the build's critical path (serde, then serde_json, then this crate wait for it).
 //! The shapes here are few and flat, so a macro and a field reader cost less than the derive would.
 
-use serde::de::DeserializeOwned;
+use serde_core::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// `impl Serialize` for a struct whose fields serialise as themselves, in the order given; `name = field`
 /// renames, `name = field => function` serialises `function(&self.field)`, and `?field` leaves out a `None`.
 macro_rules! serialize_struct {
     ($type:ty { $($entry:tt)* }) => {
-        impl ::serde::Serialize for $type {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                use ::serde::ser::SerializeMap as _;
+        impl ::serde_core::Serialize for $type {
+            fn serialize<S: ::serde_core::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                use ::serde_core::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 $crate::serialization::serialize_struct!(@entries self, map, $($entry)*);
                 map.end()

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::FutureExt as _;
 use hyper::HeaderMap;
 use hyper::Uri;
-use serde::Serialize;
+use serde_core::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 

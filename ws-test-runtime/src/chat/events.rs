@@ -1,8 +1,8 @@
 //! The built-in agent's events, typed: [`ChatEvent`] and its [`EventMeta`], the one declaration of the five
 //! critical events' names (`PROTOCOL.md`).
 
-use serde::ser::SerializeMap as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_core::ser::SerializeMap as _;
+use serde_core::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::Error;
@@ -172,7 +172,7 @@ impl ChatEvent {
 }
 
 impl EventMeta {
-    fn write<M: serde::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+    fn write<M: serde_core::ser::SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         map.serialize_entry("agent_name", &self.agent_name)?;
         map.serialize_entry("user_id", &self.user_id)?;
         map.serialize_entry("run_id", &self.run_id)?;
@@ -208,7 +208,7 @@ impl<'de> Deserialize<'de> for EventMeta {
         let value = Value::deserialize(deserializer)?;
         Object::new(value, "struct EventMeta")
             .and_then(|mut object| EventMeta::read(&mut object))
-            .map_err(serde::de::Error::custom)
+            .map_err(serde_core::de::Error::custom)
     }
 }
 
@@ -249,7 +249,7 @@ impl Serialize for ChatEvent {
 impl<'de> Deserialize<'de> for ChatEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
-        read_event(value).map_err(serde::de::Error::custom)
+        read_event(value).map_err(serde_core::de::Error::custom)
     }
 }
 

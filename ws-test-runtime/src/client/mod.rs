@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
-use serde::Serialize;
+use serde_core::Serialize;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;

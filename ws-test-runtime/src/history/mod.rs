@@ -32,8 +32,8 @@ pub enum Direction {
 }
 
 /// `"in"` or `"out"`, as transcripts spell it.
-impl serde::Serialize for Direction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+impl serde_core::Serialize for Direction {
+    fn serialize<S: serde_core::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
 }
