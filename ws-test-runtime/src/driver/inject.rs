@@ -161,11 +161,37 @@ impl WithoutEmbeddedServer for signature::Clients {}
 /// Checks that a test with `serve` injects only clients (the macro's compile-time check).
 pub fn check_served_parameters<F: TestFn<S>, S: WithoutEmbeddedServer>(_function: &F) {}
 
+/// A test's own future, boxed: the one part of a body that is compiled per test.
+type TestFuture<'a, R> = Pin<Box<dyn Future<Output = R> + 'a>>;
+
+/// Runs a test's future and turns what it returns into the outcome: compiled once per return type, not per test.
+fn outcome<'a, R: TestOutcome + 'a>(future: TestFuture<'a, R>) -> LocalFuture<'a> {
+    Box::pin(async move { future.await.into_outcome() })
+}
+
+/// A body that fails before it starts (a parameter that cannot be injected).
+fn failed<'a>(reason: String) -> LocalFuture<'a> {
+    Box::pin(std::future::ready(Err(reason)))
+}
+
+/// The value of an injection, or the body fails with its reason.
+macro_rules! inject {
+    ($value:expr) => {
+        match $value {
+            Ok(value) => value,
+            Err(reason) => return failed(reason),
+        }
+    };
+}
+
+/// One [`TestFn`] implementation per signature. What each test compiles is only the call of its function and
+/// the box around the future; awaiting it and reading its outcome is shared ([`outcome`]).
 macro_rules! test_fn {
     ($signature:ident, ($($param:ty),*), |$function:ident, $injected:ident| $body:block) => {
         impl<F, R> TestFn<signature::$signature> for F
         where
             F: AsyncFnOnce($($param),*) -> R + 'static,
+            R: 'static,
         {
             type Output = R;
 
@@ -174,58 +200,59 @@ macro_rules! test_fn {
                 R: TestOutcome,
             {
                 let $function = self;
-                Box::new(move |$injected: &mut Injected| -> LocalFuture<'_> { Box::pin(async move $body) })
+                Box::new(move |$injected: &mut Injected| -> LocalFuture<'_> {
+                    let future: TestFuture<'_, R> = $body;
+                    outcome(future)
+                })
             }
         }
     };
 }
 
-test_fn!(NoParameters, (), |function, _injected| {
-    function().await.into_outcome()
-});
+test_fn!(NoParameters, (), |function, _injected| { Box::pin(function()) });
 test_fn!(MutClient, (&mut WsClient), |function, injected| {
-    function(injected.client()?).await.into_outcome()
+    Box::pin(function(inject!(injected.client())))
 });
 test_fn!(OwnedClient, (WsClient), |function, injected| {
-    function(injected.take_client()?).await.into_outcome()
+    Box::pin(function(inject!(injected.take_client())))
 });
 test_fn!(Clients, (Vec<WsClient>), |function, injected| {
-    function(injected.take_clients()).await.into_outcome()
+    Box::pin(function(injected.take_clients()))
 });
 test_fn!(Server, (&EmbeddedServer), |function, injected| {
-    function(injected.server()?).await.into_outcome()
+    Box::pin(function(inject!(injected.server())))
 });
 test_fn!(
     MutClientServer,
     (&mut WsClient, &EmbeddedServer),
     |function, injected| {
-        let (client, server) = injected.client_and_server()?;
-        function(client, server).await.into_outcome()
+        let (client, server) = inject!(injected.client_and_server());
+        Box::pin(function(client, server))
     }
 );
 test_fn!(
     ServerMutClient,
     (&EmbeddedServer, &mut WsClient),
     |function, injected| {
-        let (client, server) = injected.client_and_server()?;
-        function(server, client).await.into_outcome()
+        let (client, server) = inject!(injected.client_and_server());
+        Box::pin(function(server, client))
     }
 );
 test_fn!(OwnedClientServer, (WsClient, &EmbeddedServer), |function, injected| {
-    let client = injected.take_client()?;
-    function(client, injected.server()?).await.into_outcome()
+    let client = inject!(injected.take_client());
+    Box::pin(function(client, inject!(injected.server())))
 });
 test_fn!(ServerOwnedClient, (&EmbeddedServer, WsClient), |function, injected| {
-    let client = injected.take_client()?;
-    function(injected.server()?, client).await.into_outcome()
+    let client = inject!(injected.take_client());
+    Box::pin(function(inject!(injected.server()), client))
 });
 test_fn!(ClientsServer, (Vec<WsClient>, &EmbeddedServer), |function, injected| {
     let clients = injected.take_clients();
-    function(clients, injected.server()?).await.into_outcome()
+    Box::pin(function(clients, inject!(injected.server())))
 });
 test_fn!(ServerClients, (&EmbeddedServer, Vec<WsClient>), |function, injected| {
     let clients = injected.take_clients();
-    function(injected.server()?, clients).await.into_outcome()
+    Box::pin(function(inject!(injected.server()), clients))
 });
 
 /// What `handler = ...` accepts: a [`Handler`](crate::Handler) value, or a function that returns one.
