@@ -66,6 +66,28 @@ impl Object {
         }
     }
 
+    /// The JSON object in `text`, to read `what` from.
+    pub(crate) fn parse(text: &str, what: &str) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        Object::new(value, what)
+    }
+
+    /// What `read` makes of the object `deserializer` gives: a `Deserialize` impl's whole body.
+    pub(crate) fn deserialize_with<'de, D, T>(
+        deserializer: D,
+        what: &str,
+        read: impl FnOnce(&mut Object) -> Result<T, String>,
+    ) -> Result<T, D::Error>
+    where
+        D: serde_core::Deserializer<'de>,
+    {
+        use serde_core::de::Error as _;
+        let value = <Value as serde_core::Deserialize>::deserialize(deserializer)?;
+        Object::new(value, what)
+            .and_then(|mut object| read(&mut object))
+            .map_err(D::Error::custom)
+    }
+
     /// The field `name`, which must be there.
     pub(crate) fn required<T: DeserializeOwned>(&mut self, name: &str) -> Result<T, String> {
         let value = self.0.remove(name).ok_or_else(|| format!("missing field `{name}`"))?;

@@ -205,10 +205,7 @@ impl Serialize for EventMeta {
 
 impl<'de> Deserialize<'de> for EventMeta {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        Object::new(value, "struct EventMeta")
-            .and_then(|mut object| EventMeta::read(&mut object))
-            .map_err(serde_core::de::Error::custom)
+        Object::deserialize_with(deserializer, "struct EventMeta", EventMeta::read)
     }
 }
 
@@ -248,39 +245,37 @@ impl Serialize for ChatEvent {
 
 impl<'de> Deserialize<'de> for ChatEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        read_event(value).map_err(serde_core::de::Error::custom)
+        Object::deserialize_with(deserializer, "internally tagged enum ChatEvent", read_event)
     }
 }
 
 /// An event from its JSON object, with serde's words for what does not fit.
-fn read_event(value: Value) -> Result<ChatEvent, String> {
-    let mut object = Object::new(value, "internally tagged enum ChatEvent")?;
+fn read_event(object: &mut Object) -> Result<ChatEvent, String> {
     let kind: String = object.required("type")?;
-    let meta = |object: &mut Object| EventMeta::read(object);
+    let meta = EventMeta::read;
     Ok(match kind.as_str() {
         AGENT_STARTED => ChatEvent::AgentStarted {
-            meta: meta(&mut object)?,
+            meta: meta(object)?,
             message: object.required("message")?,
         },
         AGENT_THINKING => ChatEvent::AgentThinking {
-            meta: meta(&mut object)?,
+            meta: meta(object)?,
             thought: object.required("thought")?,
         },
         TOOL_EXECUTING => ChatEvent::ToolExecuting {
-            meta: meta(&mut object)?,
+            meta: meta(object)?,
             tool_name: object.required("tool_name")?,
             tool_call_id: object.required("tool_call_id")?,
             parameters: object.required("parameters")?,
         },
         TOOL_COMPLETED => ChatEvent::ToolCompleted {
-            meta: meta(&mut object)?,
+            meta: meta(object)?,
             tool_name: object.required("tool_name")?,
             tool_call_id: object.required("tool_call_id")?,
             result: object.required("result")?,
         },
         AGENT_COMPLETED => ChatEvent::AgentCompleted {
-            meta: meta(&mut object)?,
+            meta: meta(object)?,
             response: object.required("response")?,
         },
         other => {

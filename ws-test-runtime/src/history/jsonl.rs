@@ -40,8 +40,7 @@ crate::serialization::serialize_struct!(Header { ws_test, format, ?url, ?recorde
 
 impl Header {
     fn parse(text: &str) -> std::result::Result<Header, String> {
-        let value: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
-        let mut object = Object::new(value, "the header")?;
+        let mut object = Object::parse(text, "the header")?;
         Ok(Header {
             ws_test: object.required("ws_test")?,
             format: object.required("format")?,
@@ -73,8 +72,7 @@ crate::serialization::serialize_struct!(Line {
 
 impl Line {
     fn parse(text: &str) -> std::result::Result<Line, String> {
-        let value: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
-        let mut object = Object::new(value, "a frame line")?;
+        let mut object = Object::parse(text, "a frame line")?;
         Ok(Line {
             index: object.optional("index")?,
             direction: object.required("direction")?,
