@@ -399,11 +399,10 @@ struct TypedEvent<'a> {
 async fn typed_chat_round(client: &mut FloorClient, content: &str) -> Result<(), BoxError> {
     client
         .send(&json!({"type": "chat_message", "content": content}))
-        .await
-        .map_err(|error| error.to_string())?;
+        .await?;
     let mut run: Option<String> = None;
     for expected in CRITICAL_EVENTS {
-        let text = client.recv_text().await.map_err(|error| error.to_string())?;
+        let text = client.recv_text().await?;
         let event: TypedEvent<'_> = serde_json::from_str(&text)?;
         if event.kind != expected {
             return Err(format!("expected {expected}, got {}", event.kind).into());
