@@ -275,6 +275,19 @@ pub(crate) struct FailureRow {
 }
 
 impl ExpectationFailure {
+    /// `timeout` or `closed` when the expectation failed because its deadline passed or the connection closed
+    /// (how load reports count it); `None` for a wrong or missing event.
+    #[cfg(feature = "load")]
+    pub(crate) fn ended_by(&self) -> Option<&'static str> {
+        if self.reason.starts_with("timed out") {
+            Some("timeout")
+        } else if self.reason.starts_with("the connection was closed") {
+            Some("closed")
+        } else {
+            None
+        }
+    }
+
     /// The expectation, in one line.
     pub fn expectation(&self) -> &str {
         &self.expectation

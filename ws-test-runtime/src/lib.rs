@@ -108,6 +108,8 @@ pub mod expect;
 mod field;
 mod handler;
 mod history;
+#[cfg(feature = "load")]
+pub mod load;
 mod message;
 mod metrics;
 mod panics;

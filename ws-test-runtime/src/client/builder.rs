@@ -53,7 +53,7 @@ pub struct ClientBuilder {
     max_message_size: Option<usize>,
     #[cfg(feature = "tls")]
     trust: crate::tls::Trust,
-    options: Options,
+    pub(crate) options: Options,
 }
 
 /// What a connected [`WsClient`] keeps of its builder.

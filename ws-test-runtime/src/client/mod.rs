@@ -198,7 +198,7 @@ impl WsClient {
         self.lock_history().clone()
     }
 
-    fn lock_history(&self) -> std::sync::MutexGuard<'_, History> {
+    pub(crate) fn lock_history(&self) -> std::sync::MutexGuard<'_, History> {
         self.recording.history()
     }
 

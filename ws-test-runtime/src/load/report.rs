@@ -1,0 +1,582 @@
+//! What a load run measured: latencies by label in HDR histograms, iterations, errors by kind, throughput; printed
+//! as a table, as JSON, and written to (and merged from) HdrHistogram's own interval-log format.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag};
+use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use serde_json::{Value, json};
+
+use super::threshold::show_micros;
+use crate::error::{Error, Result};
+
+/// The names of what a report times besides event types.
+#[derive(Debug)]
+pub struct Label;
+
+impl Label {
+    /// Every client frame, to the last server frame it prompted: the response time (a threshold without a label).
+    pub const RESPONSE: &'static str = "response";
+    /// The WebSocket handshake of a connection an iteration opened (and its welcome, when one is awaited).
+    pub const CONNECT: &'static str = "connect";
+    /// A whole iteration, from its intended start (open model) or its start (closed model) to its end.
+    pub const ITERATION: &'static str = "iteration";
+}
+
+/// Which part of the table a label belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Group {
+    Response,
+    Sent,
+    Received,
+    Connect,
+    Iteration,
+}
+
+impl Group {
+    fn name(self) -> &'static str {
+        match self {
+            Group::Response => "response",
+            Group::Sent => "sent",
+            Group::Received => "received",
+            Group::Connect => "connect",
+            Group::Iteration => "iteration",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Group> {
+        Some(match text {
+            "response" => Group::Response,
+            "sent" => Group::Sent,
+            "received" => Group::Received,
+            "connect" => Group::Connect,
+            "iteration" => Group::Iteration,
+            _ => return None,
+        })
+    }
+}
+
+/// The latencies of one label, in microseconds.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// How many samples.
+    pub count: u64,
+    pub(crate) histogram: Histogram<u64>,
+}
+
+/// Values from 1 µs to an hour, 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant histogram bounds are valid")
+}
+
+impl Stats {
+    fn new() -> Stats {
+        Stats {
+            count: 0,
+            histogram: histogram(),
+        }
+    }
+
+    /// The latency at quantile `q` (0.99 for p99; 1.0 for the maximum).
+    pub fn quantile(&self, q: f64) -> Duration {
+        Duration::from_micros(self.histogram.value_at_quantile(q))
+    }
+
+    /// The largest latency.
+    pub fn max(&self) -> Duration {
+        Duration::from_micros(self.histogram.max())
+    }
+
+    /// The mean latency.
+    pub fn mean(&self) -> Duration {
+        Duration::from_secs_f64(self.histogram.mean() / 1_000_000.0)
+    }
+
+    fn json(&self) -> Value {
+        let h = &self.histogram;
+        json!({
+            "count": self.count,
+            "p50": h.value_at_quantile(0.5),
+            "p90": h.value_at_quantile(0.9),
+            "p99": h.value_at_quantile(0.99),
+            "p99_9": h.value_at_quantile(0.999),
+            "max": h.max(),
+            "mean": (h.mean() * 10.0).round() / 10.0,
+        })
+    }
+}
+
+/// How many error messages a report keeps as examples.
+const SAMPLES: usize = 5;
+
+/// The figures of a load run (or of several merged): see the [module docs](super).
+#[derive(Debug, Clone)]
+pub struct Report {
+    labels: Vec<(String, Group, Stats)>,
+    index: HashMap<String, usize>,
+    iterations: u64,
+    failed: u64,
+    errors: BTreeMap<String, u64>,
+    samples: Vec<String>,
+    elapsed: Duration,
+    frames_sent: u64,
+    frames_received: u64,
+    runs: u32,
+    noun: String,
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report::new()
+    }
+}
+
+impl Report {
+    /// An empty report.
+    pub fn new() -> Report {
+        Report {
+            labels: Vec::new(),
+            index: HashMap::new(),
+            iterations: 0,
+            failed: 0,
+            errors: BTreeMap::new(),
+            samples: Vec::new(),
+            elapsed: Duration::ZERO,
+            frames_sent: 0,
+            frames_received: 0,
+            runs: 1,
+            noun: "iterations".to_owned(),
+        }
+    }
+
+    /// What the table calls an iteration (`rounds` for `ws-test bench --kind`).
+    pub fn with_noun(mut self, noun: impl Into<String>) -> Report {
+        self.noun = noun.into();
+        self
+    }
+
+    pub(crate) fn record(&mut self, label: &str, group: Group, latency: Duration) {
+        let at = match self.index.get(label) {
+            Some(&at) => at,
+            None => {
+                self.labels.push((label.to_owned(), group, Stats::new()));
+                self.index.insert(label.to_owned(), self.labels.len() - 1);
+                self.labels.len() - 1
+            }
+        };
+        let stats = &mut self.labels[at].2;
+        stats.count += 1;
+        stats.histogram.saturating_record((latency.as_micros() as u64).max(1));
+    }
+
+    /// Counts one iteration, failed with `error` (its kind: `connect`, `timeout`, `closed`, `unexpected`,
+    /// `other`) or not.
+    pub(crate) fn count_iteration(&mut self, error: Option<(&'static str, String)>) {
+        self.iterations += 1;
+        if let Some((kind, message)) = error {
+            self.failed += 1;
+            *self.errors.entry(kind.to_owned()).or_default() += 1;
+            if self.samples.len() < SAMPLES {
+                self.samples.push(format!("{kind}: {message}"));
+            }
+        }
+    }
+
+    pub(crate) fn count_frames(&mut self, sent: u64, received: u64) {
+        self.frames_sent += sent;
+        self.frames_received += received;
+    }
+
+    pub(crate) fn set_elapsed(&mut self, elapsed: Duration) {
+        self.elapsed = elapsed;
+    }
+
+    /// The latencies of a label: `response`, `connect`, `iteration`, a received event type (`agent_completed`),
+    /// or a sent type and its stage (`chat_message.reply`, `chat_message.first`, `chat_message.last`). A bare sent
+    /// type (`chat_message`) that is not also a received type means its `.last`.
+    pub fn find(&self, label: &str) -> Option<&Stats> {
+        let at = self
+            .index
+            .get(label)
+            .or_else(|| self.index.get(&format!("{label}.last")))?;
+        Some(&self.labels[*at].2)
+    }
+
+    /// Every label with its latencies, in the table's order: the response, sent types, received types, connect,
+    /// iteration.
+    pub fn latencies(&self) -> impl Iterator<Item = (&str, &Stats)> {
+        let mut order: Vec<usize> = (0..self.labels.len()).collect();
+        order.sort_by_key(|&at| (self.labels[at].1, at));
+        order
+            .into_iter()
+            .map(|at| (self.labels[at].0.as_str(), &self.labels[at].2))
+    }
+
+    /// How many iterations ran (passed or failed).
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    /// How many iterations failed.
+    pub fn failed(&self) -> u64 {
+        self.failed
+    }
+
+    /// Failed iterations by kind of error.
+    pub fn errors(&self) -> &BTreeMap<String, u64> {
+        &self.errors
+    }
+
+    /// The first few errors, in words, prefixed by their kind.
+    pub fn error_samples(&self) -> &[String] {
+        &self.samples
+    }
+
+    /// How long the run took (the longest of merged runs).
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Data frames sent and received by every iteration.
+    pub fn frames(&self) -> (u64, u64) {
+        (self.frames_sent, self.frames_received)
+    }
+
+    /// Iterations per second over the run.
+    pub fn iterations_per_second(&self) -> f64 {
+        self.iterations as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
+    }
+
+    /// How many runs this report holds (1, or the number of shards merged).
+    pub fn runs(&self) -> u32 {
+        self.runs
+    }
+
+    /// Adds another run's figures (a shard of the same load): counts add up, histograms merge, the elapsed time
+    /// is the longest.
+    pub fn merge(&mut self, other: &Report) {
+        for (label, group, stats) in &other.labels {
+            let at = match self.index.get(label) {
+                Some(&at) => at,
+                None => {
+                    self.labels.push((label.clone(), *group, Stats::new()));
+                    self.index.insert(label.clone(), self.labels.len() - 1);
+                    self.labels.len() - 1
+                }
+            };
+            let mine = &mut self.labels[at].2;
+            mine.count += stats.count;
+            // Same bounds on both sides: the addition cannot fall outside them.
+            let _ = mine.histogram.add(&stats.histogram);
+        }
+        self.iterations += other.iterations;
+        self.failed += other.failed;
+        for (kind, count) in &other.errors {
+            *self.errors.entry(kind.clone()).or_default() += count;
+        }
+        for sample in &other.samples {
+            if self.samples.len() < SAMPLES {
+                self.samples.push(sample.clone());
+            }
+        }
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.frames_sent += other.frames_sent;
+        self.frames_received += other.frames_received;
+        self.runs += other.runs;
+    }
+
+    /// Every figure as JSON: `iterations`, `failed`, `errors` by kind, `error_samples`, `elapsed_ms`,
+    /// `iterations_per_second`, `frames_sent`, `frames_received`, `runs`, and `latency_us`, each label's `count`,
+    /// `p50`, `p90`, `p99`, `p99_9`, `max`, `mean` in microseconds.
+    pub fn to_json(&self) -> Value {
+        let latency: serde_json::Map<String, Value> = self
+            .latencies()
+            .map(|(label, stats)| (label.to_owned(), stats.json()))
+            .collect();
+        json!({
+            "iterations": self.iterations,
+            "failed": self.failed,
+            "errors": self.errors,
+            "error_samples": self.samples,
+            "elapsed_ms": self.elapsed.as_secs_f64() * 1000.0,
+            "iterations_per_second": self.iterations_per_second(),
+            "frames_sent": self.frames_sent,
+            "frames_received": self.frames_received,
+            "runs": self.runs,
+            "latency_us": latency,
+        })
+    }
+
+    /// Writes the report in HdrHistogram's interval-log format: one histogram per label (V2, deflated, the tag
+    /// naming the label), the counts in a `#ws-test` comment line. [`Report::from_hdr_log`] reads it back;
+    /// HdrHistogram's own tools (`HistogramLogProcessor`) read the histograms.
+    pub fn write_hdr_log(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let counts = json!({
+            "format": 1,
+            "iterations": self.iterations,
+            "failed": self.failed,
+            "errors": self.errors,
+            "error_samples": self.samples,
+            "elapsed_us": self.elapsed.as_micros() as u64,
+            "frames_sent": self.frames_sent,
+            "frames_received": self.frames_received,
+            "runs": self.runs,
+            "noun": self.noun,
+            "groups": self.labels.iter().map(|(label, group, _)| json!([label, group.name()])).collect::<Vec<_>>(),
+        });
+        let mut serializer = V2DeflateSerializer::new();
+        let mut builder = IntervalLogWriterBuilder::new();
+        builder.add_comment("ws-test bench histograms: latencies in microseconds, one per label (the tag)");
+        builder.add_comment(&format!("ws-test {counts}"));
+        let mut log = builder.begin_log_with(out, &mut serializer)?;
+        for (label, _, stats) in &self.labels {
+            let tag = encode_tag(label);
+            let tag = Tag::new(&tag).expect("encode_tag leaves no character a tag forbids");
+            log.write_histogram(&stats.histogram, Duration::ZERO, self.elapsed, Some(tag))
+                .map_err(|error| std::io::Error::other(format!("{error:?}")))?;
+        }
+        Ok(())
+    }
+
+    /// Reads what [`write_hdr_log`](Self::write_hdr_log) wrote; `name` (the file) names the source in errors.
+    pub fn from_hdr_log(text: &str, name: &str) -> Result<Report> {
+        let bad = |line: usize, reason: String| Error::Transcript {
+            name: name.to_owned(),
+            line,
+            reason,
+        };
+        let counts_line = text.lines().enumerate().find_map(|(at, line)| {
+            line.strip_prefix("#ws-test {")
+                .map(|rest| (at + 1, format!("{{{rest}")))
+        });
+        let Some((line, counts)) = counts_line else {
+            return Err(bad(
+                1,
+                "no `#ws-test {...}` line: not a histogram log written by `ws-test bench --hdr-out`".to_owned(),
+            ));
+        };
+        let counts: Value =
+            serde_json::from_str(&counts).map_err(|error| bad(line, format!("the counts are not JSON: {error}")))?;
+        let number = |field: &str| -> Result<u64> {
+            counts[field]
+                .as_u64()
+                .ok_or_else(|| bad(line, format!("`{field}` is missing or not a count")))
+        };
+        let mut report = Report::new();
+        report.iterations = number("iterations")?;
+        report.failed = number("failed")?;
+        report.elapsed = Duration::from_micros(number("elapsed_us")?);
+        report.frames_sent = number("frames_sent")?;
+        report.frames_received = number("frames_received")?;
+        report.runs = u32::try_from(number("runs")?).unwrap_or(u32::MAX);
+        if let Some(noun) = counts["noun"].as_str() {
+            report.noun = noun.to_owned();
+        }
+        if let Some(errors) = counts["errors"].as_object() {
+            for (kind, count) in errors {
+                let count = count
+                    .as_u64()
+                    .ok_or_else(|| bad(line, format!("errors.{kind} is not a count")))?;
+                report.errors.insert(kind.clone(), count);
+            }
+        }
+        if let Some(samples) = counts["error_samples"].as_array() {
+            report.samples = samples.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+        }
+        let groups: HashMap<&str, Group> = counts["groups"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|pair| Some((pair[0].as_str()?, Group::parse(pair[1].as_str()?)?)))
+            .collect();
+        let mut deserializer = Deserializer::new();
+        for entry in IntervalLogIterator::new(text.as_bytes()) {
+            let entry = entry.map_err(|error| {
+                let hdrhistogram::serialization::interval_log::LogIteratorError::ParseError { offset } = error;
+                bad(line_of(text, offset), "not an interval-log line".to_owned())
+            })?;
+            let LogEntry::Interval(interval) = entry else { continue };
+            let label = interval.tag().map(|tag| decode_tag(tag.as_str())).unwrap_or_default();
+            let encoded = interval.encoded_histogram();
+            let line = line_of(text, text.find(encoded).unwrap_or(0));
+            let bytes = data_encoding::BASE64
+                .decode(encoded.as_bytes())
+                .map_err(|error| bad(line, format!("the histogram of {label:?} is not base64: {error}")))?;
+            let histogram: Histogram<u64> = deserializer
+                .deserialize(&mut bytes.as_slice())
+                .map_err(|error| bad(line, format!("the histogram of {label:?} does not decode: {error:?}")))?;
+            let group = groups.get(label.as_str()).copied().unwrap_or(Group::Received);
+            let mut stats = Stats::new();
+            stats.count = histogram.len();
+            stats
+                .histogram
+                .add(&histogram)
+                .map_err(|error| bad(line, format!("the histogram of {label:?} has other bounds: {error:?}")))?;
+            report.index.insert(label.clone(), report.labels.len());
+            report.labels.push((label, group, stats));
+        }
+        Ok(report)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// A label as an interval-log tag, which may hold no `,`, space, CR or LF: those (and `%`) percent-encoded.
+fn encode_tag(label: &str) -> String {
+    let mut tag = String::with_capacity(label.len());
+    for c in label.chars() {
+        match c {
+            '%' | ',' | ' ' | '\r' | '\n' => tag.push_str(&format!("%{:02X}", c as u32)),
+            _ => tag.push(c),
+        }
+    }
+    if tag.is_empty() { "%".to_owned() } else { tag }
+}
+
+fn decode_tag(tag: &str) -> String {
+    if tag == "%" {
+        return String::new();
+    }
+    let mut label = String::with_capacity(tag.len());
+    let mut rest = tag;
+    while let Some(at) = rest.find('%') {
+        label.push_str(&rest[..at]);
+        match rest
+            .get(at + 1..at + 3)
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            Some(byte) => {
+                label.push(char::from(byte));
+                rest = &rest[at + 3..];
+            }
+            None => {
+                label.push('%');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    label.push_str(rest);
+    label
+}
+
+impl fmt::Display for Report {
+    /// The figures as `ws-test bench` prints them: throughput, the response latency, errors, then a table of every
+    /// label's percentiles.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.elapsed.as_secs_f64().max(f64::EPSILON);
+        writeln!(
+            f,
+            "throughput  {} {} in {:.1} ms: {:.0} {}/s, {:.0} server frames/s",
+            self.iterations,
+            self.noun,
+            seconds * 1000.0,
+            self.iterations_per_second(),
+            self.noun,
+            self.frames_received as f64 / seconds
+        )?;
+        match self.find(Label::RESPONSE) {
+            Some(stats) => {
+                let h = &stats.histogram;
+                writeln!(
+                    f,
+                    "latency     p50 {} µs  p90 {} µs  p99 {} µs  p99.9 {} µs  max {} µs",
+                    h.value_at_quantile(0.5),
+                    h.value_at_quantile(0.9),
+                    h.value_at_quantile(0.99),
+                    h.value_at_quantile(0.999),
+                    h.max()
+                )?;
+            }
+            None => writeln!(f, "latency     no replies measured")?,
+        }
+        write!(f, "errors      {}", self.failed)?;
+        if self.failed > 0 {
+            let share = self.failed as f64 * 100.0 / self.iterations.max(1) as f64;
+            let kinds: Vec<String> = self.errors.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+            write!(f, " ({share:.2}% of {}: {})", self.noun, kinds.join(", "))?;
+        }
+        writeln!(f)?;
+        if self.labels.is_empty() {
+            return Ok(());
+        }
+        let width = self
+            .labels
+            .iter()
+            .map(|(label, ..)| label.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(24);
+        writeln!(
+            f,
+            "{:<width$}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
+            "latency by label", "count", "p50", "p90", "p99", "p99.9", "max"
+        )?;
+        for (label, stats) in self.latencies() {
+            let h = &stats.histogram;
+            let q = |q: f64| show_micros(h.value_at_quantile(q) as f64);
+            writeln!(
+                f,
+                "  {:<w$}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}",
+                label,
+                stats.count,
+                q(0.5),
+                q(0.9),
+                q(0.99),
+                q(0.999),
+                show_micros(h.max() as f64),
+                w = width - 2
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(iterations: u64, base: u64) -> Report {
+        let mut report = Report::new();
+        for n in 0..iterations {
+            report.record("response", Group::Response, Duration::from_micros(base + n));
+            report.record("odd, label %", Group::Received, Duration::from_micros(base * 2 + n));
+            report.count_iteration((n % 10 == 0).then(|| ("timeout", format!("iteration {n}"))));
+        }
+        report.count_frames(iterations, 2 * iterations);
+        report.set_elapsed(Duration::from_millis(100 + base));
+        report
+    }
+
+    #[test]
+    fn a_written_log_reads_back_and_merges_to_the_same_counts() {
+        let (a, b) = (sample(100, 1000), sample(50, 3000));
+        let mut bytes = Vec::new();
+        a.write_hdr_log(&mut bytes).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains("Tag=odd%2C%20label%20%25,"), "{text}");
+        let back = Report::from_hdr_log(&text, "a.hdr").unwrap();
+        assert_eq!(back.iterations(), 100);
+        assert_eq!(back.failed(), 10);
+        assert_eq!(back.errors()["timeout"], 10);
+        assert_eq!(back.find("odd, label %").unwrap().count, 100);
+        assert_eq!(back.find("response").unwrap().max(), a.find("response").unwrap().max());
+        let mut merged = back;
+        merged.merge(&b);
+        assert_eq!((merged.iterations(), merged.failed(), merged.runs()), (150, 15, 2));
+        assert_eq!(merged.find("response").unwrap().count, 150);
+        assert_eq!(merged.frames(), (150, 300));
+        assert_eq!(merged.elapsed(), Duration::from_millis(3100));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_log_is_an_error_naming_it() {
+        let error = Report::from_hdr_log("hello\n", "x.hdr").unwrap_err().to_string();
+        assert!(error.contains("x.hdr") && error.contains("#ws-test"), "{error}");
+    }
+}
