@@ -15,6 +15,7 @@ mod hostile;
 mod http;
 mod lifecycle;
 mod limits;
+mod load;
 mod newcomer;
 mod protocol;
 mod protocols;

@@ -76,6 +76,9 @@ pub type IterationResult = std::result::Result<(), BoxError>;
 /// history of a connection is kept whole, and a long open run would otherwise grow it without bound.
 const RETIRE_AFTER_FRAMES: usize = 20_000;
 
+/// The resolution of tokio's timers: the open model starts an iteration up to this early rather than late.
+const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
+
 /// How load is offered.
 #[derive(Debug, Clone, Copy)]
 enum Model {
@@ -540,11 +543,14 @@ impl Load {
                 break;
             }
             let intended = started + offset;
-            while Instant::now() < intended || in_flight.len() >= max_connections {
+            // tokio's timers tick in milliseconds: an iteration due within the next one starts now, so a
+            // timer's rounding is not counted as lag.
+            let due = intended.checked_sub(TIMER_RESOLUTION).unwrap_or(intended);
+            while Instant::now() < due || in_flight.len() >= max_connections {
                 tokio::select! {
                     biased;
                     Some(client) = in_flight.next(), if !in_flight.is_empty() => pool.extend(client),
-                    () = tokio::time::sleep_until(intended), if Instant::now() < intended => {}
+                    () = tokio::time::sleep_until(due), if Instant::now() < due => {}
                     _ = ticker.tick() => self.tick(state, started, progress),
                 }
             }

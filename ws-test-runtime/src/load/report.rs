@@ -172,26 +172,65 @@ impl Report {
         stats.histogram.saturating_record((latency.as_micros() as u64).max(1));
     }
 
+    /// Records the latencies of frames from a connection driven by hand (pipelined requests, say), as
+    /// [`Load`](super::Load) does after each iteration: each server frame under its event type from the client
+    /// frame that prompted it (the one with the same `correlate` value, else the latest before it), each client
+    /// frame's `TYPE.reply`, `TYPE.first`, `TYPE.last` and `response`. Server frames before any client frame are
+    /// timed from the connection's start. Counts the data frames too.
+    pub fn measure(&mut self, frames: &[crate::Frame], event_key: &crate::Field, correlate: Option<&crate::Field>) {
+        let attribution = super::attribute::Attribution {
+            key: event_key.clone(),
+            correlate: correlate.cloned(),
+        };
+        let (sent, received) = attribution.record(frames, Duration::ZERO, Duration::ZERO, self);
+        self.count_frames(sent, received);
+    }
+
+    /// Records one latency under `label`: `connect` and `iteration` go to their rows, anything else is shown
+    /// with the received types.
+    pub fn record_latency(&mut self, label: &str, latency: Duration) {
+        let group = match label {
+            Label::CONNECT => Group::Connect,
+            Label::ITERATION => Group::Iteration,
+            Label::RESPONSE => Group::Response,
+            _ => Group::Received,
+        };
+        self.record(label, group, latency);
+    }
+
+    /// Counts an iteration that passed.
+    pub fn count_passed(&mut self) {
+        self.count_iteration(None);
+    }
+
+    /// Counts an iteration that failed, with the kind of error (`connect`, `timeout`, `closed`, `unexpected`,
+    /// `other`, or your own) and its message (the first few are kept).
+    pub fn count_failed(&mut self, kind: &str, message: impl Into<String>) {
+        self.iterations += 1;
+        self.failed += 1;
+        *self.errors.entry(kind.to_owned()).or_default() += 1;
+        if self.samples.len() < SAMPLES {
+            self.samples.push(format!("{kind}: {}", message.into()));
+        }
+    }
+
+    /// Sets how long the run took (throughput is iterations over it).
+    pub fn set_elapsed(&mut self, elapsed: Duration) {
+        self.elapsed = elapsed;
+    }
+
     /// Counts one iteration, failed with `error` (its kind: `connect`, `timeout`, `closed`, `unexpected`,
     /// `other`) or not.
     pub(crate) fn count_iteration(&mut self, error: Option<(&'static str, String)>) {
-        self.iterations += 1;
-        if let Some((kind, message)) = error {
-            self.failed += 1;
-            *self.errors.entry(kind.to_owned()).or_default() += 1;
-            if self.samples.len() < SAMPLES {
-                self.samples.push(format!("{kind}: {message}"));
-            }
+        match error {
+            Some((kind, message)) => self.count_failed(kind, message),
+            None => self.iterations += 1,
         }
     }
 
     pub(crate) fn count_frames(&mut self, sent: u64, received: u64) {
         self.frames_sent += sent;
         self.frames_received += received;
-    }
-
-    pub(crate) fn set_elapsed(&mut self, elapsed: Duration) {
-        self.elapsed = elapsed;
     }
 
     /// The latencies of a label: `response`, `connect`, `iteration`, a received event type (`agent_completed`),
@@ -288,9 +327,9 @@ impl Report {
         self.runs += other.runs;
     }
 
-    /// Every figure as JSON: `iterations`, `failed`, `errors` by kind, `error_samples`, `elapsed_ms`,
-    /// `iterations_per_second`, `frames_sent`, `frames_received`, `runs`, and `latency_us`, each label's `count`,
-    /// `p50`, `p90`, `p99`, `p99_9`, `max`, `mean` in microseconds.
+    /// Every figure as JSON: `iterations`, `errors` (failed iterations), `errors_by_kind`, `error_samples`,
+    /// `elapsed_ms`, `iterations_per_second`, `frames_sent`, `frames_received`, `runs`, and
+    /// `latency_by_label_us`: each label's `count`, `p50`, `p90`, `p99`, `p99_9`, `max`, `mean` in microseconds.
     pub fn to_json(&self) -> Value {
         let latency: serde_json::Map<String, Value> = self
             .latencies()
@@ -298,15 +337,15 @@ impl Report {
             .collect();
         json!({
             "iterations": self.iterations,
-            "failed": self.failed,
-            "errors": self.errors,
+            "errors": self.failed,
+            "errors_by_kind": self.errors,
             "error_samples": self.samples,
             "elapsed_ms": self.elapsed.as_secs_f64() * 1000.0,
             "iterations_per_second": self.iterations_per_second(),
             "frames_sent": self.frames_sent,
             "frames_received": self.frames_received,
             "runs": self.runs,
-            "latency_us": latency,
+            "latency_by_label_us": latency,
         })
     }
 

@@ -1,0 +1,182 @@
+//! `ws_test_runtime::load` against real servers: the open model shows a stalling server that the closed model
+//! hides (coordinated omission), failures are counted by kind, shards add up to one run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use tokio::sync::Mutex;
+use ws_test_runtime::load::{Load, Report, Threshold};
+use ws_test_runtime::prelude::*;
+
+/// An echo server (axum) that handles one message at a time across all connections and stalls `stall` on every
+/// `every`th: a global lock held through a slow moment (a GC pause, a full queue, a database failover).
+async fn stalling_echo(every: u64, stall: Duration) -> String {
+    let count = Arc::new(Mutex::new(0_u64));
+    let app = axum::Router::new().route(
+        "/ws",
+        get(move |ws: WebSocketUpgrade| {
+            let count = Arc::clone(&count);
+            async move { ws.on_upgrade(move |socket| echo(socket, count, every, stall)) as Response }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("ws://{}/ws", listener.local_addr().expect("its address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn echo(mut socket: WebSocket, count: Arc<Mutex<u64>>, every: u64, stall: Duration) {
+    while let Some(Ok(message)) = socket.recv().await {
+        if let Message::Text(text) = message {
+            let mut count = count.lock().await;
+            *count += 1;
+            if *count % every == 0 {
+                tokio::time::sleep(stall).await;
+            }
+            if socket.send(Message::Text(text)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One echo round: the server sends the message back.
+async fn round(client: &mut WsClient) -> ws_test_runtime::load::IterationResult {
+    client.send_json(json!({"type": "echo", "payload": 1})).await?;
+    client.expect_type("echo").await?;
+    Ok(())
+}
+
+fn p99(report: &Report) -> Duration {
+    report.find("response").expect("responses were timed").quantile(0.99)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_every_500th_message_shows_in_the_open_models_p99_and_hides_in_the_closed_models() {
+    let url = stalling_echo(500, Duration::from_millis(200)).await;
+
+    // Closed: one connection, 1,500 rounds one after the other. Three of them wait 200 ms; while they wait, no
+    // other round is sent, so 0.2% of the samples are slow and p99 does not see them.
+    let closed = Load::new(WsClient::builder(&url))
+        .closed(1, 1500)
+        .run(async |client| round(client).await)
+        .await
+        .expect("the closed load runs");
+    assert_eq!((closed.iterations(), closed.failed()), (1500, 0), "{closed}");
+    assert!(
+        p99(&closed) < Duration::from_millis(100),
+        "the closed model hides the stall in p99:\n{closed}"
+    );
+    assert!(
+        closed.find("response").unwrap().max() >= Duration::from_millis(200),
+        "the stall itself is there, at the max:\n{closed}"
+    );
+
+    // Open: 500 rounds a second for 3 s whatever the replies do. Every round that starts during a stall waits
+    // for it (about a hundred per stall), so p99 shows it.
+    let open = Load::new(WsClient::builder(&url))
+        .open(500.0, Duration::from_secs(3))
+        .run(async |client| round(client).await)
+        .await
+        .expect("the open load runs");
+    assert_eq!((open.iterations(), open.failed()), (1500, 0), "{open}");
+    assert!(
+        p99(&open) >= Duration::from_millis(100),
+        "the open model shows the stall in p99:\n{open}"
+    );
+    println!("closed model:\n{closed}\nopen model:\n{open}");
+    let threshold: Threshold = "p99<50ms".parse().expect("a threshold");
+    assert!(threshold.check(&closed).passed && !threshold.check(&open).passed);
+}
+
+#[tokio::test]
+async fn failed_iterations_are_counted_by_kind_and_do_not_stop_the_load() {
+    let server = EmbeddedServer::start().await.expect("the server starts");
+    let report = Load::new(WsClient::builder(server.url()).recv_timeout(Duration::from_millis(300)))
+        .welcome("connection_established")
+        .closed(2, 3)
+        .run(async |client| {
+            client.send_json(json!({"type": "echo", "payload": "x"})).await?;
+            // Nothing answers this: a timeout.
+            client.expect_type("never_sent").await?;
+            Ok(())
+        })
+        .await
+        .expect("the load runs");
+    assert_eq!((report.iterations(), report.failed()), (6, 6), "{report}");
+    assert_eq!(report.errors().get("timeout"), Some(&6), "{report}");
+    assert!(
+        report.error_samples()[0]
+            .starts_with("timeout: timed out after 300ms waiting for a message of type \"never_sent\""),
+        "{:?}",
+        report.error_samples()
+    );
+    // The echo still came back and was timed, from its message.
+    assert_eq!(report.find("echo").map(|stats| stats.count), Some(6), "{report}");
+
+    // A user's own error fails the iteration as `other`.
+    let report = Load::new(WsClient::builder(server.url()))
+        .closed(1, 2)
+        .run(async |_client| Err("the answer was wrong".into()))
+        .await
+        .expect("the load runs");
+    assert_eq!(report.errors().get("other"), Some(&2), "{report}");
+
+    // A server that cannot be reached at all is the run's error, not a report.
+    let unreachable = Load::new(WsClient::builder("ws://127.0.0.1:1/ws").connect_timeout(Duration::from_millis(300)))
+        .open(10.0, Duration::from_secs(1))
+        .run(async |_client| Ok(()))
+        .await;
+    assert!(unreachable.is_err(), "{unreachable:?}");
+}
+
+#[tokio::test]
+async fn shards_of_a_load_add_up_to_the_whole() {
+    let server = EmbeddedServer::start().await.expect("the server starts");
+    let run = |shard: (u32, u32)| {
+        let url = server.url();
+        async move {
+            Load::new(WsClient::builder(url))
+                .welcome("connection_established")
+                .correlate("payload")
+                .closed(5, 4)
+                .shard(shard.0, shard.1)
+                .run(async |client| {
+                    client.send_json(json!({"type": "echo", "payload": "p"})).await?;
+                    client.expect_type("echo").await?;
+                    Ok(())
+                })
+                .await
+                .expect("the load runs")
+        }
+    };
+    let whole = run((1, 1)).await;
+    let mut merged = run((1, 2)).await;
+    let second = run((2, 2)).await;
+    assert_eq!(
+        merged.iterations(),
+        12,
+        "every other connection of five: three, four rounds each"
+    );
+    assert_eq!(second.iterations(), 8);
+    merged.merge(&second);
+    assert_eq!(merged.iterations(), whole.iterations());
+    assert_eq!(merged.frames(), whole.frames());
+    for label in ["response", "echo", "echo.reply", "connect", "iteration"] {
+        assert_eq!(
+            merged.find(label).map(|stats| stats.count),
+            whole.find(label).map(|stats| stats.count),
+            "{label}"
+        );
+    }
+    assert!(
+        Load::new(WsClient::builder(server.url()))
+            .shard(3, 2)
+            .run(async |_client| Ok(()))
+            .await
+            .is_err()
+    );
+}
