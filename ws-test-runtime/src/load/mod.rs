@@ -315,7 +315,6 @@ impl Load {
         if n == 0 || k == 0 || k > n {
             return Err(Error::Config(format!("shard {k}/{n}: K must be from 1 to N")));
         }
-        let mut report = Report::new().with_noun(self.noun.clone());
         let started = Instant::now();
         let state = RefCell::new(State {
             report: Report::new(),
@@ -346,8 +345,7 @@ impl Load {
                 .await?
             }
         }
-        let state = state.into_inner();
-        report.merge(&state.report);
+        let mut report = state.into_inner().report.with_noun(self.noun.clone());
         report.set_elapsed(started.elapsed());
         Ok(report)
     }
@@ -391,7 +389,12 @@ impl Load {
                 }
             },
         };
-        let first = client.lock_history().len();
+        // A new connection's frames count from its first (its welcome); a reused one's from where it stands.
+        let first = if connect.is_some() {
+            0
+        } else {
+            client.lock_history().len()
+        };
         let outcome = tokio::time::timeout(self.iteration_timeout, iteration(&mut client)).await;
         let ended = Instant::now();
         let error = match outcome {
@@ -524,11 +527,11 @@ impl Load {
         let (k, n) = self.shard;
         // The server must be reachable at all; this connection serves the first iteration.
         let (first, took) = self.open_connection().await?;
-        state.borrow_mut().report.record(Label::CONNECT, Group::Connect, took);
         let mut pool = if self.per_iteration {
             first.finish().await;
             Vec::new()
         } else {
+            state.borrow_mut().report.record(Label::CONNECT, Group::Connect, took);
             vec![first]
         };
         let started = Instant::now();

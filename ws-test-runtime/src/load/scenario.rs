@@ -207,6 +207,8 @@ impl Scenario {
     async fn await_replies(&self, client: &mut WsClient, replies: &[Option<String>], after: &str) -> Result<()> {
         let mut missing: Vec<Option<String>> = replies.to_vec();
         let mut seen: Vec<String> = Vec::new();
+        // What arrived that the recording does not show here: named in the error, before what the last wait saw.
+        let mut others: Vec<String> = Vec::new();
         while !missing.is_empty() {
             let received = client.recv().within(self.timeout).await;
             let message = match received {
@@ -228,7 +230,7 @@ impl Scenario {
                         Error::Timeout { after, received, .. } => Error::Timeout {
                             awaited,
                             after,
-                            received,
+                            received: others.into_iter().chain(received).collect(),
                         },
                         Error::Closed {
                             code, reason, received, ..
@@ -236,7 +238,7 @@ impl Scenario {
                             awaited,
                             code,
                             reason,
-                            received,
+                            received: others.into_iter().chain(received).collect(),
                         },
                         other => other,
                     });
@@ -248,9 +250,15 @@ impl Scenario {
                     .and_then(|value| self.key.str(&value).map(str::to_owned)),
                 Message::Binary(_) => None,
             };
-            if let Some(at) = missing.iter().position(|wanted| *wanted == key) {
-                missing.swap_remove(at);
-                seen.push(name(&key, &self.key));
+            match missing.iter().position(|wanted| *wanted == key) {
+                Some(at) => {
+                    missing.swap_remove(at);
+                    seen.push(name(&key, &self.key));
+                }
+                None => others.push(match &message {
+                    Message::Text(text) => crate::history::summarize_text_by(text, &self.key),
+                    Message::Binary(bytes) => format!("binary frame of {} byte(s)", bytes.len()),
+                }),
             }
         }
         Ok(())
