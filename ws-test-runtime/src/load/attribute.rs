@@ -114,6 +114,22 @@ impl Attribution {
     }
 }
 
+impl Report {
+    /// Records the latencies of frames from a connection driven by hand (pipelined requests, say), as
+    /// [`Load`](super::Load) does after each iteration: each server frame under its event type from the client
+    /// frame that prompted it (the one with the same `correlate` value, else the latest before it), each client
+    /// frame's `TYPE.reply`, `TYPE.first`, `TYPE.last` and `response`. Server frames before any client frame are
+    /// timed from the connection's start. Counts the data frames too.
+    pub fn measure(&mut self, frames: &[crate::Frame], event_key: &crate::Field, correlate: Option<&crate::Field>) {
+        let attribution = Attribution {
+            key: event_key.clone(),
+            correlate: correlate.cloned(),
+        };
+        let (sent, received) = attribution.record(frames, Duration::ZERO, Duration::ZERO, self);
+        self.count_frames(sent, received);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

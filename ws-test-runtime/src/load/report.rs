@@ -10,7 +10,6 @@ use hdrhistogram::serialization::interval_log::{IntervalLogIterator, IntervalLog
 use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 use serde_json::{Value, json};
 
-use super::threshold::show_micros;
 use crate::error::{Error, Result};
 
 /// The names of what a report times besides event types.
@@ -109,6 +108,17 @@ impl Stats {
     }
 }
 
+/// Microseconds in the unit a person reads best.
+pub(crate) fn show_micros(micros: f64) -> String {
+    if micros >= 1_000_000.0 {
+        format!("{:.2} s", micros / 1_000_000.0)
+    } else if micros >= 1_000.0 {
+        format!("{:.2} ms", micros / 1_000.0)
+    } else {
+        format!("{micros:.0} µs")
+    }
+}
+
 /// How many error messages a report keeps as examples.
 const SAMPLES: usize = 5;
 
@@ -170,20 +180,6 @@ impl Report {
         let stats = &mut self.labels[at].2;
         stats.count += 1;
         stats.histogram.saturating_record((latency.as_micros() as u64).max(1));
-    }
-
-    /// Records the latencies of frames from a connection driven by hand (pipelined requests, say), as
-    /// [`Load`](super::Load) does after each iteration: each server frame under its event type from the client
-    /// frame that prompted it (the one with the same `correlate` value, else the latest before it), each client
-    /// frame's `TYPE.reply`, `TYPE.first`, `TYPE.last` and `response`. Server frames before any client frame are
-    /// timed from the connection's start. Counts the data frames too.
-    pub fn measure(&mut self, frames: &[crate::Frame], event_key: &crate::Field, correlate: Option<&crate::Field>) {
-        let attribution = super::attribute::Attribution {
-            key: event_key.clone(),
-            correlate: correlate.cloned(),
-        };
-        let (sent, received) = attribution.record(frames, Duration::ZERO, Duration::ZERO, self);
-        self.count_frames(sent, received);
     }
 
     /// Records one latency under `label`: `connect` and `iteration` go to their rows, anything else is shown

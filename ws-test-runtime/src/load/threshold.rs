@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::report::{Label, Report};
+use super::report::{Label, Report, show_micros};
 
 /// One condition a load run must meet, parsed from `[LABEL:]METRIC OP VALUE`.
 ///
@@ -94,17 +94,6 @@ fn parse_micros(text: &str) -> Option<f64> {
         _ => return None,
     };
     Some(number * scale)
-}
-
-/// Microseconds in the unit a person reads best.
-pub(crate) fn show_micros(micros: f64) -> String {
-    if micros >= 1_000_000.0 {
-        format!("{:.2} s", micros / 1_000_000.0)
-    } else if micros >= 1_000.0 {
-        format!("{:.2} ms", micros / 1_000.0)
-    } else {
-        format!("{micros:.0} µs")
-    }
 }
 
 impl FromStr for Threshold {
