@@ -113,7 +113,7 @@ pub(crate) struct Args {
     #[arg(long)]
     connections: Option<usize>,
     /// Closed model: how many iterations (rounds, scenario sessions) each connection runs, one after the other.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, conflicts_with = "rate")]
     rounds: usize,
     /// What a round is, without --scenario.
     #[arg(long, value_enum, default_value = "chat", conflicts_with = "scenario")]
@@ -126,7 +126,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FIELD", default_value = "type")]
     event_key: String,
     /// Scales the recording's pauses between client frames: 2 twice as fast, 0 none.
-    #[arg(long, default_value = "1", value_parser = speed)]
+    #[arg(long, default_value = "1", value_parser = speed, requires = "scenario")]
     speed: f64,
     /// Ties replies to requests by this field or JSON pointer (`id`, `/params/id`) when timing them; without it,
     /// a server frame answers the latest client frame before it.
@@ -144,7 +144,8 @@ pub(crate) struct Args {
     ramp: Option<Ramp>,
     /// Closed --kind rounds: how many rounds each connection keeps in flight (the next message goes out as soon
     /// as a round completes).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with_all = ["rate", "scenario"])]
     pipeline: u32,
     /// The server's token.
     #[arg(long)]

@@ -1064,6 +1064,8 @@ fn thresholds_exit_0_when_they_all_hold_and_1_when_one_fails() {
     ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("thresholds\n  p99<30s "), "{stdout}");
+    // On a pipe, no progress line: nothing on stderr at all.
+    assert_eq!(stderr, "");
     assert!(
         stdout
             .lines()
@@ -1098,6 +1100,16 @@ fn thresholds_exit_0_when_they_all_hold_and_1_when_one_fails() {
     let (code, _, stderr) = with(&["--threshold", "p99 fast"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no comparison"), "{stderr}");
+    for wrong in [
+        &["--rate", "10", "--pipeline", "4"][..],
+        &["--rate", "10", "--ramp", "0"],
+        &["--ramp", "5s"],
+        &["--shard", "3/2"],
+        &["--speed", "2"],
+    ] {
+        let (code, _, stderr) = with(wrong);
+        assert_eq!(code, 2, "{wrong:?}: {stderr}");
+    }
     let (code, _, stderr) = run_with_env(
         &[
             "bench",
