@@ -180,3 +180,22 @@ async fn shards_of_a_load_add_up_to_the_whole() {
             .is_err()
     );
 }
+
+#[ws_test]
+async fn a_load_runs_inside_a_ws_test_against_its_embedded_server(server: &EmbeddedServer) -> TestResult {
+    let report = Load::new(WsClient::builder(server.url()))
+        .welcome("connection_established")
+        .correlate("run_id")
+        .closed(3, 2)
+        .run(async |client| {
+            client
+                .send_json(json!({"type": "chat_message", "content": "hi", "run_id": "r"}))
+                .await?;
+            client.expect(Expect::events(ChatEvent::CRITICAL).strict()).await?;
+            Ok(())
+        })
+        .await?;
+    assert_eq!((report.iterations(), report.failed()), (6, 0), "{report}");
+    assert_eq!(report.find("agent_completed").map(|stats| stats.count), Some(6));
+    Ok(())
+}

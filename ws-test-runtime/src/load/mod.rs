@@ -377,7 +377,12 @@ impl Load {
             .unwrap_or_default();
         state.borrow_mut().in_flight += 1;
         let (mut client, connect) = match client {
-            Some(client) => (client, None),
+            Some(mut client) => {
+                // A reused connection: the iteration reads what arrives from its start, not a late frame of the
+                // iteration before.
+                client.watch_from_now();
+                (client, None)
+            }
             None => match self.open_connection().await {
                 Ok((client, took)) => (client, Some(took)),
                 Err(error) => {
