@@ -43,6 +43,20 @@ def main():
             print(output)
             raise SystemExit(f"--break {broken}: expected exit 1 and {failing!r}, got exit {code}")
         print(f"broken server ({broken}): exit 1, {failing.split()[1]} named")
+    # The same protocol as an AsyncAPI 3.0 contract: the faithful server conforms; a wrong field type or a missing
+    # field fails, naming the JSON pointer in the frame, while the order of the events is right.
+    contract = ["--asyncapi", "examples/asyncapi/chat.yaml"]
+    code, output = check(binary, [], contract)
+    print(output)
+    if code != 0 or "4 passed, 0 failed" not in output:
+        raise SystemExit("ws-test check --asyncapi failed against the faithful Python server")
+    for broken, pointer, words in [("seq-string", "/seq", 'is not of type "integer"'),
+                                   ("no-tool-name", "/tool_name", '"tool_name" is a required property')]:
+        code, output = check(binary, ["--break", broken], contract)
+        if code != 1 or "FAIL  chat " not in output or pointer not in output or words not in output:
+            print(output)
+            raise SystemExit(f"check --asyncapi, --break {broken}: expected exit 1 naming {pointer}, got exit {code}")
+        print(f"broken server ({broken}) against the contract: exit 1, {pointer} named")
     print("interop: ws-test check passes a faithful Python server and names the check a broken one fails")
 
 

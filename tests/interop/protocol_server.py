@@ -1,6 +1,6 @@
 """The chat-agent protocol (PROTOCOL.md) served by Python's `websockets`: a server in another language.
 
-Usage: python3 tests/interop/protocol_server.py [--token T] [--break echo|order|errors] [--agent-name NAME]
+Usage: python3 tests/interop/protocol_server.py [--token T] [--break echo|order|errors|seq-string|no-tool-name] [--agent-name NAME]
                                                [--tls CERT KEY]
 
 Prints `listening on ws://127.0.0.1:PORT/ws` (`wss://` with `--tls`, Python's own `ssl` serving the PEM
@@ -104,6 +104,10 @@ class Agent:
                             "tool_completed": {"tool_name": "py_search", "tool_call_id": call, "result": {"ok": True}},
                             "agent_completed": {"response": f"done: {content}"},
                         }[event])
+                        if self.broken == "seq-string" and event == "tool_executing":
+                            body["seq"] = str(seq)
+                        if self.broken == "no-tool-name" and event == "tool_completed":
+                            del body["tool_name"]
                         await ws.send(json.dumps(body))
                 elif kind == "echo":
                     payload = message.get("payload")
@@ -132,7 +136,7 @@ async def main():
     global AGENT_NAME
     parser = argparse.ArgumentParser()
     parser.add_argument("--token")
-    parser.add_argument("--break", dest="broken", choices=["echo", "order", "errors"])
+    parser.add_argument("--break", dest="broken", choices=["echo", "order", "errors", "seq-string", "no-tool-name"])
     parser.add_argument("--agent-name", default=AGENT_NAME)
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()

@@ -24,11 +24,85 @@ pub(crate) struct Args {
     /// Print the report as JSON instead of lines.
     #[arg(long)]
     json: bool,
+    /// Checks the server against this AsyncAPI 3.0 document (YAML or JSON) instead of the built-in protocol:
+    /// each example of each `receive` operation is sent and its replies awaited; every frame must conform.
+    #[arg(long, value_name = "FILE")]
+    asyncapi: Option<std::path::PathBuf>,
     #[command(flatten)]
     trust: crate::tls::Trust,
 }
 
+/// `check --asyncapi FILE`: the contract's operations, one line each, then `N passed, N failed`.
+async fn run_contract(args: &Args, path: &std::path::Path) -> ExitCode {
+    let contract = match ws_test_runtime::contract::Contract::from_asyncapi(path) {
+        Ok(contract) => contract,
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
+    let (_embedded, url) = match crate::target(args.url.as_deref(), args.token.as_deref()).await {
+        Ok(target) => target,
+        Err(code) => return code,
+    };
+    let within = args.timeout.unwrap_or_else(|| timeout::scaled(timeout::RECV));
+    let mut builder = ws_test_runtime::WsClient::builder(&url)
+        .connect_timeout(within)
+        .recv_timeout(within)
+        .send_timeout(within);
+    if let Some(token) = &args.token {
+        builder = builder.token(token);
+    }
+    let builder = match args.trust.apply(builder) {
+        Ok(builder) => builder,
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
+    if !args.json {
+        out!("checking {url} against {}", contract.name());
+    }
+    let json = args.json;
+    let report = ws_test_runtime::contract::ContractCheck::new(&contract, builder)
+        .timeout(within)
+        .run_with(|check| {
+            if !json {
+                out!("{check}");
+                let _ = std::io::stdout().flush();
+            }
+        })
+        .await;
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("ws-test: cannot check {url}: {}", crate::tls::explained(&error));
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
+    finish(&report, json)
+}
+
+fn finish(report: &ws_test_runtime::suite::SuiteReport, json: bool) -> ExitCode {
+    if json {
+        match serde_json::to_string_pretty(report) {
+            Ok(text) => out!("{text}"),
+            Err(error) => eprintln!("ws-test: cannot print the report as JSON: {error}"),
+        }
+    } else {
+        out!("{} passed, {} failed", report.passed(), report.failed());
+    }
+    if report.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 pub(crate) async fn run(args: Args) -> ExitCode {
+    if let Some(path) = &args.asyncapi {
+        return run_contract(&args, path).await;
+    }
     let (_embedded, url) = match crate::target(args.url.as_deref(), args.token.as_deref()).await {
         Ok(target) => target,
         Err(code) => return code,
@@ -65,17 +139,5 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             return ExitCode::from(crate::UNREACHABLE);
         }
     };
-    if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(text) => out!("{text}"),
-            Err(error) => eprintln!("ws-test: cannot print the report as JSON: {error}"),
-        }
-    } else {
-        out!("{} passed, {} failed", report.passed(), report.failed());
-    }
-    if report.all_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    finish(&report, json)
 }

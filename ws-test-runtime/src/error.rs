@@ -216,6 +216,11 @@ pub enum Error {
     /// A server or client setting is contradictory or out of range.
     #[error("invalid configuration: {0}")]
     Config(String),
+
+    /// Frames that break an AsyncAPI contract (`ws_test_runtime::contract`, feature `contract`): each with the
+    /// frame, the message it was checked against and every problem with its JSON pointer in the frame.
+    #[error("{0}")]
+    Contract(String),
 }
 
 impl std::fmt::Debug for Error {

@@ -101,6 +101,8 @@ pub mod __private {
 
 mod chat;
 mod client;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod driver;
 mod error;
 mod events;

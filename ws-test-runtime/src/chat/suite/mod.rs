@@ -44,8 +44,8 @@ pub struct Suite {
 /// The outcome of one check.
 #[derive(Debug, Clone)]
 pub struct CheckResult {
-    /// The check's name (stable: `critical_events`, `error_binary_frame`, ...).
-    pub name: &'static str,
+    /// The check's name (stable: `critical_events`, `error_binary_frame`, ...; a contract check's operation).
+    pub name: std::borrow::Cow<'static, str>,
     /// Whether the server did what the protocol says.
     pub passed: bool,
     /// How long the check took.
@@ -204,7 +204,7 @@ impl Suite {
                 Err(_) => (false, format!("the check did not finish within {:?}", self.timeout * 4)),
             };
             let result = CheckResult {
-                name: check.name,
+                name: check.name.into(),
                 passed,
                 duration: check_started.elapsed(),
                 detail,
