@@ -8,6 +8,7 @@ mod apps;
 mod attribute;
 mod client;
 mod concurrency;
+mod contract;
 mod expect;
 mod external;
 mod faults;

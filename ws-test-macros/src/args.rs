@@ -140,6 +140,7 @@ pub(crate) struct Args {
     pub(crate) app: Option<Expr>,
     pub(crate) serve: Option<Path>,
     pub(crate) replay: Option<LitStr>,
+    pub(crate) contract: Option<LitStr>,
     pub(crate) ignore_fields: Option<Vec<LitStr>>,
     pub(crate) path: Option<LitStr>,
     pub(crate) transport: Option<Transport>,
@@ -189,6 +190,29 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
     }
     cross_check(&args, &seen, grammar, errors);
     args
+}
+
+/// An AsyncAPI document: a string naming a file, relative to the crate's `Cargo.toml`, that exists (an error on
+/// the string otherwise).
+pub(crate) fn document(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
+    let text = string(value, "contract", "contract = \"api/chat.yaml\"", errors)?;
+    let path = std::path::PathBuf::from(text.value());
+    let full = match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) if path.is_relative() => std::path::Path::new(&dir).join(&path),
+        _ => path,
+    };
+    if full.is_file() {
+        Some(text)
+    } else {
+        errors.at(
+            text.span(),
+            format!(
+                "no AsyncAPI document at `{}` (the path is relative to the crate's Cargo.toml)",
+                text.value()
+            ),
+        );
+        None
+    }
 }
 
 /// A recording: a string naming a file, relative to the crate's `Cargo.toml`, that exists (checked here, so a

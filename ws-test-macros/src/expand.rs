@@ -280,6 +280,17 @@ pub(crate) fn replay(args: &Args, _: &Context) -> Option<TokenStream> {
     Some(quote_spanned!(recording.span()=> .replay(#recording, ::core::include_str!(#file))))
 }
 
+pub(crate) fn contract(args: &Args, _: &Context) -> Option<TokenStream> {
+    let document = args.contract.as_ref()?;
+    // Embedded at compile time, like a replay: cargo rebuilds the test when the document changes.
+    let file = if std::path::Path::new(&document.value()).is_absolute() {
+        quote_spanned!(document.span()=> #document)
+    } else {
+        quote_spanned!(document.span()=> ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #document))
+    };
+    Some(quote_spanned!(document.span()=> .contract(#document, ::core::include_str!(#file))))
+}
+
 pub(crate) fn transport(args: &Args, context: &Context) -> Option<TokenStream> {
     let private = &context.private;
     Some(match args.transport? {

@@ -180,6 +180,12 @@ use proc_macro::TokenStream;
 /// history) as the mock server, embedded at compile time; **`ignore_fields = ["run_id"]`** leaves fields out of
 /// the replay's comparison. Equivalent: `EmbeddedServer::builder().handler(Replay::from_json_lines(text)?)`.
 ///
+/// **`contract = "api/chat.yaml"`** — an AsyncAPI 3.0 document (YAML or JSON), embedded at compile time (a
+/// missing file is an error on the string): after the body, every frame every client sent and received must be
+/// a message its channel allows that way, its payload satisfying the message's JSON Schema; a violation fails the
+/// test naming the frame, the message and the JSON pointer. Needs ws-test-runtime's `contract` feature (without
+/// it, a compile error says so). Equivalent: `client.conforms_to(&Contract::from_asyncapi(path)?)`.
+///
 /// **`path = "/chat/ws"`** — where the clients connect (default `/ws`). Equivalent: `ServerBuilder::path`.
 ///
 /// **`transport = "tcp" | "memory"`** — how the clients reach the embedded server or hosted app: loopback TCP

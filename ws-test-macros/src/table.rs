@@ -8,8 +8,8 @@ use quote::quote;
 use syn::Expr;
 
 use crate::args::{
-    Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, duration, events, path, pattern,
-    positive, recording, route, string, strings, url,
+    Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, document, duration, events, path,
+    pattern, positive, recording, route, string, strings, url,
 };
 use crate::expand;
 
@@ -211,6 +211,14 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         ],
         expand: expand::replay,
         doc: "a recording served as the mock server",
+    },
+    Argument {
+        name: "contract",
+        on: On::Both,
+        parse: |value, args, errors| args.contract = document(value, errors),
+        rules: &[],
+        expand: expand::contract,
+        doc: "an AsyncAPI 3.0 document every frame of every client must conform to",
     },
     Argument {
         name: "ignore_fields",

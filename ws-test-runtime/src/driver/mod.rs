@@ -104,6 +104,15 @@ impl std::fmt::Debug for Decode {
     }
 }
 
+/// Only implemented with the runtime's `contract` feature: `contract = ...` without it is a compile error that
+/// says what to add.
+#[cfg(not(feature = "contract"))]
+#[diagnostic::on_unimplemented(
+    message = "`contract = ...` needs ws-test-runtime's `contract` feature",
+    note = "in Cargo.toml: ws-test-runtime = {{ version = \"...\", features = [\"contract\"] }}"
+)]
+pub trait NeedsContractFeature {}
+
 /// Everything `#[ws_test(...)]` declares about one test.
 #[derive(Debug, Clone)]
 pub struct TestSpec {
@@ -121,6 +130,9 @@ pub struct TestSpec {
     decode: Option<Decode>,
     /// A recording to serve: its name and its text.
     replay: Option<(String, &'static str)>,
+    /// An AsyncAPI document every client's frames must conform to: its name and its text.
+    #[cfg_attr(not(feature = "contract"), allow(dead_code))]
+    contract: Option<(String, &'static str)>,
     ignore_fields: Vec<String>,
     path: Option<String>,
     transport: Option<Transport>,
@@ -153,6 +165,7 @@ impl TestSpec {
             welcome: None,
             decode: None,
             replay: None,
+            contract: None,
             ignore_fields: Vec::new(),
             path: None,
             transport: None,
@@ -301,6 +314,26 @@ impl TestSpec {
     /// the `connection_established` welcome only when the recording's server sent one first.
     pub fn replay(mut self, name: impl Into<String>, recording: &'static str) -> Self {
         self.replay = Some((name.into(), recording));
+        self
+    }
+
+    /// Every frame every client sends and receives must conform to this AsyncAPI 3.0 document (the macro's
+    /// `contract = "api/chat.yaml"`, which embeds the file at compile time): each a message its channel allows
+    /// that way, its payload satisfying the message's schema. Needs the runtime's `contract` feature. A document
+    /// that does not read fails the test at setup; a frame that breaks it fails the test, naming the frame, the
+    /// message and the JSON pointer.
+    #[cfg(feature = "contract")]
+    pub fn contract(mut self, name: impl Into<String>, document: &'static str) -> Self {
+        self.contract = Some((name.into(), document));
+        self
+    }
+
+    /// Without the runtime's `contract` feature, `contract = ...` is a compile error saying so.
+    #[cfg(not(feature = "contract"))]
+    pub fn contract<Name>(self, _name: Name, _document: &'static str) -> Self
+    where
+        Name: NeedsContractFeature,
+    {
         self
     }
 
@@ -527,6 +560,9 @@ enum Failure {
     Body(String),
     Timeout(Duration),
     Events(String),
+    /// Frames that break the test's AsyncAPI contract.
+    #[cfg_attr(not(feature = "contract"), allow(dead_code))]
+    Contract(String),
 }
 
 /// What the driver saw, for the report and the transcript.
@@ -757,6 +793,32 @@ async fn run_body(spec: &TestSpec, body: Body, injected: &mut Injected, taps: &[
         Ok(Ok(Err(reason))) => return evidence.failures.push(Failure::Body(reason)),
         Ok(Ok(Ok(()))) => {}
     }
+    #[cfg(feature = "contract")]
+    if let Some((name, text)) = &spec.contract {
+        match crate::contract::Contract::from_asyncapi_str(text, name) {
+            Ok(contract) => {
+                let event_key = spec.event_key.clone();
+                let contract = match event_key {
+                    Some(key) => contract.event_key(key),
+                    None => contract,
+                };
+                for (number, tap) in taps.iter().enumerate() {
+                    if let Err(violations) = contract.check_history(&tap.history()) {
+                        let text = crate::contract::violations_error(violations).to_string();
+                        let who = if taps.len() > 1 {
+                            format!("client {number}: ")
+                        } else {
+                            String::new()
+                        };
+                        evidence.failures.push(Failure::Contract(format!("{who}{text}")));
+                    }
+                }
+            }
+            Err(error) => evidence
+                .failures
+                .push(Failure::Setup(format!("the contract does not read: {error}"))),
+        }
+    }
     let Some(expectation) = &spec.expectation else { return };
     let expectation = match expectation.deadline() {
         Some(_) => expectation.clone(),
@@ -801,6 +863,7 @@ fn conclude(spec: &TestSpec, evidence: Evidence, paused: bool) {
                 humantime::format_duration(*within)
             ),
             Failure::Events(report) => format!("the declared events did not arrive as declared:\n{report}"),
+            Failure::Contract(report) => format!("frames broke the contract:\n{report}"),
         });
     }
     if !evidence.server_failures.is_empty() {

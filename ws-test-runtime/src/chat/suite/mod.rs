@@ -45,7 +45,7 @@ pub struct Suite {
 #[derive(Debug, Clone)]
 pub struct CheckResult {
     /// The check's name (stable: `critical_events`, `error_binary_frame`, ...; a contract check's operation).
-    pub name: std::borrow::Cow<'static, str>,
+    pub name: String,
     /// Whether the server did what the protocol says.
     pub passed: bool,
     /// How long the check took.

@@ -1,0 +1,112 @@
+//! AsyncAPI contracts over real sockets: `#[ws_test(contract = ...)]` and `WsClient::conforms_to` with the
+//! built-in agent's own contract (`examples/asyncapi/chat.yaml`), and apps that break it.
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::routing::get;
+use ws_test_runtime::contract::Contract;
+use ws_test_runtime::prelude::*;
+
+const CHAT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/asyncapi/chat.yaml");
+
+#[ws_test(contract = "../examples/asyncapi/chat.yaml", events = ChatEvent::CRITICAL, per = "run_id")]
+async fn the_built_in_agent_conforms_to_its_asyncapi_contract(client: &mut WsClient) -> TestResult {
+    client
+        .send_json(json!({"type": "chat_message", "content": "hi"}))
+        .await?;
+    client.send_json(json!({"type": "echo", "payload": [1, 2]})).await?;
+    client.send_json(json!({"type": "ping"})).await?;
+    client.expect_type("pong").await?;
+    Ok(())
+}
+
+#[ws_test(contract = "../examples/asyncapi/chat.yaml")]
+#[should_panic(
+    expected = "`no_such_route` is not a message the client may send on channel chat; it allows: \
+                           broadcast, chat_message, user_message, echo, ping"
+)]
+async fn what_the_test_itself_sends_must_conform_too(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "no_such_route"})).await?;
+    // The server answers with an error frame, which the contract allows; the client's frame is what breaks it.
+    client.expect_type("error").await?;
+    Ok(())
+}
+
+/// An app that answers each text frame with `reply`, after a greeting of its own.
+async fn answering(mut socket: WebSocket, greeting: &'static str, reply: &'static str) {
+    if socket.send(Message::Text(greeting.into())).await.is_err() {
+        return;
+    }
+    while let Some(Ok(message)) = socket.recv().await {
+        if matches!(message, Message::Text(_)) && socket.send(Message::Text(reply.into())).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn greeting_app() -> axum::Router {
+    axum::Router::new().route(
+        "/ws",
+        get(|ws: WebSocketUpgrade| async {
+            ws.on_upgrade(|socket| answering(socket, r#"{"type":"hello"}"#, r#"{"type":"pong","timestamp":1}"#))
+        }),
+    )
+}
+
+fn late_pong_app() -> axum::Router {
+    axum::Router::new().route(
+        "/ws",
+        get(|ws: WebSocketUpgrade| async {
+            ws.on_upgrade(|socket| {
+                answering(
+                    socket,
+                    r#"{"type":"connection_established","connection_id":"c1","user_id":"u1"}"#,
+                    r#"{"type":"pong","timestamp":"now"}"#,
+                )
+            })
+        }),
+    )
+}
+
+#[ws_test(app = greeting_app, contract = "../examples/asyncapi/chat.yaml")]
+#[should_panic(expected = "`hello` is not a message the server may send on channel chat")]
+async fn an_app_that_sends_a_frame_the_contract_does_not_allow_fails_the_test(client: &mut WsClient) -> TestResult {
+    client.expect_type("hello").await?;
+    client.send_json(json!({"type": "ping"})).await?;
+    client.expect_type("pong").await?;
+    Ok(())
+}
+
+#[ws_test(app = late_pong_app, contract = "../examples/asyncapi/chat.yaml")]
+#[should_panic(expected = r#"/timestamp: "now" is not of type "integer""#)]
+async fn a_payload_that_breaks_its_schema_fails_the_test_naming_the_pointer(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "ping"})).await?;
+    client.expect_type("pong").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn conforms_to_names_the_frame_the_message_and_the_pointer() -> TestResult {
+    let contract = Contract::from_asyncapi(CHAT)?;
+    let server = EmbeddedServer::start().await?;
+    let mut client = server.connect().await?;
+    client.expect_type("connection_established").await?;
+    client
+        .send_json(json!({"type": "chat_message", "content": "hi", "run_id": "r1"}))
+        .await?;
+    client.expect(Expect::events(ChatEvent::CRITICAL)).await?;
+    client.conforms_to(&contract)?;
+
+    // A client frame the contract does not describe: a chat message without content.
+    client
+        .send_json(json!({"type": "chat_message", "run_id": "r2"}))
+        .await?;
+    client.expect_type("error").await?;
+    let error = client.conforms_to(&contract).unwrap_err().to_string();
+    assert!(
+        error.contains("frame #7 (sent: chat_message run_id=r2) breaks the contract")
+            && error.contains("checked as message chatMessage (#/components/messages/chatMessage)")
+            && error.contains(r#"/content: "content" is a required property"#),
+        "{error}"
+    );
+    Ok(())
+}
