@@ -53,8 +53,13 @@ pub(crate) struct Args {
     fault: Vec<AnyFault>,
     /// Serve a recording (a transcript from `ws-test record`) instead of the chat agent: each client frame that
     /// matches the next recorded one gets the server frames recorded after it; one that diverges gets 1008.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "asyncapi")]
     replay: Option<PathBuf>,
+    /// Serve an AsyncAPI 3.0 document as a mock: the examples of its `send` operations on connect, each message
+    /// of a `receive` operation answered with its reply messages (from their examples, or built from their
+    /// schemas), a frame the contract does not allow answered with an error frame saying why.
+    #[arg(long, value_name = "FILE")]
+    asyncapi: Option<PathBuf>,
     /// With --replay: a JSON field left out when client frames are compared (repeatable), e.g. run_id.
     #[arg(long = "ignore-field", value_name = "FIELD", requires = "replay")]
     ignore_field: Vec<String>,
@@ -101,8 +106,10 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let mut transport_faults = Vec::new();
     for fault in args.fault {
         match fault {
-            AnyFault::Chat(fault) if args.replay.is_some() => {
-                eprintln!("ws-test: --fault {fault} changes the chat agent, which --replay does not serve");
+            AnyFault::Chat(fault) if args.replay.is_some() || args.asyncapi.is_some() => {
+                eprintln!(
+                    "ws-test: --fault {fault} changes the chat agent, which --replay and --asyncapi do not serve"
+                );
                 return ExitCode::from(crate::UNREACHABLE);
             }
             AnyFault::Chat(fault) => agent = agent.fault(fault),
@@ -114,8 +121,15 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         .path(args.path)
         .max_message_size(args.max_message_size)
         .max_pending(args.max_pending);
-    builder = match &args.replay {
-        Some(file) => match Replay::from_file(file) {
+    builder = match (&args.replay, &args.asyncapi) {
+        (None, Some(file)) => match ws_test_runtime::contract::Contract::from_asyncapi(file) {
+            Ok(contract) => builder.handler(contract.mock()),
+            Err(error) => {
+                eprintln!("ws-test: {error}");
+                return ExitCode::from(crate::UNREACHABLE);
+            }
+        },
+        (Some(file), _) => match Replay::from_file(file) {
             Ok(replay) => {
                 let replay = replay.ignore_fields(&args.ignore_field);
                 builder.handler(match args.speed {
@@ -128,7 +142,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                 return ExitCode::from(crate::UNREACHABLE);
             }
         },
-        None => builder.handler(agent),
+        (None, None) => builder.handler(agent),
     };
     match transport_faults.as_slice() {
         [] => {}

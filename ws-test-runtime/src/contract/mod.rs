@@ -42,6 +42,7 @@
 //! ```
 
 mod check;
+mod mock;
 mod yaml;
 
 use std::fmt;
@@ -97,13 +98,17 @@ struct ChannelDef {
 
 /// An AsyncAPI 3.0 document, ready to check frames against: its channels, operations, messages and their
 /// payload schemas. See the [module docs](self).
+#[derive(Clone)]
 pub struct Contract {
     name: String,
+    /// The document, as JSON (the mock builds messages without examples from their schemas).
+    doc: Value,
     key: Field,
     channels: Vec<ChannelDef>,
     messages: Vec<MessageDef>,
     operations: Vec<OperationDef>,
-    schemas: boon::Schemas,
+    /// Shared: compiled once, read by every copy (a mock's, a test's).
+    schemas: std::sync::Arc<boon::Schemas>,
 }
 
 impl fmt::Debug for Contract {
@@ -280,12 +285,13 @@ impl Contract {
             .add_resource(ROOT, doc.clone())
             .map_err(|error| problem(name, "", format!("not usable as JSON Schema resource: {error}")))?;
         let mut contract = Contract {
+            doc: doc.clone(),
             name: name.to_owned(),
             key,
             channels: Vec::new(),
             messages: Vec::new(),
             operations: Vec::new(),
-            schemas: boon::Schemas::new(),
+            schemas: std::sync::Arc::new(boon::Schemas::new()),
         };
 
         let channels = doc.get("channels").and_then(Value::as_object);
@@ -463,10 +469,11 @@ impl Contract {
     }
 
     fn compile(&mut self, compiler: &mut boon::Compiler) -> Result<()> {
+        let mut schemas = boon::Schemas::new();
         for message in &mut self.messages {
             let location = format!("urn:ws-test:asyncapi#{}/payload", message.at);
             // A message without a payload allows any: its pointer names nothing and it stays without a schema.
-            match compiler.compile(&location, &mut self.schemas) {
+            match compiler.compile(&location, &mut schemas) {
                 Ok(index) => message.schema = Some(index),
                 Err(boon::CompileError::JsonPointerNotFound(_)) => {}
                 Err(error) => {
@@ -478,6 +485,7 @@ impl Contract {
                 }
             }
         }
+        self.schemas = std::sync::Arc::new(schemas);
         Ok(())
     }
 
@@ -650,3 +658,4 @@ pub(crate) fn violations_error(violations: Vec<ContractViolation>) -> Error {
 }
 
 pub use check::ContractCheck;
+pub use mock::Mock;
