@@ -1200,3 +1200,63 @@ fn two_shards_merged_report_the_same_counts_as_one_run_of_the_total() {
     std::fs::remove_dir_all(&dir).ok();
     drop(serve);
 }
+
+#[test]
+fn check_asyncapi_passes_the_built_in_agent_and_the_contracts_own_mock() {
+    let contract = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/asyncapi/chat.yaml");
+    // The embedded server (no URL), then `ws-test serve --asyncapi` on the same document.
+    let (code, stdout, stderr) = run_with_env(&["check", "--asyncapi", contract], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("PASS  chat ") && stdout.ends_with("4 passed, 0 failed\n"),
+        "{stdout}"
+    );
+    let mock = Serve::start(&["--asyncapi", contract]);
+    let (code, stdout, stderr) = run_with_env(&["check", &mock.url, "--asyncapi", contract, "--json"], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|check| check["name"].as_str())
+        .collect();
+    assert_eq!(names, ["broadcast", "chat", "echo", "ping"]);
+
+    // The mock answers a frame the contract does not allow with an error frame saying why.
+    runtime().block_on(async {
+        let mut client = WsClient::connect(&mock.url).await.expect("the mock accepts");
+        client
+            .expect_type("connection_established")
+            .await
+            .expect("the welcome example");
+        client.send_json(json!({"type": "chat_message"})).await.expect("send");
+        let error = client.expect_type("error").await.expect("an error frame");
+        assert_eq!(
+            error["error"], r#"/content: "content" is a required property"#,
+            "{error}"
+        );
+    });
+}
+
+#[test]
+fn a_contract_that_does_not_read_is_a_usage_error_naming_its_place() {
+    let path = std::env::temp_dir().join(format!("ws-test-cli-bad-contract-{}.yaml", std::process::id()));
+    std::fs::write(
+        &path,
+        "asyncapi: 3.0.0\ninfo: { title: t, version: '1' }\nchannels:\n  ws: { address: /ws }\noperations:\n  \
+         hello:\n    action: receive\n    channel: { $ref: '#/channels/ws' }\n    messages:\n      - $ref: \
+         '#/channels/ws/messages/nope'\n",
+    )
+    .expect("written");
+    let file = path.to_str().expect("UTF-8");
+    for command in ["check", "serve"] {
+        let (code, _, stderr) = run_with_env(&[command, "--asyncapi", file], &[]);
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert!(
+            stderr.contains("#/operations/hello/messages/0: `$ref: #/channels/ws/messages/nope` names nothing"),
+            "{command}: {stderr}"
+        );
+    }
+    std::fs::remove_file(&path).ok();
+}

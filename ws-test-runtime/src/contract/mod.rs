@@ -620,16 +620,74 @@ impl Contract {
         Err(violation(summary, Some(message), problems))
     }
 
-    /// Checks every data frame of a history (a client's, a recording) against the contract; every violation,
-    /// or `Ok`.
+    /// Checks every data frame of a history (a client's, a recording) against the contract: each a message its
+    /// channel allows that way, its payload satisfying the schema; and the replies of an operation with
+    /// `x-ws-test-order: strict` in the listed order within each `x-ws-test-per` group (the whole session without
+    /// one). Every violation, or `Ok`.
     pub fn check_history(&self, history: &crate::History) -> std::result::Result<(), Vec<ContractViolation>> {
         let path = history.url().and_then(path_of);
-        let violations: Vec<ContractViolation> = history
+        let data: Vec<&Frame> = history
             .frames()
             .iter()
             .filter(|frame| matches!(frame.kind, FrameKind::Text(_) | FrameKind::Binary(_)))
+            .collect();
+        let mut violations: Vec<ContractViolation> = data
+            .iter()
             .filter_map(|frame| self.check_frame(frame, path.as_deref()).err())
             .collect();
+        let channels = self.channels_for(path.as_deref());
+        for operation in self
+            .operations
+            .iter()
+            .filter(|op| op.strict && op.action == Action::Receive && channels.contains(&op.channel))
+        {
+            // A reply without an event (a JSON-RPC result) is matched by a frame without the key.
+            let order: Vec<Option<&str>> = operation
+                .replies
+                .iter()
+                .map(|&at| self.messages[at].event.as_deref())
+                .collect();
+            let name = |event: Option<&str>| match event {
+                Some(event) => format!("`{event}`"),
+                None => format!("a frame without `{}`", self.key),
+            };
+            let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            for frame in data.iter().filter(|frame| frame.direction == Direction::In) {
+                let Some(value) = frame.json() else { continue };
+                let event = self.key.str(&value);
+                let Some(position) = order.iter().position(|listed| *listed == event) else {
+                    continue;
+                };
+                let group = match &operation.per {
+                    Some(per) => match per.text(&value) {
+                        Some(id) => format!("{per}={id}"),
+                        None => continue,
+                    },
+                    None => "the session".to_owned(),
+                };
+                let expected = next.entry(group.clone()).or_default();
+                if position != *expected {
+                    violations.push(ContractViolation {
+                        contract: self.name.clone(),
+                        frame: frame.index,
+                        direction: frame.direction,
+                        summary: summarize_json(&value, &self.key).unwrap_or_default(),
+                        message: None,
+                        problems: vec![format!(
+                            "{} out of order in {group}: {} comes first (operation {} replies in this order, \
+                             x-ws-test-order: strict: {})",
+                            name(event),
+                            name(order[*expected]),
+                            operation.id,
+                            order.iter().map(|event| name(*event)).collect::<Vec<_>>().join(", ")
+                        )],
+                    });
+                }
+                // On from where this frame stands; after the last reply, a new sequence may start.
+                *expected = if position + 1 == order.len() { 0 } else { position + 1 };
+            }
+        }
+        violations.sort_by_key(|violation| violation.frame);
         if violations.is_empty() { Ok(()) } else { Err(violations) }
     }
 }
@@ -659,3 +717,121 @@ pub(crate) fn violations_error(violations: Vec<ContractViolation>) -> Error {
 
 pub use check::ContractCheck;
 pub use mock::Mock;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::History;
+
+    fn contract(text: &str) -> Result<Contract> {
+        Contract::from_asyncapi_str(text, "t.yaml")
+    }
+
+    const RPC: &str = r##"
+asyncapi: 3.0.0
+info: { title: rpc, version: "1", x-ws-test-event-key: method }
+channels:
+  rpc:
+    address: /rpc
+    messages:
+      subscribe:
+        payload: { type: object, required: [method, id], properties: { method: { const: subscribe }, id: { type: integer } } }
+      result:
+        payload: { type: object, required: [id, result], properties: { id: { type: integer } } }
+      tick:
+        payload: { type: object, required: [method, params], properties: { method: { const: tick } } }
+operations:
+  subscribe:
+    action: receive
+    channel: { $ref: "#/channels/rpc" }
+    messages: [{ $ref: "#/channels/rpc/messages/subscribe" }]
+    reply: { messages: [{ $ref: "#/channels/rpc/messages/result" }, { $ref: "#/channels/rpc/messages/tick" }] }
+    x-ws-test-order: strict
+"##;
+
+    fn history(frames: &[(Direction, &str)]) -> History {
+        let mut history = History::new().with_url("ws://127.0.0.1:1/rpc");
+        for (direction, text) in frames {
+            history.record(*direction, FrameKind::Text((*text).to_owned()));
+        }
+        history
+    }
+
+    #[test]
+    fn the_event_key_and_keyless_replies_come_from_the_document() {
+        let rpc = contract(RPC).unwrap();
+        assert_eq!(rpc.event_key_field().as_str(), "method");
+        let good = history(&[
+            (Direction::Out, r#"{"method":"subscribe","id":1}"#),
+            (Direction::In, r#"{"id":1,"result":"ok"}"#),
+            (Direction::In, r#"{"method":"tick","params":{}}"#),
+        ]);
+        rpc.check_history(&good).unwrap();
+        // A result without its id, and the tick before the result: both named.
+        let bad = history(&[
+            (Direction::Out, r#"{"method":"subscribe","id":1}"#),
+            (Direction::In, r#"{"method":"tick","params":{}}"#),
+            (Direction::In, r#"{"result":"ok"}"#),
+        ]);
+        let violations = rpc.check_history(&bad).unwrap_err();
+        let text: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        assert_eq!(violations.len(), 2, "{text:#?}");
+        assert!(
+            text[0].contains("`tick` out of order in the session: a frame without `method` comes first"),
+            "{}",
+            text[0]
+        );
+        assert!(text[1].contains(r#"/id: "id" is a required property"#), "{}", text[1]);
+        // The caller's event key wins over the document's.
+        let keyed = contract(RPC).unwrap().event_key("type");
+        assert!(keyed.check_history(&good).is_err());
+    }
+
+    #[test]
+    fn problems_in_the_document_name_their_json_pointer() {
+        for (text, words) in [
+            (
+                "asyncapi: 2.6.0\n",
+                "t.yaml: #/asyncapi: version 2.6.0: this reads AsyncAPI 3.x documents",
+            ),
+            ("info: {}\n", "#/asyncapi: missing"),
+            ("asyncapi: 3.0.0\nchannels: {}\n", "#/channels: no channel"),
+            (
+                "asyncapi: 3.0.0\nchannels: { c: { address: /ws } }\noperations:\n  o: { action: listen, channel: { $ref: '#/channels/c' } }\n",
+                "#/operations/o/action: Some(\"listen\"): an operation's action is `send` or `receive`",
+            ),
+            (
+                "asyncapi: 3.0.0\nchannels: { c: { address: /ws } }\noperations:\n  o: { action: send, channel: { $ref: 'other.yaml#/c' } }\n",
+                "#/operations/o/channel: `$ref: other.yaml#/c` points outside the document",
+            ),
+            (
+                "asyncapi: 3.0.0\nchannels: { c: { address: /ws, messages: { m: { payload: { type: 7 } } } } }\noperations:\n  o: { action: send, channel: { $ref: '#/channels/c' } }\n",
+                "#/channels/c/messages/m/payload: not a JSON Schema",
+            ),
+            ("a: [1, 2\n", "t.yaml: not YAML"),
+        ] {
+            let error = contract(text).unwrap_err().to_string();
+            assert!(error.contains(words), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_message_without_an_example_is_built_from_its_schema() {
+        let doc = serde_json::json!({"components": {"schemas": {"Id": {"type": "string", "minLength": 3}}}});
+        let schema = serde_json::json!({
+            "allOf": [
+                {"type": "object", "required": ["id"], "properties": {"id": {"$ref": "#/components/schemas/Id"}}},
+                {"required": ["seq", "tags", "kind"], "properties": {
+                    "type": {"const": "x"}, "seq": {"type": "integer", "minimum": 1},
+                    "tags": {"type": "array", "minItems": 1, "items": {"enum": ["a", "b"]}},
+                    "kind": {"oneOf": [{"type": "boolean"}, {"type": "string"}]},
+                    "optional": {"type": "string"}
+                }}
+            ]
+        });
+        assert_eq!(
+            mock::sample(&schema, &doc, 0),
+            serde_json::json!({"id": "xxx", "type": "x", "seq": 1, "tags": ["a"], "kind": false})
+        );
+    }
+}
