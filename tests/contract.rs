@@ -110,3 +110,76 @@ async fn conforms_to_names_the_frame_the_message_and_the_pointer() -> TestResult
     );
     Ok(())
 }
+
+/// A team's own events, declared once: decoded in tests (`WsEvents`), and written into the contract (`JsonSchema`).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema, WsEvents)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum RoomEvent {
+    Joined { topic: String, user: String, count: u32 },
+    Left { topic: String, user: String },
+}
+
+/// An AsyncAPI document whose messages are `RoomEvent`'s, generated: the server sends them on channel `/ws`.
+fn room_contract() -> Contract {
+    let components = RoomEvent::asyncapi_components();
+    let document = json!({
+        "asyncapi": "3.0.0",
+        "info": {"title": "rooms", "version": "1", "x-ws-test-event-key": RoomEvent::EVENT_KEY},
+        "channels": {"room": {"address": "/ws", "messages": {
+            "Joined": {"$ref": "#/components/messages/Joined"},
+            "Left": {"$ref": "#/components/messages/Left"}
+        }}},
+        "operations": {"events": {"action": "send", "channel": {"$ref": "#/channels/room"}}},
+        "components": components,
+    });
+    Contract::from_asyncapi_str(&document.to_string(), "rooms.json").expect("the generated document reads")
+}
+
+fn room_app(joined: &'static str) -> axum::Router {
+    axum::Router::new().route(
+        "/ws",
+        get(move |ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(move |mut socket| async move {
+                for frame in [joined, r#"{"event":"left","topic":"lobby","user":"ann"}"#] {
+                    if socket.send(Message::Text(frame.into())).await.is_err() {
+                        return;
+                    }
+                }
+                while socket.recv().await.is_some() {}
+            })
+        }),
+    )
+}
+
+#[tokio::test]
+async fn a_contract_written_from_the_events_types_checks_a_live_server() -> TestResult {
+    let contract = room_contract();
+    for (joined, broken) in [
+        (r#"{"event":"joined","topic":"lobby","user":"ann","count":2}"#, None),
+        (
+            r#"{"event":"joined","topic":"lobby","user":"ann","count":"two"}"#,
+            Some(r#"/count: "two" is not of type "integer""#),
+        ),
+    ] {
+        let server = EmbeddedServer::builder().app(room_app(joined)).start().await?;
+        let mut client = server.connect().await?;
+        let first = client.recv_json().await?;
+        let left = client.recv_json().await?;
+        assert!(matches!(
+            RoomEvent::decode(&left)?,
+            RoomEvent::Left { topic, user } if topic == "lobby" && user == "ann"
+        ));
+        if broken.is_none() {
+            let RoomEvent::Joined { topic, user, count } = RoomEvent::decode(&first)? else {
+                panic!("{first} is not a join");
+            };
+            assert_eq!((topic.as_str(), user.as_str(), count), ("lobby", "ann", 2));
+        }
+        match (client.conforms_to(&contract), broken) {
+            (Ok(()), None) => {}
+            (Err(error), Some(words)) => assert!(error.to_string().contains(words), "{error}"),
+            (outcome, expected) => panic!("{joined}: {outcome:?}, expected {expected:?}"),
+        }
+    }
+    Ok(())
+}

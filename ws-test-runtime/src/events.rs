@@ -66,6 +66,73 @@ pub trait WsEvents: Sized {
             .find(|(ident, _)| *ident == variant)
             .map(|(_, wire)| *wire)
     }
+
+    /// These events as AsyncAPI 3.0 `components` (feature `schemars`; the enum also derives
+    /// `schemars::JsonSchema`): `messages`, one per variant named by its identifier, each with its wire `name`
+    /// and its `payload` JSON Schema (draft 7, the event key's `const` included), and the `schemas` they
+    /// reference. Write them into the document, or check in a test that the document still says the same.
+    ///
+    /// ```
+    /// use ws_test_runtime::WsEvents;
+    ///
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema, WsEvents)]
+    /// #[serde(tag = "event", rename_all = "snake_case")]
+    /// enum RoomEvent {
+    ///     Joined { topic: String, user: String },
+    ///     Left { topic: String },
+    /// }
+    ///
+    /// let components = RoomEvent::asyncapi_components();
+    /// let joined = &components["messages"]["Joined"];
+    /// assert_eq!(joined["name"], "joined");
+    /// assert_eq!(joined["payload"]["properties"]["event"]["const"], "joined");
+    /// assert_eq!(joined["payload"]["required"], serde_json::json!(["event", "topic", "user"]));
+    /// ```
+    #[cfg(feature = "schemars")]
+    fn asyncapi_components() -> Value
+    where
+        Self: schemars::JsonSchema,
+    {
+        asyncapi_components::<Self>()
+    }
+}
+
+/// See [`WsEvents::asyncapi_components`].
+#[cfg(feature = "schemars")]
+fn asyncapi_components<E: WsEvents + schemars::JsonSchema>() -> Value {
+    let mut settings = schemars::generate::SchemaSettings::draft07();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let root = settings.into_generator().into_root_schema_for::<E>().to_value();
+    let variants = ["oneOf", "anyOf"]
+        .iter()
+        .find_map(|choice| root.get(*choice).and_then(Value::as_array))
+        .cloned()
+        .unwrap_or_else(|| vec![root.clone()]);
+    let mut messages = serde_json::Map::new();
+    for mut payload in variants {
+        let property = payload.pointer(&format!("/properties/{}", E::EVENT_KEY));
+        let wire = property
+            .and_then(|property| property.get("const").or_else(|| property.pointer("/enum/0")))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let Some(wire) = wire else { continue };
+        // The key's value as a `const`, whichever way schemars spelled it: what a contract matches frames on.
+        if let Some(Value::Object(property)) = payload.pointer_mut(&format!("/properties/{}", E::EVENT_KEY)) {
+            property.remove("enum");
+            property.insert("const".to_owned(), Value::from(wire.as_str()));
+        }
+        let id = E::VARIANTS
+            .iter()
+            .find(|(_, name)| *name == wire)
+            .map_or(wire.as_str(), |(ident, _)| ident);
+        messages.insert(id.to_owned(), serde_json::json!({"name": wire, "payload": payload}));
+    }
+    let schemas = root
+        .pointer("/components/schemas")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    serde_json::json!({"messages": messages, "schemas": schemas})
 }
 
 /// Decodes `frame` into `E` with serde, after checking that its type is one of `E::NAMES` (what the derive

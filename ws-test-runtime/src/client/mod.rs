@@ -627,17 +627,6 @@ impl WsClient {
         ExpectGuard::new(self.tap(), expectation.borrow().clone())
     }
 
-    /// Checks every frame sent and received so far against an AsyncAPI contract (feature `contract`): each must
-    /// be a message its channel allows that way, and its payload must satisfy the message's schema. An
-    /// [`Error::Contract`] lists each violation with the frame, the message and the JSON pointer in the frame.
-    #[cfg(feature = "contract")]
-    pub fn conforms_to(&self, contract: impl Borrow<crate::contract::Contract>) -> Result<()> {
-        let contract = contract.borrow();
-        contract
-            .check_history(&self.lock_history())
-            .map_err(crate::contract::violations_error)
-    }
-
     /// A view of this connection's record that outlives the client, with a cursor of its own that starts at the
     /// client's (see [`Tap`]).
     pub fn tap(&self) -> Tap {

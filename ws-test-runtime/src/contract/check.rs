@@ -65,7 +65,7 @@ impl<'c> ContractCheck<'c> {
                         Err(error) if checks.is_empty() => return Err(error),
                         Err(error) => {
                             let check = CheckResult {
-                                name: name.into(),
+                                name,
                                 passed: false,
                                 duration: began.elapsed(),
                                 detail: format!("cannot connect: {error}"),
@@ -87,7 +87,7 @@ impl<'c> ContractCheck<'c> {
                         }
                     };
                     let check = CheckResult {
-                        name: name.into(),
+                        name,
                         passed,
                         duration: began.elapsed(),
                         detail,

@@ -692,6 +692,16 @@ impl Contract {
     }
 }
 
+impl crate::WsClient {
+    /// Checks every frame sent and received so far against an AsyncAPI contract (feature `contract`): each must
+    /// be a message its channel allows that way, and its payload must satisfy the message's schema. An
+    /// [`Error::Contract`] lists each violation with the frame, the message and the JSON pointer in the frame.
+    pub fn conforms_to(&self, contract: impl std::borrow::Borrow<Contract>) -> Result<()> {
+        let contract = contract.borrow();
+        contract.check_history(&self.lock_history()).map_err(violations_error)
+    }
+}
+
 /// The path of a WebSocket URL (`/ws` of `ws://host:1/ws?x=1`).
 fn path_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
