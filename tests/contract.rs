@@ -183,3 +183,29 @@ async fn a_contract_written_from_the_events_types_checks_a_live_server() -> Test
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn an_expectation_conforming_to_a_contract_fails_at_the_first_frame_that_breaks_it() -> TestResult {
+    let contract = Contract::from_asyncapi(CHAT)?;
+    let server = EmbeddedServer::builder().app(late_pong_app()).start().await?;
+    let mut client = server.connect().await?;
+    client.send_json(json!({"type": "ping"})).await?;
+    let error = client
+        .expect(Expect::events(["connection_established", "pong"]).conforming_to(&contract))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            r#"frame #2 breaks the contract: checked as message pong (#/components/messages/pong): /timestamp: "now" is not of type "integer""#
+        ),
+        "{error}"
+    );
+    // The same frames without the contract meet the expectation.
+    let mut client = server.connect().await?;
+    client.send_json(json!({"type": "ping"})).await?;
+    client
+        .expect(Expect::events(["connection_established", "pong"]))
+        .await?;
+    Ok(())
+}

@@ -543,37 +543,58 @@ impl Contract {
     /// Checks one frame (a data frame of a client on `path`): a message the channel allows that way, whose
     /// payload satisfies its schema.
     pub(crate) fn check_frame(&self, frame: &Frame, path: Option<&str>) -> std::result::Result<(), ContractViolation> {
+        let value = frame.json();
+        self.check_value(value.as_ref(), frame.direction, path)
+            .map_err(|(message, problems)| ContractViolation {
+                contract: self.name.clone(),
+                frame: frame.index,
+                direction: frame.direction,
+                summary: value
+                    .as_ref()
+                    .and_then(|value| summarize_json(value, &self.key))
+                    .unwrap_or_else(|| frame.summary_by(&self.key)),
+                message,
+                problems,
+            })
+    }
+
+    /// A received frame, on any channel: `Err` with the message it was checked against and its problems, in one
+    /// line (what an expectation's report shows).
+    pub(crate) fn check_received(&self, value: &Value) -> std::result::Result<(), String> {
+        self.check_value(Some(value), Direction::In, None)
+            .map_err(|(message, problems)| {
+                let against = message
+                    .map(|message| format!("checked as message {message}: "))
+                    .unwrap_or_default();
+                format!("{against}{}", problems.join("; "))
+            })
+    }
+
+    /// What [`check_frame`](Self::check_frame) checks, on the frame's JSON (`None`: not JSON): `Err` with the
+    /// message it was checked against (when one was) and the problems.
+    fn check_value(
+        &self,
+        value: Option<&Value>,
+        direction: Direction,
+        path: Option<&str>,
+    ) -> std::result::Result<(), (Option<String>, Vec<String>)> {
+        let Some(value) = value else {
+            return Err((None, vec!["not JSON: every message of the contract is JSON".to_owned()]));
+        };
         let channels = self.channels_for(path);
-        let violation = |summary: String, message: Option<String>, problems: Vec<String>| ContractViolation {
-            contract: self.name.clone(),
-            frame: frame.index,
-            direction: frame.direction,
-            summary,
-            message,
-            problems,
-        };
-        let Some(value) = frame.json() else {
-            let summary = frame.summary_by(&self.key);
-            return Err(violation(
-                summary,
-                None,
-                vec!["not JSON: every message of the contract is JSON".to_owned()],
-            ));
-        };
-        let summary = summarize_json(&value, &self.key).unwrap_or_else(|| frame.summary_by(&self.key));
-        let allowed = self.allowed(&channels, frame.direction);
-        let event = self.key.str(&value);
+        let allowed = self.allowed(&channels, direction);
+        let event = self.key.str(value);
         let candidates: Vec<&MessageDef> = allowed
             .iter()
             .map(|&at| &self.messages[at])
             .filter(|message| message.event.as_deref() == event || (event.is_none() && message.event.is_none()))
             .collect();
-        let channel_names: Vec<&str> = channels.iter().map(|&at| self.channels[at].id.as_str()).collect();
-        let who = match frame.direction {
-            Direction::Out => "the client may send",
-            Direction::In => "the server may send",
-        };
         if candidates.is_empty() {
+            let channel_names: Vec<&str> = channels.iter().map(|&at| self.channels[at].id.as_str()).collect();
+            let who = match direction {
+                Direction::Out => "the client may send",
+                Direction::In => "the server may send",
+            };
             let mut names: Vec<String> = allowed
                 .iter()
                 .map(|&at| {
@@ -588,36 +609,35 @@ impl Contract {
                 Some(event) => format!("`{event}`"),
                 None => format!("a frame without `{}`", self.key),
             };
-            return Err(violation(
-                summary,
+            let allows = if names.is_empty() {
+                "nothing".to_owned()
+            } else {
+                names.join(", ")
+            };
+            return Err((
                 None,
                 vec![format!(
-                    "{what} is not a message {who} on channel {}; it allows: {}",
-                    channel_names.join(", "),
-                    if names.is_empty() {
-                        "nothing".to_owned()
-                    } else {
-                        names.join(", ")
-                    }
+                    "{what} is not a message {who} on channel {}; it allows: {allows}",
+                    channel_names.join(", ")
                 )],
             ));
         }
         let mut first_failure = None;
         for message in &candidates {
             let Some(schema) = message.schema else { return Ok(()) };
-            match self.schemas.validate(&value, schema) {
+            match self.schemas.validate(value, schema) {
                 Ok(()) => return Ok(()),
                 Err(error) => {
                     if first_failure.is_none() {
                         let mut problems = Vec::new();
-                        words(&error, &value, &mut problems);
+                        words(&error, value, &mut problems);
                         first_failure = Some((format!("{} (#{})", message.id, message.at), problems));
                     }
                 }
             }
         }
         let (message, problems) = first_failure.unwrap_or_default();
-        Err(violation(summary, Some(message), problems))
+        Err((Some(message), problems))
     }
 
     /// Checks every data frame of a history (a client's, a recording) against the contract: each a message its

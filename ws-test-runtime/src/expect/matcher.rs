@@ -233,6 +233,15 @@ impl<'e> Matcher<'e> {
     }
 
     fn classify(&mut self, frame: &Value, at: usize) -> Tag {
+        #[cfg(feature = "contract")]
+        if let Some(contract) = &self.expectation.contract {
+            if let Err(problems) = contract.0.check_received(frame) {
+                return self.fail(Divergence::Contract {
+                    frame: at,
+                    reason: problems,
+                });
+            }
+        }
         let strict = self.expectation.order == Order::Strict;
         let Some(event_type) = self.key.str(frame) else {
             // Strict per group, a JSON object that names no event (a JSON-RPC reply beside its notifications)

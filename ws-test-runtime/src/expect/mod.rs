@@ -248,6 +248,21 @@ pub struct Expectation {
     pub(crate) forbid: Vec<String>,
     pub(crate) ignore: Vec<String>,
     pub(crate) within: Option<Duration>,
+    /// Every frame the expectation reads must conform to this AsyncAPI contract.
+    #[cfg(feature = "contract")]
+    pub(crate) contract: Option<ContractRef>,
+}
+
+/// A shared contract inside an expectation: equal when it is the same one.
+#[cfg(feature = "contract")]
+#[derive(Debug, Clone)]
+pub(crate) struct ContractRef(pub(crate) std::sync::Arc<crate::contract::Contract>);
+
+#[cfg(feature = "contract")]
+impl PartialEq for ContractRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Expectation {
@@ -263,6 +278,8 @@ impl Expectation {
             forbid: Vec::new(),
             ignore: Vec::new(),
             within: None,
+            #[cfg(feature = "contract")]
+            contract: None,
         }
     }
 
@@ -368,6 +385,31 @@ impl Expectation {
         self.matching_every(event_type, fields)
     }
 
+    /// Every frame this expectation reads must be a message the contract lets the server send, its payload
+    /// satisfying the message's schema (feature `contract`); the first that is not fails the expectation at
+    /// once, its report naming the frame, the message and the JSON pointer.
+    /// [`WsClient::conforms_to`](crate::WsClient::conforms_to) checks the frames the client sent too.
+    ///
+    /// ```
+    /// use ws_test_runtime::contract::Contract;
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let contract = Contract::from_asyncapi(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/asyncapi/chat.yaml"))?;
+    /// let server = EmbeddedServer::start().await?;
+    /// let mut client = server.connect().await?;
+    /// client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
+    /// client.expect(Expect::events(ChatEvent::CRITICAL).per("run_id").conforming_to(&contract)).await?;
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    #[cfg(feature = "contract")]
+    pub fn conforming_to(mut self, contract: impl std::borrow::Borrow<crate::contract::Contract>) -> Self {
+        self.contract = Some(ContractRef(std::sync::Arc::new(contract.borrow().clone())));
+        self
+    }
+
     /// A type that must not appear: it fails the expectation at once.
     pub fn forbid(mut self, event_type: impl Into<String>) -> Self {
         self.forbid.push(event_type.into());
@@ -460,6 +502,10 @@ impl fmt::Display for Expectation {
         }
         if let Some(within) = self.within {
             write!(f, ", within {within:?}")?;
+        }
+        #[cfg(feature = "contract")]
+        if let Some(contract) = &self.contract {
+            write!(f, ", conforming to {}", contract.0.name())?;
         }
         Ok(())
     }

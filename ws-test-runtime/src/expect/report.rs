@@ -50,6 +50,10 @@ pub(crate) fn build(
                     ),
                     "not an event".to_owned(),
                 ),
+                Divergence::Contract { reason, .. } => (
+                    format!("frame #{} breaks the contract: {reason}", number(at)),
+                    "breaks the contract".to_owned(),
+                ),
                 Divergence::Forbidden { event_type, .. } => (
                     format!("forbidden event {event_type:?} at frame #{}", number(at)),
                     "forbidden".to_owned(),

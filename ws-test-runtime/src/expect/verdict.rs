@@ -57,6 +57,12 @@ pub(crate) enum Divergence {
     AfterCompletion {
         frame: usize,
     },
+    /// The frame breaks the expectation's AsyncAPI contract.
+    #[cfg_attr(not(feature = "contract"), allow(dead_code))]
+    Contract {
+        frame: usize,
+        reason: String,
+    },
 }
 
 impl Divergence {
@@ -68,7 +74,8 @@ impl Divergence {
             | Divergence::MissingKey { frame, .. }
             | Divergence::UnmatchedCloser { frame, .. }
             | Divergence::DuplicateOpener { frame, .. }
-            | Divergence::AfterCompletion { frame } => *frame,
+            | Divergence::AfterCompletion { frame }
+            | Divergence::Contract { frame, .. } => *frame,
         }
     }
 }
