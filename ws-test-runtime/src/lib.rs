@@ -181,6 +181,8 @@ mod guide {
     struct Tls;
     #[doc = include_str!("../../docs/load.md")]
     struct Load;
+    #[doc = include_str!("../../docs/contracts.md")]
+    struct Contracts;
     #[doc = include_str!("../../docs/architecture.md")]
     struct Architecture;
     #[doc = include_str!("../../docs/benchmarks.md")]
