@@ -57,6 +57,12 @@ def main():
             print(output)
             raise SystemExit(f"check --asyncapi, --break {broken}: expected exit 1 naming {pointer}, got exit {code}")
         print(f"broken server ({broken}) against the contract: exit 1, {pointer} named")
+    # Events in the wrong order: the contract's x-ws-test-order: strict per run_id catches it.
+    code, output = check(binary, ["--break", "order"], contract)
+    if code != 1 or "out of order in run_id=" not in output:
+        print(output)
+        raise SystemExit(f"check --asyncapi, --break order: expected exit 1 naming the order, got exit {code}")
+    print("broken server (order) against the contract: exit 1, the order named")
     print("interop: ws-test check passes a faithful Python server and names the check a broken one fails")
 
 

@@ -1211,6 +1211,12 @@ fn check_asyncapi_passes_the_built_in_agent_and_the_contracts_own_mock() {
         stdout.contains("PASS  chat ") && stdout.ends_with("4 passed, 0 failed\n"),
         "{stdout}"
     );
+    // `ws-test serve`, the built-in agent as a process.
+    let agent = Serve::start(&[]);
+    let (code, stdout, stderr) = run_with_env(&["check", &agent.url, "--asyncapi", contract], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.ends_with("4 passed, 0 failed\n"), "{stdout}");
+    drop(agent);
     let mock = Serve::start(&["--asyncapi", contract]);
     let (code, stdout, stderr) = run_with_env(&["check", &mock.url, "--asyncapi", contract, "--json"], &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
