@@ -63,29 +63,35 @@ async fn run_contract(args: &Args, path: &std::path::Path) -> ExitCode {
     if !args.json {
         out!("checking {url} against {}", contract.name());
     }
-    let json = args.json;
     let report = ws_test_runtime::contract::ContractCheck::new(&contract, builder)
         .timeout(within)
-        .run_with(|check| {
-            if !json {
-                out!("{check}");
-                let _ = std::io::stdout().flush();
-            }
-        })
+        .run_with(print_each(args.json))
         .await;
+    finish(&format!("cannot check {url}"), report, args.json)
+}
+
+/// Prints each check as it is known (not with `--json`).
+fn print_each(json: bool) -> impl FnMut(&ws_test_runtime::suite::CheckResult) {
+    move |check| {
+        if !json {
+            out!("{check}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
+
+/// The report's last line (or the JSON) and the exit code: 0 all passed, 1 one failed, 2 unreachable.
+/// `failing` says what could not be done (`cannot reach URL`).
+fn finish(failing: &str, report: ws_test_runtime::Result<ws_test_runtime::suite::SuiteReport>, json: bool) -> ExitCode {
     let report = match report {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("ws-test: cannot check {url}: {}", crate::tls::explained(&error));
+            eprintln!("ws-test: {failing}: {}", crate::tls::explained(&error));
             return ExitCode::from(crate::UNREACHABLE);
         }
     };
-    finish(&report, json)
-}
-
-fn finish(report: &ws_test_runtime::suite::SuiteReport, json: bool) -> ExitCode {
     if json {
-        match serde_json::to_string_pretty(report) {
+        match serde_json::to_string_pretty(&report) {
             Ok(text) => out!("{text}"),
             Err(error) => eprintln!("ws-test: cannot print the report as JSON: {error}"),
         }
@@ -123,21 +129,6 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     if !args.json {
         out!("checking {url}");
     }
-    let json = args.json;
-    let report = suite
-        .run_with(|check| {
-            if !json {
-                out!("{check}");
-                let _ = std::io::stdout().flush();
-            }
-        })
-        .await;
-    let report = match report {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("ws-test: cannot reach {url}: {}", crate::tls::explained(&error));
-            return ExitCode::from(crate::UNREACHABLE);
-        }
-    };
-    finish(&report, json)
+    let report = suite.run_with(print_each(args.json)).await;
+    finish(&format!("cannot reach {url}"), report, args.json)
 }

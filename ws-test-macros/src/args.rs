@@ -196,6 +196,14 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: 
 /// the string otherwise).
 pub(crate) fn document(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
     let text = string(value, "contract", "contract = \"api/chat.yaml\"", errors)?;
+    file_in_crate(text, errors, |path| {
+        format!("no AsyncAPI document at `{path}` (the path is relative to the crate's Cargo.toml)")
+    })
+}
+
+/// `text` when it names a file (relative to the crate's `Cargo.toml`) that exists; else an error on the string,
+/// in `missing`'s words, rather than one in the `include_str!` it becomes.
+fn file_in_crate(text: LitStr, errors: &mut Errors, missing: impl Fn(&str) -> String) -> Option<LitStr> {
     let path = std::path::PathBuf::from(text.value());
     let full = match std::env::var_os("CARGO_MANIFEST_DIR") {
         Some(dir) if path.is_relative() => std::path::Path::new(&dir).join(&path),
@@ -204,13 +212,7 @@ pub(crate) fn document(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
     if full.is_file() {
         Some(text)
     } else {
-        errors.at(
-            text.span(),
-            format!(
-                "no AsyncAPI document at `{}` (the path is relative to the crate's Cargo.toml)",
-                text.value()
-            ),
-        );
+        errors.at(text.span(), missing(&text.value()));
         None
     }
 }
@@ -219,24 +221,12 @@ pub(crate) fn document(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
 /// wrong path is an error on the string rather than in `include_str!`).
 pub(crate) fn recording(value: &Expr, errors: &mut Errors) -> Option<LitStr> {
     let text = string(value, "replay", "replay = \"tests/fixtures/chat.jsonl\"", errors)?;
-    let path = std::path::PathBuf::from(text.value());
-    let full = match std::env::var_os("CARGO_MANIFEST_DIR") {
-        Some(dir) if path.is_relative() => std::path::Path::new(&dir).join(&path),
-        _ => path,
-    };
-    if full.is_file() {
-        Some(text)
-    } else {
-        errors.at(
-            text.span(),
-            format!(
-                "no recording at `{}` (the path is relative to the crate's Cargo.toml): record one with \
-                 `ws-test record` or save a client's history with `client.history().save(path)`",
-                text.value()
-            ),
-        );
-        None
-    }
+    file_in_crate(text, errors, |path| {
+        format!(
+            "no recording at `{path}` (the path is relative to the crate's Cargo.toml): record one with \
+             `ws-test record` or save a client's history with `client.history().save(path)`"
+        )
+    })
 }
 
 /// A list of non-empty string literals: `["a", "b"]`.

@@ -270,25 +270,25 @@ pub(crate) fn serve(args: &Args, context: &Context) -> Option<TokenStream> {
 
 pub(crate) fn replay(args: &Args, _: &Context) -> Option<TokenStream> {
     let recording = args.replay.as_ref()?;
-    // Embedded at compile time: the test runs anywhere (a nextest archive on another machine), and cargo
-    // rebuilds it when the recording changes.
-    let file = if std::path::Path::new(&recording.value()).is_absolute() {
-        quote_spanned!(recording.span()=> #recording)
-    } else {
-        quote_spanned!(recording.span()=> ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #recording))
-    };
-    Some(quote_spanned!(recording.span()=> .replay(#recording, ::core::include_str!(#file))))
+    let text = embedded(recording);
+    Some(quote_spanned!(recording.span()=> .replay(#recording, #text)))
 }
 
 pub(crate) fn contract(args: &Args, _: &Context) -> Option<TokenStream> {
     let document = args.contract.as_ref()?;
-    // Embedded at compile time, like a replay: cargo rebuilds the test when the document changes.
-    let file = if std::path::Path::new(&document.value()).is_absolute() {
-        quote_spanned!(document.span()=> #document)
+    let text = embedded(document);
+    Some(quote_spanned!(document.span()=> .contract(#document, #text)))
+}
+
+/// A file's text embedded at compile time (`include_str!`), relative to the crate's `Cargo.toml` unless absolute:
+/// the test runs anywhere (a nextest archive on another machine), and cargo rebuilds it when the file changes.
+fn embedded(path: &syn::LitStr) -> TokenStream {
+    let file = if std::path::Path::new(&path.value()).is_absolute() {
+        quote_spanned!(path.span()=> #path)
     } else {
-        quote_spanned!(document.span()=> ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #document))
+        quote_spanned!(path.span()=> ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #path))
     };
-    Some(quote_spanned!(document.span()=> .contract(#document, ::core::include_str!(#file))))
+    quote_spanned!(path.span()=> ::core::include_str!(#file))
 }
 
 pub(crate) fn transport(args: &Args, context: &Context) -> Option<TokenStream> {
