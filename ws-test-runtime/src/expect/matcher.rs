@@ -234,8 +234,8 @@ impl<'e> Matcher<'e> {
 
     fn classify(&mut self, frame: &Value, at: usize) -> Tag {
         #[cfg(feature = "contract")]
-        if let Some(contract) = &self.expectation.contract {
-            if let Err(problems) = contract.0.check_received(frame) {
+        if let Some(validator) = &self.expectation.validator {
+            if let Err(problems) = validator.0.check_received(frame) {
                 return self.fail(Divergence::Contract {
                     frame: at,
                     reason: problems,
