@@ -1266,3 +1266,30 @@ fn a_contract_that_does_not_read_is_a_usage_error_naming_its_place() {
     }
     std::fs::remove_file(&path).ok();
 }
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`), `bench` keeps a live line of what it has done so
+/// far; on a pipe it writes nothing to stderr (see the thresholds test).
+#[cfg(target_os = "linux")]
+#[test]
+fn bench_shows_a_live_progress_line_on_a_terminal() {
+    let binary = assert_cmd::cargo::cargo_bin("ws-test");
+    let command = format!("{} bench --rate 100 --duration 2s", binary.display());
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("util-linux's script runs");
+    let text = String::from_utf8_lossy(&output.stdout).replace('\r', "\n");
+    assert!(output.status.success(), "{text}");
+    let progress: Vec<&str> = text.lines().filter(|line| line.contains(" done, ")).collect();
+    assert!(
+        progress.len() >= 2
+            && progress
+                .iter()
+                .all(|line| line.contains("/s, p99 ") && line.contains("errors 0")),
+        "{text}"
+    );
+    assert!(
+        text.contains("throughput  200 rounds in"),
+        "the report follows the line: {text}"
+    );
+}
