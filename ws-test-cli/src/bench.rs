@@ -25,7 +25,7 @@ use futures_util::future::join_all;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use ws_test_runtime::expect::Expect;
-use ws_test_runtime::load::{IterationResult, Label, Load, Report, Scenario, Threshold};
+use ws_test_runtime::load::{IterationResult, Label, Load, Report, Scenario, Threshold, error_kind};
 use ws_test_runtime::protocol::close_code;
 use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
 use ws_test_runtime::{ClientBuilder, Direction, Field, History, WsClient, timeout};
@@ -256,7 +256,7 @@ async fn rounds(mut client: WsClient, connection: usize, args: &Args, progress: 
         }
         let ended = match client.recv_json().await {
             Ok(reply) => round_ended(args.kind, &reply).map_err(|error| ("unexpected", error)),
-            Err(failure) => Err((kind_of(&failure), failure.to_string())),
+            Err(failure) => Err((error_kind(&failure), failure.to_string())),
         };
         match ended {
             Ok(true) => {
@@ -276,14 +276,6 @@ async fn rounds(mut client: WsClient, connection: usize, args: &Args, progress: 
         first,
         done,
         error,
-    }
-}
-
-fn kind_of(error: &ws_test_runtime::Error) -> &'static str {
-    match error {
-        ws_test_runtime::Error::Timeout { .. } => "timeout",
-        ws_test_runtime::Error::Closed { .. } | ws_test_runtime::Error::ConnectionClosed { .. } => "closed",
-        _ => "other",
     }
 }
 

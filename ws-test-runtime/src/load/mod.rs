@@ -143,9 +143,12 @@ impl std::fmt::Debug for Load {
 
 /// The kind of error that failed an iteration, as reports count them.
 fn kind_of(error: &BoxError) -> &'static str {
-    let Some(error) = error.downcast_ref::<Error>() else {
-        return "other";
-    };
+    error.downcast_ref::<Error>().map_or("other", error_kind)
+}
+
+/// The kind of error a report counts a failed iteration under: `timeout`, `closed`, `connect`, `unexpected`
+/// (a frame that is not what was expected) or `other`.
+pub fn error_kind(error: &Error) -> &'static str {
     match error {
         Error::Timeout { .. } => "timeout",
         Error::Closed { .. } | Error::ConnectionClosed { .. } | Error::WebSocket(_) => "closed",
