@@ -229,12 +229,16 @@ where
             ),
         )
     };
+    // One waiter for the whole session, registered once: a fresh `notified()` per frame would lock the waiter
+    // list and link and unlink itself up to three times per frame. `notify_one` before this point left a permit
+    // the first poll takes.
+    let mut too_slow = std::pin::pin!(too_slow.notified());
     // Frames are fed to tungstenite while more are queued and flushed once when the queue runs dry: the five
     // events of a run leave in one write instead of five.
     let mut unflushed = false;
     let close = loop {
         // A broadcast that found the queue full cuts in, even while a send waits for the peer to read.
-        if too_slow.notified().now_or_never().is_some() {
+        if (&mut too_slow).now_or_never().is_some() {
             break too_slow_close();
         }
         let next = match outbound.try_recv() {
@@ -244,7 +248,7 @@ where
                 if unflushed {
                     let flushed = tokio::select! {
                         biased;
-                        () = too_slow.notified() => break too_slow_close(),
+                        () = &mut too_slow => break too_slow_close(),
                         flushed = sink.flush() => flushed,
                     };
                     if let Err(error) = flushed {
@@ -254,7 +258,7 @@ where
                 }
                 tokio::select! {
                     biased;
-                    () = too_slow.notified() => break too_slow_close(),
+                    () = &mut too_slow => break too_slow_close(),
                     next = outbound.recv() => next,
                 }
             }
@@ -269,7 +273,7 @@ where
                 shared.metrics.frame_out(message.len());
                 let fed = tokio::select! {
                     biased;
-                    () = too_slow.notified() => break too_slow_close(),
+                    () = &mut too_slow => break too_slow_close(),
                     fed = sink.feed(wire::outgoing(message)) => fed,
                 };
                 if let Err(error) = fed {
