@@ -309,10 +309,11 @@ fn whole(plan: &Plan) -> Result<Figure, BoxError> {
 
 /// The phases of a whole test, ws-test's and the tuned floor's, alternating, each on a fresh runtime: medians in µs.
 fn phases(tests: usize) -> Result<(), BoxError> {
-    const NAMES: [&str; 6] = [
+    const NAMES: [&str; 7] = [
         "runtime",
         "server start",
-        "connect+welcome",
+        "connect",
+        "welcome",
         "chat",
         "teardown",
         "runtime drop",
@@ -333,32 +334,34 @@ fn phases(tests: usize) -> Result<(), BoxError> {
                     let mut server = EmbeddedServer::start().await?;
                     mark(1);
                     let mut client = server.connect().await?;
-                    client.expect(Expect::events(["connection_established"])).await?;
                     mark(2);
+                    client.expect(Expect::events(["connection_established"])).await?;
+                    mark(3);
                     client
                         .send_json(&json!({"type": "chat_message", "content": "bench"}))
                         .await?;
                     client.expect(Expect::events(CRITICAL_EVENTS).strict()).await?;
-                    mark(3);
+                    mark(4);
                     drop(client);
                     server.shutdown().await;
-                    mark(4);
+                    mark(5);
                 } else {
                     let server = FloorServer::start(floor::tuned()).await?;
                     mark(1);
                     let mut client = FloorClient::connect(server.addr(), floor::tuned()).await?;
-                    client.expect_strict(&["connection_established"]).await?;
                     mark(2);
-                    floor::chat_round(&mut client, "bench").await?;
+                    client.expect_strict(&["connection_established"]).await?;
                     mark(3);
+                    floor::chat_round(&mut client, "bench").await?;
+                    mark(4);
                     client.close().await?;
                     server.shutdown().await;
-                    mark(4);
+                    mark(5);
                 }
                 Ok::<_, BoxError>(())
             })?;
             drop(runtime);
-            mark(5);
+            mark(6);
         }
     }
     let mut driver = histogram();
