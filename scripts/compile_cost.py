@@ -9,7 +9,10 @@ Builds two user crates side by side in a scratch directory, each with its own ta
            included by path): the same server, client and order check, by hand
 
 and, with `--tls`, a third: ws-test+tls, the same as ws-test with the runtime's `tls` feature (rustls, ring,
-rcgen, the platform's roots), to price the feature. It measures, for each:
+rcgen, the platform's roots), to price the feature. With `--bound`, another: deps, bare's tests over exactly the
+runtime's own dependencies with their features (read from ws-test-runtime/Cargo.toml), without the runtime: what
+any runtime on that set costs before its first line, so `1.2 x bare - deps` is what is left for the runtime
+itself under a 1.2x goal (its clean build only). It measures, for each:
 
   clean     a clean debug build of the crate with one test (`cargo test --no-run`)
   rebuild   the rebuild after editing the file of 100 tests (`cargo test --no-run --test hundred`)
@@ -18,7 +21,7 @@ rcgen, the platform's roots), to price the feature. It measures, for each:
 With `--timings`, the first clean build of each crate runs with cargo's `--timings`, and the script prints its
 critical path: from the last unit built back through, at each step, the dependency whose end let it start.
 
-Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--timings] [--json] [--keep DIR]
+Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--bound] [--timings] [--json] [--keep DIR]
 Versions come from this workspace's Cargo.lock, so nothing new is fetched.
 """
 
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +76,52 @@ bytes = { version = "1.10", default-features = false }
 tokio-tungstenite = { version = "0.30", default-features = false, features = ["connect"] }
 futures-util = { version = "0.3.31", default-features = false, features = ["sink", "std"] }
 serde_json = { version = "1.0.140" }
+"""
+
+
+def toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def runtime_dependencies():
+    """The runtime's non-optional dependencies as manifest lines, each as the workspace declares it (paths made
+    absolute) with the runtime's own features added."""
+    workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["dependencies"]
+    runtime = tomllib.loads((ROOT / "ws-test-runtime" / "Cargo.toml").read_text())["dependencies"]
+    lines = []
+    for name, spec in runtime.items():
+        spec = {"version": spec} if isinstance(spec, str) else dict(spec)
+        if spec.pop("optional", False):
+            continue
+        if spec.pop("workspace", False):
+            base = workspace[name]
+            base = {"version": base} if isinstance(base, str) else dict(base)
+            base["features"] = base.get("features", []) + spec.pop("features", [])
+            spec = {**base, **spec}
+        if "path" in spec:
+            spec["path"] = str((ROOT / spec["path"]).resolve())
+        fields = ", ".join(f"{key} = {toml_value(value)}" for key, value in spec.items())
+        lines.append(f"{name} = {{ {fields} }}")
+    return "\n".join(lines)
+
+
+DEPS_MANIFEST = """[package]
+name = "user-deps"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dev-dependencies]
+{dependencies}
+
+[profile.dev.package.ws-test-macros]
+incremental = false
+[profile.dev.package.ws-test-pattern]
+incremental = false
 """
 
 
@@ -142,6 +192,9 @@ def main():
     parser.add_argument("--keep", help="build in this directory and keep it")
     parser.add_argument("--tls", action="store_true", help="also a crate with the runtime's tls feature")
     parser.add_argument("--timings", action="store_true", help="print each crate's critical path (cargo --timings)")
+    parser.add_argument(
+        "--bound", action="store_true", help="also bare's tests over the runtime's dependencies, without the runtime"
+    )
     args = parser.parse_args()
 
     scratch = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ws-test-compile-cost-"))
@@ -172,6 +225,14 @@ def main():
         f'#[path = "{ROOT}/benches/floor.rs"]\n#[allow(dead_code, missing_docs)]\nmod floor;\n',
         bare_case,
     )
+    if args.bound:
+        crates["deps"] = scratch / "deps"
+        write_crate(
+            crates["deps"],
+            DEPS_MANIFEST.format(dependencies=runtime_dependencies()),
+            f'#[path = "{ROOT}/benches/floor.rs"]\n#[allow(dead_code, missing_docs)]\nmod floor;\n',
+            bare_case,
+        )
     figures = {name: {"clean": [], "rebuild": [], "nextest": []} for name in crates}
     base_env = dict(os.environ)
     base_env.pop("CARGO_TARGET_DIR", None)
@@ -199,10 +260,12 @@ def main():
             )
             if timings:
                 paths[name] = critical_path(target)
-    for name, directory in crates.items():
+    # The bound is a clean build's; the rebuild and nextest compare the two crates a user chooses between.
+    looped = {name: directory for name, directory in crates.items() if name != "deps"}
+    for name, directory in looped.items():
         run(["cargo", "test", "--no-run", "--test", "hundred"], directory, env_for(name))
     for edit in range(3):
-        for name, directory in crates.items():
+        for name, directory in looped.items():
             # A real edit: one test's message changes, so its code is generated again.
             hundred = directory / "tests" / "hundred.rs"
             text = hundred.read_text()
@@ -219,7 +282,7 @@ def main():
     nextest = shutil.which("cargo-nextest") is not None
     if nextest:
         for _ in range(args.nextest_runs):
-            for name, directory in crates.items():
+            for name, directory in looped.items():
                 if name == "ws-test+tls":
                     continue  # the feature changes what is built, not how the tests run
                 figures[name]["nextest"].append(
@@ -237,6 +300,15 @@ def main():
             "ratio": statistics.median(ours) / statistics.median(bare),
             "runs": len(ours),
         }
+    if args.bound:
+        deps, bare = statistics.median(figures["deps"]["clean"]), report["clean"]["bare_s"]
+        report["bound"] = {
+            "deps_s": deps,
+            "bare_s": bare,
+            "ratio": deps / bare,
+            "left_for_the_runtime_at_1_2x_s": 1.2 * bare - deps,
+            "runs": len(figures["deps"]["clean"]),
+        }
     if args.timings:
         report["critical_path"] = {
             name: [{"unit": unit, "start_s": start, "end_s": end} for unit, start, end in chain]
@@ -251,7 +323,7 @@ def main():
             "nextest": "cargo nextest run, 100 tests",
         }
         for measure, figure in report.items():
-            if measure == "critical_path":
+            if measure in ("critical_path", "bound"):
                 continue
             print(
                 f"{labels[measure]:<34} ws-test {figure['ws_test_s']:7.2f} s   bare {figure['bare_s']:7.2f} s   "
@@ -267,6 +339,17 @@ def main():
                     f"{statistics.median(plain):7.2f} s   {statistics.median(tls) / statistics.median(plain):.2f}x   "
                     f"(the tls feature, median of {len(tls)})"
                 )
+        if args.bound:
+            bound = report["bound"]
+            label = "the runtime's dependencies alone"
+            print(
+                f"{label:<34} deps    {bound['deps_s']:7.2f} s   bare "
+                f"{bound['bare_s']:7.2f} s   {bound['ratio']:.2f}x   (median of {bound['runs']}; bare's tests, no runtime)"
+            )
+            print(
+                f"{'left for the runtime under 1.2x':<34} {bound['left_for_the_runtime_at_1_2x_s']:7.2f} s   "
+                f"(1.2 x bare - deps: the runtime's build and ws-test's test crate, less bare's test crate)"
+            )
         for name, chain in paths.items():
             print(f"critical path of the clean build, {name}:")
             for unit, start, end in chain:
