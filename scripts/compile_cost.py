@@ -21,7 +21,11 @@ itself under a 1.2x goal (its clean build only). It measures, for each:
 With `--timings`, the first clean build of each crate runs with cargo's `--timings`, and the script prints its
 critical path: from the last unit built back through, at each step, the dependency whose end let it start.
 
-Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--bound] [--timings] [--json] [--keep DIR]
+With `--cpu`, one more (untimed) clean build of each crate runs every rustc under a wrapper that records its CPU time (user + system),
+and the script prints each crate's total and the runtime's own: the work a build must fit on this machine's cores
+whatever the order cargo runs it in (Unix: the wrapper reads the child's rusage).
+
+Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--bound] [--timings] [--cpu] [--json] [--keep DIR]
 Versions come from this workspace's Cargo.lock, so nothing new is fetched.
 """
 
@@ -77,6 +81,28 @@ tokio-tungstenite = { version = "0.30", default-features = false, features = ["c
 futures-util = { version = "0.3.31", default-features = false, features = ["sink", "std"] }
 serde_json = { version = "1.0.140" }
 """
+
+
+# RUSTC_WRAPPER for `--cpu`: runs rustc, then appends its crate name and CPU seconds to $WS_TEST_RUSTC_CPU_LOG.
+CPU_WRAPPER = """#!/usr/bin/env python3
+import os, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:])
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+args = sys.argv[1:]
+name = args[args.index("--crate-name") + 1] if "--crate-name" in args else "-"
+with open(os.environ["WS_TEST_RUSTC_CPU_LOG"], "a") as log:
+    log.write(f"{name} {usage.ru_utime + usage.ru_stime:.3f}\\n")
+sys.exit(done.returncode)
+"""
+
+
+def cpu_by_crate(log):
+    """Seconds of rustc CPU per crate name (a crate built twice, as a build script and its library, adds up)."""
+    totals = {}
+    for line in log.read_text().splitlines():
+        name, seconds = line.rsplit(" ", 1)
+        totals[name] = totals.get(name, 0.0) + float(seconds)
+    return totals
 
 
 def toml_value(value):
@@ -193,6 +219,9 @@ def main():
     parser.add_argument("--tls", action="store_true", help="also a crate with the runtime's tls feature")
     parser.add_argument("--timings", action="store_true", help="print each crate's critical path (cargo --timings)")
     parser.add_argument(
+        "--cpu", action="store_true", help="rustc CPU seconds of one more clean build of each crate (Unix)"
+    )
+    parser.add_argument(
         "--bound", action="store_true", help="also bare's tests over the runtime's dependencies, without the runtime"
     )
     args = parser.parse_args()
@@ -248,7 +277,14 @@ def main():
     for name, directory in crates.items():
         run(["cargo", "fetch", "--quiet"], directory, env_for(name))
 
+    if args.cpu and os.name != "posix":
+        sys.exit("--cpu reads rustc's rusage through a Python wrapper, which needs a Unix system")
+    wrapper = scratch / "rustc-cpu.py"
+    if args.cpu:
+        wrapper.write_text(CPU_WRAPPER)
+        wrapper.chmod(0o755)
     paths = {}
+    cpu = {}
     for repeat in range(args.repeat):
         for name, directory in crates.items():
             target = scratch / f"target-{name}"
@@ -260,6 +296,18 @@ def main():
             )
             if timings:
                 paths[name] = critical_path(target)
+    if args.cpu:
+        # One more clean build of each, untimed: the wrapper's own start per rustc would lengthen the timed ones.
+        for name, directory in crates.items():
+            target = scratch / f"target-{name}"
+            shutil.rmtree(target, ignore_errors=True)
+            log = scratch / f"rustc-cpu-{name}.log"
+            log.unlink(missing_ok=True)
+            env = env_for(name)
+            env["RUSTC_WRAPPER"] = str(wrapper)
+            env["WS_TEST_RUSTC_CPU_LOG"] = str(log)
+            run(["cargo", "test", "--no-run", "--test", "one"], directory, env)
+            cpu[name] = cpu_by_crate(log)
     # The bound is a clean build's; the rebuild and nextest compare the two crates a user chooses between.
     looped = {name: directory for name, directory in crates.items() if name != "deps"}
     for name, directory in looped.items():
@@ -309,6 +357,15 @@ def main():
             "left_for_the_runtime_at_1_2x_s": 1.2 * bare - deps,
             "runs": len(figures["deps"]["clean"]),
         }
+    if args.cpu:
+        report["cpu"] = {
+            name: {
+                "total_s": sum(totals.values()),
+                "ws_test_runtime_s": totals.get("ws_test_runtime"),
+                "test_crate_s": totals.get("one"),
+            }
+            for name, totals in cpu.items()
+        }
     if args.timings:
         report["critical_path"] = {
             name: [{"unit": unit, "start_s": start, "end_s": end} for unit, start, end in chain]
@@ -323,7 +380,7 @@ def main():
             "nextest": "cargo nextest run, 100 tests",
         }
         for measure, figure in report.items():
-            if measure in ("critical_path", "bound"):
+            if measure in ("critical_path", "bound", "cpu"):
                 continue
             print(
                 f"{labels[measure]:<34} ws-test {figure['ws_test_s']:7.2f} s   bare {figure['bare_s']:7.2f} s   "
@@ -350,6 +407,20 @@ def main():
                 f"{'left for the runtime under 1.2x':<34} {bound['left_for_the_runtime_at_1_2x_s']:7.2f} s   "
                 f"(1.2 x bare - deps: the runtime's build and ws-test's test crate, less bare's test crate)"
             )
+        if args.cpu:
+            for name, figure in report["cpu"].items():
+                runtime = figure["ws_test_runtime_s"]
+                print(
+                    f"rustc CPU of the clean build, {name:<12} {figure['total_s']:7.2f} s in all"
+                    + (f", ws-test-runtime {runtime:.2f} s" if runtime is not None else "")
+                    + f", the test crate {figure['test_crate_s']:.2f} s"
+                )
+            if "bare" in report["cpu"]:
+                bare_cpu = report["cpu"]["bare"]["total_s"]
+                print(
+                    f"  ws-test / bare: {report['cpu']['ws-test']['total_s'] / bare_cpu:.2f}x the rustc work (the wall "
+                    f"ratio, were both builds to keep their cores equally busy)"
+                )
         for name, chain in paths.items():
             print(f"critical path of the clean build, {name}:")
             for unit, start, end in chain:
