@@ -19,7 +19,8 @@ itself under a 1.2x goal (its clean build only). It measures, for each:
   nextest   `cargo nextest run --test hundred` (100 tests), alternating the two crates
 
 With `--timings`, the first clean build of each crate runs with cargo's `--timings`, and the script prints its
-critical path: from the last unit built back through, at each step, the dependency whose end let it start.
+critical path: from the last unit built back through, at each step, the dependency whose end let it start (with
+`--keep DIR`, cargo's report stays as DIR/cargo-timing-CRATE.html).
 
 With `--cpu`, one more (untimed) clean build of each crate runs every rustc under a wrapper that records its CPU time (user + system),
 and the script prints each crate's total and the runtime's own: the work a build must fit on this machine's cores
@@ -296,6 +297,8 @@ def main():
             )
             if timings:
                 paths[name] = critical_path(target)
+                # The next repeat starts from an empty target directory: keep cargo's report beside the crates.
+                shutil.copy(target / "cargo-timings" / "cargo-timing.html", scratch / f"cargo-timing-{name}.html")
     if args.cpu:
         # One more clean build of each, untimed: the wrapper's own start per rustc would lengthen the timed ones.
         for name, directory in crates.items():
