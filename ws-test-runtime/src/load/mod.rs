@@ -557,11 +557,18 @@ impl Load {
             // tokio's timers tick in milliseconds: an iteration due within the next one starts now, so a
             // timer's rounding is not counted as lag.
             let due = intended.checked_sub(TIMER_RESOLUTION).unwrap_or(intended);
-            while Instant::now() < due || in_flight.len() >= max_connections {
+            loop {
+                // One reading of the clock decides both whether to wait and what for. Read twice, `due` could pass
+                // between the readings with nothing in flight: every branch but the progress ticker (an hour
+                // without `on_progress`) would be off, and the run would hang.
+                let early = Instant::now() < due;
+                if !early && in_flight.len() < max_connections {
+                    break;
+                }
                 tokio::select! {
                     biased;
                     Some(client) = in_flight.next(), if !in_flight.is_empty() => pool.extend(client),
-                    () = tokio::time::sleep_until(due), if Instant::now() < due => {}
+                    () = tokio::time::sleep_until(due), if early => {}
                     _ = ticker.tick() => self.tick(state, started, progress),
                 }
             }
