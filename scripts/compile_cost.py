@@ -47,33 +47,29 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EVENTS = '["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"]'
 
-WS_TEST_MANIFEST = """[package]
-name = "user-ws-test"
-version = "0.1.0"
-edition = "2024"
-publish = false
+# This checkout's crates, as path dependencies. A user gets them from crates.io, and cargo builds registry crates
+# without incremental compilation; as path dependencies they would be built incrementally, which costs a clean build
+# a third more than any user pays.
+LOCAL_CRATES = ("ws-test-runtime", "ws-test-macros", "ws-test-pattern")
 
-[dev-dependencies]
-ws-test-runtime = {{ path = "{root}/ws-test-runtime" }}
 
-# A user gets these from crates.io, and cargo builds registry crates without incremental compilation; as path
-# dependencies they would be built incrementally, which costs a clean build a third more than any user pays.
-[profile.dev.package.ws-test-runtime]
-incremental = false
-[profile.dev.package.ws-test-macros]
-incremental = false
-[profile.dev.package.ws-test-pattern]
-incremental = false
-"""
+def manifest(name, dependencies, local=()):
+    """A user crate's manifest: `dependencies` as its dev-dependency lines, the crates in `local` built as cargo
+    builds them from crates.io."""
+    profiles = "".join(f"[profile.dev.package.{crate}]\nincremental = false\n" for crate in local)
+    return (
+        f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2024"\npublish = false\n\n'
+        f"[dev-dependencies]\n{dependencies.strip()}\n" + (f"\n{profiles}" if profiles else "")
+    )
 
-BARE_MANIFEST = """[package]
-name = "user-bare"
-version = "0.1.0"
-edition = "2024"
-publish = false
 
-[dev-dependencies]
-tokio = { version = "1.50", default-features = false, features = ["rt", "net", "time", "sync", "macros"] }
+def runtime(features=()):
+    """The dependency line of this checkout's runtime."""
+    extra = f", features = {toml_value(list(features))}" if features else ""
+    return f'ws-test-runtime = {{ path = "{ROOT}/ws-test-runtime"{extra} }}'
+
+
+BARE_DEPENDENCIES = """tokio = { version = "1.50", default-features = false, features = ["rt", "net", "time", "sync", "macros"] }
 hyper = { version = "1.7", default-features = false, features = ["server", "http1"] }
 hyper-util = { version = "0.1.17", default-features = false, features = ["tokio"] }
 http-body-util = { version = "0.1.3", default-features = false }
@@ -136,20 +132,6 @@ def runtime_dependencies():
     return "\n".join(lines)
 
 
-DEPS_MANIFEST = """[package]
-name = "user-deps"
-version = "0.1.0"
-edition = "2024"
-publish = false
-
-[dev-dependencies]
-{dependencies}
-
-[profile.dev.package.ws-test-macros]
-incremental = false
-[profile.dev.package.ws-test-pattern]
-incremental = false
-"""
 
 
 def ws_test_case(n):
@@ -238,20 +220,19 @@ def main():
         crates["ws-test+tls"] = scratch / "ws-test-tls"
         write_crate(
             crates["ws-test+tls"],
-            WS_TEST_MANIFEST.replace('"user-ws-test"', '"user-ws-test-tls"').replace(
-                '/ws-test-runtime" }}', '/ws-test-runtime", features = ["tls"] }}').format(root=ROOT),
+            manifest("user-ws-test-tls", runtime(["tls"]), LOCAL_CRATES),
             "use ws_test_runtime::prelude::*;\n",
             ws_test_case,
         )
     write_crate(
         crates["ws-test"],
-        WS_TEST_MANIFEST.format(root=ROOT),
+        manifest("user-ws-test", runtime(), LOCAL_CRATES),
         "use ws_test_runtime::prelude::*;\n",
         ws_test_case,
     )
     write_crate(
         crates["bare"],
-        BARE_MANIFEST,
+        manifest("user-bare", BARE_DEPENDENCIES),
         f'#[path = "{ROOT}/benches/floor.rs"]\n#[allow(dead_code, missing_docs)]\nmod floor;\n',
         bare_case,
     )
@@ -259,7 +240,7 @@ def main():
         crates["deps"] = scratch / "deps"
         write_crate(
             crates["deps"],
-            DEPS_MANIFEST.format(dependencies=runtime_dependencies()),
+            manifest("user-deps", runtime_dependencies(), LOCAL_CRATES[1:]),
             f'#[path = "{ROOT}/benches/floor.rs"]\n#[allow(dead_code, missing_docs)]\nmod floor;\n',
             bare_case,
         )
