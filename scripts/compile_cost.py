@@ -63,7 +63,7 @@ def manifest(name, dependencies, local=()):
     )
 
 
-def runtime(features=()):
+def runtime_line(features=()):
     """The dependency line of this checkout's runtime."""
     extra = f", features = {toml_value(list(features))}" if features else ""
     return f'ws-test-runtime = {{ path = "{ROOT}/ws-test-runtime"{extra} }}'
@@ -220,13 +220,13 @@ def main():
         crates["ws-test+tls"] = scratch / "ws-test-tls"
         write_crate(
             crates["ws-test+tls"],
-            manifest("user-ws-test-tls", runtime(["tls"]), LOCAL_CRATES),
+            manifest("user-ws-test-tls", runtime_line(["tls"]), LOCAL_CRATES),
             "use ws_test_runtime::prelude::*;\n",
             ws_test_case,
         )
     write_crate(
         crates["ws-test"],
-        manifest("user-ws-test", runtime(), LOCAL_CRATES),
+        manifest("user-ws-test", runtime_line(), LOCAL_CRATES),
         "use ws_test_runtime::prelude::*;\n",
         ws_test_case,
     )
