@@ -199,3 +199,149 @@ async fn a_load_runs_inside_a_ws_test_against_its_embedded_server(server: &Embed
     assert_eq!(report.find("agent_completed").map(|stats| stats.count), Some(6));
     Ok(())
 }
+
+/// When a ping-pong server greets a connection: as soon as it opens, or only after its first reply (so the
+/// greeting lands inside or after the first iteration instead of before it).
+#[derive(Clone, Copy, Debug)]
+enum Greeting {
+    OnOpen,
+    AfterFirstReply,
+}
+
+/// An axum server that greets each connection with `{"type": "hello"}` (see [`Greeting`]) and answers every
+/// `ping` with a `pong` after `delay`.
+async fn greeting_server(greeting: Greeting, delay: Duration) -> String {
+    async fn session(mut socket: WebSocket, greeting: Greeting, delay: Duration) {
+        let hello = || Message::Text(json!({"type": "hello"}).to_string().into());
+        if matches!(greeting, Greeting::OnOpen) && socket.send(hello()).await.is_err() {
+            return;
+        }
+        let mut replies = 0;
+        while let Some(Ok(message)) = socket.recv().await {
+            if let Message::Text(_) = message {
+                tokio::time::sleep(delay).await;
+                if socket
+                    .send(Message::Text(json!({"type": "pong"}).to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                replies += 1;
+                if replies == 1 && matches!(greeting, Greeting::AfterFirstReply) && socket.send(hello()).await.is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+    let app = axum::Router::new().route(
+        "/ws",
+        get(move |ws: WebSocketUpgrade| async move { ws.on_upgrade(move |socket| session(socket, greeting, delay)) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("ws://{}/ws", listener.local_addr().expect("its address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn ping(client: &mut WsClient) -> ws_test_runtime::load::IterationResult {
+    client.send_json(json!({"type": "ping"})).await?;
+    client.expect_type("pong").await?;
+    Ok(())
+}
+
+fn count(report: &Report, label: &str) -> u64 {
+    report.find(label).map_or(0, |stats| stats.count)
+}
+
+/// The rule of docs/load.md: every frame a connection receives after its connect (which takes the awaited welcome)
+/// and up to its close is counted and labelled, whether it came before an iteration, inside one, between two or
+/// after the last. The greeting arrives deliberately before the first iteration or only after its reply (the
+/// server sends it after the first pong), and the counts are the same.
+#[tokio::test]
+async fn frames_outside_iterations_count_the_same_whenever_they_arrive() {
+    for greeting in [Greeting::OnOpen, Greeting::AfterFirstReply] {
+        let url = greeting_server(greeting, Duration::ZERO).await;
+        // Closed: 3 connections, 4 iterations each. Open: 40 iterations a second for half a second.
+        let closed = Load::new(WsClient::builder(&url))
+            .closed(3, 4)
+            .run(async |client| ping(client).await)
+            .await
+            .expect("the closed load runs");
+        let open = Load::new(WsClient::builder(&url))
+            .open(40.0, Duration::from_millis(500))
+            .run(async |client| ping(client).await)
+            .await
+            .expect("the open load runs");
+        // One run where each iteration has its own connection: its greeting after its reply is the connection's.
+        let single = Load::new(WsClient::builder(&url))
+            .closed(2, 2)
+            .connection_per_iteration(true)
+            .run(async |client| ping(client).await)
+            .await
+            .expect("the per-iteration load runs");
+        for (model, report) in [("closed", &closed), ("open", &open), ("per iteration", &single)] {
+            let connections = count(report, "connect");
+            assert!(
+                report.iterations() > 0 && report.failed() == 0,
+                "{greeting:?} {model}: {report}"
+            );
+            assert_eq!(
+                count(report, "pong"),
+                report.iterations(),
+                "{greeting:?} {model}: {report}"
+            );
+            assert_eq!(
+                count(report, "hello"),
+                connections,
+                "{greeting:?} {model}: one greeting per connection\n{report}"
+            );
+            assert_eq!(
+                report.frames(),
+                (report.iterations(), report.iterations() + connections),
+                "{greeting:?} {model}: sent, received\n{report}"
+            );
+        }
+        assert_eq!(closed.frames(), (12, 15), "{greeting:?}: {closed}");
+        assert_eq!(single.frames(), (4, 8), "{greeting:?}: {single}");
+    }
+}
+
+/// A welcome the load awaits belongs to the connect: never counted, so the received frames of an open load are its
+/// replies exactly, however many connections the load had to open. (Each reply takes 50 ms and an iteration
+/// starts every 10 ms: the load opens connections inside its iterations, and before this rule each of those
+/// counted its welcome while the first connection's did not.)
+#[tokio::test]
+async fn an_awaited_welcome_is_never_counted_and_open_shards_add_up_to_the_whole() {
+    let url = greeting_server(Greeting::OnOpen, Duration::from_millis(50)).await;
+    let run = |shard: (u32, u32)| {
+        let url = url.clone();
+        async move {
+            Load::new(WsClient::builder(url))
+                .welcome("hello")
+                .open(100.0, Duration::from_millis(300))
+                .shard(shard.0, shard.1)
+                .run(async |client| ping(client).await)
+                .await
+                .expect("the open load runs")
+        }
+    };
+    let whole = run((1, 1)).await;
+    assert_eq!((whole.iterations(), whole.failed()), (30, 0), "{whole}");
+    assert!(
+        count(&whole, "connect") >= 2,
+        "iterations overlap, so more connections open: {whole}"
+    );
+    assert_eq!(whole.frames(), (30, 30), "{whole}");
+    assert_eq!(count(&whole, "hello"), 0, "{whole}");
+    let mut merged = run((1, 2)).await;
+    merged.merge(&run((2, 2)).await);
+    assert_eq!(
+        (merged.iterations(), merged.frames()),
+        (whole.iterations(), whole.frames())
+    );
+    for label in ["pong", "ping.reply", "response", "iteration"] {
+        assert_eq!(count(&merged, label), count(&whole, label), "{label}");
+    }
+}

@@ -238,8 +238,18 @@ struct Rounds {
 
 /// Runs the rounds of one connection, up to `--pipeline` in flight.
 async fn rounds(mut client: WsClient, connection: usize, args: &Args, progress: &ProgressBar) -> Rounds {
-    client.watch_from_now();
-    let first = client.history().len();
+    // The rule of docs/load.md: every frame after the welcome (which the connect awaited) counts, up to the close.
+    let first = client
+        .history()
+        .frames()
+        .iter()
+        .position(|frame| {
+            frame.direction == Direction::In
+                && frame
+                    .json()
+                    .is_some_and(|value| value["type"] == protocol::CONNECTION_ESTABLISHED)
+        })
+        .map_or(0, |welcome| welcome + 1);
     let (mut sent, mut done) = (0, 0);
     let window = args.pipeline as usize;
     let mut error = None;

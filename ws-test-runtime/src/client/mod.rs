@@ -640,6 +640,17 @@ impl WsClient {
         self.cursor = received;
     }
 
+    /// The history index the next receive reads from (crate-only: the load counts a connection's frames from it).
+    pub(crate) fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// The history, shared: it outlives the client (the load counts the frames of a connection's close after
+    /// [`finish`](Self::finish) took the client).
+    pub(crate) fn recording(&self) -> Arc<Recording> {
+        Arc::clone(&self.recording)
+    }
+
     /// [`wait`](Self::wait) from the cursor; on success the cursor moves past what the call used.
     async fn wait_consuming<T>(
         &mut self,

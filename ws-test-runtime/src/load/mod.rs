@@ -42,6 +42,19 @@
 //! - `response`: every client frame to its last reply; `connect`: the handshakes (and the welcome) of the
 //!   connections iterations opened; `iteration`: whole iterations.
 //!
+//! # Which frames count
+//!
+//! Every frame a connection receives after its connect, up to its close, is counted (`frames_received`) and
+//! labelled by its event type; the connect's own (the handshake and, with [`welcome`](Load::welcome), the welcome
+//! and whatever came before it) are not, they are `connect`'s. Each iteration takes what arrived since the one
+//! before it on the same connection ended (the first, since the connect), and closing a connection counts what
+//! came after its last. So a frame no iteration prompted (a greeting the load does not await, a push between
+//! iterations) counts once whether it arrives before an iteration, inside one or after it; a frame that came
+//! before its iteration started is timed from that start (0), one after the last from when the last ended. Shards
+//! of a load merged report exactly the frames of one run of it, in both models, as long as every frame a
+//! connection gets just for opening is awaited as its welcome (the open model opens as many connections as its
+//! timing needs).
+//!
 //! In the open model an iteration that starts late (every connection busy, the machine saturated) is timed from
 //! when it should have started: that lag is added to its `iteration`, its `connect`, and to what its first client
 //! frame prompted, so a stalled server shows in the percentiles instead of slowing the load down (coordinated
@@ -177,6 +190,17 @@ fn schedule(n: u64, rate: f64, ramp: Duration) -> Duration {
         ramp_s + (n - in_ramp) / rate
     };
     Duration::from_secs_f64(seconds)
+}
+
+/// A connection of the load and how far its frames are counted: every frame it receives after its connect (the
+/// handshake and, with [`Load::welcome`], the welcome and what came before it) belongs to an iteration, each taking
+/// what arrived since the one before it ended, and the last frames (up to the close) to the connection's end.
+struct Connection {
+    client: WsClient,
+    /// The history index the next iteration counts from.
+    counted: usize,
+    /// When, on the connection's clock, the last iteration ended (what arrives after is timed from it).
+    idle_since: Duration,
 }
 
 /// What the iterations share while they run: one task polls them all, so a `RefCell` is enough.
@@ -354,13 +378,43 @@ impl Load {
     }
 
     /// A new connection, its welcome awaited; and how long that took.
-    async fn open_connection(&self) -> Result<(WsClient, Duration)> {
+    async fn open_connection(&self) -> Result<(Connection, Duration)> {
         let started = Instant::now();
         let mut client = self.builder.clone().connect().await?;
         if let Some(welcome) = &self.welcome {
             client.expect_type(welcome).await?;
         }
-        Ok((client, started.elapsed()))
+        let took = started.elapsed();
+        // What the connect read (the welcome and anything before it) is the connect's, whenever it came.
+        let counted = client.cursor();
+        let idle_since = Instant::now().saturating_duration_since(client.lock_history().started());
+        Ok((
+            Connection {
+                client,
+                counted,
+                idle_since,
+            },
+            took,
+        ))
+    }
+
+    /// Closes a connection (its close handshake awaited) and counts what arrived after its last iteration, so a
+    /// frame the server sent before its close counts whether it came during an iteration or after it.
+    async fn retire(&self, connection: Connection, state: &RefCell<State>) {
+        let Connection {
+            client,
+            counted,
+            idle_since,
+        } = connection;
+        let recording = client.recording();
+        client.finish().await;
+        let history = recording.history();
+        let rest = history.frames().get(counted..).unwrap_or_default();
+        let mut state = state.borrow_mut();
+        let (sent, received) = self
+            .attribution
+            .record(rest, idle_since, Duration::ZERO, &mut state.report);
+        state.report.count_frames(sent, received);
     }
 
     /// One iteration on `client` (or a new connection); the client back when it can serve another.
@@ -368,9 +422,9 @@ impl Load {
         &self,
         iteration: &F,
         state: &RefCell<State>,
-        client: Option<WsClient>,
+        connection: Option<Connection>,
         intended: Option<Instant>,
-    ) -> Option<WsClient>
+    ) -> Option<Connection>
     where
         F: AsyncFn(&mut WsClient) -> IterationResult,
     {
@@ -379,15 +433,15 @@ impl Load {
             .map(|intended| started.saturating_duration_since(intended))
             .unwrap_or_default();
         state.borrow_mut().in_flight += 1;
-        let (mut client, connect) = match client {
-            Some(mut client) => {
+        let (mut connection, connect) = match connection {
+            Some(mut connection) => {
                 // A reused connection: the iteration reads what arrives from its start, not a late frame of the
-                // iteration before.
-                client.watch_from_now();
-                (client, None)
+                // iteration before (which it still counts: see Connection).
+                connection.client.watch_from_now();
+                (connection, None)
             }
             None => match self.open_connection().await {
-                Ok((client, took)) => (client, Some(took)),
+                Ok((connection, took)) => (connection, Some(took)),
                 Err(error) => {
                     let mut state = state.borrow_mut();
                     state.in_flight -= 1;
@@ -397,13 +451,8 @@ impl Load {
                 }
             },
         };
-        // A new connection's frames count from its first (its welcome); a reused one's from where it stands.
-        let first = if connect.is_some() {
-            0
-        } else {
-            client.lock_history().len()
-        };
-        let outcome = tokio::time::timeout(self.iteration_timeout, iteration(&mut client)).await;
+        let client = &mut connection.client;
+        let outcome = tokio::time::timeout(self.iteration_timeout, iteration(client)).await;
         let ended = Instant::now();
         let error = match outcome {
             Ok(Ok(())) => None,
@@ -418,15 +467,16 @@ impl Load {
         };
         let failed = error.is_some();
         let retire = {
-            let history = client.lock_history();
+            let history = connection.client.lock_history();
             let mut state = state.borrow_mut();
             state.in_flight -= 1;
             let report = &mut state.report;
             let start = started.saturating_duration_since(history.started());
-            let (sent, received) =
-                self.attribution
-                    .record(history.frames().get(first..).unwrap_or_default(), start, lag, report);
+            let frames = history.frames().get(connection.counted..).unwrap_or_default();
+            let (sent, received) = self.attribution.record(frames, start, lag, report);
             report.count_frames(sent, received);
+            connection.counted = history.len();
+            connection.idle_since = ended.saturating_duration_since(history.started());
             if let Some(took) = connect {
                 report.record(Label::CONNECT, Group::Connect, took + lag);
             }
@@ -434,11 +484,11 @@ impl Load {
             report.count_iteration(error);
             history.len() > RETIRE_AFTER_FRAMES
         };
-        if failed || self.per_iteration || retire || client.close_info().is_some() {
-            client.finish().await;
+        if failed || self.per_iteration || retire || connection.client.close_info().is_some() {
+            self.retire(connection, state).await;
             None
         } else {
-            Some(client)
+            Some(connection)
         }
     }
 
@@ -478,13 +528,14 @@ impl Load {
         }
         // The connections first (at most max_handshakes at once: a burst of ten thousand would overflow a
         // server's listen backlog), unless each iteration opens its own; one that cannot be opened stops the run.
-        let mut clients: Vec<Option<WsClient>> = Vec::with_capacity(mine);
+        let mut clients: Vec<Option<Connection>> = Vec::with_capacity(mine);
         if self.per_iteration {
-            let (client, _) = self.open_connection().await?;
-            client.finish().await;
+            // Only a probe that the server can be reached: it runs no iteration, so nothing of it is counted.
+            let (probe, _) = self.open_connection().await?;
+            probe.client.finish().await;
             clients.resize_with(mine, || None);
         } else {
-            let opened: Vec<Result<(WsClient, Duration)>> =
+            let opened: Vec<Result<(Connection, Duration)>> =
                 futures_util::stream::iter((0..mine).map(|_| self.open_connection()))
                     .buffered(self.max_handshakes)
                     .collect()
@@ -502,8 +553,8 @@ impl Load {
             for _ in 0..iterations {
                 client = self.one(iteration, state, client.take(), None).await;
             }
-            if let Some(client) = client {
-                client.finish().await;
+            if let Some(connection) = client {
+                self.retire(connection, state).await;
             }
         });
         let all = futures_util::future::join_all(users);
@@ -536,7 +587,7 @@ impl Load {
         // The server must be reachable at all; this connection serves the first iteration.
         let (first, took) = self.open_connection().await?;
         let mut pool = if self.per_iteration {
-            first.finish().await;
+            first.client.finish().await;
             Vec::new()
         } else {
             state.borrow_mut().report.record(Label::CONNECT, Group::Connect, took);
@@ -595,7 +646,7 @@ impl Load {
                 )));
             }
         }
-        futures_util::future::join_all(pool.into_iter().map(WsClient::finish)).await;
+        futures_util::future::join_all(pool.into_iter().map(|connection| self.retire(connection, state))).await;
         Ok(())
     }
 }
