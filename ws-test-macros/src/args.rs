@@ -150,6 +150,7 @@ pub(crate) struct Args {
     pub(crate) user: Option<LitStr>,
     pub(crate) token: Option<LitStr>,
     pub(crate) subprotocol: Option<LitStr>,
+    pub(crate) protocol: Option<Expr>,
     pub(crate) event_key: Option<LitStr>,
     pub(crate) welcome: Option<LitStr>,
     pub(crate) pattern: Option<LitStr>,
@@ -314,6 +315,41 @@ pub(crate) fn literal(value: &Expr) -> Option<&Lit> {
         Expr::Lit(ExprLit { lit, .. }) => Some(lit),
         Expr::Group(group) => literal(&group.expr),
         _ => None,
+    }
+}
+
+/// The names of the runtime's protocol kits (`ws_test_runtime::protocol::NAMES`, which a test of the runtime keeps
+/// in step with this list).
+pub(crate) const PROTOCOL_NAMES: &[&str] = &["socket.io"];
+
+/// `protocol = "socket.io"` (a kit's name, checked here) or `protocol = EXPR` (a kit with options, your own).
+pub(crate) fn protocol(value: &Expr, errors: &mut Errors) -> Option<Expr> {
+    match literal(value) {
+        Some(Lit::Str(name)) => {
+            let spelled = name.value().trim().to_ascii_lowercase();
+            if PROTOCOL_NAMES.contains(&spelled.as_str()) || spelled == "socketio" {
+                Some(value.clone())
+            } else {
+                errors.at(
+                    name.span(),
+                    format!(
+                        "no protocol kit is called {:?}; the kits are {} (or give an expression: \
+                         `protocol = MyProtocol` or `protocol = ws_test_runtime::protocol::SocketIo::new()`)",
+                        name.value(),
+                        PROTOCOL_NAMES.join(", ")
+                    ),
+                );
+                None
+            }
+        }
+        Some(_) => {
+            errors.at(
+                value.span(),
+                "`protocol` expects a kit's name (`protocol = \"socket.io\"`) or an expression that makes a protocol",
+            );
+            None
+        }
+        None => Some(value.clone()),
     }
 }
 

@@ -176,6 +176,13 @@ use proc_macro::TokenStream;
 /// naming what it answered. ws-test's own server is told to agree to it. Equivalent:
 /// `WsClient::builder(url).subprotocol("graphql-transport-ws")`.
 ///
+/// **`protocol = "socket.io"`** or **`protocol = EXPR`** — every client speaks this protocol: a kit of
+/// `ws_test_runtime::protocol` by name (`"socket.io"`, an unknown name is a compile error naming the kits) or
+/// any expression that makes one (`protocol = ws_test_runtime::protocol::SocketIo::new().namespace("/chat")`,
+/// your own `Protocol`). The client connects where the protocol says, performs its handshake, answers its
+/// heartbeats, and `events`, `expect` and reports read the events it decodes, by its event key (Socket.IO:
+/// `"event"`); `client.emit(name, data)` sends through it. Equivalent: `WsClient::builder(url).protocol(...)`.
+///
 /// **`replay = "tests/fixtures/chat.jsonl"`** — serve a recording (made with `ws-test record` or saved from a
 /// history) as the mock server, embedded at compile time; **`ignore_fields = ["run_id"]`** leaves fields out of
 /// the replay's comparison. Equivalent: `EmbeddedServer::builder().handler(Replay::from_json_lines(text)?)`.

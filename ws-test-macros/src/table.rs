@@ -9,7 +9,7 @@ use syn::Expr;
 
 use crate::args::{
     Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, document, duration, events, path,
-    pattern, positive, recording, route, string, strings, url,
+    pattern, positive, protocol, recording, route, string, strings, url,
 };
 use crate::expand;
 
@@ -352,6 +352,14 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
                 .map(|protocol| quote!(.subprotocol(#protocol)))
         },
         doc: "the subprotocol every client offers (Sec-WebSocket-Protocol)",
+    },
+    Argument {
+        name: "protocol",
+        on: On::Both,
+        parse: |value, args, errors| args.protocol = protocol(value, errors),
+        rules: &[],
+        expand: |args, _| args.protocol.as_ref().map(|protocol| quote!(.protocol(#protocol))),
+        doc: "the protocol every client speaks: a kit's name (\"socket.io\") or an expression (`SocketIo::new().namespace(\"/chat\")`)",
     },
     Argument {
         name: "skip_welcome",

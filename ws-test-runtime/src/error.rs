@@ -86,6 +86,18 @@ pub enum Error {
         body: String,
     },
 
+    /// The connection's [protocol](crate::protocol) could not complete its handshake after the upgrade: the
+    /// server refused it (a Socket.IO namespace connect answered with a connect error, say).
+    #[error("the {protocol} handshake with {url} failed: {reason}")]
+    Handshake {
+        /// The URL the client connected to.
+        url: String,
+        /// The protocol's name.
+        protocol: String,
+        /// Why, with the server's words.
+        reason: String,
+    },
+
     /// Nothing satisfying the wait arrived before its deadline.
     #[error("timed out after {after:?} waiting for {awaited}; {}", describe_received(.received))]
     Timeout {

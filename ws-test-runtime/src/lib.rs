@@ -117,6 +117,7 @@ mod metrics;
 mod panics;
 pub mod prelude;
 mod profile;
+pub mod protocol;
 mod recorder;
 mod replay;
 mod router;
@@ -131,7 +132,7 @@ mod tls;
 mod transport;
 mod wire;
 
-pub use chat::{ChatAgent, ChatEvent, EventMeta, Fault, protocol, suite};
+pub use chat::{ChatAgent, ChatEvent, EventMeta, Fault, suite};
 pub use client::{ClientBuilder, ExpectGuard, Receive, Tap, WsClient};
 pub use driver::outcome::{TestError, TestResult};
 pub use error::{Error, ExpectationFailure, PatternError, Result};

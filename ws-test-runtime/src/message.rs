@@ -91,7 +91,12 @@ pub(crate) fn binary_is_not_json(bytes: &[u8]) -> Error {
     }
 }
 
-/// `value` as the text of a JSON frame: what every `send_json` and `broadcast` sends.
+/// `value` as JSON (what `emit` and `send_event` hand to a protocol).
+pub(crate) fn json_value(value: impl serde_core::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(&value).map_err(Error::Serialize)
+}
+
+/// `value` as JSON text.
 pub(crate) fn json_text(value: impl serde_core::Serialize) -> Result<String> {
     serde_json::to_string(&value).map_err(Error::Serialize)
 }

@@ -1,5 +1,5 @@
 //! The chat kit: the seed's AI chat agent protocol (`PROTOCOL.md`) in one part — the built-in [`ChatAgent`] and
-//! its [`Fault`]s, the typed [`ChatEvent`]s, the wire names of [`protocol`], the check [`suite`], and the welcome
+//! its [`Fault`]s, the typed [`ChatEvent`]s, the wire names of [`protocol`](crate::protocol), the check [`suite`], and the welcome
 //! (`connection_established`) that the agent, a `Router::with_welcome` and a replay of a chat session send.
 //!
 //! The core (server, client, history, expect, driver) names no protocol: it speaks of frames, events, keys and
@@ -8,7 +8,6 @@
 
 pub(crate) mod agent;
 pub(crate) mod events;
-pub mod protocol;
 pub mod suite;
 
 use std::sync::Arc;
@@ -25,7 +24,7 @@ pub(crate) fn default_handler() -> Arc<dyn DynHandler> {
 }
 
 /// The welcome the built-in agent sends first on every connection.
-pub(crate) const WELCOME: &str = protocol::CONNECTION_ESTABLISHED;
+pub(crate) const WELCOME: &str = crate::protocol::CONNECTION_ESTABLISHED;
 
 impl Router {
     /// Sends the built-in agent's `connection_established` welcome (with the connection and user ids) on every
@@ -49,5 +48,27 @@ impl Replay {
     /// `#[ws_test]` driver then waits for it, as it does with the built-in agent).
     pub fn sends_welcome(&self) -> bool {
         self.opening_event() == Some(WELCOME)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChatEvent;
+
+    /// The wire names of `protocol` spell the five events as `ChatEvent` declares them.
+    #[test]
+    fn the_wire_names_are_the_events_names() {
+        use crate::protocol::{AGENT_COMPLETED, AGENT_STARTED, AGENT_THINKING, TOOL_COMPLETED, TOOL_EXECUTING};
+        assert_eq!(
+            ChatEvent::NAMES,
+            [
+                AGENT_STARTED,
+                AGENT_THINKING,
+                TOOL_EXECUTING,
+                TOOL_COMPLETED,
+                AGENT_COMPLETED
+            ]
+        );
+        assert_eq!(crate::protocol::ERROR, crate::router::ERROR_EVENT);
     }
 }

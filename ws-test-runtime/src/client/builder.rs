@@ -53,6 +53,8 @@ pub struct ClientBuilder {
     max_message_size: Option<usize>,
     #[cfg(feature = "tls")]
     trust: crate::tls::Trust,
+    /// Why [`protocol`](Self::protocol) could not be used, said at connect.
+    protocol_error: Option<String>,
     pub(crate) options: Options,
 }
 
@@ -67,6 +69,8 @@ pub(crate) struct Options {
     pub(crate) event_key: crate::Field,
     /// Turns received binary frames into JSON.
     pub(crate) decoder: Option<super::tap::Decoder>,
+    /// The connection's protocol ([`ClientBuilder::protocol`]).
+    pub(crate) protocol: Option<crate::protocol::SharedProtocol>,
 }
 
 impl std::fmt::Debug for Options {
@@ -78,6 +82,10 @@ impl std::fmt::Debug for Options {
             .field("max_history_bytes", &self.max_history_bytes)
             .field("event_key", &self.event_key)
             .field("decoder", &self.decoder.is_some())
+            .field(
+                "protocol",
+                &self.protocol.as_ref().map(|protocol| protocol.name().to_owned()),
+            )
             .finish()
     }
 }
@@ -99,7 +107,9 @@ impl ClientBuilder {
                 max_history_bytes: super::DEFAULT_MAX_HISTORY_BYTES,
                 event_key: crate::Field::type_key(),
                 decoder: None,
+                protocol: None,
             },
+            protocol_error: None,
             url: url.into(),
             token: None,
             user_id: None,
@@ -180,6 +190,44 @@ impl ClientBuilder {
         self.options.decoder = Some(std::sync::Arc::new(move |bytes: &[u8]| {
             decode(bytes).map_err(|error| error.to_string())
         }));
+        self
+    }
+
+    /// Speaks `protocol` on the connection: a kit of [`ws_test_runtime::protocol`](crate::protocol) by value
+    /// (`SocketIo::new().namespace("/chat")`) or by name (`"socket.io"`), or your own
+    /// [`Protocol`](crate::protocol::Protocol). The client connects where the protocol says (Socket.IO: its
+    /// path and query on the URL's host), offers its subprotocol, names events by its event key, performs its
+    /// handshake before [`connect`](Self::connect) returns (a refusal fails the connect with the server's
+    /// words), answers what it answers by itself (heartbeats), and presents each event it decodes to
+    /// expectations, receives and reports; [`WsClient::emit`] and [`WsClient::send_event`] send through it. An
+    /// unknown name fails the connect, naming the kits.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::protocol::SocketIo;
+    ///
+    /// let by_name = WsClient::builder("ws://127.0.0.1:3000").protocol("socket.io");
+    /// let with_options = WsClient::builder("ws://127.0.0.1:3000").protocol(SocketIo::new().namespace("/chat"));
+    /// # let _ = (by_name, with_options);
+    /// ```
+    pub fn protocol(mut self, protocol: impl crate::protocol::IntoProtocol) -> Self {
+        match protocol.into_protocol() {
+            Ok(protocol) => {
+                match protocol.url(&self.url) {
+                    Ok(url) => {
+                        self.url = url.clone();
+                        self.options.url = url;
+                    }
+                    Err(why) => self.protocol_error = Some(why),
+                }
+                if let Some(subprotocol) = protocol.subprotocol() {
+                    self.subprotocols.push(subprotocol.to_owned());
+                }
+                self.options.event_key = protocol.event_key();
+                self.options.protocol = Some(protocol);
+            }
+            Err(error) => self.protocol_error = Some(error.to_string()),
+        }
         self
     }
 
@@ -273,8 +321,17 @@ impl ClientBuilder {
     /// An HTTP refusal of the upgrade (401, 403, 404, ...) is not retried: it is returned at once as
     /// [`Error::Rejected`] with the status and the server's explanation.
     pub async fn connect(self) -> Result<WsClient> {
+        if let Some(why) = &self.protocol_error {
+            return Err(Error::Config(why.clone()));
+        }
+        let started = Instant::now();
         let (socket, subprotocol) = self.open().await?;
-        Ok(WsClient::from_socket(socket, subprotocol, &self.options))
+        let mut client = WsClient::from_socket(socket, subprotocol, &self.options);
+        if client.protocol.is_some() {
+            let left = self.connect_timeout.saturating_sub(started.elapsed());
+            client.protocol_handshake(left).await?;
+        }
+        Ok(client)
     }
 
     /// Connects as [`connect`](Self::connect) does, and hands over the bare socket with the subprotocol the

@@ -32,12 +32,25 @@ pub use tap::Tap;
 use crate::expect::{Expectation, Matched};
 use crate::history::{Decoded, Direction, Frame, FrameKind, History};
 use crate::message::{CloseInfo, Message, json_text};
+use crate::protocol::{Handshake, Meaning, ProtocolSession, Step};
 use crate::transport::Stream;
 use crate::wire::close_code;
 use crate::wire::{self, Incoming, clip_reason};
 use crate::{Error, Result, timeout};
 
 pub(crate) type Socket = WebSocketStream<Stream>;
+
+/// The write half, shared by the client and, for a protocol that answers by itself (heartbeats), its reader.
+type SharedSink = Arc<tokio::sync::Mutex<SplitSink<Socket, WsMessage>>>;
+
+/// A connection's protocol state, shared by the reader (which shows it every frame) and the client (which
+/// encodes through it).
+type SharedSession = Arc<std::sync::Mutex<Box<dyn ProtocolSession>>>;
+
+/// Locks a protocol session; a panic in a protocol's code leaves it usable.
+fn lock_session(session: &SharedSession) -> std::sync::MutexGuard<'_, Box<dyn ProtocolSession>> {
+    session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// How [`WsClient::write_frame`] hands a frame to the socket.
 #[derive(Debug, Clone, Copy)]
@@ -98,8 +111,10 @@ pub(crate) const DEFAULT_MAX_HISTORY_BYTES: usize = 64 << 20;
 /// ```
 pub struct WsClient {
     url: String,
-    sink: Option<SplitSink<Socket, WsMessage>>,
+    sink: Option<SharedSink>,
     recording: Arc<Recording>,
+    /// The protocol's name and this connection's state of it ([`ClientBuilder::protocol`]).
+    protocol: Option<(String, SharedSession)>,
     /// The reading task, until a goodbye takes it.
     reader: Option<JoinHandle<()>>,
     subprotocol: Option<String>,
@@ -143,11 +158,22 @@ impl WsClient {
             options.decoder.clone(),
         );
         let (sink, stream) = socket.split();
-        let reader = crate::task::spawn(read_loop(stream, Arc::clone(&recording)));
+        let sink: SharedSink = Arc::new(tokio::sync::Mutex::new(sink));
+        let protocol = options.protocol.as_ref().map(|protocol| {
+            let session: SharedSession = Arc::new(std::sync::Mutex::new(protocol.session()));
+            (protocol.name().to_owned(), session)
+        });
+        let speaker = protocol.as_ref().map(|(_, session)| Speaker {
+            session: Arc::clone(session),
+            sink: Arc::clone(&sink),
+            send_timeout: options.send_timeout,
+        });
+        let reader = crate::task::spawn(read_loop(stream, Arc::clone(&recording), speaker));
         WsClient {
             url: options.url.clone(),
             sink: Some(sink),
             recording,
+            protocol,
             reader: Some(reader),
             subprotocol,
             recv_timeout: options.recv_timeout,
@@ -207,6 +233,150 @@ impl WsClient {
     pub async fn send_json(&mut self, value: impl Serialize) -> Result<()> {
         let text = json_text(value)?;
         self.send_text(text).await
+    }
+
+    /// Sends the event `name` with `data` through the connection's [protocol](crate::protocol): Socket.IO's
+    /// `42["add user","alice"]` for `client.emit("add user", json!("alice"))`, whatever the protocol makes of
+    /// `{"event": NAME, "data": DATA}`. Without a protocol, a JSON frame with the event key set: `data` itself
+    /// when it is an object (`emit("chat_message", json!({"content": "hi"}))` sends
+    /// `{"type":"chat_message","content":"hi"}`), else `{"type": NAME, "data": DATA}`.
+    pub async fn emit(&mut self, name: impl AsRef<str>, data: impl Serialize) -> Result<()> {
+        let name = name.as_ref();
+        let data = crate::message::json_value(data)?;
+        if self.protocol.is_some() {
+            return self.send_event(serde_json::json!({"event": name, "data": data})).await;
+        }
+        let key = self.recording.event_key.clone();
+        let event = match data {
+            Value::Object(mut object) if !key.as_str().starts_with('/') => {
+                object.insert(key.as_str().to_owned(), Value::String(name.to_owned()));
+                Value::Object(object)
+            }
+            data if !key.as_str().starts_with('/') => serde_json::json!({key.as_str(): name, "data": data}),
+            _ => {
+                return Err(Error::Config(format!(
+                    "emit cannot name an event by the pointer {key}; send the frame with send_json"
+                )));
+            }
+        };
+        self.send_json(event).await
+    }
+
+    /// Sends an event value through the connection's [protocol](crate::protocol) (Socket.IO:
+    /// `{"event": "x", "args": [1, 2], "nsp": "/admin"}`); without one, as a JSON text frame. The history
+    /// records each frame with the event beside it.
+    pub async fn send_event(&mut self, event: impl Serialize) -> Result<()> {
+        let event = crate::message::json_value(event)?;
+        let Some((name, session)) = &self.protocol else {
+            return self.send_json(event).await;
+        };
+        let encoded = lock_session(session).encode(&event);
+        let frames = encoded.map_err(|why| Error::Config(format!("{name} cannot send {event}: {why}")))?;
+        self.send_encoded(frames, event, "send an event").await
+    }
+
+    /// Sends the event `name` with `data` as a request for an acknowledgement and waits (at most the receive
+    /// timeout) for it: the acknowledgement's arguments. Socket.IO: `42<id>["ping",{}]` answered by
+    /// `43<id>[...]`. The cursor stays where it was: an acknowledgement is not an event. Without a protocol
+    /// that has acknowledgements, an [`Error::Config`] says so.
+    pub async fn emit_with_ack(&mut self, name: impl AsRef<str>, data: impl Serialize) -> Result<Vec<Value>> {
+        let name = name.as_ref();
+        let event = serde_json::json!({"event": name, "data": crate::message::json_value(data)?});
+        let Some((protocol, session)) = self.protocol.clone() else {
+            return Err(Error::Config(format!(
+                "emit_with_ack({name:?}) needs a protocol with acknowledgements (ClientBuilder::protocol,                  `protocol = \"socket.io\"`); this connection has none"
+            )));
+        };
+        let requested = lock_session(&session).request(&event);
+        let (frames, id) =
+            requested.map_err(|why| Error::Config(format!("{protocol} cannot send {event} as a request: {why}")))?;
+        let from = self.lock_history().len();
+        self.send_encoded(frames, event, "send a request").await?;
+        let awaited = format!("the acknowledgement of {name:?} ({protocol} {id})");
+        let within = self.recv_timeout;
+        let (reply, _) = self
+            .wait(&awaited, within, from, |seen| match seen {
+                Seen::Frame(frame) if tap::is_data(frame) => {
+                    let decoded = frame.json()?;
+                    lock_session(&session).reply(&id, &decoded).map(Ok)
+                }
+                _ => None,
+            })
+            .await
+            .and_then(|(reply, until)| match reply {
+                Ok(value) => Ok((value, until)),
+                Err(why) => Err(Error::Unexpected {
+                    expected: awaited.clone(),
+                    received: why,
+                }),
+            })?;
+        Ok(match reply {
+            Value::Array(args) => args,
+            other => vec![other],
+        })
+    }
+
+    /// Sends the frames a protocol encoded for `event`: the first recorded with the event beside it, the rest
+    /// (binary attachments) as the protocol's own.
+    async fn send_encoded(&mut self, frames: Vec<Message>, event: Value, action: &str) -> Result<()> {
+        let mut decoded = Some(Decoded::Json(event));
+        for frame in frames {
+            let meaning = decoded
+                .take()
+                .unwrap_or_else(|| Decoded::Control("a binary attachment of the event before".to_owned()));
+            let kind = frame.clone().into_frame_kind();
+            self.write_decoded(kind, Some(meaning), wire::outgoing(frame), action, Write::Send)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Performs the protocol's handshake after the upgrade: its first frames, then waits (at most `within`)
+    /// until the protocol says it is done; a refusal is an [`Error::Handshake`] with the server's words.
+    pub(crate) async fn protocol_handshake(&mut self, within: Duration) -> Result<()> {
+        let Some((protocol, session)) = self.protocol.clone() else {
+            return Ok(());
+        };
+        let started = lock_session(&session).start();
+        for frame in started {
+            let kind = frame.clone().into_frame_kind();
+            let meaning = Decoded::Control(format!("the {protocol} handshake"));
+            self.write_decoded(
+                kind,
+                Some(meaning),
+                wire::outgoing(frame),
+                "start the protocol",
+                Write::Send,
+            )
+            .await?;
+        }
+        let state = || lock_session(&session).handshake();
+        let awaited = match state() {
+            Handshake::Done => return Ok(()),
+            Handshake::Refused(reason) => {
+                return Err(Error::Handshake {
+                    url: self.url.clone(),
+                    protocol,
+                    reason,
+                });
+            }
+            Handshake::Pending(what) => format!("the {protocol} handshake: {what}"),
+        };
+        let url = self.url.clone();
+        self.wait(&awaited, within, 0, |seen| match seen {
+            Seen::Frame(_) => match state() {
+                Handshake::Pending(_) => None,
+                Handshake::Done => Some(Ok(())),
+                Handshake::Refused(reason) => Some(Err(Error::Handshake {
+                    url: url.clone(),
+                    protocol: protocol.clone(),
+                    reason,
+                })),
+            },
+            Seen::Closed(_) => None,
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Sends a text frame exactly as given (it need not be JSON).
@@ -292,10 +462,11 @@ impl WsClient {
             return Ok(());
         }
         let within = self.send_timeout;
-        let Some(sink) = self.sink.as_mut() else {
+        let Some(sink) = self.sink.clone() else {
             return Err(self.closed_error("flush queued frames"));
         };
         self.unflushed = false;
+        let mut sink = sink.lock().await;
         match tokio::time::timeout(within, sink.flush()).await {
             Ok(flushed) => flushed.map_err(|error| self.send_error(error, "flush queued frames")),
             Err(_) => Err(self.send_timed_out("flush queued frames", None)),
@@ -373,15 +544,28 @@ impl WsClient {
     /// Records a frame and hands it to the socket: `Send` writes it (and anything queued before it) out,
     /// `Feed` queues it.
     async fn write_frame(&mut self, kind: FrameKind, frame: WsMessage, action: &str, how: Write) -> Result<()> {
+        self.write_decoded(kind, None, frame, action, how).await
+    }
+
+    /// [`write_frame`](Self::write_frame), recording what the frame means to the connection's protocol.
+    async fn write_decoded(
+        &mut self,
+        kind: FrameKind,
+        decoded: Option<Decoded>,
+        frame: WsMessage,
+        action: &str,
+        how: Write,
+    ) -> Result<()> {
         if self.closed.is_some() {
             return Err(self.closed_error(action));
         }
         let within = self.send_timeout;
-        let Some(sink) = self.sink.as_mut() else {
+        let Some(sink) = self.sink.clone() else {
             return Err(self.closed_error(action));
         };
+        let mut sink = sink.lock().await;
         let size = kind.payload_len();
-        self.recording.record(Direction::Out, kind);
+        self.recording.record_decoded(Direction::Out, kind, decoded);
         let written = match how {
             Write::Send => {
                 self.unflushed = false;
@@ -641,12 +825,14 @@ impl WsClient {
     }
 
     /// The history index the next receive reads from (crate-only: the load counts a connection's frames from it).
+    #[cfg(feature = "load")]
     pub(crate) fn cursor(&self) -> usize {
         self.cursor
     }
 
     /// The history, shared: it outlives the client (the load counts the frames of a connection's close after
     /// [`finish`](Self::finish) took the client).
+    #[cfg(feature = "load")]
     pub(crate) fn recording(&self) -> Arc<Recording> {
         Arc::clone(&self.recording)
     }
@@ -847,9 +1033,9 @@ impl WsClient {
         let sink = self.sink.take().filter(|_| self.closed.is_none());
         let stop = reader.abort_handle();
         let goodbye = async move {
-            if let Some(mut sink) = sink {
+            if let Some(sink) = sink {
                 let goodbye = CloseInfo::new(close_code::NORMAL, "client dropped");
-                let _ = sink.send(wire::close_frame(&goodbye)).await;
+                let _ = sink.lock().await.send(wire::close_frame(&goodbye)).await;
             }
             let _ = reader.await;
         };
@@ -897,7 +1083,46 @@ fn describe_read_error(error: &tokio_tungstenite::tungstenite::Error) -> String 
     }
 }
 
-async fn read_loop(mut stream: SplitStream<Socket>, recording: Arc<Recording>) {
+/// The reader's side of a protocol: it shows the protocol every received data frame and sends its answers.
+struct Speaker {
+    session: SharedSession,
+    sink: SharedSink,
+    send_timeout: Duration,
+}
+
+impl Speaker {
+    /// What the protocol makes of `message` (a panic in its code is an unreadable frame, not a dead reader).
+    fn hear(&self, message: &Message) -> Step {
+        let heard = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            lock_session(&self.session).receive(message)
+        }));
+        heard.unwrap_or_else(|panic| {
+            Step::invalid(format!(
+                "the protocol panicked reading this frame: {}",
+                crate::panics::panic_message(&*panic)
+            ))
+        })
+    }
+
+    /// Sends the protocol's answers, recorded as its own frames; false when the connection cannot take them.
+    async fn answer(&self, recording: &Recording, replies: Vec<Message>) -> bool {
+        for reply in replies {
+            recording.record_decoded(
+                Direction::Out,
+                reply.clone().into_frame_kind(),
+                Some(Decoded::Control("the protocol's own answer".to_owned())),
+            );
+            let mut sink = self.sink.lock().await;
+            match tokio::time::timeout(self.send_timeout, sink.send(wire::outgoing(reply))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return false,
+            }
+        }
+        true
+    }
+}
+
+async fn read_loop(mut stream: SplitStream<Socket>, recording: Arc<Recording>, speaker: Option<Speaker>) {
     let closing = |close: CloseInfo| recording.close(close);
     let mut closed = false;
     while let Some(item) = stream.next().await {
@@ -935,7 +1160,24 @@ async fn read_loop(mut stream: SplitStream<Socket>, recording: Arc<Recording>) {
                 break;
             }
         };
-        if let Err(flooded) = recording.record_within_cap(message.into_frame_kind()) {
+        let step = speaker.as_ref().map(|speaker| speaker.hear(&message));
+        let (decoded, replies) = match step {
+            Some(Step { meaning, replies }) => (
+                Some(match meaning {
+                    Meaning::Event(value) => Decoded::Json(value),
+                    Meaning::Control(what) => Decoded::Control(what),
+                    Meaning::Invalid(why) => Decoded::Failed(why),
+                }),
+                replies,
+            ),
+            None => (None, Vec::new()),
+        };
+        let recorded = recording.record_within_cap(message.into_frame_kind(), decoded);
+        if let (Some(speaker), false) = (&speaker, replies.is_empty()) {
+            // A heartbeat the connection cannot answer ends in the server's close or a reset, which is read next.
+            speaker.answer(&recording, replies).await;
+        }
+        if let Err(flooded) = recorded {
             {
                 // Stop reading: what the server sends from now on is not kept, and every wait says why.
                 tracing::warn!(%flooded, "the server flooded the client; it stops reading");
@@ -958,7 +1200,11 @@ fn frame_json(frame: &Frame) -> Option<Result<Value>> {
         return None;
     }
     Some(match (&frame.kind, &frame.decoded) {
-        (FrameKind::Binary(_), Some(Decoded::Json(value))) => Ok(value.clone()),
+        (_, Some(Decoded::Json(value))) => Ok(value.clone()),
+        (FrameKind::Text(text), Some(Decoded::Failed(reason))) => Err(Error::NotJson {
+            received: crate::history::summarize_text(text),
+            reason: format!("the protocol cannot read it: {reason}"),
+        }),
         (FrameKind::Binary(bytes), Some(Decoded::Failed(reason))) => Err(Error::NotJson {
             received: format!(
                 "binary frame of {} byte(s) starting {}",
@@ -968,7 +1214,7 @@ fn frame_json(frame: &Frame) -> Option<Result<Value>> {
             reason: format!("the decoder refused it: {reason}"),
         }),
         (FrameKind::Text(text), _) => crate::message::parse_json(text),
-        (FrameKind::Binary(bytes), None) => Err(crate::message::binary_is_not_json(bytes)),
+        (FrameKind::Binary(bytes), _) => Err(crate::message::binary_is_not_json(bytes)),
         _ => return None,
     })
 }

@@ -51,7 +51,13 @@ impl Recording {
 
     /// Records a received data frame unless it would take the received frames over the cap; the error is the
     /// sentence that says so.
-    pub(crate) fn record_within_cap(&self, kind: FrameKind) -> std::result::Result<usize, String> {
+    /// `decoded` is what the connection's protocol made of it; without a protocol, a binary frame goes through
+    /// the decoder.
+    pub(crate) fn record_within_cap(
+        &self,
+        kind: FrameKind,
+        decoded: Option<Decoded>,
+    ) -> std::result::Result<usize, String> {
         let cost = kind.payload_len() + FRAME_OVERHEAD;
         let held = self.received_bytes.load(Ordering::Relaxed);
         if held + cost > self.max_bytes {
@@ -67,6 +73,7 @@ impl Recording {
         self.received_bytes.store(held + cost, Ordering::Relaxed);
         // Decoded once, as it arrives, before anyone watching is woken.
         let decoded = match (&kind, &self.decoder) {
+            _ if decoded.is_some() => decoded,
             (FrameKind::Binary(bytes), Some(decode)) => Some(match decode(bytes) {
                 Ok(value) => Decoded::Json(value),
                 Err(reason) => Decoded::Failed(reason),
@@ -91,7 +98,19 @@ impl Recording {
 
     /// Records a frame and wakes the watchers; returns its index.
     pub(crate) fn record(&self, direction: Direction, kind: FrameKind) -> usize {
-        let index = self.history().record(direction, kind);
+        self.record_decoded(direction, kind, None)
+    }
+
+    /// Records a frame with what it meant to the connection's protocol, and wakes the watchers.
+    pub(crate) fn record_decoded(&self, direction: Direction, kind: FrameKind, decoded: Option<Decoded>) -> usize {
+        let index = {
+            let mut history = self.history();
+            let index = history.record(direction, kind);
+            if let Some(decoded) = decoded {
+                history.set_decoded(index, decoded);
+            }
+            index
+        };
         self.changed.send_modify(|version| *version += 1);
         index
     }
@@ -114,13 +133,16 @@ impl Recording {
 }
 
 /// Whether `frame` is a received text or binary frame.
+/// A protocol's own frames (heartbeats, the handshake) are not data: no receive or expectation reads them.
 pub(crate) fn is_data(frame: &Frame) -> bool {
-    frame.direction == Direction::In && matches!(frame.kind, FrameKind::Text(_) | FrameKind::Binary(_))
+    frame.direction == Direction::In
+        && matches!(frame.kind, FrameKind::Text(_) | FrameKind::Binary(_))
+        && !matches!(frame.decoded, Some(Decoded::Control(_)))
 }
 
 /// The data message of a received text or binary frame.
 pub(crate) fn data_message(frame: &Frame) -> Option<Message> {
-    if frame.direction != Direction::In {
+    if !is_data(frame) {
         return None;
     }
     match &frame.kind {
@@ -132,19 +154,19 @@ pub(crate) fn data_message(frame: &Frame) -> Option<Message> {
 
 /// A received data frame as the matcher and the report see it, read in place (a text frame is parsed once).
 fn report_frame(frame: &Frame) -> Option<ReportFrame> {
-    if frame.direction != Direction::In {
+    if !is_data(frame) {
         return None;
     }
-    match &frame.kind {
-        FrameKind::Text(text) => Some(ReportFrame::from_text(frame.index, Some(frame.at), text)),
-        FrameKind::Binary(bytes) => Some(match &frame.decoded {
-            Some(Decoded::Json(value)) => ReportFrame::from_value(frame.index, Some(frame.at), value),
-            // A frame that did not decode is shown with the decoder's error and its first bytes.
-            Some(Decoded::Failed(_)) => ReportFrame::not_json(frame.index, Some(frame.at), frame.summary()),
-            None => ReportFrame::from_message(frame.index, Some(frame.at), &Message::Binary(bytes.clone())),
-        }),
-        _ => None,
-    }
+    Some(match (&frame.kind, &frame.decoded) {
+        (_, Some(Decoded::Json(value))) => ReportFrame::from_value(frame.index, Some(frame.at), value),
+        // A frame that did not decode is shown with the decoder's (or the protocol's) error and its first bytes.
+        (_, Some(Decoded::Failed(_))) => ReportFrame::not_json(frame.index, Some(frame.at), frame.summary()),
+        (FrameKind::Text(text), _) => ReportFrame::from_text(frame.index, Some(frame.at), text),
+        (FrameKind::Binary(bytes), _) => {
+            ReportFrame::from_message(frame.index, Some(frame.at), &Message::Binary(bytes.clone()))
+        }
+        _ => return None,
+    })
 }
 
 /// A read-only view of a client's connection that stays valid after the client is gone.

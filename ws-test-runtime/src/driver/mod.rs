@@ -125,6 +125,7 @@ pub struct TestSpec {
     app: Option<fn(ServerBuilder) -> AppFuture>,
     serve: Option<Serve>,
     subprotocol: Option<String>,
+    protocol: Option<crate::protocol::SharedProtocol>,
     event_key: Option<crate::Field>,
     welcome: Option<String>,
     decode: Option<Decode>,
@@ -161,6 +162,7 @@ impl TestSpec {
             app: None,
             serve: None,
             subprotocol: None,
+            protocol: None,
             event_key: None,
             welcome: None,
             decode: None,
@@ -273,6 +275,19 @@ impl TestSpec {
     /// default, `handler`, `server`) is told to agree to it; an `app`, a `serve` server or a `url` decides.
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocol = Some(protocol.into());
+        self
+    }
+
+    /// The protocol every client speaks (the macro's `protocol = "socket.io"` or `protocol = EXPR`): a kit of
+    /// [`ws_test_runtime::protocol`](crate::protocol) by value or by name, or your own
+    /// [`Protocol`](crate::protocol::Protocol); see [`ClientBuilder::protocol`](crate::ClientBuilder::protocol).
+    /// Its event key names the events unless [`event_key`](Self::event_key) says otherwise. A name that is no kit
+    /// fails the test before it starts, naming the kits.
+    pub fn protocol(mut self, protocol: impl crate::protocol::IntoProtocol) -> Self {
+        match protocol.into_protocol() {
+            Ok(protocol) => self.protocol = Some(protocol),
+            Err(error) => self.problems.push(error.to_string()),
+        }
         self
     }
 
@@ -751,6 +766,9 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
         }
         if let Some(protocol) = &spec.subprotocol {
             builder = builder.subprotocol(protocol.clone());
+        }
+        if let Some(protocol) = &spec.protocol {
+            builder = builder.protocol(std::sync::Arc::clone(protocol));
         }
         if let Some(key) = &spec.event_key {
             builder = builder.event_key(key);

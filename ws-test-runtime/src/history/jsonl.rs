@@ -62,12 +62,14 @@ struct Line {
     reason: Option<String>,
     /// A binary frame's decoded JSON (the bytes stay in `base64`).
     decoded: Option<serde_json::Value>,
-    /// Why a binary frame did not decode.
+    /// Why a frame did not decode.
     decode_error: Option<String>,
+    /// What a frame of the connection's protocol's own was (a heartbeat, the handshake).
+    control: Option<String>,
 }
 
 crate::serialization::serialize_struct!(Line {
-    ?index, direction, at_ms, kind, ?text, ?base64, ?code, ?reason, ?decoded, ?decode_error
+    ?index, direction, at_ms, kind, ?text, ?base64, ?code, ?reason, ?decoded, ?decode_error, ?control
 });
 
 impl Line {
@@ -84,6 +86,7 @@ impl Line {
             reason: object.optional("reason")?,
             decoded: object.optional("decoded")?,
             decode_error: object.optional("decode_error")?,
+            control: object.optional("control")?,
         })
     }
 }
@@ -125,10 +128,12 @@ pub(crate) fn frame_line(frame: &Frame) -> String {
         reason: None,
         decoded: None,
         decode_error: None,
+        control: None,
     };
     match &frame.decoded {
         Some(Decoded::Json(value)) => line.decoded = Some(value.clone()),
         Some(Decoded::Failed(reason)) => line.decode_error = Some(reason.clone()),
+        Some(Decoded::Control(what)) => line.control = Some(what.clone()),
         None => {}
     }
     let kind = match &frame.kind {
@@ -273,10 +278,11 @@ pub(crate) fn read_numbered(text: &str, source: &str) -> Result<(History, Vec<us
             }
         };
         let index = history.record_at(direction, at, kind);
-        match (line.decoded, line.decode_error) {
-            (Some(value), _) => history.set_decoded(index, Decoded::Json(value)),
-            (None, Some(reason)) => history.set_decoded(index, Decoded::Failed(reason)),
-            (None, None) => {}
+        match (line.decoded, line.decode_error, line.control) {
+            (Some(value), _, _) => history.set_decoded(index, Decoded::Json(value)),
+            (None, Some(reason), _) => history.set_decoded(index, Decoded::Failed(reason)),
+            (None, None, Some(what)) => history.set_decoded(index, Decoded::Control(what)),
+            (None, None, None) => {}
         }
         numbers.push(number);
     }

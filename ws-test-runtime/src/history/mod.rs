@@ -89,18 +89,24 @@ pub struct Frame {
     pub at: Duration,
     /// What it carried.
     pub kind: FrameKind,
-    /// A binary frame received by a client with a decoder ([`ClientBuilder::decode`](crate::ClientBuilder::decode)):
-    /// what it decoded to, once, as it arrived.
+    /// What the frame meant, read once as it arrived: a binary frame received by a client with a decoder
+    /// ([`ClientBuilder::decode`](crate::ClientBuilder::decode)), or any frame of a connection with a
+    /// [protocol](crate::protocol) (its event, or a frame of the protocol's own).
     pub decoded: Option<Decoded>,
 }
 
-/// What a binary frame decoded to with the connection's decoder (MessagePack, CBOR, protobuf to JSON).
+/// What a frame decoded to with the connection's decoder (MessagePack, CBOR, protobuf to JSON) or its
+/// [protocol](crate::protocol).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
     /// The frame as JSON: expectations, `recv_json`, `expect_type`, reports and timelines read this.
     Json(Value),
-    /// The decoder refused the frame: its error, in words. Reports show it with the frame's first bytes.
+    /// The decoder or the protocol refused the frame: its error, in words. Reports show it with the frame's
+    /// first bytes.
     Failed(String),
+    /// A frame of the protocol's own (a heartbeat, the handshake, part of an event still waiting for its binary
+    /// attachments): not an event, and no receive or expectation reads it. The words say what it was.
+    Control(String),
 }
 
 /// The first bytes of a payload in hex, for messages about a frame that did not decode.
@@ -126,11 +132,13 @@ impl Frame {
         }
     }
 
-    /// The frame as JSON: a text frame holding JSON, or a binary frame that decoded.
+    /// The frame as JSON: what it decoded to, else a text frame holding JSON (none for a protocol's own frame or
+    /// one that did not decode).
     pub fn json(&self) -> Option<Value> {
-        match (&self.kind, &self.decoded) {
-            (FrameKind::Binary(_), Some(Decoded::Json(value))) => Some(value.clone()),
-            _ => self.text().and_then(|text| serde_json::from_str(text).ok()),
+        match &self.decoded {
+            Some(Decoded::Json(value)) => Some(value.clone()),
+            Some(Decoded::Failed(_) | Decoded::Control(_)) => None,
+            None => self.text().and_then(|text| serde_json::from_str(text).ok()),
         }
     }
 
@@ -152,9 +160,19 @@ impl Frame {
 
     /// [`summary`](Self::summary) with events named by `key`.
     pub(crate) fn summary_by(&self, key: &Field) -> String {
-        match &self.kind {
-            FrameKind::Text(text) => summarize_text_by(text, key),
-            FrameKind::Binary(bytes) => match &self.decoded {
+        match (&self.kind, &self.decoded) {
+            (FrameKind::Text(text), Some(Decoded::Json(value))) => {
+                summarize_json(value, key).unwrap_or_else(|| format!("text {}", clip(text)))
+            }
+            (FrameKind::Text(text), Some(Decoded::Failed(reason))) => {
+                format!("text that did not decode ({reason}) {}", clip(text))
+            }
+            (FrameKind::Text(text), Some(Decoded::Control(what))) => format!("{what}: {}", clip(text)),
+            (FrameKind::Binary(bytes), Some(Decoded::Control(what))) => {
+                format!("{what}: binary frame of {} byte(s)", bytes.len())
+            }
+            (FrameKind::Text(text), None) => summarize_text_by(text, key),
+            (FrameKind::Binary(bytes), _) => match &self.decoded {
                 Some(Decoded::Json(value)) => summarize_json(value, key).unwrap_or_else(|| {
                     format!(
                         "binary frame of {} byte(s), decoded: {}",
@@ -167,11 +185,11 @@ impl Frame {
                     bytes.len(),
                     first_bytes(bytes)
                 ),
-                None => format!("binary frame of {} byte(s)", bytes.len()),
+                _ => format!("binary frame of {} byte(s)", bytes.len()),
             },
-            FrameKind::Ping(bytes) => format!("ping frame of {} byte(s)", bytes.len()),
-            FrameKind::Pong(bytes) => format!("pong frame of {} byte(s)", bytes.len()),
-            FrameKind::Close { code, reason } => {
+            (FrameKind::Ping(bytes), _) => format!("ping frame of {} byte(s)", bytes.len()),
+            (FrameKind::Pong(bytes), _) => format!("pong frame of {} byte(s)", bytes.len()),
+            (FrameKind::Close { code, reason }, _) => {
                 format!("close frame, code {code}, reason {reason:?}")
             }
         }

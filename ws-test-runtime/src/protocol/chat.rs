@@ -1,10 +1,8 @@
 //! The wire names of the built-in chat agent's protocol (`PROTOCOL.md`), in one place.
 //!
 //! The chat agent, the router's error replies, the check suite and the tests all spell event types and error
-//! codes through these constants, so a rename happens here or nowhere. The five critical events are read from
-//! [`ChatEvent`], their one declaration.
-
-use crate::chat::ChatEvent;
+//! codes through these constants, so a rename happens here or nowhere. The five critical events are
+//! [`ChatEvent`](crate::ChatEvent)'s wire names (a test of the chat module keeps them equal).
 
 /// `{"type":"connection_established","connection_id":..,"user_id":..}`, sent first on every connection.
 pub const CONNECTION_ESTABLISHED: &str = "connection_established";
@@ -21,21 +19,21 @@ pub const ECHO: &str = "echo";
 /// Broadcast: every open connection receives the `content`, with the sender's user id in `from`.
 pub const BROADCAST: &str = "broadcast";
 /// An error reply; the connection stays open (the router's error frames).
-pub const ERROR: &str = crate::router::ERROR_EVENT;
+pub const ERROR: &str = "error";
 
 /// First critical event: the agent began processing (`message`).
-pub const AGENT_STARTED: &str = ChatEvent::NAMES[0];
+pub const AGENT_STARTED: &str = "agent_started";
 /// Second critical event: the agent's reasoning (`thought`).
-pub const AGENT_THINKING: &str = ChatEvent::NAMES[1];
+pub const AGENT_THINKING: &str = "agent_thinking";
 /// Third critical event: a tool call began (`tool_name`, `tool_call_id`, `parameters`).
-pub const TOOL_EXECUTING: &str = ChatEvent::NAMES[2];
+pub const TOOL_EXECUTING: &str = "tool_executing";
 /// Fourth critical event: the tool call finished (`tool_name`, `tool_call_id`, `result`).
-pub const TOOL_COMPLETED: &str = ChatEvent::NAMES[3];
+pub const TOOL_COMPLETED: &str = "tool_completed";
 /// Fifth critical event: the response is ready (`response`).
-pub const AGENT_COMPLETED: &str = ChatEvent::NAMES[4];
+pub const AGENT_COMPLETED: &str = "agent_completed";
 
 /// The five critical events, in the order the protocol guarantees within one `run_id`: the same as
-/// [`ChatEvent::CRITICAL`], the one name to use.
+/// [`ChatEvent::CRITICAL`](crate::ChatEvent::CRITICAL), the one name to use.
 #[doc(hidden)]
 pub const CRITICAL_EVENTS: [&str; 5] = [
     AGENT_STARTED,
