@@ -14,6 +14,7 @@ mod external;
 mod faults;
 mod hostile;
 mod http;
+mod kits;
 mod lifecycle;
 mod limits;
 mod load;

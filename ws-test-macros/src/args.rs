@@ -320,14 +320,17 @@ pub(crate) fn literal(value: &Expr) -> Option<&Lit> {
 
 /// The names of the runtime's protocol kits (`ws_test_runtime::protocol::NAMES`, which a test of the runtime keeps
 /// in step with this list).
-pub(crate) const PROTOCOL_NAMES: &[&str] = &["socket.io"];
+pub(crate) const PROTOCOL_NAMES: &[&str] = &["socket.io", "graphql-transport-ws", "jsonrpc"];
+
+/// Other spellings the runtime accepts for the same kits.
+const PROTOCOL_ALIASES: &[&str] = &["socketio", "graphql-ws", "json-rpc"];
 
 /// `protocol = "socket.io"` (a kit's name, checked here) or `protocol = EXPR` (a kit with options, your own).
 pub(crate) fn protocol(value: &Expr, errors: &mut Errors) -> Option<Expr> {
     match literal(value) {
         Some(Lit::Str(name)) => {
             let spelled = name.value().trim().to_ascii_lowercase();
-            if PROTOCOL_NAMES.contains(&spelled.as_str()) || spelled == "socketio" {
+            if PROTOCOL_NAMES.contains(&spelled.as_str()) || PROTOCOL_ALIASES.contains(&spelled.as_str()) {
                 Some(value.clone())
             } else {
                 errors.at(

@@ -98,6 +98,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// The server answered a request with an error (a JSON-RPC error response), in its words.
+    #[error("the server answered {request} with {reason}")]
+    ErrorReply {
+        /// The reply that was awaited.
+        request: String,
+        /// The error: its code and message.
+        reason: String,
+    },
+
     /// Nothing satisfying the wait arrived before its deadline.
     #[error("timed out after {after:?} waiting for {awaited}; {}", describe_received(.received))]
     Timeout {

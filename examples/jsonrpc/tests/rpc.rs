@@ -2,8 +2,31 @@
 
 use ws_test_runtime::prelude::*;
 
-#[ws_test(serve = jsonrpc_ticker::serve, path = "/")]
+#[ws_test(serve = jsonrpc_ticker::serve, path = "/", protocol = "jsonrpc")]
 async fn a_method_answers_with_its_id(client: &mut WsClient) -> TestResult {
+    assert_eq!(client.call("add", json!([2, 3])).await?, json!(5));
+    assert_eq!(client.call("add", json!([40, 2])).await?, json!(42));
+    Ok(())
+}
+
+/// An error response is an error naming its code and message.
+#[ws_test(serve = jsonrpc_ticker::serve, path = "/", protocol = "jsonrpc")]
+async fn an_unknown_method_is_an_error_naming_code_and_message(client: &mut WsClient) -> TestResult {
+    let error = client
+        .call("subtract", json!([2, 3]))
+        .await
+        .expect_err("no such method");
+    let message = error.to_string();
+    assert!(
+        message.contains("-32601") && message.contains("Method not found"),
+        "{message}"
+    );
+    Ok(())
+}
+
+/// A request by hand, without the kit: the reply with its id.
+#[ws_test(serve = jsonrpc_ticker::serve, path = "/")]
+async fn a_method_answers_with_its_id_by_hand(client: &mut WsClient) -> TestResult {
     client
         .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "add", "params": [2, 3]}))
         .await?;
@@ -33,14 +56,13 @@ async fn a_subscription_notifies_in_order(client: &mut WsClient) -> TestResult {
 #[ws_test(
     serve = jsonrpc_ticker::serve,
     path = "/",
-    event_key = "method",
+    protocol = "jsonrpc",
     events = ["ticks", "ticks", "ticks"],
     per = "/params/subscription"
 )]
 async fn a_subscription_ticks_three_times(client: &mut WsClient) -> TestResult {
-    client
-        .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "subscribe_ticks", "params": [3]}))
-        .await?;
+    let subscription = client.call("subscribe_ticks", json!([3])).await?;
+    assert!(!subscription.is_null());
     Ok(())
 }
 

@@ -125,6 +125,8 @@ pub struct WsClient {
     cursor: usize,
     /// Frames queued by `feed_*` that are not flushed yet.
     unflushed: bool,
+    /// GraphQL operations started, for their ids.
+    operations: u64,
 }
 impl std::fmt::Debug for WsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -181,6 +183,7 @@ impl WsClient {
             closed: None,
             cursor: 0,
             unflushed: false,
+            operations: 0,
         }
     }
 
@@ -282,9 +285,52 @@ impl WsClient {
     pub async fn emit_with_ack(&mut self, name: impl AsRef<str>, data: impl Serialize) -> Result<Vec<Value>> {
         let name = name.as_ref();
         let event = serde_json::json!({"event": name, "data": crate::message::json_value(data)?});
+        let reply = self.request(event, &format!("the acknowledgement of {name:?}")).await?;
+        Ok(match reply {
+            Value::Array(args) => args,
+            other => vec![other],
+        })
+    }
+
+    /// Calls the JSON-RPC method `method` with `params` (`json!([2, 3])`, `json!({"a": 1})`, or `()` for none)
+    /// and waits (at most the receive timeout) for the response with the request's id: its `result`. An error
+    /// response is an [`Error::ErrorReply`] with its code and message. Needs a protocol with requests
+    /// ([`JsonRpc`](crate::protocol::JsonRpc), `protocol = "jsonrpc"`). The cursor stays where it was.
+    pub async fn call(&mut self, method: impl AsRef<str>, params: impl Serialize) -> Result<Value> {
+        let method = method.as_ref();
+        let event = serde_json::json!({"event": method, "data": crate::message::json_value(params)?});
+        self.request(event, &format!("the response to {method:?}")).await
+    }
+
+    /// Sends a JSON-RPC notification (no id, no response): `emit` by another name, for the protocol's words.
+    pub async fn notify(&mut self, method: impl AsRef<str>, params: impl Serialize) -> Result<()> {
+        self.emit(method, params).await
+    }
+
+    /// Starts a GraphQL subscription (or query) over `graphql-transport-ws`: sends
+    /// `{"type": "subscribe", "id": ID, "payload": {"query": ..., "variables": ...}}` with a fresh id and returns
+    /// the id, which its `next`, `error` and `complete` frames carry (`per = "id"` groups them). `variables` may
+    /// be `()` (none) or any JSON object.
+    pub async fn subscribe_graphql(&mut self, query: impl AsRef<str>, variables: impl Serialize) -> Result<String> {
+        self.operations += 1;
+        let id = self.operations.to_string();
+        let mut payload = serde_json::json!({"query": query.as_ref()});
+        match crate::message::json_value(variables)? {
+            Value::Null => {}
+            variables => payload["variables"] = variables,
+        }
+        self.send_event(serde_json::json!({"type": "subscribe", "id": id, "payload": payload}))
+            .await?;
+        Ok(id)
+    }
+
+    /// Sends `event` as the protocol's request and waits for its reply (without consuming: a reply is not an
+    /// event); `awaited` names it in errors.
+    async fn request(&mut self, event: Value, awaited: &str) -> Result<Value> {
         let Some((protocol, session)) = self.protocol.clone() else {
             return Err(Error::Config(format!(
-                "emit_with_ack({name:?}) needs a protocol with acknowledgements (ClientBuilder::protocol,                  `protocol = \"socket.io\"`); this connection has none"
+                "{awaited} needs a protocol with requests (ClientBuilder::protocol, `protocol = \"socket.io\"` or \
+                 `\"jsonrpc\"`); this connection has none"
             )));
         };
         let requested = lock_session(&session).request(&event);
@@ -292,7 +338,7 @@ impl WsClient {
             requested.map_err(|why| Error::Config(format!("{protocol} cannot send {event} as a request: {why}")))?;
         let from = self.lock_history().len();
         self.send_encoded(frames, event, "send a request").await?;
-        let awaited = format!("the acknowledgement of {name:?} ({protocol} {id})");
+        let awaited = format!("{awaited} ({protocol} request {id})");
         let within = self.recv_timeout;
         let (reply, _) = self
             .wait(&awaited, within, from, |seen| match seen {
@@ -302,17 +348,10 @@ impl WsClient {
                 }
                 _ => None,
             })
-            .await
-            .and_then(|(reply, until)| match reply {
-                Ok(value) => Ok((value, until)),
-                Err(why) => Err(Error::Unexpected {
-                    expected: awaited.clone(),
-                    received: why,
-                }),
-            })?;
-        Ok(match reply {
-            Value::Array(args) => args,
-            other => vec![other],
+            .await?;
+        reply.map_err(|reason| Error::ErrorReply {
+            request: awaited,
+            reason,
         })
     }
 

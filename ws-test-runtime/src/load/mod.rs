@@ -169,11 +169,14 @@ pub fn error_kind(error: &Error) -> &'static str {
         | Error::InvalidUrl { .. }
         | Error::Rejected { .. }
         | Error::Subprotocol { .. }
+        | Error::Handshake { .. }
         | Error::Tls { .. } => "connect",
         Error::Expectation(failure) => failure.ended_by().unwrap_or("unexpected"),
-        Error::Unexpected { .. } | Error::NotJson { .. } | Error::UnknownEvent { .. } | Error::EventShape { .. } => {
-            "unexpected"
-        }
+        Error::Unexpected { .. }
+        | Error::NotJson { .. }
+        | Error::UnknownEvent { .. }
+        | Error::EventShape { .. }
+        | Error::ErrorReply { .. } => "unexpected",
         _ => "other",
     }
 }

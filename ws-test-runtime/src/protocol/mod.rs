@@ -11,6 +11,9 @@
 //! The kits:
 //! - [`SocketIo`]: Socket.IO 5 over Engine.IO 4, as socketioxide and the JavaScript server speak it
 //!   (`protocol = "socket.io"`).
+//! - [`GraphqlWs`]: GraphQL over WebSocket, `graphql-transport-ws` (`protocol = "graphql-transport-ws"`).
+//! - [`JsonRpc`]: JSON-RPC 2.0 (`protocol = "jsonrpc"`).
+//! - [`Framing`]: your own stateless framing from two functions, decode and encode.
 //!
 //! A connection without a protocol reads JSON text frames as events (and binary frames through
 //! [`ClientBuilder::decode`](crate::ClientBuilder::decode)), as it always did.
@@ -76,6 +79,9 @@
 //! ```
 
 mod chat;
+mod framing;
+mod graphql;
+mod jsonrpc;
 mod socketio;
 
 use std::sync::Arc;
@@ -84,6 +90,9 @@ use serde_json::Value;
 
 pub use crate::message::Message;
 pub use chat::*;
+pub use framing::Framing;
+pub use graphql::GraphqlWs;
+pub use jsonrpc::JsonRpc;
 pub use socketio::SocketIo;
 
 use crate::Field;
@@ -255,12 +264,15 @@ impl IntoProtocol for &String {
 }
 
 /// The names [`by_name`] knows.
-pub const NAMES: &[&str] = &["socket.io"];
+pub const NAMES: &[&str] = &["socket.io", "graphql-transport-ws", "jsonrpc"];
 
-/// The kit called `name` with its defaults: `socket.io` (also `socketio`).
+/// The kit called `name` with its defaults: `socket.io` (also `socketio`), `graphql-transport-ws` (also
+/// `graphql-ws`), `jsonrpc` (also `json-rpc`).
 pub fn by_name(name: &str) -> crate::Result<Arc<dyn Protocol>> {
     match name.trim().to_ascii_lowercase().as_str() {
         "socket.io" | "socketio" => Ok(Arc::new(SocketIo::new())),
+        "graphql-transport-ws" | "graphql-ws" => Ok(Arc::new(GraphqlWs::new())),
+        "jsonrpc" | "json-rpc" => Ok(Arc::new(JsonRpc::new())),
         _ => Err(crate::Error::Config(format!(
             "no protocol is called {name:?}; the kits are {} (or give your own `Protocol`)",
             NAMES.join(", ")
