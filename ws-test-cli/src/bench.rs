@@ -122,9 +122,15 @@ pub(crate) struct Args {
     /// its server frames awaited by their event key, its pauses kept (see --speed).
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
-    /// The field (or JSON pointer) that names events: `method` for JSON-RPC, `event`, `/data/kind`.
+    /// The field (or JSON pointer) that names events: `method` for JSON-RPC, `event`, `/data/kind` [with
+    /// --protocol: the protocol's, unless given].
     #[arg(long, value_name = "FIELD", default_value = "type")]
     event_key: String,
+    /// Every connection speaks this protocol kit (`socket.io`, `graphql-transport-ws`, `jsonrpc`), and the
+    /// scenario is read through it: the events it decodes are sent again and awaited; its handshake and
+    /// heartbeats are each connection's own.
+    #[arg(long, value_name = "NAME", requires = "scenario")]
+    protocol: Option<String>,
     /// Scales the recording's pauses between client frames: 2 twice as fast, 0 none.
     #[arg(long, default_value = "1", value_parser = speed, requires = "scenario")]
     speed: f64,
@@ -421,11 +427,35 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         return ExitCode::from(crate::UNREACHABLE);
     }
     let within = args.timeout.unwrap_or_else(|| timeout::scaled(timeout::LOAD));
-    let builder = match args.trust.apply(client(&url, &args, within)) {
+    let mut builder = match args.trust.apply(client(&url, &args, within)) {
         Ok(builder) => builder,
         Err(error) => {
             eprintln!("ws-test: {error}");
             return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
+    // The protocol names events by its own key unless --event-key says otherwise.
+    let explicit_key = (args.event_key != "type").then_some(args.event_key.as_str());
+    if let Some(protocol) = &args.protocol {
+        builder = builder.protocol(protocol.as_str());
+        if let Some(key) = explicit_key {
+            builder = builder.event_key(key);
+        }
+    }
+    let read = |scenario: Scenario| -> ws_test_runtime::Result<Scenario> {
+        let scenario = scenario
+            .event_key(args.event_key.as_str())
+            .speed(args.speed)
+            .timeout(within);
+        match &args.protocol {
+            None => Ok(scenario),
+            Some(protocol) => {
+                let scenario = scenario.protocol(protocol.as_str())?;
+                Ok(match explicit_key {
+                    Some(key) => scenario.event_key(key),
+                    None => scenario,
+                })
+            }
         }
     };
     let scenario = match &args.scenario {
@@ -438,12 +468,13 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                 );
                 return ExitCode::from(crate::UNREACHABLE);
             }
-            Ok(scenario) => Some(
-                scenario
-                    .event_key(args.event_key.as_str())
-                    .speed(args.speed)
-                    .timeout(within),
-            ),
+            Ok(scenario) => match read(scenario) {
+                Ok(scenario) => Some(scenario),
+                Err(error) => {
+                    eprintln!("ws-test: {error}");
+                    return ExitCode::from(crate::UNREACHABLE);
+                }
+            },
             Err(error) => {
                 eprintln!("ws-test: {error}");
                 return ExitCode::from(crate::UNREACHABLE);

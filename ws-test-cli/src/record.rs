@@ -32,6 +32,11 @@ pub(crate) struct Args {
                 relay passes it unchanged (repeatable)"
     )]
     redact: Vec<String>,
+    /// Reads every session through a protocol kit (`socket.io`, `graphql-transport-ws`, `jsonrpc`): the transcript
+    /// keeps each raw frame with the event it decodes to (or what the protocol's own frame was) beside it. The
+    /// relay stays byte for byte.
+    #[arg(long, value_name = "NAME")]
+    protocol: Option<String>,
     #[command(flatten)]
     trust: crate::tls::Trust,
 }
@@ -48,6 +53,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     };
     for field in &args.redact {
         builder = builder.redact(field);
+    }
+    if let Some(protocol) = &args.protocol {
+        builder = builder.protocol(protocol);
     }
     if let Some(n) = args.sessions {
         builder = builder.max_sessions(n as usize);

@@ -79,6 +79,7 @@ pub struct RecorderBuilder {
     out: Option<PathBuf>,
     redact: Vec<String>,
     sessions: Option<usize>,
+    protocol: Option<std::result::Result<crate::protocol::SharedProtocol, String>>,
     #[cfg(feature = "tls")]
     trust: crate::tls::Trust,
 }
@@ -92,6 +93,8 @@ struct State {
     redact: Vec<String>,
     out: Option<PathBuf>,
     limit: Option<usize>,
+    /// Reads each session's frames (what they mean beside them, in the transcript).
+    protocol: Option<crate::protocol::SharedProtocol>,
     admission: Mutex<Admission>,
     /// Each session's record, by number.
     records: Mutex<BTreeMap<usize, Arc<Mutex<Record>>>>,
@@ -114,6 +117,35 @@ struct Record {
     history: History,
     file: Option<(PathBuf, std::fs::File)>,
     write_error: Option<String>,
+    readers: Option<Readers>,
+}
+
+/// A protocol's two sessions reading one relayed session: the server's frames, the client's.
+struct Readers {
+    incoming: Box<dyn crate::protocol::ProtocolSession>,
+    outgoing: Box<dyn crate::protocol::ProtocolSession>,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").finish_non_exhaustive()
+    }
+}
+
+impl Readers {
+    /// What the relayed frame meant to the protocol (nothing for a control frame of WebSocket).
+    fn read(&mut self, direction: Direction, kind: &FrameKind) -> Option<crate::Decoded> {
+        let message = match kind {
+            FrameKind::Text(text) => crate::Message::Text(text.clone()),
+            FrameKind::Binary(bytes) => crate::Message::Binary(bytes.clone()),
+            _ => return None,
+        };
+        let meaning = match direction {
+            Direction::In => self.incoming.receive(&message).meaning,
+            Direction::Out => self.outgoing.sent(&message),
+        };
+        Some(meaning.into())
+    }
 }
 
 impl Recorder {
@@ -131,6 +163,7 @@ impl Recorder {
             out: None,
             redact: Vec::new(),
             sessions: None,
+            protocol: None,
             #[cfg(feature = "tls")]
             trust: crate::tls::Trust::default(),
         }
@@ -271,8 +304,17 @@ impl RecorderBuilder {
         self
     }
 
+    /// Reads every relayed session through `protocol` (a kit by value or by name, or your own): the
+    /// transcripts keep each raw frame with what it meant beside it (an event, or the protocol's own frame), so
+    /// `ws-test expect` and `bench --scenario` read the events. The relay itself stays byte for byte.
+    pub fn protocol(mut self, protocol: impl crate::protocol::IntoProtocol) -> Self {
+        self.protocol = Some(protocol.into_protocol().map_err(|error| error.to_string()));
+        self
+    }
+
     /// Starts listening.
     pub async fn start(self) -> Result<Recorder> {
+        let protocol = self.protocol.transpose().map_err(Error::Config)?;
         let upstream = crate::client::websocket_uri(&self.upstream, "the recorder relays to a ws:// or wss:// server")?;
         if self.sessions == Some(0) {
             return Err(Error::Config("a recorder of 0 sessions would record nothing".into()));
@@ -284,6 +326,7 @@ impl RecorderBuilder {
             redact: self.redact,
             out: self.out,
             limit: self.sessions,
+            protocol,
             admission: Mutex::default(),
             records: Mutex::default(),
             ended: watch::channel(0).0,
@@ -479,6 +522,10 @@ impl State {
             history,
             file: None,
             write_error: None,
+            readers: self.protocol.as_ref().map(|protocol| Readers {
+                incoming: protocol.session(),
+                outgoing: protocol.session(),
+            }),
         };
         if let Some(out) = &self.out {
             let path = Recorder::session_path(out, number);
@@ -595,7 +642,11 @@ impl Side {
 
 impl Record {
     fn push(&mut self, direction: Direction, kind: FrameKind) {
+        let decoded = self.readers.as_mut().and_then(|readers| readers.read(direction, &kind));
         let index = self.history.record(direction, kind);
+        if let Some(decoded) = decoded {
+            self.history.set_decoded(index, decoded);
+        }
         let line = frame_line(&self.history.frames()[index]);
         self.write(&line);
     }

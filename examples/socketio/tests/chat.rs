@@ -162,3 +162,35 @@ async fn by_hand_with_the_builder() -> Result<(), ws_test_runtime::Error> {
     );
     Ok(())
 }
+
+/// A session recorded through the relay with the kit: the transcript holds each raw frame with its event beside
+/// it, and the expectation made from it names the events (Engine.IO's open, pings and the connect left out).
+#[tokio::test]
+async fn a_recorded_session_reads_as_events() -> Result<(), ws_test_runtime::Error> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let address = listener.local_addr().expect("its address");
+    tokio::spawn(async move { axum::serve(listener, socketio_chat::app()).await });
+    let upstream = format!("ws://{address}/socket.io/?EIO=4&transport=websocket");
+    let mut recorder = ws_test_runtime::Recorder::builder(&upstream)
+        .protocol("socket.io")
+        .start()
+        .await?;
+    let mut client = WsClient::builder(recorder.url())
+        .protocol("socket.io")
+        .connect()
+        .await?;
+    add_user(&mut client, "alice").await?;
+    client.close(1000, "done").await?;
+    let sessions = recorder.shutdown().await;
+    let history = &sessions[0];
+    let events: Vec<Value> = history.received().filter_map(|frame| frame.json()).collect();
+    assert_eq!(
+        events,
+        [json!({"event": "login", "data": {"numUsers": 1}, "args": [{"numUsers": 1}], "nsp": "/"})]
+    );
+    let sent: Vec<Value> = history.sent().filter_map(|frame| frame.json()).collect();
+    assert_eq!(sent[0]["event"], "add user", "{}", history.timeline());
+    let expectation = Expect::from_history_keyed(history, "event")?;
+    assert!(expectation.to_rust().contains("\"login\""), "{}", expectation.to_rust());
+    Ok(())
+}

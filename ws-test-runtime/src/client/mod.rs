@@ -637,6 +637,21 @@ impl WsClient {
         })
     }
 
+    /// [`recv`](Self::recv), as the recorded frame (with what it decoded to): a scenario reads replies so.
+    #[cfg(feature = "load")]
+    pub(crate) fn recv_frame(&mut self) -> Receive<'_, Frame> {
+        Receive::new(self, |client, within| {
+            Box::pin(async move {
+                client
+                    .wait_consuming("a message", within, |seen| match seen {
+                        Seen::Frame(frame) if tap::is_data(frame) => Some(Ok(frame.clone())),
+                        _ => None,
+                    })
+                    .await
+            })
+        })
+    }
+
     /// Receives the next message and parses it as JSON (a binary frame: its decoded JSON with
     /// [`ClientBuilder::decode`](crate::ClientBuilder::decode); a frame that is not JSON or did not decode is an
     /// error that shows it, and the cursor stays before it).

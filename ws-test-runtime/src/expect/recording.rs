@@ -56,22 +56,27 @@ impl Expect {
         Self::from_history_named(history, "the history", &Field::type_key())
     }
 
+    /// [`from_history`](Self::from_history) with events named by `key`. A history read through a protocol
+    /// ([`protocol::decode_history`](crate::protocol::decode_history), a recorder with a protocol) is read by its
+    /// decoded events; the protocol's own frames are left out.
+    pub fn from_history_keyed(history: &History, key: impl Into<Field>) -> Result<Expectation> {
+        Self::from_history_named(history, "the history", &key.into())
+    }
+
     fn from_history_named(history: &History, name: &str, key: &Field) -> Result<Expectation> {
         let frames: Vec<(String, Map<String, Value>)> = history
             .frames()
             .iter()
             .filter(|frame| frame.direction == Direction::In)
-            .filter_map(|frame| match &frame.kind {
-                FrameKind::Text(text) => match serde_json::from_str(text) {
-                    Ok(value @ Value::Object(_)) => {
-                        let kind = key.str(&value)?.to_owned();
-                        match value {
-                            Value::Object(map) => Some((kind, map)),
-                            _ => None,
-                        }
+            .filter(|frame| matches!(frame.kind, FrameKind::Text(_) | FrameKind::Binary(_)))
+            .filter_map(|frame| match frame.json() {
+                Some(value @ Value::Object(_)) => {
+                    let kind = key.str(&value)?.to_owned();
+                    match value {
+                        Value::Object(map) => Some((kind, map)),
+                        _ => None,
                     }
-                    _ => None,
-                },
+                }
                 _ => None,
             })
             .collect();

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::history::{Direction, FrameKind, History};
-use crate::{Error, Field, Message, Result, WsClient};
+use crate::history::{Decoded, Direction, FrameKind, History};
+use crate::{Error, Field, Result, WsClient};
 
 /// What a scenario sends at one step.
 #[derive(Debug, Clone)]
 enum Outgoing {
     Text(String),
     Binary(Vec<u8>),
+    /// An event, sent through the connection's protocol.
+    Event(Value),
 }
 
 /// One client frame of the recording and the server frames the recording shows after it.
@@ -63,6 +65,9 @@ struct Step {
 pub struct Scenario {
     history: History,
     key: Field,
+    /// Read through a protocol: its own frames are left to the connection's kit, replies that name no event
+    /// (acknowledgements, responses) are not awaited, and client events are sent through the protocol.
+    framed: bool,
     opening: Vec<Option<String>>,
     steps: Vec<Step>,
     speed: f64,
@@ -87,7 +92,7 @@ impl Scenario {
     /// The scenario of a recording (a `ws-test record` transcript, a failure transcript, any client's history),
     /// with events keyed by `type`.
     pub fn from_history(history: &History) -> Scenario {
-        Scenario::keyed(history.clone(), Field::type_key())
+        Scenario::keyed(history.clone(), Field::type_key(), false)
     }
 
     /// Reads a recording from a file.
@@ -95,33 +100,40 @@ impl Scenario {
         Ok(Scenario::from_history(&History::load(path)?))
     }
 
-    fn keyed(history: History, key: Field) -> Scenario {
+    fn keyed(history: History, key: Field, framed: bool) -> Scenario {
         let mut opening = Vec::new();
         let mut steps: Vec<Step> = Vec::new();
         // When the last frame before the next client frame happened: where its think time starts.
         let mut before = Duration::ZERO;
         for frame in history.frames() {
             let data = matches!(frame.kind, FrameKind::Text(_) | FrameKind::Binary(_));
-            if !data {
+            if !data || matches!(frame.decoded, Some(Decoded::Control(_))) {
                 continue;
             }
             let frame_key = key_of(&frame.kind, frame.json(), &key);
             match frame.direction {
+                Direction::In if framed && frame_key.is_none() => continue,
                 Direction::In => match steps.last_mut() {
                     Some(step) => step.replies.push(frame_key),
                     None => opening.push(frame_key),
                 },
                 Direction::Out => {
-                    let (outgoing, label) = match &frame.kind {
-                        FrameKind::Text(text) => (
-                            Outgoing::Text(text.clone()),
-                            frame_key.clone().unwrap_or_else(|| "(text)".to_owned()),
+                    let (outgoing, label) = match (&frame.kind, &frame.decoded) {
+                        (_, Some(Decoded::Json(event))) if framed => (
+                            Outgoing::Event(event.clone()),
+                            frame_key.clone().unwrap_or_else(|| "(event)".to_owned()),
                         ),
-                        FrameKind::Binary(bytes) => (
-                            Outgoing::Binary(bytes.clone()),
-                            frame_key.clone().unwrap_or_else(|| "(binary)".to_owned()),
-                        ),
-                        _ => continue,
+                        _ => match &frame.kind {
+                            FrameKind::Text(text) => (
+                                Outgoing::Text(text.clone()),
+                                frame_key.clone().unwrap_or_else(|| "(text)".to_owned()),
+                            ),
+                            FrameKind::Binary(bytes) => (
+                                Outgoing::Binary(bytes.clone()),
+                                frame_key.clone().unwrap_or_else(|| "(binary)".to_owned()),
+                            ),
+                            _ => continue,
+                        },
                     };
                     steps.push(Step {
                         gap: frame.at.saturating_sub(before),
@@ -136,6 +148,7 @@ impl Scenario {
         Scenario {
             history,
             key,
+            framed,
             opening,
             steps,
             speed: 1.0,
@@ -148,8 +161,22 @@ impl Scenario {
         Scenario {
             speed: self.speed,
             timeout: self.timeout,
-            ..Scenario::keyed(self.history, key.into())
+            ..Scenario::keyed(self.history, key.into(), self.framed)
         }
+    }
+
+    /// Reads the recording through `protocol` (the kit the load's connections speak, `bench --scenario
+    /// --protocol socket.io`): the events it decodes are what is sent again and awaited, by its event key; its
+    /// own frames (a handshake, heartbeats) are left to each connection's kit; replies that name no event
+    /// (acknowledgements, responses) are not awaited. An unknown kit name is an error naming the kits.
+    pub fn protocol(self, protocol: impl crate::protocol::IntoProtocol) -> Result<Scenario> {
+        let protocol = protocol.into_protocol()?;
+        let history = crate::protocol::decode_history(&self.history, &*protocol);
+        Ok(Scenario {
+            speed: self.speed,
+            timeout: self.timeout,
+            ..Scenario::keyed(history, protocol.event_key(), true)
+        })
     }
 
     /// Scales the recorded think times: 2.0 plays twice as fast, 0.0 sends each frame as soon as the replies to
@@ -197,6 +224,7 @@ impl Scenario {
             match &step.frame {
                 Outgoing::Text(text) => client.send_text(text.clone()).await?,
                 Outgoing::Binary(bytes) => client.send_binary(bytes.clone()).await?,
+                Outgoing::Event(event) => client.send_event(event).await?,
             }
             let after = format!("{} (client frame {} of {})", step.label, number + 1, self.steps.len());
             self.await_replies(client, &step.replies, &after).await?;
@@ -210,7 +238,7 @@ impl Scenario {
         // What arrived that the recording does not show here: named in the error, before what the last wait saw.
         let mut others: Vec<String> = Vec::new();
         while !missing.is_empty() {
-            let received = client.recv().within(self.timeout).await;
+            let received = client.recv_frame().within(self.timeout).await;
             let message = match received {
                 Ok(message) => message,
                 Err(error) => {
@@ -244,21 +272,17 @@ impl Scenario {
                     });
                 }
             };
-            let key = match &message {
-                Message::Text(text) => serde_json::from_str::<Value>(text)
-                    .ok()
-                    .and_then(|value| self.key.str(&value).map(str::to_owned)),
-                Message::Binary(_) => None,
-            };
+            let key = key_of(&message.kind, message.json(), &self.key);
+            if self.framed && key.is_none() {
+                // An acknowledgement or a response: not an event the recording awaits.
+                continue;
+            }
             match missing.iter().position(|wanted| *wanted == key) {
                 Some(at) => {
                     missing.swap_remove(at);
                     seen.push(name(&key, &self.key));
                 }
-                None => others.push(match &message {
-                    Message::Text(text) => crate::history::summarize_text_by(text, &self.key),
-                    Message::Binary(bytes) => format!("binary frame of {} byte(s)", bytes.len()),
-                }),
+                None => others.push(message.summary_by(&self.key)),
             }
         }
         Ok(())

@@ -85,6 +85,21 @@ impl ProtocolSession for Session {
         }
     }
 
+    fn sent(&mut self, frame: &Message) -> super::Meaning {
+        let value = frame
+            .as_text()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok());
+        match value {
+            Some(value) => match value.get("type").and_then(Value::as_str) {
+                Some(kind @ ("connection_init" | "ping" | "pong")) => {
+                    super::Meaning::Control(format!("graphql-transport-ws {kind}"))
+                }
+                _ => super::Meaning::Event(value),
+            },
+            None => super::Meaning::Invalid("not a graphql-transport-ws JSON frame".to_owned()),
+        }
+    }
+
     fn encode(&mut self, event: &Value) -> Result<Vec<Message>, String> {
         Ok(vec![Message::Text(event.to_string())])
     }

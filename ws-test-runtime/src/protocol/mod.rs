@@ -135,6 +135,15 @@ pub trait ProtocolSession: Send + 'static {
     /// What a received data frame means, and what to answer at once.
     fn receive(&mut self, frame: &Message) -> Step;
 
+    /// What a frame the client sent means, for reading a recording through the protocol (`ws-test record
+    /// --protocol`, a scenario): called on a session of its own that sees only sent frames; its answers are
+    /// ignored. The client's own protocol frames (a `connection_init`, a heartbeat's answer) are
+    /// [`Meaning::Control`], so a replay does not send them twice. Default: what [`receive`](Self::receive)
+    /// makes of it.
+    fn sent(&mut self, frame: &Message) -> Meaning {
+        self.receive(frame).meaning
+    }
+
     /// The frames that carry `event` (an event as the protocol decodes them, or `{"event": NAME, "data": DATA}`,
     /// which [`WsClient::emit`](crate::WsClient::emit) sends). The error says why it cannot be sent.
     fn encode(&mut self, event: &Value) -> Result<Vec<Message>, String>;
@@ -220,6 +229,39 @@ impl Step {
     pub fn reply(mut self, frame: Message) -> Step {
         self.replies.push(frame);
         self
+    }
+}
+
+/// A recorded history read through `protocol`: every data frame gets what it means beside it (received frames
+/// through one session, sent frames through another's [`sent`](ProtocolSession::sent)), replacing what it had.
+/// `ws-test expect --protocol`, `bench --scenario --protocol` and a recorder with a protocol read recordings so.
+pub fn decode_history(history: &crate::History, protocol: &dyn Protocol) -> crate::History {
+    let mut decoded = history.clone();
+    let mut incoming = protocol.session();
+    let mut outgoing = protocol.session();
+    for index in 0..decoded.len() {
+        let frame = &decoded.frames()[index];
+        let message = match &frame.kind {
+            crate::FrameKind::Text(text) => Message::Text(text.clone()),
+            crate::FrameKind::Binary(bytes) => Message::Binary(bytes.clone()),
+            _ => continue,
+        };
+        let meaning = match frame.direction {
+            crate::Direction::In => incoming.receive(&message).meaning,
+            crate::Direction::Out => outgoing.sent(&message),
+        };
+        decoded.set_decoded(index, meaning.into());
+    }
+    decoded
+}
+
+impl From<Meaning> for crate::Decoded {
+    fn from(meaning: Meaning) -> crate::Decoded {
+        match meaning {
+            Meaning::Event(value) => crate::Decoded::Json(value),
+            Meaning::Control(what) => crate::Decoded::Control(what),
+            Meaning::Invalid(why) => crate::Decoded::Failed(why),
+        }
     }
 }
 
