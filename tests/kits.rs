@@ -211,3 +211,15 @@ fn an_unknown_kit_in_a_spec_fails_the_test_naming_the_kits() {
     let spec = ws_test_runtime::driver::TestSpec::new("kits::unknown").protocol("stomp");
     ws_test_runtime::driver::run(spec, ws_test_runtime::driver::body(async |_client: &mut WsClient| {}));
 }
+
+/// A workspace declares its framing once, in a profile.
+#[derive(ws_test_runtime::WsProfile)]
+#[ws_profile(handler = bar_rooms(), skip_welcome = true, protocol = bar())]
+struct BarBackend;
+
+#[ws_test(profile = BarBackend, events = ["joined", "said", "left"])]
+async fn a_profile_speaks_the_framing(client: &mut WsClient) -> TestResult {
+    client.emit("join", "kitchen").await?;
+    assert_eq!(client.expect_type("joined").await?["data"], "kitchen");
+    Ok(())
+}
