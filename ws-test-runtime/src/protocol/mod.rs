@@ -15,6 +15,9 @@
 //! - [`JsonRpc`]: JSON-RPC 2.0 (`protocol = "jsonrpc"`).
 //! - [`Framing`]: your own stateless framing from two functions, decode and encode.
 //!
+//! The module also holds the built-in chat agent's wire names ([`CONNECTION_ESTABLISHED`], [`AGENT_COMPLETED`],
+//! the error codes, ...), the constants every part of the chat kit spells its frames with.
+//!
 //! A connection without a protocol reads JSON text frames as events (and binary frames through
 //! [`ClientBuilder::decode`](crate::ClientBuilder::decode)), as it always did.
 //!
