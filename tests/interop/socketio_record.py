@@ -18,14 +18,8 @@ import time
 
 import socketio
 
-
-def start(command):
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = process.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise SystemExit(f"{command[:2]} did not start: {line!r} {process.stderr.read()}")
-    return process, line.removeprefix("listening on ")
+# The same way of starting a process that prints `listening on URL` first.
+from record_replay import start
 
 
 def chat(recorder_url):

@@ -117,35 +117,8 @@ struct Record {
     history: History,
     file: Option<(PathBuf, std::fs::File)>,
     write_error: Option<String>,
-    readers: Option<Readers>,
-}
-
-/// A protocol's two sessions reading one relayed session: the server's frames, the client's.
-struct Readers {
-    incoming: Box<dyn crate::protocol::ProtocolSession>,
-    outgoing: Box<dyn crate::protocol::ProtocolSession>,
-}
-
-impl std::fmt::Debug for Readers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Readers").finish_non_exhaustive()
-    }
-}
-
-impl Readers {
-    /// What the relayed frame meant to the protocol (nothing for a control frame of WebSocket).
-    fn read(&mut self, direction: Direction, kind: &FrameKind) -> Option<crate::Decoded> {
-        let message = match kind {
-            FrameKind::Text(text) => crate::Message::Text(text.clone()),
-            FrameKind::Binary(bytes) => crate::Message::Binary(bytes.clone()),
-            _ => return None,
-        };
-        let meaning = match direction {
-            Direction::In => self.incoming.receive(&message).meaning,
-            Direction::Out => self.outgoing.sent(&message),
-        };
-        Some(meaning.into())
-    }
+    /// Reads the relayed frames through the recorder's protocol.
+    reader: Option<crate::protocol::Reader>,
 }
 
 impl Recorder {
@@ -522,10 +495,7 @@ impl State {
             history,
             file: None,
             write_error: None,
-            readers: self.protocol.as_ref().map(|protocol| Readers {
-                incoming: protocol.session(),
-                outgoing: protocol.session(),
-            }),
+            reader: self.protocol.as_deref().map(crate::protocol::Reader::new),
         };
         if let Some(out) = &self.out {
             let path = Recorder::session_path(out, number);
@@ -642,7 +612,7 @@ impl Side {
 
 impl Record {
     fn push(&mut self, direction: Direction, kind: FrameKind) {
-        let decoded = self.readers.as_mut().and_then(|readers| readers.read(direction, &kind));
+        let decoded = self.reader.as_mut().and_then(|reader| reader.read(direction, &kind));
         let index = self.history.record(direction, kind);
         if let Some(decoded) = decoded {
             self.history.set_decoded(index, decoded);

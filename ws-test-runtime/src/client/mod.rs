@@ -32,7 +32,7 @@ pub use tap::Tap;
 use crate::expect::{Expectation, Matched};
 use crate::history::{Decoded, Direction, Frame, FrameKind, History};
 use crate::message::{CloseInfo, Message, json_text};
-use crate::protocol::{Handshake, Meaning, ProtocolSession, Step};
+use crate::protocol::{Handshake, ProtocolSession, Step};
 use crate::transport::Stream;
 use crate::wire::close_code;
 use crate::wire::{self, Incoming, clip_reason};
@@ -389,29 +389,25 @@ impl WsClient {
             )
             .await?;
         }
-        let state = || lock_session(&session).handshake();
-        let awaited = match state() {
-            Handshake::Done => return Ok(()),
-            Handshake::Refused(reason) => {
-                return Err(Error::Handshake {
-                    url: self.url.clone(),
-                    protocol,
-                    reason,
-                });
-            }
-            Handshake::Pending(what) => format!("the {protocol} handshake: {what}"),
-        };
         let url = self.url.clone();
+        let outcome = || match lock_session(&session).handshake() {
+            Handshake::Pending(_) => None,
+            Handshake::Done => Some(Ok(())),
+            Handshake::Refused(reason) => Some(Err(Error::Handshake {
+                url: url.clone(),
+                protocol: protocol.clone(),
+                reason,
+            })),
+        };
+        if let Some(done) = outcome() {
+            return done;
+        }
+        let awaited = match lock_session(&session).handshake() {
+            Handshake::Pending(what) => format!("the {protocol} handshake: {what}"),
+            _ => format!("the {protocol} handshake"),
+        };
         self.wait(&awaited, within, 0, |seen| match seen {
-            Seen::Frame(_) => match state() {
-                Handshake::Pending(_) => None,
-                Handshake::Done => Some(Ok(())),
-                Handshake::Refused(reason) => Some(Err(Error::Handshake {
-                    url: url.clone(),
-                    protocol: protocol.clone(),
-                    reason,
-                })),
-            },
+            Seen::Frame(_) => outcome(),
             Seen::Closed(_) => None,
         })
         .await
@@ -1216,14 +1212,7 @@ async fn read_loop(mut stream: SplitStream<Socket>, recording: Arc<Recording>, s
         };
         let step = speaker.as_ref().map(|speaker| speaker.hear(&message));
         let (decoded, replies) = match step {
-            Some(Step { meaning, replies }) => (
-                Some(match meaning {
-                    Meaning::Event(value) => Decoded::Json(value),
-                    Meaning::Control(what) => Decoded::Control(what),
-                    Meaning::Invalid(why) => Decoded::Failed(why),
-                }),
-                replies,
-            ),
+            Some(Step { meaning, replies }) => (Some(meaning.into()), replies),
             None => (None, Vec::new()),
         };
         let recorded = recording.record_within_cap(message.into_frame_kind(), decoded);

@@ -240,22 +240,50 @@ impl Step {
 /// `ws-test expect --protocol`, `bench --scenario --protocol` and a recorder with a protocol read recordings so.
 pub fn decode_history(history: &crate::History, protocol: &dyn Protocol) -> crate::History {
     let mut decoded = history.clone();
-    let mut incoming = protocol.session();
-    let mut outgoing = protocol.session();
+    let mut reader = Reader::new(protocol);
     for index in 0..decoded.len() {
         let frame = &decoded.frames()[index];
-        let message = match &frame.kind {
-            crate::FrameKind::Text(text) => Message::Text(text.clone()),
-            crate::FrameKind::Binary(bytes) => Message::Binary(bytes.clone()),
-            _ => continue,
-        };
-        let meaning = match frame.direction {
-            crate::Direction::In => incoming.receive(&message).meaning,
-            crate::Direction::Out => outgoing.sent(&message),
-        };
-        decoded.set_decoded(index, meaning.into());
+        if let Some(meaning) = reader.read(frame.direction, &frame.kind) {
+            decoded.set_decoded(index, meaning);
+        }
     }
     decoded
+}
+
+/// A protocol's two sessions reading a recorded connection: the server's frames through one, the client's
+/// through another's [`sent`](ProtocolSession::sent); their answers are ignored.
+pub(crate) struct Reader {
+    incoming: Box<dyn ProtocolSession>,
+    outgoing: Box<dyn ProtocolSession>,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    pub(crate) fn new(protocol: &dyn Protocol) -> Reader {
+        Reader {
+            incoming: protocol.session(),
+            outgoing: protocol.session(),
+        }
+    }
+
+    /// What a recorded frame means (nothing for WebSocket's own control frames).
+    pub(crate) fn read(&mut self, direction: crate::Direction, kind: &crate::FrameKind) -> Option<crate::Decoded> {
+        let message = match kind {
+            crate::FrameKind::Text(text) => Message::Text(text.clone()),
+            crate::FrameKind::Binary(bytes) => Message::Binary(bytes.clone()),
+            _ => return None,
+        };
+        let meaning = match direction {
+            crate::Direction::In => self.incoming.receive(&message).meaning,
+            crate::Direction::Out => self.outgoing.sent(&message),
+        };
+        Some(meaning.into())
+    }
 }
 
 impl From<Meaning> for crate::Decoded {
