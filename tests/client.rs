@@ -88,7 +88,7 @@ async fn a_receive_timeout_names_what_was_awaited_and_what_came_instead() -> Tes
         ),
         "{text}"
     );
-    assert!(text.contains("\n    agent_started run_id=r7 seq=1\n"), "{text}");
+    assert!(text.contains("\n    agent_started run_id=r7 user_id=user-"), "{text}");
     assert!(text.contains("tool_completed run_id=r7 tool_call_id="), "{text}");
 
     // A failed receive leaves the cursor: what it passed over is still ahead.
@@ -183,7 +183,7 @@ async fn history_records_every_frame_in_and_out_in_order() -> TestResult {
         .map(|frame| (frame.direction.to_string(), frame.summary()))
         .collect();
     let expected = [
-        ("in", "connection_established"),
+        ("in", "connection_established connection_id=conn-N user_id=user-N"),
         ("out", "ping"),
         ("in", "pong"),
         ("out", "binary frame of 2 byte(s)"),
@@ -194,7 +194,7 @@ async fn history_records_every_frame_in_and_out_in_order() -> TestResult {
     assert_eq!(
         summary
             .iter()
-            .map(|(d, s)| (d.as_str(), s.as_str()))
+            .map(|(d, s)| (d.as_str(), numbered(s)))
             .collect::<Vec<_>>(),
         expected
     );
@@ -308,4 +308,13 @@ async fn fed_frames_go_out_with_the_next_wait_and_are_in_the_history_in_order() 
         "{after:?}"
     );
     Ok(())
+}
+
+/// A summary with the process-wide counters of ids (`conn-3`, `user-7`) written as `N`: tests share a process
+/// under `cargo test`.
+fn numbered(summary: &str) -> &str {
+    match summary.strip_prefix("connection_established connection_id=conn-") {
+        Some(rest) if rest.contains(" user_id=user-") => "connection_established connection_id=conn-N user_id=user-N",
+        _ => summary,
+    }
 }

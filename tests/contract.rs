@@ -209,3 +209,43 @@ async fn an_expectation_conforming_to_a_contract_fails_at_the_first_frame_that_b
         .await?;
     Ok(())
 }
+
+/// A contract whose events are named at a JSON pointer and grouped by another, with no refusal declared.
+const NESTED: &str = r##"
+asyncapi: 3.0.0
+info: { title: nested, version: "1", x-ws-test-event-key: /data/kind }
+channels:
+  jobs:
+    address: /ws
+    messages:
+      start:
+        payload: { type: object, required: [data], properties: { data: { type: object, required: [kind, job], properties: { kind: { const: start }, job: { type: string } } } } }
+      started:
+        payload: { type: object, required: [data], properties: { data: { type: object, properties: { kind: { const: started } } } } }
+        examples: [{ payload: { data: { kind: started, job: example } } }]
+operations:
+  start:
+    action: receive
+    channel: { $ref: "#/channels/jobs" }
+    messages: [{ $ref: "#/channels/jobs/messages/start" }]
+    reply: { messages: [{ $ref: "#/channels/jobs/messages/started" }] }
+    x-ws-test-per: /data/job
+"##;
+
+#[tokio::test]
+async fn a_mock_copies_a_pointer_per_field_in_place_and_closes_with_1008_without_a_refusal() -> TestResult {
+    let contract = Contract::from_asyncapi_str(NESTED, "nested.yaml")?;
+    let server = EmbeddedServer::builder().handler(contract.mock()).start().await?;
+    let mut client = server.client().event_key("/data/kind").connect().await?;
+    client
+        .send_json(json!({"data": {"kind": "start", "job": "j7"}}))
+        .await?;
+    let started = client.expect_type("started").await?;
+    assert_eq!(started, json!({"data": {"kind": "started", "job": "j7"}}));
+    client.conforms_to(&contract)?;
+
+    client.send_json(json!({"data": {"kind": "start"}})).await?;
+    let close = client.expect_closed(1008).await?;
+    assert!(close.reason.contains("\"job\" is a required property"), "{close:?}");
+    Ok(())
+}

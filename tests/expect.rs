@@ -7,7 +7,7 @@ use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
 async fn welcomed(server: &EmbeddedServer) -> Result<WsClient, ws_test_runtime::Error> {
-    let mut client = server.connect().await?;
+    let mut client = server.client().user_id("ada").connect().await?;
     client
         .expect(&Expect::events(["connection_established"]).strict())
         .await?;
@@ -143,12 +143,12 @@ async fn a_dropped_event_times_out_with_what_was_missing() -> TestResult {
     let text = report(client.expect(&expectation).await.unwrap_err());
     assert!(text.starts_with("expectation not met: events [agent_started, agent_thinking, tool_executing, tool_completed, agent_completed] in order, within 150ms\ntimed out after 150ms\n"), "{text}");
     assert!(
-        text.contains("agent_completed run_id=r1 seq=4   <-- first divergence: expected tool_completed"),
+        text.contains("agent_completed run_id=r1 user_id=ada seq=4   <-- first divergence: expected tool_completed"),
         "{text}"
     );
     assert!(text.contains("missing: tool_completed, agent_completed"), "{text}");
     assert!(
-        text.contains("not matched: #5 agent_completed run_id=r1 seq=4"),
+        text.contains("not matched: #5 agent_completed run_id=r1 user_id=ada seq=4"),
         "{text}"
     );
     Ok(())

@@ -270,7 +270,7 @@ async fn a_burst_of_chat_messages_runs_at_most_64_at_once_and_loses_none() -> Te
     let completed: Vec<Duration> = client
         .history()
         .received()
-        .filter(|frame| frame.event_type().as_deref() == Some("agent_completed"))
+        .filter(|frame| frame.event("type").as_deref() == Some("agent_completed"))
         .map(|frame| frame.at)
         .collect();
     let first_wave = completed.iter().filter(|at| **at < run + delay).count();

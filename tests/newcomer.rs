@@ -122,7 +122,7 @@ async fn expect_lands_on_the_body(client: &mut WsClient) {
 #[allow(clippy::let_and_return)]
 #[cfg_attr(all(), expect(clippy::needless_return))]
 async fn allow_and_cfg_attr_land_on_the_body(client: &mut WsClient) -> TestResult {
-    let welcome_seen = client.history().received_types() == ["connection_established"];
+    let welcome_seen = client.history().received_events() == ["connection_established"];
     assert!(welcome_seen);
     let result = Ok(());
     return result;

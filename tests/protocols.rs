@@ -262,3 +262,27 @@ async fn receiving_a_frame_that_does_not_decode_is_an_error_with_its_bytes(clien
     );
     Ok(())
 }
+
+/// A router keyed by a pointer answers what it cannot route with an `"error"` event at that same pointer, so the
+/// client names it as it names every other event.
+fn nested_kind() -> Router {
+    Router::new()
+        .event_key("/data/kind")
+        .route("hello", |session: Session, _frame: Value| async move {
+            session.send_json(&json!({"data": {"kind": "hi"}})).await
+        })
+}
+
+#[ws_test(handler = nested_kind, event_key = "/data/kind")]
+async fn a_router_answers_an_unknown_event_at_its_own_event_key(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"data": {"kind": "nope"}})).await?;
+    let error = client.expect_type("error").await?;
+    assert_eq!(error["code"], "unknown_type");
+    assert!(error.get("type").is_none(), "{error}");
+    client.send_json(json!({"data": {}})).await?;
+    assert_eq!(client.expect_type("error").await?["code"], "missing_type");
+    client.send_json(json!({"data": {"kind": "hello"}})).await?;
+    client.expect_type("hi").await?;
+    assert_eq!(client.history().received_events(), ["error", "error", "hi"]);
+    Ok(())
+}

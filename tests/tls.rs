@@ -322,7 +322,7 @@ async fn a_pinned_certificate_must_still_name_the_host_in_the_url() -> TestResul
 async fn the_recorder_relays_to_a_wss_upstream_with_an_openssl_certificate() -> TestResult {
     let (upstream, cert) = openssl_server().await;
     let sessions = relay_one_chat(&upstream, &cert).await?;
-    assert!(sessions[0].received_types().contains(&"agent_completed".to_owned()));
+    assert!(sessions[0].received_events().contains(&"agent_completed".to_owned()));
     Ok(())
 }
 
@@ -368,7 +368,7 @@ async fn the_recorder_relays_to_a_wss_upstream_it_trusts() -> TestResult {
     let upstream = self_signed().await;
     let sessions = relay_one_chat(&upstream, upstream.certificate_pem().unwrap_or_default()).await?;
     assert!(sessions[0].url().is_some_and(|url| url.starts_with("wss://127.0.0.1:")));
-    let received = sessions[0].received_types();
+    let received = sessions[0].received_events();
     assert_eq!(
         received[..6],
         [

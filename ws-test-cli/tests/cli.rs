@@ -592,7 +592,7 @@ fn record_stops_on_sigterm_with_every_relayed_frame_on_disk() {
         .expect("the client is told the recorder stops");
     assert_eq!(close.reason, "ws-test record is stopping");
     let saved = ws_test_runtime::History::load(&out).expect("the recording reads back");
-    let types = saved.received_types();
+    let types = saved.received_events();
     assert_eq!(
         types,
         [
@@ -763,7 +763,7 @@ fn record_relays_to_a_wss_upstream_trusted_with_ca_cert() {
         "{:?}",
         saved.url()
     );
-    assert_eq!(saved.received_types().len(), 6, "{}", saved.timeline());
+    assert_eq!(saved.received_events().len(), 6, "{}", saved.timeline());
 }
 
 /// `ws-test record --upstream URL --ca-cert CERT --sessions 1`, one chat round through it; the recording.
@@ -867,7 +867,7 @@ fn an_openssl_certificate_is_trusted_by_check_bench_and_record_when_given_and_ex
     assert!(stdout.contains("rounds/s"), "{stdout}");
 
     let saved = record_one_chat(&url, cert, "openssl");
-    assert_eq!(saved.received_types().len(), 6, "{}", saved.timeline());
+    assert_eq!(saved.received_events().len(), 6, "{}", saved.timeline());
     drop(serve);
 }
 

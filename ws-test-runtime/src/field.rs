@@ -71,9 +71,41 @@ impl Field {
         &self.spelled
     }
 
+    /// Puts `value` at this field of `frame`, making the objects a JSON pointer passes through (`"/data/kind"`
+    /// sets `{"data": {"kind": ..}}`); a non-object on the way is replaced by one.
+    pub(crate) fn set(&self, frame: &mut Value, value: Value) {
+        if !self.pointer {
+            ensure_object(frame).insert(self.spelled.to_string(), value);
+            return;
+        }
+        let tokens: Vec<String> = self.spelled[1..]
+            .split('/')
+            .map(|token| token.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        let (last, path) = tokens.split_last().expect("split yields at least one token");
+        let mut at = frame;
+        for token in path {
+            at = ensure_object(at)
+                .entry(token.clone())
+                .or_insert_with(|| Value::Object(Default::default()));
+        }
+        ensure_object(at).insert(last.clone(), value);
+    }
+
     /// Whether it is the default event key, `"type"`.
     pub(crate) fn is_type(&self) -> bool {
         !self.pointer && &*self.spelled == "type"
+    }
+}
+
+/// `value` as an object: itself when it is one, else replaced by an empty one.
+fn ensure_object(value: &mut Value) -> &mut serde_json::Map<String, Value> {
+    if !value.is_object() {
+        *value = Value::Object(Default::default());
+    }
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("made an object above"),
     }
 }
 
@@ -130,5 +162,24 @@ mod tests {
         assert_eq!(Field::new("/data/missing").get(&frame), None);
         assert_eq!(Field::new("n").str(&frame), None, "a number is not an event name");
         assert!(Field::default().is_type() && !Field::new("/type").is_type());
+    }
+
+    #[test]
+    fn setting_a_pointer_makes_the_objects_on_its_way() {
+        let mut frame = json!({"id": 1});
+        Field::new("/data/kind").set(&mut frame, json!("error"));
+        Field::new("/a~1b").set(&mut frame, json!(2));
+        Field::new("type").set(&mut frame, json!("t"));
+        assert_eq!(
+            frame,
+            json!({"id": 1, "data": {"kind": "error"}, "a/b": 2, "type": "t"})
+        );
+        Field::new("/id/x").set(&mut frame, json!(3));
+        assert_eq!(
+            frame["id"],
+            json!({"x": 3}),
+            "a number on the way is replaced by an object"
+        );
+        assert_eq!(Field::new("/data/kind").str(&frame), Some("error"));
     }
 }

@@ -93,13 +93,23 @@ pub mod __private {
     pub use crate::profile::WsProfile;
     pub use crate::served::{Started, check_serve, kind};
     pub use crate::server::ServerBuilder;
-    pub use crate::server::fuzzing::fuzz_one as fuzz_server;
+    /// One fuzz case against the embedded server running the default handler (the `server` fuzz target).
+    pub fn fuzz_server(data: &[u8]) -> Vec<u8> {
+        crate::server::fuzzing::fuzz_one(crate::default_handler(), data)
+    }
     pub use crate::transport::Transport;
     pub use crate::{EmbeddedServer, events::WsEvents};
     pub use serde_json::Value;
 }
 
 mod chat;
+mod checklist;
+
+/// The handler ws-test's own server runs when a test or a builder names none: the chat kit's agent (the seed
+/// report's server, what `ws-test check` grades). The one place where the core's defaults come from a kit.
+pub(crate) fn default_handler() -> std::sync::Arc<dyn handler::DynHandler> {
+    chat::default_handler()
+}
 mod client;
 #[cfg(feature = "contract")]
 pub mod contract;

@@ -35,15 +35,10 @@ impl Message {
         }
     }
 
-    /// The string `"type"` field, when the message is a JSON object that has one.
-    pub fn event_type(&self) -> Option<String> {
-        match self.json().ok()? {
-            Value::Object(mut map) => match map.remove("type")? {
-                Value::String(kind) => Some(kind),
-                _ => None,
-            },
-            _ => None,
-        }
+    /// The event's name: the string at `key` (the event key: `"type"`, `"method"`, `"/data/kind"`, ...), when the
+    /// message is JSON that has one.
+    pub fn event(&self, key: impl Into<crate::field::Field>) -> Option<String> {
+        key.into().str(&self.json().ok()?).map(str::to_owned)
     }
 
     /// A one-line description, as used in timelines and error messages.

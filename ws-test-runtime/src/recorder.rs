@@ -54,7 +54,7 @@ use crate::{WsClient, timeout, wire};
 /// client.expect_type("echo").await?;
 /// client.close(1000, "done").await?;
 /// let sessions = recorder.shutdown().await;
-/// assert_eq!(sessions[0].received_types(), ["connection_established", "echo"]);
+/// assert_eq!(sessions[0].received_events(), ["connection_established", "echo"]);
 /// assert!(sessions[0].frames()[0].text().unwrap().contains("[redacted]"));
 ///
 /// // The recording replays without the real server.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::field::Field;
 use crate::handler::{Handler, HandlerResult};
 use crate::history::{Direction, FrameKind, History, char_prefix, read_numbered};
 use crate::message::{CloseInfo, Message};
@@ -63,6 +64,8 @@ pub struct Replay {
     script: Arc<Script>,
     ignore_fields: Arc<[String]>,
     speed: Option<f64>,
+    /// The name of the event the recording's server sent first, unprompted, by the replay's event key.
+    opening_event: Option<String>,
 }
 
 /// A recording cut into what the server does on connect and after each client frame.
@@ -72,8 +75,6 @@ struct Script {
     name: String,
     opening: Vec<Reply>,
     turns: Vec<Turn>,
-    /// The `"type"` of the first opening frame, when it has one.
-    opening_event: Option<String>,
 }
 
 /// A client frame the recording expects next, and the server's answer to it.
@@ -153,7 +154,25 @@ impl Replay {
             script: Arc::new(script),
             ignore_fields: Arc::from(Vec::new()),
             speed: None,
+            opening_event: None,
         }
+        .event_key(Field::type_key())
+    }
+
+    /// The field that names the recording's events (default `"type"`; `#[ws_test]` passes its `event_key`): the
+    /// replay declares the event its server sent first, unprompted, as its [welcome](Handler::welcome).
+    pub fn event_key(mut self, key: impl Into<Field>) -> Self {
+        let key = key.into();
+        self.opening_event = match self.script.opening.first() {
+            Some(Reply {
+                action: Action::Send(Message::Text(text)),
+                ..
+            }) => serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|value| key.str(&value).map(str::to_owned)),
+            _ => None,
+        };
+        self
     }
 
     /// JSON fields left out when a client frame is compared with the recorded one: a name at any depth, or a
@@ -183,9 +202,9 @@ impl Replay {
         self.script.turns.len()
     }
 
-    /// The `"type"` of the frame the recording's server sent first, before any client frame: its welcome.
+    /// The name of the event the recording's server sent first, before any client frame: its welcome.
     pub(crate) fn opening_event(&self) -> Option<&str> {
-        self.script.opening_event.as_deref()
+        self.opening_event.as_deref()
     }
 
     async fn perform(&self, session: &Session, replies: &[Reply]) -> HandlerResult {
@@ -290,7 +309,6 @@ impl Script {
             name,
             opening: Vec::new(),
             turns: Vec::new(),
-            opening_event: None,
         };
         let mut previous = Duration::ZERO;
         let mut client_closed = false;
@@ -348,15 +366,6 @@ impl Script {
                 None => script.opening.push(reply),
             }
         }
-        script.opening_event = match script.opening.first() {
-            Some(Reply {
-                action: Action::Send(Message::Text(text)),
-                ..
-            }) => serde_json::from_str::<Value>(text)
-                .ok()
-                .and_then(|value| value.get("type")?.as_str().map(str::to_owned)),
-            _ => None,
-        };
         script
     }
 }

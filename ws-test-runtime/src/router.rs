@@ -58,7 +58,11 @@ pub struct Router {
     event_key: Field,
     /// The event `with_welcome` sends first.
     welcome: Option<&'static str>,
+    /// Shapes the reply to a frame the router cannot route (`None`: the default shape).
+    error_reply: Option<Arc<ErrorReplyFn>>,
 }
+
+type ErrorReplyFn = dyn Fn(&str, &str) -> Value + Send + Sync;
 
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -147,6 +151,50 @@ impl Router {
         self
     }
 
+    /// Shapes the frame the router answers a frame it cannot route with, from the error's code (one of
+    /// [`error_code`]) and its detail in words. The default is an `"error"` event at the router's event key:
+    /// `{"type": "error", "code": CODE, "error": DETAIL}`, or `{"method": "error", ...}` after
+    /// `.event_key("method")`, or `{"data": {"kind": "error"}, ...}` after `.event_key("/data/kind")`.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::Router;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// // A JSON-RPC 2.0 mock answers what it cannot route with JSON-RPC's own error.
+    /// let rpc = Router::new()
+    ///     .event_key("method")
+    ///     .error_reply(|code, detail| json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32601, "message": detail, "data": code}}));
+    /// let server = EmbeddedServer::builder().handler(rpc).start().await?;
+    /// let mut client = server.connect().await?;
+    /// client.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "nope"})).await?;
+    /// assert_eq!(client.recv_json().await?["error"]["code"], -32601);
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn error_reply<F>(mut self, shape: F) -> Self
+    where
+        F: Fn(&str, &str) -> Value + Send + Sync + 'static,
+    {
+        self.error_reply = Some(Arc::new(shape));
+        self
+    }
+
+    /// Sends the error reply for `code` (see [`error_reply`](Self::error_reply)); the connection stays open.
+    async fn reply_error(&self, session: &Session, code: &str, detail: String) -> HandlerResult {
+        let frame = match &self.error_reply {
+            Some(shape) => shape(code, &detail),
+            None => {
+                let mut frame = json!({"code": code, "error": detail});
+                self.event_key.set(&mut frame, Value::from(ERROR_EVENT));
+                frame
+            }
+        };
+        session.send_json(&frame).await?;
+        Ok(())
+    }
+
     /// The types that have a route, sorted.
     pub fn types(&self) -> Vec<&str> {
         let mut types: Vec<&str> = self.routes.keys().map(String::as_str).collect();
@@ -154,7 +202,8 @@ impl Router {
         types
     }
 
-    /// Dispatches one message: parses it, picks the route by `"type"`, or answers the protocol error.
+    /// Dispatches one message: parses it, picks the route by its event key, or answers an
+    /// [error reply](Self::error_reply).
     pub async fn dispatch(&self, session: &Session, message: Message) -> HandlerResult {
         let text = match message {
             Message::Text(text) => text,
@@ -163,23 +212,23 @@ impl Router {
                     "binary frames are not supported ({} bytes received); send JSON in a text frame",
                     bytes.len()
                 );
-                return reply_error(session, error_code::UNSUPPORTED_FRAME, detail).await;
+                return self.reply_error(session, error_code::UNSUPPORTED_FRAME, detail).await;
             }
         };
         let value = match serde_json::from_str::<Value>(&text) {
             Ok(value @ Value::Object(_)) => value,
             Ok(other) => {
                 let detail = format!("a message must be a JSON object, not {}", json_kind(&other));
-                return reply_error(session, error_code::INVALID_JSON, detail).await;
+                return self.reply_error(session, error_code::INVALID_JSON, detail).await;
             }
             Err(error) => {
                 let detail = format!("the message is not valid JSON: {error}");
-                return reply_error(session, error_code::INVALID_JSON, detail).await;
+                return self.reply_error(session, error_code::INVALID_JSON, detail).await;
             }
         };
         let Some(kind) = self.event_key.str(&value) else {
             let detail = format!("the message has no string {:?} field", self.event_key.as_str());
-            return reply_error(session, error_code::MISSING_TYPE, detail).await;
+            return self.reply_error(session, error_code::MISSING_TYPE, detail).await;
         };
         match self.routes.get(kind).or(self.fallback.as_ref()) {
             Some(route) => route(session.clone(), value).await,
@@ -188,7 +237,7 @@ impl Router {
                     "no route for message type {kind:?}; known types: {}",
                     self.types().join(", ")
                 );
-                reply_error(session, error_code::UNKNOWN_TYPE, detail).await
+                self.reply_error(session, error_code::UNKNOWN_TYPE, detail).await
             }
         }
     }
@@ -223,8 +272,8 @@ where
     })
 }
 
-/// The event a router answers a frame it cannot route with: `{"type":"error","code":CODE,"error":DETAIL}` (the
-/// chat protocol adopts these frames as its own errors).
+/// The event a router answers a frame it cannot route with, by default: `{KEY: "error", "code": CODE, "error":
+/// DETAIL}` at the router's event key.
 pub(crate) const ERROR_EVENT: &str = "error";
 
 /// The codes of a router's error replies.
@@ -239,14 +288,6 @@ pub mod error_code {
     pub const UNSUPPORTED_FRAME: &str = "unsupported_frame";
     /// A routed message whose fields do not fit (routes and handlers may use it).
     pub const INVALID_MESSAGE: &str = "invalid_message";
-}
-
-/// Sends `{"type":"error","code":CODE,"error":DETAIL}`; the connection stays open.
-pub(crate) async fn reply_error(session: &Session, code: &str, detail: String) -> HandlerResult {
-    session
-        .send_json(&json!({"type": ERROR_EVENT, "code": code, "error": detail}))
-        .await?;
-    Ok(())
 }
 
 fn json_kind(value: &Value) -> &'static str {

@@ -144,7 +144,7 @@ async fn three_heartbeats_take_no_real_time(client: &mut WsClient) -> TestResult
     let third = client
         .history()
         .received()
-        .filter(|frame| frame.event_type().as_deref() == Some("heartbeat"))
+        .filter(|frame| frame.event("type").as_deref() == Some("heartbeat"))
         .nth(2)
         .map(|frame| frame.at);
     assert!(third >= Some(Duration::from_secs(90)), "{third:?}");

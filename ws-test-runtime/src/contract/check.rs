@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Action, Contract};
+use crate::checklist::{CheckResult, SuiteReport};
 use crate::expect::Expect;
-use crate::suite::{CheckResult, SuiteReport};
 use crate::{ClientBuilder, Result};
 
 /// Drives a server through a contract: for each `receive` operation, each example of its messages is sent on a

@@ -12,8 +12,10 @@ use crate::{Handler, HandlerResult, Message, Session};
 /// A contract served as a mock (a [`Handler`] for [`EmbeddedServer`](crate::EmbeddedServer), or `ws-test serve
 /// --asyncapi`): on connect, the messages of `send` operations that have examples; each message of a `receive`
 /// operation answered with the operation's reply messages in the contract's order, each built from its first
-/// example (or, without one, from its schema), the `x-ws-test-per` field copied from the request; a frame the
-/// contract does not allow answered with an error frame saying why.
+/// example (or, without one, from its schema), the `x-ws-test-per` field copied from the request. A frame the
+/// contract does not allow is answered with the message of the `send` operation marked `x-ws-test-refusal:
+/// FIELD`, the reason at FIELD (`examples/asyncapi/chat.yaml` marks its `errors` operation `x-ws-test-refusal:
+/// error`); a contract without one has the connection closed with 1008 (policy violation) and the reason.
 ///
 /// ```
 /// use ws_test_runtime::contract::{Contract, ContractCheck};
@@ -147,7 +149,11 @@ impl Contract {
     pub fn mock(&self) -> Mock {
         let contract = Arc::new(self.clone());
         let mut opening = Vec::new();
-        for operation in contract.operations.iter().filter(|op| op.action == Action::Send) {
+        for operation in contract
+            .operations
+            .iter()
+            .filter(|op| op.action == Action::Send && op.refusal.is_none())
+        {
             for &message in &operation.messages {
                 if let Some((_, example)) = contract.messages[message].examples.first() {
                     opening.push(example.clone());
@@ -181,30 +187,23 @@ impl Contract {
 impl Mock {
     async fn refuse(&self, session: &Session, why: String) -> HandlerResult {
         let contract = &self.contract;
-        let error = (0..contract.messages.len()).find(|&at| {
-            contract.messages[at].event.as_deref() == Some("error")
-                && contract
-                    .allowed(&(0..contract.channels.len()).collect::<Vec<_>>(), Direction::In)
-                    .contains(&at)
+        let path = session.uri().path().to_owned();
+        let channels = contract.channels_for(Some(&path));
+        let refusal = contract.operations.iter().find_map(|op| {
+            let field = op.refusal.as_ref()?;
+            let message = *op.messages.first()?;
+            (op.action == Action::Send && channels.contains(&op.channel)).then_some((field, message))
         });
-        let mut frame = match error.map(|at| contract.build(at)) {
-            Some(Value::Object(object)) => object,
-            _ => {
-                let mut object = Map::new();
-                object.insert(
-                    contract.key.as_str().trim_start_matches('/').to_owned(),
-                    Value::from("error"),
-                );
-                object
+        match refusal {
+            Some((field, message)) => {
+                let mut frame = contract.build(message);
+                field.set(&mut frame, Value::from(why));
+                session.send_json(frame).await?;
             }
-        };
-        let field = if frame.contains_key("message") && !frame.contains_key("error") {
-            "message"
-        } else {
-            "error"
-        };
-        frame.insert(field.to_owned(), Value::from(why));
-        session.send_json(Value::Object(frame)).await?;
+            None => {
+                session.close(crate::wire::close_code::POLICY_VIOLATION, why).await?;
+            }
+        }
         Ok(())
     }
 }
@@ -255,9 +254,9 @@ impl Handler for Mock {
             }
             for &reply in &operation.replies {
                 let mut value = contract.build(reply);
-                if let (Some(per), Value::Object(object)) = (&operation.per, &mut value) {
+                if let Some(per) = &operation.per {
                     if let Some(id) = per.get(&request) {
-                        object.insert(per.as_str().trim_start_matches('/').to_owned(), id.clone());
+                        per.set(&mut value, id.clone());
                     }
                 }
                 session.send_json(value).await?;

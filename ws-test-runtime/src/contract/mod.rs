@@ -88,6 +88,9 @@ struct OperationDef {
     strict: bool,
     /// `x-ws-test-per`: the field that groups the replies of one request (`run_id`).
     per: Option<Field>,
+    /// `x-ws-test-refusal: FIELD` on a `send` operation: its message is what a mock answers a frame the contract
+    /// does not allow with, the reason at FIELD (a key or a JSON pointer).
+    refusal: Option<Field>,
 }
 
 #[derive(Debug, Clone)]
@@ -392,6 +395,10 @@ impl Contract {
                 replies,
                 strict,
                 per: operation.get("x-ws-test-per").and_then(Value::as_str).map(Field::new),
+                refusal: operation
+                    .get("x-ws-test-refusal")
+                    .and_then(Value::as_str)
+                    .map(Field::new),
             });
         }
         if contract.operations.is_empty() {
@@ -426,9 +433,18 @@ impl Contract {
                 None => None,
             };
             // The event: the payload's key property's `const` (or single `enum`), else the message's `name`.
-            let key_property = self.key.as_str().trim_start_matches('/').to_owned();
+            // The schema of the key's property: one `properties` step per token of a JSON pointer key
+            // (`/data/kind` is `properties.data.properties.kind`), each through its `$ref`.
+            let tokens: Vec<String> = match self.key.as_str().strip_prefix('/') {
+                Some(pointer) => pointer.split('/').map(str::to_owned).collect(),
+                None => vec![escape(self.key.as_str())],
+            };
             let from_schema = payload.as_ref().and_then(|(schema, _)| {
-                let property = schema.pointer(&format!("/properties/{}", escape(&key_property)))?;
+                let mut property: &Value = schema;
+                for token in &tokens {
+                    let (object, _) = resolve(doc, property, "", &self.name).ok()?;
+                    property = object.pointer(&format!("/properties/{token}"))?;
+                }
                 let (property, _) = resolve(doc, property, "", &self.name).ok()?;
                 property
                     .get("const")

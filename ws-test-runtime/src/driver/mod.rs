@@ -509,15 +509,22 @@ impl TestSpec {
         match self.target {
             Target::Url(_) | Target::UrlFromEnv(_) => None,
             // In place of the embedded server this test describes: the welcome its handler would send.
-            Target::Embedded | Target::UrlFromEnvOrEmbedded(_) => {
-                let replays_welcome = |(name, text): &(String, &'static str)| {
-                    Replay::from_named_json_lines(text, name).is_ok_and(|replay| replay.sends_welcome())
-                };
-                match &self.replay {
-                    Some(replay) if !replays_welcome(replay) => None,
-                    _ => self.embedded_builder().welcome().map(str::to_owned),
-                }
-            }
+            Target::Embedded | Target::UrlFromEnvOrEmbedded(_) => match &self.replay {
+                Some((name, text)) => Replay::from_named_json_lines(text, name).ok().and_then(|replay| {
+                    let replay = replay.event_key(self.key());
+                    replay.opening_event().map(str::to_owned)
+                }),
+                None => self.embedded_builder().welcome(),
+            },
+        }
+    }
+
+    /// The field that names this test's events: `event_key`, else the protocol's, else `"type"`.
+    fn key(&self) -> crate::Field {
+        match (&self.event_key, &self.protocol) {
+            (Some(key), _) => key.clone(),
+            (None, Some(protocol)) => protocol.event_key(),
+            (None, None) => crate::Field::type_key(),
         }
     }
 
@@ -711,7 +718,8 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             if let Some((name, text)) = &spec.replay {
                 let loaded = Replay::from_named_json_lines(text, name)
                     .map_err(|error| format!("the recording to replay does not read: {error}"))?
-                    .ignore_fields(&spec.ignore_fields);
+                    .ignore_fields(&spec.ignore_fields)
+                    .event_key(spec.key());
                 builder = builder.handler(loaded);
             }
             // The core's settings first: `app` carries them over to the app's builder.

@@ -17,7 +17,7 @@ impl Expect {
     /// sequence of types, the expectation is that sequence [`per`](Expectation::per) that field,
     /// [`times`](Expectation::times) the number of runs when there were several, with the types that came outside
     /// the runs (a welcome) [ignored](Expectation::ignore); of several such fields, the one that groups the most
-    /// frames. Otherwise it is every type, in order. The order mode is the default, in order:
+    /// frames (of equals, the one the recording names first). Otherwise it is every type, in order. The order mode is the default, in order:
     /// add [`strict`](Expectation::strict) for "nothing else".
     ///
     /// `ws-test expect FILE` prints the same expectation as code ([`Expectation::to_rust`]).
@@ -130,10 +130,13 @@ fn best_grouping(frames: &[(String, Map<String, Value>)]) -> Option<Grouping> {
             }
         }
     }
+    // Of equals, the field seen first in the recording: the same choice on every run, whatever the protocol.
     candidates
         .into_iter()
-        .filter_map(|field| grouping(frames, field))
-        .max_by_key(|grouping| (grouping.covered, grouping.runs, grouping.field == "run_id"))
+        .enumerate()
+        .filter_map(|(seen, field)| Some((seen, grouping(frames, field)?)))
+        .max_by_key(|(seen, grouping)| (grouping.covered, grouping.runs, std::cmp::Reverse(*seen)))
+        .map(|(_, grouping)| grouping)
 }
 
 fn grouping(frames: &[(String, Map<String, Value>)], field: &str) -> Option<Grouping> {

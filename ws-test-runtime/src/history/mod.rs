@@ -8,7 +8,6 @@
 mod jsonl;
 
 use std::fmt;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -120,8 +119,8 @@ pub(crate) fn first_bytes(bytes: &[u8]) -> String {
 }
 
 const SUMMARY_TEXT_LIMIT: usize = 120;
-/// JSON fields shown next to the type in one-line summaries: they tell runs and tool calls apart.
-pub(crate) const KEY_FIELDS: [&str; 4] = ["run_id", "tool_call_id", "seq", "code"];
+/// How many identifying fields a one-line summary shows next to the event's name.
+const SUMMARY_FIELDS: usize = 4;
 
 impl Frame {
     /// The text of a text frame.
@@ -142,15 +141,21 @@ impl Frame {
         }
     }
 
-    /// The string `"type"` field of a JSON object text frame.
-    pub fn event_type(&self) -> Option<String> {
-        match self.json()? {
-            Value::Object(mut map) => match map.remove("type") {
-                Some(Value::String(kind)) => Some(kind),
-                _ => None,
-            },
-            _ => None,
-        }
+    /// The event's name: the string at `key` (the event key: `"type"`, `"event"`, `"/data/kind"`, ...) of what
+    /// the frame decoded to; `None` for a frame that is not such an event.
+    ///
+    /// ```
+    /// use ws_test_runtime::{Direction, FrameKind, History};
+    ///
+    /// let mut history = History::new();
+    /// history.record(Direction::In, FrameKind::Text(r#"{"event":"joined","data":{"kind":"k"}}"#.into()));
+    /// let frame = &history.frames()[0];
+    /// assert_eq!(frame.event("event").as_deref(), Some("joined"));
+    /// assert_eq!(frame.event("/data/kind").as_deref(), Some("k"));
+    /// assert_eq!(frame.event("type"), None);
+    /// ```
+    pub fn event(&self, key: impl Into<Field>) -> Option<String> {
+        key.into().str(&self.json()?).map(str::to_owned)
     }
 
     /// A one-line description: the event type and its key fields for JSON events, a clipped text otherwise.
@@ -209,21 +214,33 @@ pub(crate) fn summarize_text_by(text: &str, key: &Field) -> String {
     }
 }
 
-/// `name key=value ...` for a JSON object with a string at `key` (the event key, default `type`); `None`
-/// otherwise.
+/// `name key=value ...` for a JSON object with a string at `key` (the event key, default `type`), with up to four
+/// identifying fields (`id`, `*_id`, `seq`, `code`); `None` otherwise.
 pub(crate) fn summarize_json(value: &Value, key: &Field) -> Option<String> {
     let kind = key.str(value)?;
     let mut line = kind.to_owned();
-    for field in KEY_FIELDS {
-        match value.get(field) {
-            Some(Value::String(v)) => {
-                let _ = write!(line, " {field}={v}");
-            }
-            Some(v @ Value::Number(_)) => {
-                let _ = write!(line, " {field}={v}");
-            }
-            _ => {}
-        }
+    let Some(object) = value.as_object() else {
+        return Some(line);
+    };
+    // What tells runs, calls and operations apart in a timeline, whatever the protocol: `id` and any `*_id`, then
+    // `seq` and `code`, each group in the object's order.
+    let ids = object
+        .iter()
+        .filter(|(field, _)| field.as_str() == "id" || field.ends_with("_id"));
+    let others = object
+        .iter()
+        .filter(|(field, _)| matches!(field.as_str(), "seq" | "code"));
+    let shown = ids
+        .chain(others)
+        .filter(|(field, _)| key.as_str() != field.as_str())
+        .filter_map(|(field, v)| match v {
+            Value::String(v) => Some(format!(" {field}={v}")),
+            Value::Number(v) => Some(format!(" {field}={v}")),
+            _ => None,
+        })
+        .take(SUMMARY_FIELDS);
+    for part in shown {
+        line.push_str(&part);
     }
     Some(line)
 }
@@ -344,9 +361,12 @@ impl History {
         self.frames.iter().filter(|frame| frame.direction == Direction::Out)
     }
 
-    /// The `type` of every received JSON event, in order.
-    pub fn received_types(&self) -> Vec<String> {
-        self.received().filter_map(Frame::event_type).collect()
+    /// The name of every received event, in order, by this history's event key (the client's: `"type"` unless
+    /// its protocol or `event_key` says otherwise).
+    pub fn received_events(&self) -> Vec<String> {
+        self.received()
+            .filter_map(|frame| Some(self.event_key.str(&frame.json()?)?.to_owned()))
+            .collect()
     }
 
     /// Number of frames recorded.
@@ -482,7 +502,7 @@ mod tests {
         assert_eq!(frames[1].summary(), "text (not JSON) \"not json\"");
         assert_eq!(frames[2].summary(), "binary frame of 2 byte(s)");
         assert_eq!(frames[3].summary(), "close frame, code 1001, reason \"bye\"");
-        assert_eq!(history.received_types(), vec!["agent_started".to_owned()]);
+        assert_eq!(history.received_events(), vec!["agent_started".to_owned()]);
         assert_eq!(history.sent().count(), 1);
     }
 

@@ -273,6 +273,12 @@ impl ServerBuilder {
         self
     }
 
+    /// [`handler`](Self::handler) for a handler already shared and type-erased.
+    pub(crate) fn dyn_handler(mut self, handler: Arc<dyn DynHandler>) -> Self {
+        self.handler = Some(handler);
+        self
+    }
+
     /// Hosts your own app — an `axum::Router` (with its state applied) or any tower service over
     /// `http::Request<hyper::body::Incoming>` — instead of ws-test's handler: every request goes to the app,
     /// with HTTP/1.1 upgrades enabled, so its routes, state, middleware, auth and `WebSocketUpgrade` handler run
@@ -335,12 +341,12 @@ impl ServerBuilder {
         }
     }
 
-    /// The event the handler sends first on every connection, if it declares one (the built-in agent's
-    /// `connection_established` when no handler is set).
-    pub(crate) fn welcome(&self) -> Option<&str> {
+    /// The event the handler sends first on every connection, if it declares one (the default handler's when
+    /// none is set).
+    pub(crate) fn welcome(&self) -> Option<String> {
         match &self.handler {
-            Some(handler) => handler.welcome(),
-            None => Some(crate::chat::WELCOME),
+            Some(handler) => handler.welcome().map(str::to_owned),
+            None => crate::default_handler().welcome().map(str::to_owned),
         }
     }
 
@@ -364,7 +370,7 @@ impl ServerBuilder {
                  (set a token with ServerBuilder::token)"
             );
         }
-        let handler = self.handler.unwrap_or_else(crate::chat::default_handler);
+        let handler = self.handler.unwrap_or_else(crate::default_handler);
         self.core.start(FrontEnd::Own(handler)).await
     }
 }

@@ -1,13 +1,15 @@
 //! One fuzz case against the embedded server: arbitrary bytes from a client, through the in-memory transport,
-//! into hyper, the upgrade decision, tungstenite's frame decoding and the router. The `server` cargo-fuzz target
-//! calls it; a property test feeds it random bytes on every CI run.
+//! into hyper, the upgrade decision, tungstenite's frame decoding and a handler. The `server` cargo-fuzz target
+//! calls it with the default handler (`__private::fuzz_server`); a property test feeds it random bytes on every
+//! CI run.
 
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use crate::EmbeddedServer;
+use crate::handler::DynHandler;
 use crate::transport::{self, Transport};
-use crate::{ChatAgent, EmbeddedServer};
 
 /// A valid upgrade request: with it in front, the input reaches the WebSocket frame decoder.
 const UPGRADE: &[u8] = b"GET /ws HTTP/1.1\r\nHost: fuzz\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
@@ -16,7 +18,7 @@ Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n
 /// Runs one case: the first byte's low bit puts a valid upgrade request before the rest (so most cases test the
 /// frame decoder), its second bit splits the write in two. Returns what the server answered. Panics — a crash
 /// for the fuzzer — when the server records a failure or does not shut down.
-pub fn fuzz_one(data: &[u8]) -> Vec<u8> {
+pub(crate) fn fuzz_one(handler: std::sync::Arc<dyn DynHandler>, data: &[u8]) -> Vec<u8> {
     let Some((&mode, rest)) = data.split_first() else {
         return Vec::new();
     };
@@ -29,7 +31,7 @@ pub fn fuzz_one(data: &[u8]) -> Vec<u8> {
         let mut server = EmbeddedServer::builder()
             .transport(Transport::Memory)
             .max_message_size(64 * 1024)
-            .handler(ChatAgent::new())
+            .dyn_handler(handler)
             .start()
             .await
             .expect("an in-memory server starts");
@@ -72,28 +74,48 @@ pub fn fuzz_one(data: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use proptest::prelude::*;
+    use serde_json::Value;
+
+    use crate::handler::DynHandler;
+    use crate::{Router, Session};
+
+    /// A router that echoes every event: routing, its error replies and sends all take part.
+    fn echo() -> Arc<dyn DynHandler> {
+        Arc::new(
+            Router::new().fallback(|session: Session, event: Value| async move { session.send_json(&event).await }),
+        )
+    }
+
+    fn fuzz_one(data: &[u8]) -> Vec<u8> {
+        super::fuzz_one(echo(), data)
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         #[test]
         fn arbitrary_client_bytes_never_break_the_server(data in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = super::fuzz_one(&data);
+            let _ = fuzz_one(&data);
         }
     }
 
     #[test]
-    fn a_masked_chat_frame_gets_through() {
-        // Mode 1: the upgrade first; then a masked text frame with a zero mask.
-        let payload = br#"{"type":"chat_message","content":"hi"}"#;
-        let mut data = vec![1u8, 0x81, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-        data.extend_from_slice(payload);
-        let answer = String::from_utf8_lossy(&super::fuzz_one(&data)).into_owned();
+    fn a_masked_frame_gets_through() {
+        // Mode 1: the upgrade first; then a masked text frame with a zero mask, then one that is not JSON.
+        let mut data = vec![1u8];
+        for payload in [&br#"{"type":"hello","n":1}"#[..], b"nope"] {
+            data.extend_from_slice(&[0x81, 0x80 | payload.len() as u8, 0, 0, 0, 0]);
+            data.extend_from_slice(payload);
+        }
+        let answer = String::from_utf8_lossy(&fuzz_one(&data)).into_owned();
         assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
         assert!(
-            answer.contains("connection_established") && answer.contains("agent_completed"),
+            answer.contains(r#"{"n":1,"type":"hello"}"#) || answer.contains(r#"{"type":"hello","n":1}"#),
             "{answer}"
         );
+        assert!(answer.contains("invalid_json"), "{answer}");
     }
 }

@@ -23,7 +23,7 @@ use crate::chat::{ChatEvent, EventMeta};
 use crate::handler::{Handler, HandlerResult};
 use crate::message::Message;
 use crate::protocol::{self, error_code};
-use crate::router::{Router, reply_error};
+use crate::router::Router;
 use crate::session::Session;
 
 /// The built-in chat agent (the default handler of [`EmbeddedServer`](crate::EmbeddedServer)).
@@ -187,6 +187,14 @@ struct Run {
     thread_id: Option<Value>,
     content: String,
     tool_call_id: String,
+}
+
+/// Sends the chat protocol's error event, `{"type": "error", "code": CODE, "error": DETAIL}` (`PROTOCOL.md`, the
+/// shape a router's default error reply has under the `"type"` key); the connection stays open.
+async fn reply_error(session: &Session, code: &str, detail: String) -> HandlerResult {
+    let frame = json!({"type": protocol::ERROR, "code": code, "error": detail});
+    session.send_json(&frame).await?;
+    Ok(())
 }
 
 async fn start_run(config: Arc<AgentConfig>, session: Session, message: Value) -> HandlerResult {
