@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 use ws_test_runtime::prelude::*;
+use ws_test_runtime::{Message, Router};
 
 use crate::support::{UPGRADE, connect_welcomed, http_get};
 
@@ -192,5 +193,40 @@ async fn subprotocol_is_agreed_when_offered() -> TestResult {
     assert_eq!(agreed.subprotocol(), Some("chat.v2"));
     let none = server.connect().await?;
     assert_eq!(none.subprotocol(), None);
+    Ok(())
+}
+
+/// `/health` is the chat agent's: another handler's server answers it 404, and a handler answers its own GETs.
+#[tokio::test]
+async fn plain_gets_are_the_handlers_to_answer() -> TestResult {
+    struct Ready;
+    impl Handler for Ready {
+        async fn on_message(&self, _: &Session, _: Message) -> HandlerResult {
+            Ok(())
+        }
+        fn http_get(&self, path: &str, metrics: &ws_test_runtime::MetricsSnapshot) -> Option<Value> {
+            (path == "/ready").then(|| json!({"open": metrics.connections_active}))
+        }
+    }
+
+    let router = EmbeddedServer::builder().handler(Router::new()).start().await?;
+    assert_eq!(http_get(router.addr(), "/health", &[]).await?.status, 404);
+
+    let server = EmbeddedServer::builder().handler(Ready).start().await?;
+    let _client = server.connect().await?;
+    let response = http_get(server.addr(), "/ready", &[]).await?;
+    assert_eq!(
+        (response.status, response.header("content-type")),
+        (200, Some("application/json"))
+    );
+    assert_eq!(serde_json::from_str::<Value>(&response.body)?, json!({"open": 1}));
+    assert_eq!(http_get(server.addr(), "/health", &[]).await?.status, 404);
+    let error = EmbeddedServer::builder()
+        .handler(Ready)
+        .path("/ready")
+        .start()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("cannot be `/ready`"), "{error}");
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::message::{CloseInfo, Message};
+use crate::metrics::MetricsSnapshot;
 use crate::session::Session;
 
 /// The error a handler may return: any error type converts into it with `?`.
@@ -62,6 +63,32 @@ pub trait Handler: Send + Sync + 'static {
     fn welcome(&self) -> Option<&str> {
         None
     }
+
+    /// Answers a plain HTTP `GET` to `path`, a path other than the WebSocket endpoint's, with `200 OK` and this
+    /// JSON body (a health check); `None` (the default) leaves it to the server's `404`. `metrics` are the
+    /// server's counters at the request. The chat kit's [`ChatAgent`](crate::ChatAgent) answers `/health`.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::{Message, MetricsSnapshot};
+    ///
+    /// struct Quiet;
+    ///
+    /// impl Handler for Quiet {
+    ///     async fn on_message(&self, _: &Session, _: Message) -> HandlerResult {
+    ///         Ok(())
+    ///     }
+    ///
+    ///     fn http_get(&self, path: &str, metrics: &MetricsSnapshot) -> Option<Value> {
+    ///         (path == "/ready").then(|| json!({"open": metrics.connections_active}))
+    ///     }
+    /// }
+    /// # let _ = Quiet;
+    /// ```
+    fn http_get(&self, path: &str, metrics: &MetricsSnapshot) -> Option<serde_json::Value> {
+        let _ = (path, metrics);
+        None
+    }
 }
 
 impl<H: Handler> Handler for Arc<H> {
@@ -80,6 +107,10 @@ impl<H: Handler> Handler for Arc<H> {
     fn welcome(&self) -> Option<&str> {
         (**self).welcome()
     }
+
+    fn http_get(&self, path: &str, metrics: &MetricsSnapshot) -> Option<serde_json::Value> {
+        (**self).http_get(path, metrics)
+    }
 }
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -90,6 +121,7 @@ pub(crate) trait DynHandler: Send + Sync + 'static {
     fn on_message<'a>(&'a self, session: &'a Session, message: Message) -> BoxFuture<'a, HandlerResult>;
     fn on_close<'a>(&'a self, session: &'a Session, close: &'a CloseInfo) -> BoxFuture<'a, ()>;
     fn welcome(&self) -> Option<&str>;
+    fn http_get(&self, path: &str, metrics: &MetricsSnapshot) -> Option<serde_json::Value>;
 }
 
 impl<H: Handler> DynHandler for H {
@@ -103,6 +135,10 @@ impl<H: Handler> DynHandler for H {
 
     fn welcome(&self) -> Option<&str> {
         Handler::welcome(self)
+    }
+
+    fn http_get(&self, path: &str, metrics: &MetricsSnapshot) -> Option<serde_json::Value> {
+        Handler::http_get(self, path, metrics)
     }
 
     fn on_close<'a>(&'a self, session: &'a Session, close: &'a CloseInfo) -> BoxFuture<'a, ()> {

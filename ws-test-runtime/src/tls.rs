@@ -506,7 +506,7 @@ async fn plain_http_refused(stream: &mut Stream) -> io::Result<()> {
             read => head.extend_from_slice(&chunk[..read]),
         }
     }
-    let body = "this server speaks TLS: connect with wss:// (and https:// for /health)\n";
+    let body = "this server speaks TLS: connect with wss:// (and https:// for plain HTTP)\n";
     let response = format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n\
          connection: close\r\n\r\n{body}",

@@ -43,6 +43,9 @@ pub const CRITICAL_EVENTS: [&str; 5] = [
     AGENT_COMPLETED,
 ];
 
+/// The health endpoint the chat agent answers beside its WebSocket path (`GET /health`).
+pub const HEALTH_PATH: &str = "/health";
+
 /// The agent name the built-in chat agent reports unless configured otherwise.
 pub const DEFAULT_AGENT_NAME: &str = "TestChatAgent";
 

@@ -130,7 +130,8 @@ macro_rules! core_settings {
             self
         }
 
-        /// The WebSocket path (default `/ws`); it must start with `/` and cannot be `/health`.
+        /// The WebSocket path (default `/ws`); it must start with `/` and cannot be one the handler answers plain
+        /// HTTP GETs on (the chat agent's `/health`).
         pub fn path(mut self, path: impl Into<String>) -> Self {
             self.core.config.path = path.into();
             self
@@ -353,10 +354,13 @@ impl ServerBuilder {
     /// Binds the listener and starts serving; the server is ready to accept when this returns.
     pub async fn start(self) -> Result<EmbeddedServer> {
         let config = &self.core.config;
-        if config.path == "/health" {
-            return Err(Error::Config(
-                "the WebSocket path cannot be `/health`: ws-test's own server answers health checks there".into(),
-            ));
+        let handler = self.handler.unwrap_or_else(crate::default_handler);
+        if handler.http_get(&config.path, &Default::default()).is_some() {
+            return Err(Error::Config(format!(
+                "the WebSocket path cannot be `{}`: the handler answers plain HTTP GETs there (the chat agent's health \
+                 check is `/health`)",
+                config.path
+            )));
         }
         if config.max_message_size == 0 {
             return Err(Error::Config(
@@ -370,7 +374,6 @@ impl ServerBuilder {
                  (set a token with ServerBuilder::token)"
             );
         }
-        let handler = self.handler.unwrap_or_else(crate::default_handler);
         self.core.start(FrontEnd::Own(handler)).await
     }
 }

@@ -52,8 +52,9 @@ pub(crate) async fn serve(
     let upgrade_tx = Arc::new(Mutex::new(Some(upgrade_tx)));
     let service = {
         let shared = Arc::clone(&shared);
+        let handler = Arc::clone(&handler);
         service_fn(move |mut request| {
-            let response = match decide(&shared, &request) {
+            let response = match decide(&shared, handler.as_ref(), &request) {
                 Decision::Answer(response) => response,
                 Decision::Upgrade(response, seed) => {
                     let on_upgrade = hyper::upgrade::on(&mut request);

@@ -1,4 +1,5 @@
-//! The HTTP side of the embedded server: `/health`, the RFC 6455 upgrade and every refusal `PROTOCOL.md` lists.
+//! The HTTP side of the embedded server: the RFC 6455 upgrade and every refusal, and the plain `GET`s a handler
+//! answers beside it ([`Handler::http_get`](crate::Handler::http_get), the chat kit's `/health`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,10 +8,10 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use serde_json::json;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::Shared;
+use crate::handler::DynHandler;
 use crate::session::SessionSeed;
 use crate::wire::{self, query_param};
 
@@ -26,10 +27,12 @@ pub(crate) enum Decision {
     Upgrade(Response<Body>, Box<SessionSeed>),
 }
 
-pub(crate) fn decide<B>(shared: &Shared, request: &Request<B>) -> Decision {
+pub(crate) fn decide<B>(shared: &Shared, handler: &dyn DynHandler, request: &Request<B>) -> Decision {
     let path = request.uri().path();
-    if path == "/health" {
-        return Decision::Answer(health(shared));
+    if path != shared.config.path && request.method() == Method::GET {
+        if let Some(body) = handler.http_get(path, &shared.metrics.snapshot()) {
+            return Decision::Answer(json_answer(&body));
+        }
     }
     if path != shared.config.path {
         let body = format!("no route for {path}; the WebSocket endpoint is {}", shared.config.path);
@@ -230,13 +233,8 @@ pub(crate) fn user_id<B>(request: &Request<B>) -> String {
         .unwrap_or_else(|| format!("user-{}", NEXT_USER.fetch_add(1, Ordering::Relaxed)))
 }
 
-fn health(shared: &Shared) -> Response<Body> {
-    let metrics = shared.metrics.snapshot();
-    let body = json!({
-        "status": "ok",
-        "active_connections": metrics.connections_active,
-        "total_connections": metrics.connections_total,
-    });
+/// `200 OK` with a JSON body.
+fn json_answer(body: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Body::from(body.to_string()));
     response
         .headers_mut()

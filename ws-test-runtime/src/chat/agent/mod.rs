@@ -22,6 +22,7 @@ use fault::{Step, plan};
 use crate::chat::{ChatEvent, EventMeta};
 use crate::handler::{Handler, HandlerResult};
 use crate::message::Message;
+use crate::metrics::MetricsSnapshot;
 use crate::protocol::{self, error_code};
 use crate::router::Router;
 use crate::session::Session;
@@ -178,6 +179,17 @@ impl Handler for ChatAgent {
 
     fn welcome(&self) -> Option<&str> {
         Some(protocol::CONNECTION_ESTABLISHED)
+    }
+
+    /// `GET /health`: `{"status": "ok", "active_connections": N, "total_connections": N}` (`PROTOCOL.md`).
+    fn http_get(&self, path: &str, metrics: &MetricsSnapshot) -> Option<Value> {
+        (path == protocol::HEALTH_PATH).then(|| {
+            json!({
+                "status": "ok",
+                "active_connections": metrics.connections_active,
+                "total_connections": metrics.connections_total,
+            })
+        })
     }
 }
 
