@@ -169,7 +169,8 @@ pub enum Error {
     #[error("the WebSocket connection failed: {0}")]
     WebSocket(#[source] Box<tokio_tungstenite::tungstenite::Error>),
 
-    /// A fault specification (`drop:agent_thinking`, ...) could not be parsed.
+    /// A fault specification could not be parsed: a transport fault's name (`close-abruptly`, ...) or a kit's own
+    /// (the chat agent's `drop:agent_thinking`, ...).
     #[error("`{spec}` is not a fault specification: {reason}")]
     InvalidFault {
         /// The specification as given.

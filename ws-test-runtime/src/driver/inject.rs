@@ -259,7 +259,7 @@ test_fn!(ServerClients, (&EmbeddedServer, Vec<WsClient>), |function, injected| {
 #[diagnostic::on_unimplemented(
     message = "`handler = ...` needs a `Handler` or a function returning one, not `{Self}`",
     label = "not a handler",
-    note = "the built-in `ChatAgent`, a `Router` and your own `impl Handler` types are handlers"
+    note = "a `Router`, a `Replay`, the chat kit's agent and your own `impl Handler` types are handlers"
 )]
 pub trait IntoHandler<Kind> {
     /// Sets the handler on the builder.

@@ -39,7 +39,7 @@ pub fn fuzz_one(data: &[u8]) {
         _ => base.any_order(),
     };
     if flags & 4 != 0 {
-        expectation = expectation.per("run_id");
+        expectation = expectation.per("id");
     }
     if flags & 8 != 0 {
         expectation = expectation.times(u32::from(flags >> 5));
