@@ -24,8 +24,8 @@ KIT_DIRS = ("chat", "protocol")
 ASSEMBLY = ("lib.rs", "prelude.rs")
 # The chat kit's wire names that are also plain words of other protocols: not evidence of the chat kit.
 GENERIC = {"ping", "pong", "echo", "broadcast", "error", "/ws", "/health"}
-# Fields only the chat protocol's events carry.
-CHAT_FIELDS = {"run_id", "tool_call_id", "thread_id", "connection_established"}
+# Fields and the identity header only the chat protocol uses.
+CHAT_FIELDS = {"run_id", "tool_call_id", "thread_id", "user_id", "x-user-id", "X-User-Id"}
 KIT_TYPES = {"SocketIo", "GraphqlWs", "JsonRpc"}
 
 

@@ -67,7 +67,7 @@ async fn hosted(transport: Transport) -> Result<EmbeddedServer, Error> {
 async fn a_hosted_app_is_counted_from_the_transport_side() -> TestResult {
     for transport in [Transport::Tcp, Transport::Memory] {
         let server = hosted(transport).await?;
-        let mut client = server.client().user_id("carol").connect().await?;
+        let mut client = server.client().header("X-User-Id", "carol").connect().await?;
         client.send_text("one").await?;
         client.send_text("two").await?;
         assert_eq!(client.recv().await?.as_text(), Some("one"));
@@ -86,7 +86,7 @@ async fn a_hosted_app_is_counted_from_the_transport_side() -> TestResult {
         assert_eq!((metrics.bytes_in, metrics.bytes_out), (6, 6), "{transport:?}");
         let connections = server.connections();
         assert_eq!(connections.len(), 1);
-        assert_eq!(connections[0].user_id, "carol");
+        assert_eq!(connections[0].header("x-user-id"), Some("carol"));
         client.close(1000, "bye").await?;
         drop(client);
         let mut server = server;

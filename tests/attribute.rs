@@ -48,12 +48,12 @@ async fn a_client_taken_by_value_is_still_checked(mut client: WsClient) -> TestR
 async fn several_clients_are_injected_as_a_vec(clients: Vec<WsClient>, server: &EmbeddedServer) -> TestResult {
     assert_eq!(clients.len(), 3);
     assert_eq!(server.metrics().connections_active, 3);
-    let users: std::collections::HashSet<String> = server
+    let connections: std::collections::HashSet<String> = server
         .connections()
         .into_iter()
-        .map(|connection| connection.user_id)
+        .map(|connection| connection.connection_id)
         .collect();
-    assert_eq!(users.len(), 3, "each client has its own user");
+    assert_eq!(connections.len(), 3, "each client has its own connection");
     Ok(())
 }
 
@@ -73,7 +73,7 @@ async fn server_first_then_client(server: &EmbeddedServer, client: &mut WsClient
 #[ws_test]
 async fn no_parameters_at_all() {}
 
-#[ws_test(user = "alice")]
+#[ws_test(headers = [("X-User-Id", "alice")])]
 async fn user_sets_the_connection_user(client: &mut WsClient) -> TestResult {
     let welcome = client.history().frames()[0].json().expect("the welcome is JSON");
     assert_eq!(welcome["user_id"], "alice");

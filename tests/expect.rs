@@ -7,7 +7,7 @@ use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
 async fn welcomed(server: &EmbeddedServer) -> Result<WsClient, ws_test_runtime::Error> {
-    let mut client = server.client().user_id("ada").connect().await?;
+    let mut client = server.client().header("X-User-Id", "ada").connect().await?;
     client
         .expect(&Expect::events(["connection_established"]).strict())
         .await?;

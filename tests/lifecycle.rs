@@ -146,7 +146,9 @@ struct Recorder {
 
 impl Handler for Recorder {
     async fn on_connect(&self, session: &Session) -> HandlerResult {
-        session.send_text(format!("hello {}", session.user_id())).await?;
+        session
+            .send_text(format!("hello {}", ChatAgent::user_id(session)))
+            .await?;
         Ok(())
     }
 
@@ -172,7 +174,7 @@ impl Handler for Recorder {
 async fn a_custom_handler_gets_connect_messages_and_close() -> TestResult {
     let (closes, mut closed) = tokio::sync::mpsc::unbounded_channel();
     let server = EmbeddedServer::builder().handler(Recorder { closes }).start().await?;
-    let mut client = server.client().user_id("carol").connect().await?;
+    let mut client = server.client().header("X-User-Id", "carol").connect().await?;
     assert_eq!(client.recv().await?, Message::Text("hello carol".into()));
     client.send_text("shout").await?;
     assert_eq!(client.recv().await?, Message::Text("SHOUT".into()));

@@ -48,7 +48,10 @@ async fn urls_go_in_as_string_or_str() -> TestResult {
     let by_value = WsClient::connect(server.url()).await?;
     let by_reference = WsClient::connect(&server.url()).await?;
     let by_str = WsClient::connect(server.url().as_str()).await?;
-    let built = WsClient::builder(&server.url()).user_id("alice").connect().await?;
+    let built = WsClient::builder(&server.url())
+        .header("X-User-Id", "alice")
+        .connect()
+        .await?;
     let report = ws_test_runtime::suite::Suite::new(&server.url())
         .concurrency(2)
         .run()
@@ -66,13 +69,13 @@ async fn sessions_and_servers_take_values_too() -> TestResult {
         .with_welcome()
         .route("hello", |session: Session, _message| async move {
             session
-                .send_json(json!({"type": "hi", "user": session.user_id()}))
+                .send_json(json!({"type": "hi", "user": *ChatAgent::user_id(&session)}))
                 .await?;
             session.broadcast(json!({"type": "someone_said_hello"})).await?;
             Ok::<(), Error>(())
         });
     let server = EmbeddedServer::builder().handler(app).start().await?;
-    let mut client = server.client().user_id("bob").connect().await?;
+    let mut client = server.client().header("X-User-Id", "bob").connect().await?;
     client.send_json(json!({"type": "hello"})).await?;
     let matched = client
         .expect(&Expect::events(["connection_established", "hi", "someone_said_hello"]).strict())

@@ -30,7 +30,7 @@ fn rooms() -> Router {
         .route("phx_join", |session: Session, join: Value| async move {
             let topic = join["topic"].clone();
             session
-                .send_json(&json!({"event": "joined", "topic": topic, "user": session.user_id()}))
+                .send_json(&json!({"event": "joined", "topic": topic, "user": *ChatAgent::user_id(&session)}))
                 .await?;
             session
                 .send_json(&json!({"event": "message", "topic": topic, "body": "welcome"}))
@@ -66,7 +66,7 @@ async fn two_rooms_each_join_talk_and_leave(client: &mut WsClient) -> TestResult
     join(client, &["room:lobby", "room:ops"]).await
 }
 
-#[ws_test(handler = rooms, user = "ada", event_key = "event")]
+#[ws_test(handler = rooms, headers = [("X-User-Id", "ada")], event_key = "event")]
 async fn typed_room_events_come_out_of_the_client(client: &mut WsClient) -> TestResult {
     join(client, &["room:lobby"]).await?;
     match client.next_event::<RoomEvent>().await? {

@@ -120,7 +120,7 @@ fn support_agent() -> ChatAgent {
 }
 
 #[derive(WsProfile)]
-#[ws_profile(handler = support_agent, events = ChatEvent::CRITICAL, order = "strict", per = "run_id", user = "alice")]
+#[ws_profile(handler = support_agent, events = ChatEvent::CRITICAL, order = "strict", per = "run_id", headers = [("X-User-Id", "alice")])]
 struct SupportBackend;
 
 #[ws_test(profile = SupportBackend)]
@@ -137,7 +137,7 @@ async fn a_profile_supplies_handler_events_and_user(client: &mut WsClient) -> Te
     Ok(())
 }
 
-#[ws_test(profile = SupportBackend, user = "bob", events = ["pong"], order = "in_order")]
+#[ws_test(profile = SupportBackend, headers = [("X-User-Id", "bob")], events = ["pong"], order = "in_order")]
 async fn test_arguments_override_the_profile(client: &mut WsClient) -> TestResult {
     let welcome = client.history().frames()[0].json().unwrap_or_default();
     assert_eq!(welcome["user_id"], "bob");

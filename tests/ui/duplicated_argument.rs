@@ -1,6 +1,6 @@
 use ws_test_runtime::prelude::*;
 
-#[ws_test(events = ["a"], user = "alice", user = "bob")]
+#[ws_test(events = ["a"], token = "alice", token = "bob")]
 async fn twice(_client: &mut WsClient) {}
 
 fn main() {}

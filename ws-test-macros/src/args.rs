@@ -147,7 +147,7 @@ pub(crate) struct Args {
     pub(crate) start_paused: Option<bool>,
     pub(crate) url: Option<Url>,
     pub(crate) clients: Option<u32>,
-    pub(crate) user: Option<LitStr>,
+    pub(crate) headers: Option<Vec<(LitStr, LitStr)>>,
     pub(crate) token: Option<LitStr>,
     pub(crate) subprotocol: Option<LitStr>,
     pub(crate) protocol: Option<Expr>,
@@ -242,6 +242,36 @@ pub(crate) fn strings(value: &Expr, key: &str, example: &str, errors: &mut Error
     let mut all = Vec::new();
     for element in &array.elems {
         all.push(string(element, key, example, errors)?);
+    }
+    Some(all)
+}
+
+/// A list of `(name, value)` pairs of string literals: `[("X-User-Id", "alice")]`.
+pub(crate) fn header_pairs(value: &Expr, errors: &mut Errors) -> Option<Vec<(LitStr, LitStr)>> {
+    const EXAMPLE: &str = r#"headers = [("X-User-Id", "alice")]"#;
+    let Expr::Array(array) = value else {
+        errors.at(
+            value.span(),
+            format!("`headers` expects a list of (name, value) pairs, like `{EXAMPLE}`"),
+        );
+        return None;
+    };
+    let mut all = Vec::new();
+    for element in &array.elems {
+        match element {
+            Expr::Tuple(pair) if pair.elems.len() == 2 => {
+                let name = string(&pair.elems[0], "headers", EXAMPLE, errors)?;
+                let value = string(&pair.elems[1], "headers", EXAMPLE, errors)?;
+                all.push((name, value));
+            }
+            other => {
+                errors.at(
+                    other.span(),
+                    format!("`headers` expects (name, value) pairs of strings, like `{EXAMPLE}`"),
+                );
+                return None;
+            }
+        }
     }
     Some(all)
 }

@@ -501,7 +501,7 @@ mod tests {
                 handler = ChatAgent::new(),
                 server = my_server,
                 clients = 3,
-                user = "alice",
+                headers = [("X-User-Id", "alice")],
                 token = "t0k",
                 skip_welcome = true,
                 timeout = "10s",

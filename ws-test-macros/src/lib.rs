@@ -209,7 +209,8 @@ use proc_macro::TokenStream;
 /// **`clients = N`** — connect N clients (inject them with `Vec<WsClient>`; the events are checked on the
 /// first). Equivalent: N calls of `server.connect()`.
 ///
-/// **`user = "alice"`** — connect as this user (`X-User-Id`). Equivalent: `server.client().user_id("alice")`.
+/// **`headers = [("X-User-Id", "alice")]`** — headers every client adds to its upgrade request (the chat agent
+/// reads its user from `X-User-Id`). Equivalent: `server.client().header("X-User-Id", "alice")`.
 ///
 /// **`token = "..."`** — the clients send `Authorization: Bearer ...`, and the embedded server requires it.
 /// Equivalent: `EmbeddedServer::builder().token(t)` and `server.client().token(t)`.
@@ -248,7 +249,7 @@ use proc_macro::TokenStream;
 ///     server = locked_down,
 ///     handler = ChatAgent::new().agent_name("Support"),
 ///     clients = 2,
-///     user = "alice",
+///     headers = [("X-User-Id", "alice"), ("X-Tenant", "acme")],
 ///     token = "s3cret",
 ///     timeout = "10s",
 ///     event_timeout = "2s",
@@ -308,7 +309,7 @@ pub fn derive_ws_events(input: TokenStream) -> TokenStream {
 }
 
 /// Implements `ws_test_runtime::profile::WsProfile` from `#[ws_profile(...)]`, which takes `#[ws_test]`'s
-/// arguments (`handler`, `server`, `events`, `order`, `per`, `times`, `clients`, `user`, `token`,
+/// arguments (`handler`, `server`, `events`, `order`, `per`, `times`, `clients`, `headers`, `token`,
 /// `skip_welcome`, `timeout`, `event_timeout`, `flavor`, `worker_threads`, `crate`) plus `url_env = "VAR"` (run
 /// against the server in VAR when it is set, else embedded) and `setup = path` / `teardown = path` (async
 /// functions taking `&ProfileContext`). `serve`, `app`, `subprotocol`, `path` and `transport` are taken too.

@@ -8,8 +8,8 @@ use quote::quote;
 use syn::Expr;
 
 use crate::args::{
-    Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, document, duration, events, path,
-    pattern, positive, protocol, recording, route, string, strings, url,
+    Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, document, duration, events, header_pairs,
+    path, pattern, positive, protocol, recording, route, string, strings, url,
 };
 use crate::expand;
 
@@ -324,12 +324,17 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         doc: "how many clients to connect",
     },
     Argument {
-        name: "user",
+        name: "headers",
         on: On::Both,
-        parse: |value, args, errors| args.user = string(value, "user", "user = \"alice\"", errors),
+        parse: |value, args, errors| args.headers = header_pairs(value, errors),
         rules: &[],
-        expand: |args, _| args.user.as_ref().map(|user| quote!(.user(#user))),
-        doc: "the user the clients connect as (X-User-Id)",
+        expand: |args, _| {
+            args.headers.as_ref().map(|headers| {
+                let (names, values): (Vec<_>, Vec<_>) = headers.iter().cloned().unzip();
+                quote!(#(.header(#names, #values))*)
+            })
+        },
+        doc: "headers every client adds to its upgrade request",
     },
     Argument {
         name: "token",

@@ -39,7 +39,7 @@ type ConnectFn = dyn Fn(Session) -> BoxFuture<'static, HandlerResult> + Send + S
 /// let router = Router::new()
 ///     .route("add", add)
 ///     .route("hello", |session: Session, _message| async move {
-///         session.send_json(&json!({"type": "hello", "user": session.user_id()})).await
+///         session.send_json(&json!({"type": "hello", "user": session.query_param("user")})).await
 ///     });
 /// let server = EmbeddedServer::builder().handler(router).start().await?;
 /// let mut client = server.connect().await?;

@@ -51,7 +51,6 @@ pub struct Session {
 
 struct SessionInner {
     connection_id: String,
-    user_id: String,
     uri: Uri,
     headers: HeaderMap,
     subprotocol: Option<String>,
@@ -65,7 +64,6 @@ struct SessionInner {
 /// What the upgrade handler learned about a connection before it became a WebSocket.
 pub(crate) struct SessionSeed {
     pub(crate) connection_id: String,
-    pub(crate) user_id: String,
     pub(crate) uri: Uri,
     pub(crate) headers: HeaderMap,
     pub(crate) subprotocol: Option<String>,
@@ -77,7 +75,7 @@ impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("connection_id", &self.inner.connection_id)
-            .field("user_id", &self.inner.user_id)
+            .field("uri", &self.inner.uri)
             .field("closing", &self.is_closing())
             .finish_non_exhaustive()
     }
@@ -88,7 +86,6 @@ impl Session {
         Session {
             inner: Arc::new(SessionInner {
                 connection_id: seed.connection_id,
-                user_id: seed.user_id,
                 uri: seed.uri,
                 headers: seed.headers,
                 subprotocol: seed.subprotocol,
@@ -104,11 +101,6 @@ impl Session {
     /// The server-assigned id of this connection (unique within the process).
     pub fn connection_id(&self) -> &str {
         &self.inner.connection_id
-    }
-
-    /// The user of this connection: the `user_id` query parameter or `X-User-Id` header, else a fresh id.
-    pub fn user_id(&self) -> &str {
-        &self.inner.user_id
     }
 
     /// The request URI of the upgrade request (path and query).

@@ -36,7 +36,7 @@ impl Router {
                 .send_json(&serde_json::json!({
                     "type": WELCOME,
                     "connection_id": session.connection_id(),
-                    "user_id": session.user_id(),
+                    "user_id": *ChatAgent::user_id(&session),
                 }))
                 .await
         })

@@ -29,7 +29,7 @@ const MAX_BACKOFF: Duration = Duration::from_millis(250);
 /// # let server = EmbeddedServer::builder().token("t0ken").subprotocol("chat.v1").start().await?;
 /// let client = WsClient::builder(server.url())
 ///     .token("t0ken")
-///     .user_id("alice")
+///     .header("X-User-Id", "alice") // the chat agent's user
 ///     .subprotocol("chat.v1")
 ///     .header("x-trace-id", "test-42")
 ///     .connect_timeout(Duration::from_secs(2))
@@ -45,7 +45,6 @@ const MAX_BACKOFF: Duration = Duration::from_millis(250);
 pub struct ClientBuilder {
     url: String,
     token: Option<String>,
-    user_id: Option<String>,
     origin: Option<String>,
     subprotocols: Vec<String>,
     headers: Vec<(String, String)>,
@@ -112,7 +111,6 @@ impl ClientBuilder {
             protocol_error: None,
             url: url.into(),
             token: None,
-            user_id: None,
             origin: None,
             subprotocols: Vec::new(),
             headers: Vec::new(),
@@ -126,12 +124,6 @@ impl ClientBuilder {
     /// Sends `Authorization: Bearer TOKEN`.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
-        self
-    }
-
-    /// Sends `X-User-Id: USER` (the built-in server uses it as the connection's user).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
         self
     }
 
@@ -377,9 +369,6 @@ impl ClientBuilder {
         };
         if let Some(token) = &self.token {
             headers.insert(header::AUTHORIZATION, value(&format!("Bearer {token}"))?);
-        }
-        if let Some(user_id) = &self.user_id {
-            headers.insert(HeaderName::from_static("x-user-id"), value(user_id)?);
         }
         if let Some(origin) = &self.origin {
             headers.insert(header::ORIGIN, value(origin)?);

@@ -140,7 +140,7 @@ pub struct TestSpec {
     start_paused: bool,
     target: Target,
     clients: usize,
-    user: Option<String>,
+    headers: Vec<(String, String)>,
     token: Option<String>,
     skip_welcome: bool,
     timeout: Option<Duration>,
@@ -174,7 +174,7 @@ impl TestSpec {
             start_paused: false,
             target: Target::Embedded,
             clients: 1,
-            user: None,
+            headers: Vec::new(),
             token: None,
             skip_welcome: false,
             timeout: None,
@@ -393,9 +393,13 @@ impl TestSpec {
         self
     }
 
-    /// The user id the clients connect as (`X-User-Id`).
-    pub fn user(mut self, user: impl Into<String>) -> Self {
-        self.user = Some(user.into());
+    /// A header every client adds to its upgrade request (the macro's `headers = [("X-User-Id", "alice")]`);
+    /// call again for several. A header of the same name given earlier (by a profile) is replaced: the test's
+    /// own arguments win. See [`ClientBuilder::header`](crate::ClientBuilder::header).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        self.headers.retain(|(given, _)| !given.eq_ignore_ascii_case(&name));
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -766,8 +770,8 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
             Some(server) => server.client(),
             None => WsClient::builder(url.clone()),
         };
-        if let Some(user) = &spec.user {
-            builder = builder.user_id(user.clone());
+        for (name, value) in &spec.headers {
+            builder = builder.header(name.clone(), value.clone());
         }
         if let Some(token) = &spec.token {
             builder = builder.token(token.clone());

@@ -43,6 +43,11 @@ pub const CRITICAL_EVENTS: [&str; 5] = [
     AGENT_COMPLETED,
 ];
 
+/// The query parameter a client names its user with (`/ws?user_id=alice`); it wins over the header.
+pub const USER_ID_PARAM: &str = "user_id";
+/// The header a client names its user with (`X-User-Id: alice`).
+pub const USER_ID_HEADER: &str = "x-user-id";
+
 /// The health endpoint the chat agent answers beside its WebSocket path (`GET /health`).
 pub const HEALTH_PATH: &str = "/health";
 

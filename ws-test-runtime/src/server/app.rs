@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::Shared;
 use super::registry::ConnectionInfo;
-use super::upgrade::{has_token, next_connection_id, user_id};
+use super::upgrade::{has_token, next_connection_id};
 use crate::handler::BoxError;
 use crate::panics;
 use crate::transport::Stream;
@@ -137,7 +137,8 @@ impl hyper::service::Service<Request<Incoming>> for AppService {
     fn call(&self, request: Request<Incoming>) -> AppFuture {
         let upgrade = wants_websocket(&request).then(|| ConnectionInfo {
             connection_id: next_connection_id(),
-            user_id: user_id(&request),
+            uri: request.uri().clone(),
+            headers: request.headers().clone(),
         });
         let path = request.uri().path().to_owned();
         let call = self.app.call(request);

@@ -33,7 +33,7 @@ use crate::{Error, Result, timeout};
 ///     .handler(ChatAgent::new().agent_name("Support"))
 ///     .start()
 ///     .await?;
-/// let client = server.client().token("s3cret").user_id("alice").connect().await?;
+/// let client = server.client().token("s3cret").header("X-User-Id", "alice").connect().await?;
 /// # drop(client);
 /// # Ok(())
 /// # }

@@ -148,12 +148,15 @@ async fn run_session<S>(
     let session = Session::new(seed, outbound_tx.clone(), Arc::clone(&shared) as Arc<dyn Hub>);
     let id = session.connection_id().to_owned();
     let too_slow = Arc::new(Notify::new());
-    shared
-        .registry
-        .insert(&id, session.user_id(), outbound_tx, Arc::clone(&too_slow));
+    let info = super::ConnectionInfo {
+        connection_id: id.clone(),
+        uri: session.uri().clone(),
+        headers: session.headers().clone(),
+    };
+    shared.registry.insert(info, outbound_tx, Arc::clone(&too_slow));
     shared.metrics.connections_active.fetch_add(1, Ordering::Relaxed);
     shared.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(connection_id = %id, user_id = %session.user_id(), "connection opened");
+    tracing::info!(connection_id = %id, path = %session.uri().path(), "connection opened");
     if *shared.shutdown.borrow() {
         // Shutdown began between the upgrade and the registration: this connection missed `close_all`.
         let _ = session.close(close_code::GOING_AWAY, "server shutting down").await;

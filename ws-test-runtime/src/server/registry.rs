@@ -10,19 +10,34 @@ use crate::message::{CloseInfo, Message};
 use crate::metrics::Metrics;
 use crate::session::Outbound;
 
-/// An open connection, as other parts of the server see it.
+/// An open connection, as other parts of the server see it: its id and the upgrade request that opened it (who
+/// connected, and how, is in its query and headers: a token, a tenant, the chat agent's `X-User-Id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionInfo {
     /// The server-assigned connection id.
     pub connection_id: String,
-    /// The connection's user id.
-    pub user_id: String,
+    /// The URI of the upgrade request (path and query).
+    pub uri: hyper::Uri,
+    /// The headers of the upgrade request.
+    pub headers: hyper::HeaderMap,
+}
+
+impl ConnectionInfo {
+    /// A header of the upgrade request, when it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+
+    /// A query parameter of the upgrade request, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        crate::wire::query_param(&self.uri, name)
+    }
 }
 
 struct Entry {
     /// When it was registered, counted from 0: the order `list` keeps.
     opened: u64,
-    user_id: String,
+    info: ConnectionInfo,
     outbound: mpsc::Sender<Outbound>,
     /// Tells the connection's writer to close with 1008: a broadcast found its queue full.
     too_slow: Arc<Notify>,
@@ -42,19 +57,13 @@ impl Registry {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn insert(
-        &self,
-        connection_id: &str,
-        user_id: &str,
-        outbound: mpsc::Sender<Outbound>,
-        too_slow: Arc<Notify>,
-    ) {
+    pub(crate) fn insert(&self, info: ConnectionInfo, outbound: mpsc::Sender<Outbound>, too_slow: Arc<Notify>) {
         let opened = self.registered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.lock().insert(
-            connection_id.to_owned(),
+            info.connection_id.clone(),
             Entry {
                 opened,
-                user_id: user_id.to_owned(),
+                info,
                 outbound,
                 too_slow,
                 told: false,
@@ -69,14 +78,8 @@ impl Registry {
     pub(crate) fn list(&self) -> Vec<ConnectionInfo> {
         let entries = self.lock();
         let mut list: Vec<(u64, ConnectionInfo)> = entries
-            .iter()
-            .map(|(id, entry)| {
-                let info = ConnectionInfo {
-                    connection_id: id.clone(),
-                    user_id: entry.user_id.clone(),
-                };
-                (entry.opened, info)
-            })
+            .values()
+            .map(|entry| (entry.opened, entry.info.clone()))
             .collect();
         // By opening order: `conn-10` opened after `conn-9`, although it sorts before it as a string.
         list.sort_unstable_by_key(|(opened, _)| *opened);

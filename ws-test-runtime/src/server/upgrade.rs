@@ -19,7 +19,6 @@ use crate::wire::{self, query_param};
 pub(crate) type Body = Full<Bytes>;
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
-static NEXT_USER: AtomicU64 = AtomicU64::new(1);
 
 /// What to do with one HTTP request: answer it, or answer `101` and run a WebSocket session.
 pub(crate) enum Decision {
@@ -42,7 +41,6 @@ pub(crate) fn decide<B>(shared: &Shared, handler: &dyn DynHandler, request: &Req
         Ok(Accepted { key, subprotocol, slot }) => {
             let seed = SessionSeed {
                 connection_id: next_connection_id(),
-                user_id: user_id(request),
                 uri: request.uri().clone(),
                 headers: request.headers().clone(),
                 subprotocol: subprotocol.clone(),
@@ -217,20 +215,6 @@ fn pick_subprotocol(shared: &Shared, headers: &HeaderMap) -> Option<String> {
 /// A connection id, unique in the process: `conn-N`.
 pub(crate) fn next_connection_id() -> String {
     format!("conn-{}", NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed))
-}
-
-/// The user a request connects as: `?user_id=`, else `X-User-Id`, else a fresh `user-N`.
-pub(crate) fn user_id<B>(request: &Request<B>) -> String {
-    query_param(request.uri(), "user_id")
-        .or_else(|| {
-            request
-                .headers()
-                .get("x-user-id")
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-        })
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| format!("user-{}", NEXT_USER.fetch_add(1, Ordering::Relaxed)))
 }
 
 /// `200 OK` with a JSON body.

@@ -117,7 +117,7 @@ impl ChatAgent {
     /// use ws_test_runtime::prelude::*;
     ///
     /// let app = ChatAgent::new().into_router().route("whoami", |session: Session, _message| async move {
-    ///     session.send_json(&json!({"type": "you_are", "user_id": session.user_id()})).await
+    ///     session.send_json(&json!({"type": "you_are", "user_id": *ChatAgent::user_id(&session)})).await
     /// });
     /// # let _ = app;
     /// ```
@@ -160,13 +160,53 @@ impl ChatAgent {
                         let detail = "a broadcast needs a string \"content\" field".to_owned();
                         return reply_error(&session, error_code::INVALID_MESSAGE, detail).await;
                     };
-                    let frame = json!({"type": protocol::BROADCAST, "from": session.user_id(), "content": content});
+                    let frame =
+                        json!({"type": protocol::BROADCAST, "from": *ChatAgent::user_id(&session), "content": content});
                     session.broadcast(&frame).await?;
                     Ok(())
                 })
         })
     }
 }
+
+impl ChatAgent {
+    /// The user a connection connects as, as the chat protocol says (`PROTOCOL.md`): the `user_id` query
+    /// parameter, else the `X-User-Id` header, else a fresh `user-N`; the same for the whole connection. The
+    /// agent's welcome, events and broadcasts carry it; a handler of yours may call it too.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::Router;
+    ///
+    /// let greeter = Router::new().on_connect(|session: Session| async move {
+    ///     session.send_json(&json!({"type": "hello", "user": *ChatAgent::user_id(&session)})).await
+    /// });
+    /// # let _ = greeter;
+    /// ```
+    pub fn user_id(session: &Session) -> Arc<str> {
+        let user = session.local::<User>();
+        let id = user.0.get_or_init(|| {
+            session
+                .query_param(protocol::USER_ID_PARAM)
+                .or_else(|| {
+                    let header = session.headers().get(protocol::USER_ID_HEADER)?;
+                    header.to_str().ok().map(str::to_owned)
+                })
+                .filter(|id| !id.is_empty())
+                .map_or_else(
+                    || Arc::from(format!("user-{}", NEXT_USER.fetch_add(1, Ordering::Relaxed))),
+                    Arc::from,
+                )
+        });
+        Arc::clone(id)
+    }
+}
+
+/// The user of one connection, read once (see [`ChatAgent::user_id`]).
+#[derive(Default)]
+struct User(OnceLock<Arc<str>>);
+
+static NEXT_USER: AtomicU64 = AtomicU64::new(1);
 
 impl Handler for ChatAgent {
     fn on_connect(&self, session: &Session) -> impl Future<Output = HandlerResult> + Send {
@@ -298,7 +338,7 @@ fn run_events(config: &AgentConfig, session: &Session, run: &Run) -> [ChatEvent;
     const TOOL: &str = "knowledge_search";
     let meta = EventMeta {
         agent_name: config.name.clone(),
-        user_id: session.user_id().to_owned(),
+        user_id: ChatAgent::user_id(session).to_string(),
         run_id: run.run_id.clone(),
         thread_id: run.thread_id.clone(),
         timestamp: 0,
