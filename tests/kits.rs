@@ -4,7 +4,7 @@
 
 use ws_test_runtime::prelude::*;
 use ws_test_runtime::protocol::{self, Framing, Protocol, ProtocolSession, Step};
-use ws_test_runtime::{Handler, HandlerResult, Message};
+use ws_test_runtime::{Handler, HandlerResult, Message, Router};
 
 /// `EVENT|payload` text frames.
 fn bar() -> Framing {
@@ -222,4 +222,123 @@ async fn a_profile_speaks_the_framing(client: &mut WsClient) -> TestResult {
     client.emit("join", "kitchen").await?;
     assert_eq!(client.expect_type("joined").await?["data"], "kitchen");
     Ok(())
+}
+
+/// A mock Socket.IO server: ws-test's own server speaking the kit's server side, a `Router` keyed by `"event"`.
+fn socketio_mock() -> Router {
+    Router::new()
+        .event_key("event")
+        .on_connect(|session: Session| async move {
+            // Sent before the namespace connect: it waits for it, as a Socket.IO client expects.
+            session.send_json(&json!({"event": "hello", "data": "welcome"})).await
+        })
+        .route("add user", |session: Session, event: Value| async move {
+            session.send_json(&json!({"event": "login", "data": {"numUsers": 1}})).await?;
+            let joined = json!({"event": "user joined", "data": {"username": event["data"], "numUsers": 1}});
+            session.send_json(&joined).await
+        })
+        .route("ping", |session: Session, event: Value| async move {
+            // The client waits for an acknowledgement: answer its id.
+            session.send_json(&json!({"ack": event["ack"], "args": ["pong", event["data"]]})).await
+        })
+        .route("upload", |session: Session, event: Value| async move {
+            let bytes: Vec<u8> = serde_json::from_value(event["data"].clone()).unwrap_or_default();
+            let echo = json!({"event": "uploaded", "data": protocol::SocketIo::bytes(bytes.iter().rev().copied().collect::<Vec<u8>>())});
+            session.send_json(&echo).await
+        })
+}
+
+/// The test's `protocol` is spoken by ws-test's own server too, when the protocol has a server side.
+#[ws_test(
+    handler = socketio_mock,
+    protocol = "socket.io",
+    events = ["hello", "login", "user joined", "uploaded"]
+)]
+async fn a_router_mocks_a_socketio_server_for_the_kits_client(client: &mut WsClient) -> TestResult {
+    client.emit("add user", json!("alice")).await?;
+    client
+        .expect(Expect::events(["hello", "login", "user joined"]).strict())
+        .await?;
+    let reply = client.emit_with_ack("ping", json!({"n": 1})).await?;
+    assert_eq!(reply, vec![json!("pong"), json!({"n": 1})]);
+    client.emit("upload", protocol::SocketIo::bytes([1u8, 2, 3])).await?;
+    let uploaded = client.expect_type("uploaded").await?;
+    assert_eq!(uploaded["data"], json!([3, 2, 1]), "binary both ways: {uploaded}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_socketio_mock_speaks_engine_io_to_a_raw_client_and_closes_on_what_it_cannot_read() -> TestResult {
+    let server = EmbeddedServer::builder()
+        .protocol(protocol::SocketIo::new())
+        .handler(socketio_mock())
+        .start()
+        .await?;
+    assert!(server.url().ends_with("/socket.io/"), "{}", server.url());
+    // A plain WebSocket client, reading the wire as a Socket.IO client library would.
+    let mut raw = WsClient::connect(&format!("{}?EIO=4&transport=websocket", server.url())).await?;
+    let open = text(raw.recv().await?);
+    let body: Value = serde_json::from_str(open.strip_prefix('0').expect("the open packet"))?;
+    assert!(body["sid"].is_string() && body["pingInterval"] == 25_000, "{open}");
+    raw.send_text("40/chat,{\"token\":\"t\"}").await?;
+    let connected = text(raw.recv().await?);
+    assert!(connected.starts_with("40/chat,{\"sid\":"), "{connected}");
+    assert_eq!(
+        text(raw.recv().await?),
+        r#"42["hello","welcome"]"#,
+        "the event that waited for the connect"
+    );
+    raw.send_text("2").await?;
+    assert_eq!(text(raw.recv().await?), "3", "a ping is answered");
+    raw.send_text("42[\"add user\",\"bob\"]").await?;
+    assert_eq!(text(raw.recv().await?), r#"42["login",{"numUsers":1}]"#);
+    raw.send_text("4x").await?;
+    let close = raw.expect_closed(1008).await?;
+    assert!(
+        close.reason.contains("the protocol cannot read this frame"),
+        "{close:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_protocol_without_a_server_side_is_refused_at_start() {
+    let error = EmbeddedServer::builder().protocol(bar()).start().await.unwrap_err();
+    assert!(error.to_string().contains("has no server side"), "{error}");
+    let error = EmbeddedServer::builder().protocol("stomp").start().await.unwrap_err();
+    assert!(error.to_string().contains("no protocol is called \"stomp\""), "{error}");
+}
+
+/// graphql-transport-ws: the server side acknowledges `connection_init` by itself; a router answers `subscribe`.
+fn graphql_mock() -> Router {
+    Router::new().route("subscribe", |session: Session, subscribe: Value| async move {
+        let id = subscribe["id"].clone();
+        for n in 1..=2 {
+            session
+                .send_json(&json!({"type": "next", "id": id, "payload": {"data": {"tick": n}}}))
+                .await?;
+        }
+        session.send_json(&json!({"type": "complete", "id": id})).await
+    })
+}
+
+#[ws_test(
+    handler = graphql_mock,
+    protocol = "graphql-transport-ws",
+    events = ["next", "next", "complete"],
+    per = "id",
+    times = 2
+)]
+async fn a_router_mocks_a_graphql_server(client: &mut WsClient) -> TestResult {
+    assert_eq!(client.subprotocol(), Some("graphql-transport-ws"));
+    client.subscribe_graphql("subscription { tick }", json!({})).await?;
+    client.subscribe_graphql("subscription { tick }", json!({})).await?;
+    Ok(())
+}
+
+fn text(message: Message) -> String {
+    match message {
+        Message::Text(text) => text,
+        Message::Binary(bytes) => panic!("a binary frame of {} byte(s) where text was expected", bytes.len()),
+    }
 }

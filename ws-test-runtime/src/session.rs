@@ -34,8 +34,10 @@ pub(crate) trait Hub: Send + Sync {
 /// What a connection's writer is asked to do.
 #[derive(Debug)]
 pub(crate) enum Outbound {
-    /// Send a data frame.
+    /// Send a data frame: an event the server's protocol encodes, when it has one.
     Message(Message),
+    /// Send this frame as it is: the protocol's own (its handshake, a heartbeat, an answer).
+    Wire(Message),
     /// Send a close frame and stop sending.
     Close(CloseInfo),
 }
@@ -229,6 +231,11 @@ impl Session {
             .send(Outbound::Message(message))
             .await
             .map_err(|_| self.closed_error(action))
+    }
+
+    /// Queues a frame of the server's protocol's own, sent as it is.
+    pub(crate) async fn send_wire(&self, message: Message) {
+        let _ = self.inner.outbound.send(Outbound::Wire(message)).await;
     }
 
     fn closed_error(&self, action: &str) -> Error {

@@ -743,6 +743,10 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
                     if let Some(protocol) = &spec.subprotocol {
                         builder = builder.subprotocol(protocol.clone());
                     }
+                    // The test's protocol, spoken by both ends when it has a server side (the kits do).
+                    if let Some(protocol) = spec.protocol.as_ref().filter(|p| p.server_session().is_some()) {
+                        builder = builder.protocol(std::sync::Arc::clone(protocol));
+                    }
                     builder.start().await
                 }
             };

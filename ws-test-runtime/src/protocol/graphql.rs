@@ -48,6 +48,41 @@ impl Protocol for GraphqlWs {
             state: Handshake::Pending("`connection_ack`, the answer to `connection_init`".to_owned()),
         })
     }
+
+    /// The server's side answers `connection_init` with `connection_ack` and `ping` with `pong` by itself; every
+    /// other message (`subscribe`, `complete`) is an event named by `"type"`, and what the handler sends
+    /// (`{"type": "next", "id": .., "payload": ..}`) goes as it is.
+    fn server_session(&self) -> Option<Box<dyn ProtocolSession>> {
+        Some(Box::new(ServerSession))
+    }
+}
+
+/// The server's side of graphql-transport-ws.
+struct ServerSession;
+
+impl ProtocolSession for ServerSession {
+    fn receive(&mut self, frame: &Message) -> Step {
+        let Message::Text(text) = frame else {
+            return Step::invalid("graphql-transport-ws sends text frames only");
+        };
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(error) => return Step::invalid(format!("not JSON: {error}")),
+        };
+        match value.get("type").and_then(Value::as_str) {
+            Some("connection_init") => Step::control("graphql-transport-ws connection_init")
+                .reply(Message::Text(json!({"type": "connection_ack"}).to_string())),
+            Some("ping") => {
+                Step::control("graphql-transport-ws ping").reply(Message::Text(json!({"type": "pong"}).to_string()))
+            }
+            Some("pong") => Step::control("graphql-transport-ws pong"),
+            _ => Step::event(value),
+        }
+    }
+
+    fn encode(&mut self, event: &Value) -> Result<Vec<Message>, String> {
+        Ok(vec![Message::Text(event.to_string())])
+    }
 }
 
 struct Session {

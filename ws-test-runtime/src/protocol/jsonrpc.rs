@@ -37,6 +37,13 @@ impl Protocol for JsonRpc {
     fn session(&self) -> Box<dyn ProtocolSession> {
         Box::new(Session { next_id: 1 })
     }
+
+    /// The server's side reads requests and notifications as events named by `"method"`, and sends what the
+    /// handler sends: a response as it is (`{"jsonrpc": "2.0", "id": 1, "result": ..}`), a notification from
+    /// `{"event": M, "data": P}` too.
+    fn server_session(&self) -> Option<Box<dyn ProtocolSession>> {
+        Some(Box::new(Session { next_id: 1 }))
+    }
 }
 
 struct Session {

@@ -125,6 +125,18 @@ pub trait Protocol: std::fmt::Debug + Send + Sync + std::panic::RefUnwindSafe + 
 
     /// A new connection's state.
     fn session(&self) -> Box<dyn ProtocolSession>;
+
+    /// The server's side of a new connection, for ws-test's own server speaking this protocol to its clients (a
+    /// mock: a [`Router`](crate::Router), a [`Replay`](crate::Replay) or a contract behind
+    /// [`ServerBuilder::protocol`](crate::ServerBuilder::protocol), `ws-test serve --protocol`): its
+    /// [`start`](ProtocolSession::start) is what the server sends after the upgrade, [`receive`](ProtocolSession::receive)
+    /// reads each client frame (an event goes to the handler as JSON text, replies go out at once),
+    /// [`encode`](ProtocolSession::encode) turns each event the handler sends into frames, and
+    /// [`heartbeat`](ProtocolSession::heartbeat) is sent on its interval. `None` (the default): the protocol has
+    /// no server side, and a server cannot be given it.
+    fn server_session(&self) -> Option<Box<dyn ProtocolSession>> {
+        None
+    }
 }
 
 /// One connection's side of a [`Protocol`]: the client's reader shows it every received text and binary frame,
@@ -168,6 +180,11 @@ pub trait ProtocolSession: Send + 'static {
     /// Where the handshake stands: a connect returns once it is [`Handshake::Done`] (default: at once).
     fn handshake(&self) -> Handshake {
         Handshake::Done
+    }
+
+    /// A frame to send every interval while the connection is open (a server's ping); default none.
+    fn heartbeat(&self) -> Option<(std::time::Duration, Message)> {
+        None
     }
 }
 

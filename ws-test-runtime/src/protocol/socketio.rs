@@ -123,13 +123,118 @@ impl Protocol for SocketIo {
     }
 
     fn session(&self) -> Box<dyn ProtocolSession> {
-        Box::new(Session {
+        Box::new(self.client_session())
+    }
+
+    /// The server's side, as a mock speaks it: the Engine.IO open packet (a fresh `sid`, `pingInterval` 25 s,
+    /// `pingTimeout` 20 s), a ping (`2`) every interval, every namespace connect accepted (`40/chat,{"sid":..}`;
+    /// events the handler sent before it wait for it), each event packet to the handler as
+    /// `{"event", "data", "args", "nsp"}` (with `"ack": ID` when the client waits for one: answer with
+    /// `{"ack": ID, "args": [...]}`), and each event the handler sends encoded as the client encodes it.
+    fn server_session(&self) -> Option<Box<dyn ProtocolSession>> {
+        Some(Box::new(ServerSession {
+            codec: self.client_session(),
+            sid: format!(
+                "ws-test-{}",
+                NEXT_SID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+            connected: false,
+            waiting: Vec::new(),
+        }))
+    }
+}
+
+impl SocketIo {
+    fn client_session(&self) -> Session {
+        Session {
             namespace: self.namespace.clone(),
             auth: self.auth.clone(),
             state: Handshake::Pending("the Engine.IO open packet (`0{...}`)".to_owned()),
             partial: None,
             next_ack: 0,
-        })
+        }
+    }
+}
+
+static NEXT_SID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// How often a mock server pings, and how long it says a client may take to answer (Socket.IO's defaults).
+const PING_INTERVAL_MS: u64 = 25_000;
+const PING_TIMEOUT_MS: u64 = 20_000;
+
+/// The server's side of a Socket.IO connection: the client's codec, plus the open packet, the namespace
+/// connects and the pings.
+struct ServerSession {
+    codec: Session,
+    sid: String,
+    /// Whether a namespace connect came: events wait for it.
+    connected: bool,
+    waiting: Vec<Message>,
+}
+
+impl ProtocolSession for ServerSession {
+    fn start(&mut self) -> Vec<Message> {
+        let open = json!({
+            "sid": self.sid,
+            "upgrades": [],
+            "pingInterval": PING_INTERVAL_MS,
+            "pingTimeout": PING_TIMEOUT_MS,
+            "maxPayload": 1_000_000,
+        });
+        vec![Message::Text(format!("0{open}"))]
+    }
+
+    fn receive(&mut self, frame: &Message) -> Step {
+        let Message::Text(text) = frame else {
+            return self.codec.receive(frame);
+        };
+        let (kind, body) = text.split_at(text.len().min(1));
+        match kind {
+            "2" => return Step::control("Engine.IO ping").reply(Message::Text(format!("3{body}"))),
+            "3" => return Step::control("Engine.IO pong"),
+            "1" => return Step::control("Engine.IO close"),
+            "4" => {}
+            _ => return self.codec.receive(frame),
+        }
+        let Ok((packet, 0)) = parse_packet(body) else {
+            return self.codec.receive(frame);
+        };
+        match packet.kind {
+            0 => {
+                let namespace = packet.namespace;
+                let mut step = Step::control(format!(
+                    "Socket.IO connect to {namespace}{}",
+                    packet.data.map(|auth| format!(" with auth {auth}")).unwrap_or_default()
+                ))
+                .reply(Message::Text(format!(
+                    "40{}{}",
+                    namespace_prefix(&namespace),
+                    json!({"sid": format!("{}{namespace}", self.sid)})
+                )));
+                self.connected = true;
+                step.replies.append(&mut self.waiting);
+                step
+            }
+            1 => Step::control(format!("Socket.IO disconnect from {}", packet.namespace)),
+            _ => self.codec.packet(packet),
+        }
+    }
+
+    fn encode(&mut self, event: &Value) -> Result<Vec<Message>, String> {
+        let frames = self.codec.encode(event)?;
+        if self.connected {
+            Ok(frames)
+        } else {
+            self.waiting.extend(frames);
+            Ok(Vec::new())
+        }
+    }
+
+    fn heartbeat(&self) -> Option<(std::time::Duration, Message)> {
+        Some((
+            std::time::Duration::from_millis(PING_INTERVAL_MS),
+            Message::Text("2".to_owned()),
+        ))
     }
 }
 

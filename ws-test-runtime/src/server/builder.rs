@@ -42,6 +42,8 @@ use crate::{Error, Result, timeout};
 pub struct ServerBuilder {
     core: Core,
     handler: Option<Arc<dyn DynHandler>>,
+    /// Why the protocol given cannot be used, reported by `start`.
+    protocol_error: Option<String>,
 }
 
 /// The settings of the listener core: binding, transports, the HTTP phase's limits, shutdown, TLS.
@@ -97,6 +99,7 @@ impl Default for ServerBuilder {
                     idle_timeout: None,
                     max_pending: DEFAULT_MAX_PENDING,
                     transport_fault: None,
+                    protocol: None,
                 },
                 grace: None,
                 handshake_timeout: None,
@@ -104,6 +107,7 @@ impl Default for ServerBuilder {
                 tls: None,
             },
             handler: None,
+            protocol_error: None,
         }
     }
 }
@@ -274,6 +278,51 @@ impl ServerBuilder {
         self
     }
 
+    /// Speaks this protocol to the clients: a kit of [`ws_test_runtime::protocol`](crate::protocol) by value or
+    /// by name (`"socket.io"`, `"graphql-transport-ws"`, `"jsonrpc"`), or your own whose
+    /// [`server_session`](crate::protocol::Protocol::server_session) is given. The server sends the protocol's
+    /// handshake and heartbeats and answers its control frames by itself; the handler gets each event the
+    /// protocol decodes as JSON text and sends events (`session.send_json(json!({"event": "login", "data":
+    /// ..}))`) that the protocol encodes into frames. A server whose path is the default `/ws` takes the
+    /// protocol's path (`/socket.io/`); its subprotocol is accepted. A mock of a Socket.IO server:
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::Router;
+    /// use ws_test_runtime::protocol::SocketIo;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let chat = Router::new().event_key("event").route("add user", |session: Session, event: Value| async move {
+    ///     session.send_json(&json!({"event": "login", "data": {"numUsers": 1}})).await?;
+    ///     session.broadcast(&json!({"event": "user joined", "data": {"username": event["data"]}})).await?;
+    ///     Ok::<_, ws_test_runtime::Error>(())
+    /// });
+    /// let server = EmbeddedServer::builder().protocol(SocketIo::new()).handler(chat).start().await?;
+    /// let mut client = server.client().protocol(SocketIo::new()).connect().await?;
+    /// client.emit("add user", json!("alice")).await?;
+    /// client.expect(Expect::events(["login", "user joined"])).await?;
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn protocol(mut self, protocol: impl crate::protocol::IntoProtocol) -> Self {
+        match protocol.into_protocol() {
+            Ok(protocol) if protocol.server_session().is_some() => {
+                self.core.config.protocol = Some(protocol);
+                self.protocol_error = None;
+            }
+            Ok(protocol) => {
+                self.protocol_error = Some(format!(
+                    "the protocol {} has no server side (its `Protocol::server_session` is `None`): ws-test's own \
+                     server cannot speak it",
+                    protocol.name()
+                ));
+            }
+            Err(error) => self.protocol_error = Some(error.to_string()),
+        }
+        self
+    }
+
     /// [`handler`](Self::handler) for a handler already shared and type-erased.
     pub(crate) fn dyn_handler(mut self, handler: Arc<dyn DynHandler>) -> Self {
         self.handler = Some(handler);
@@ -352,7 +401,25 @@ impl ServerBuilder {
     }
 
     /// Binds the listener and starts serving; the server is ready to accept when this returns.
-    pub async fn start(self) -> Result<EmbeddedServer> {
+    pub async fn start(mut self) -> Result<EmbeddedServer> {
+        if let Some(why) = self.protocol_error.take() {
+            return Err(Error::Config(why));
+        }
+        if let Some(protocol) = self.core.config.protocol.clone() {
+            let config = &mut self.core.config;
+            if config.path == super::DEFAULT_PATH {
+                let url = protocol
+                    .url("ws://localhost/ws")
+                    .map_err(|why| Error::Config(format!("the protocol {}: {why}", protocol.name())))?;
+                let path = url.parse::<hyper::Uri>().map(|uri| uri.path().to_owned());
+                config.path = path.unwrap_or_else(|_| super::DEFAULT_PATH.to_owned());
+            }
+            if let Some(subprotocol) = protocol.subprotocol() {
+                if !config.subprotocols.iter().any(|given| given == subprotocol) {
+                    config.subprotocols.push(subprotocol.to_owned());
+                }
+            }
+        }
         let config = &self.core.config;
         let handler = self.handler.unwrap_or_else(crate::default_handler);
         if handler.http_get(&config.path, &Default::default()).is_some() {
@@ -537,6 +604,7 @@ fn own_settings_given(config: &Config, has_handler: bool) -> Vec<&'static str> {
         (config.max_connections.is_some(), "max_connections"),
         (config.transport_fault.is_some(), "transport_fault"),
         (config.idle_timeout.is_some(), "idle_timeout"),
+        (config.protocol.is_some(), "protocol"),
     ]
     .into_iter()
     .filter_map(|(given, name)| given.then_some(name))

@@ -19,8 +19,9 @@ use super::Shared;
 use super::hostile::{self, TransportFault};
 use super::upgrade::{Decision, decide};
 use crate::handler::DynHandler;
-use crate::message::CloseInfo;
+use crate::message::{CloseInfo, Message};
 use crate::panics::panic_message;
+use crate::protocol::{Meaning, ProtocolSession};
 use crate::session::Hub;
 use crate::session::{Outbound, Session, SessionSeed};
 use crate::timeout;
@@ -130,6 +131,13 @@ enum ReadEnd {
     Closing { broken: bool },
 }
 
+/// The server's side of its protocol on one connection, shared by the reader (decoding) and the writer (encoding).
+type Codec = Mutex<Box<dyn ProtocolSession>>;
+
+fn lock(codec: &Codec) -> std::sync::MutexGuard<'_, Box<dyn ProtocolSession>> {
+    codec.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 type Socket<S> = WebSocketStream<S>;
 type Sink<S> = futures_util::stream::SplitSink<Socket<S>, WsMessage>;
 type Source<S> = futures_util::stream::SplitStream<Socket<S>>;
@@ -162,10 +170,22 @@ async fn run_session<S>(
         let _ = session.close(close_code::GOING_AWAY, "server shutting down").await;
     }
 
+    let codec: Option<Codec> = shared
+        .config
+        .protocol
+        .as_ref()
+        .and_then(|protocol| protocol.server_session())
+        .map(Mutex::new);
+    if let Some(codec) = &codec {
+        let start = lock(codec).start();
+        for frame in start {
+            session.send_wire(frame).await;
+        }
+    }
     let (mut sink, mut stream) = socket.split();
     let (sent, read) = {
-        let writer = write(&mut sink, &mut outbound_rx, &too_slow, &shared, &id);
-        let reader = read(&mut stream, &session, &shared, handler);
+        let writer = write(&mut sink, &mut outbound_rx, &too_slow, &shared, &id, codec.as_ref());
+        let reader = read(&mut stream, &session, &shared, handler, codec.as_ref());
         tokio::pin!(writer, reader);
         tokio::select! {
             biased;
@@ -219,10 +239,16 @@ async fn write<S>(
     too_slow: &Notify,
     shared: &Shared,
     id: &str,
+    codec: Option<&Codec>,
 ) -> Option<CloseInfo>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    // The protocol's heartbeat, first sent one interval after the start.
+    let mut heartbeat = codec.and_then(|codec| lock(codec).heartbeat()).map(|(every, frame)| {
+        let interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        (interval, frame)
+    });
     let too_slow_close = || {
         tracing::info!(connection_id = %id, "closing a connection too slow to take a broadcast");
         CloseInfo::new(
@@ -264,6 +290,7 @@ where
                     biased;
                     () = &mut too_slow => break too_slow_close(),
                     next = outbound.recv() => next,
+                    frame = beat(&mut heartbeat) => Some(Outbound::Wire(frame)),
                 }
             }
         };
@@ -274,6 +301,40 @@ where
             }
             Some(Outbound::Close(close)) => break close,
             Some(Outbound::Message(message)) => {
+                let frames = match (codec, message) {
+                    (Some(codec), Message::Text(text)) => match encode(codec, &text) {
+                        Ok(frames) => frames,
+                        Err(why) => {
+                            let failure = format!("connection {id}: the handler sent what the protocol cannot: {why}");
+                            tracing::warn!(connection_id = %id, %why, "the protocol could not encode a frame");
+                            shared.record_failure(failure);
+                            continue;
+                        }
+                    },
+                    (_, message) => vec![message],
+                };
+                let mut cut_in = false;
+                for message in frames {
+                    shared.metrics.frame_out(message.len());
+                    let fed = tokio::select! {
+                        biased;
+                        () = &mut too_slow => {
+                            cut_in = true;
+                            break;
+                        }
+                        fed = sink.feed(wire::outgoing(message)) => fed,
+                    };
+                    if let Err(error) = fed {
+                        tracing::debug!(connection_id = %id, %error, "could not send a frame");
+                        return None;
+                    }
+                    unflushed = true;
+                }
+                if cut_in {
+                    break too_slow_close();
+                }
+            }
+            Some(Outbound::Wire(message)) => {
                 shared.metrics.frame_out(message.len());
                 let fed = tokio::select! {
                     biased;
@@ -292,9 +353,34 @@ where
     Some(close)
 }
 
-/// The reading side of a session: `on_connect`, then each data frame to `on_message`, until the peer closes or
-/// vanishes, or the reader asks the session to close (idle, a bad frame).
-async fn read<S>(stream: &mut Source<S>, session: &Session, shared: &Shared, handler: &dyn DynHandler) -> ReadEnd
+/// An event the handler sent (JSON text), as the frames of the server's protocol.
+fn encode(codec: &Codec, text: &str) -> Result<Vec<Message>, String> {
+    let event: serde_json::Value =
+        serde_json::from_str(text).map_err(|error| format!("{text:?} is not a JSON event ({error})"))?;
+    lock(codec).encode(&event)
+}
+
+/// The next heartbeat frame, when its interval has passed; never without a heartbeat.
+async fn beat(heartbeat: &mut Option<(tokio::time::Interval, Message)>) -> Message {
+    match heartbeat {
+        Some((interval, frame)) => {
+            interval.tick().await;
+            frame.clone()
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// The reading side of a session: `on_connect`, then each data frame to `on_message` (through the server's
+/// protocol, when it has one), until the peer closes or vanishes, or the reader asks the session to close (idle,
+/// a bad frame, a frame the protocol cannot read).
+async fn read<S>(
+    stream: &mut Source<S>,
+    session: &Session,
+    shared: &Shared,
+    handler: &dyn DynHandler,
+    codec: Option<&Codec>,
+) -> ReadEnd
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -339,6 +425,25 @@ where
         if session.is_closing() {
             continue;
         }
+        let message = match codec {
+            Some(codec) => {
+                let step = lock(codec).receive(&message);
+                for reply in step.replies {
+                    session.send_wire(reply).await;
+                }
+                match step.meaning {
+                    Meaning::Event(event) => Message::Text(event.to_string()),
+                    Meaning::Control(_) => continue,
+                    Meaning::Invalid(why) => {
+                        tracing::info!(connection_id = %id, %why, "closing a connection after a frame its protocol cannot read");
+                        let reason = format!("the protocol cannot read this frame: {why}");
+                        let _ = session.close(close_code::POLICY_VIOLATION, reason).await;
+                        return ReadEnd::Closing { broken: false };
+                    }
+                }
+            }
+            None => message,
+        };
         if let Err(error) = guarded(session, "on_message", handler.on_message(session, message)).await {
             handler_failed(shared, session, error).await;
         }

@@ -101,6 +101,8 @@ pub(crate) struct Config {
     pub(crate) max_pending: usize,
     /// A transport-level misbehaviour on every connection.
     pub(crate) transport_fault: Option<TransportFault>,
+    /// The protocol ws-test's own server speaks to its clients (its server side), if not plain frames.
+    pub(crate) protocol: Option<crate::protocol::SharedProtocol>,
 }
 
 /// The front end of the listener core: what answers each connection it accepts.
