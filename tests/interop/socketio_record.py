@@ -6,7 +6,8 @@ The server is examples/socketio's binary (socketioxide 0.18 on axum); the client
 written on ws-test. `ws-test record --protocol socket.io` relays the client's WebSocket transport to the server and
 writes the session with each frame's event beside it; `ws-test expect --protocol socket.io` turns it into the
 expectation of the events the client received (Engine.IO's open, pings and the namespace connect left out);
-`ws-test bench --scenario --protocol socket.io` plays it again on many connections, each doing its own handshake.
+`ws-test bench --scenario --protocol socket.io` plays it again on many connections, each doing its own handshake;
+`ws-test serve --replay --protocol socket.io` serves it to the same client as a mock speaking Socket.IO itself.
 """
 
 import json
@@ -87,6 +88,20 @@ def main():
         if report["iterations"] != 20 or report["errors"] != 0 or login_count != 20:
             raise SystemExit(f"bench --scenario --protocol socket.io: {json.dumps(report)[:2000]}")
         print(f"ws-test bench --scenario --protocol socket.io: 20 sessions, 20 logins, 0 errors")
+
+        # The recording as a mock: ws-test speaks Engine.IO and Socket.IO itself, the recording gives the events,
+        # and the same python-socketio client gets the same login from it as from socketioxide.
+        mock, mock_url = start([binary, "serve", "--replay", recording, "--protocol", "socket.io"])
+        try:
+            if not mock_url.endswith("/socket.io/"):
+                raise SystemExit(f"ws-test serve --protocol socket.io listens on {mock_url}")
+            replayed = chat(mock_url)
+        finally:
+            mock.terminate()
+            out, err = mock.communicate(timeout=10)
+        if replayed != login or "diverged" in err:
+            raise SystemExit(f"the replay gave {replayed!r} for login (socketioxide gave {login!r})\n{err}")
+        print(f"ws-test serve --replay --protocol socket.io: python-socketio got the same login, {replayed}")
     finally:
         server.terminate()
         server.wait(timeout=10)

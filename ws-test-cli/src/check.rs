@@ -28,6 +28,10 @@ pub(crate) struct Args {
     /// each example of each `receive` operation is sent and its replies awaited; every frame must conform.
     #[arg(long, value_name = "FILE")]
     asyncapi: Option<std::path::PathBuf>,
+    /// With --asyncapi: the clients speak this protocol kit (socket.io, graphql-transport-ws, jsonrpc); the
+    /// contract describes its decoded events (Socket.IO's are named by "event").
+    #[arg(long, value_name = "NAME", requires = "asyncapi")]
+    protocol: Option<String>,
     #[command(flatten)]
     trust: crate::tls::Trust,
 }
@@ -52,6 +56,9 @@ async fn run_contract(args: &Args, path: &std::path::Path) -> ExitCode {
         .send_timeout(within);
     if let Some(token) = &args.token {
         builder = builder.token(token);
+    }
+    if let Some(protocol) = &args.protocol {
+        builder = builder.protocol(protocol.as_str());
     }
     let builder = match args.trust.apply(builder) {
         Ok(builder) => builder,

@@ -60,6 +60,12 @@ pub(crate) struct Args {
     /// schemas), a frame the contract does not allow answered with an error frame saying why.
     #[arg(long, value_name = "FILE")]
     asyncapi: Option<PathBuf>,
+    /// With --replay or --asyncapi: speak this protocol kit to the clients (socket.io, graphql-transport-ws,
+    /// jsonrpc). The server does its handshake, heartbeats and framing; the recording (read through the protocol,
+    /// as `record --protocol` wrote it) or the contract gives the events. The path becomes the protocol's
+    /// (/socket.io/) unless --path says otherwise.
+    #[arg(long, value_name = "NAME")]
+    protocol: Option<String>,
     /// With --replay: a JSON field left out when client frames are compared (repeatable), e.g. run_id.
     #[arg(long = "ignore-field", value_name = "FIELD", requires = "replay")]
     ignore_field: Vec<String>,
@@ -116,6 +122,12 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             AnyFault::Transport(fault) => transport_faults.push(fault),
         }
     }
+    if args.protocol.is_some() && args.replay.is_none() && args.asyncapi.is_none() {
+        eprintln!(
+            "ws-test: --protocol frames the events of --replay FILE or --asyncapi FILE; the chat agent speaks plain JSON"
+        );
+        return ExitCode::from(crate::UNREACHABLE);
+    }
     let mut builder = EmbeddedServer::builder()
         .bind(SocketAddr::new(args.host, args.port))
         .path(args.path)
@@ -129,7 +141,10 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                 return ExitCode::from(crate::UNREACHABLE);
             }
         },
-        (Some(file), _) => match Replay::from_file(file) {
+        (Some(file), _) => match Replay::from_file(file).and_then(|replay| match &args.protocol {
+            Some(protocol) => replay.protocol(protocol.as_str()),
+            None => Ok(replay),
+        }) {
             Ok(replay) => {
                 let replay = replay.ignore_fields(&args.ignore_field);
                 builder.handler(match args.speed {
@@ -144,6 +159,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         },
         (None, None) => builder.handler(agent),
     };
+    if let Some(protocol) = &args.protocol {
+        builder = builder.protocol(protocol.as_str());
+    }
     match transport_faults.as_slice() {
         [] => {}
         [fault] => builder = builder.transport_fault(*fault),

@@ -1293,3 +1293,35 @@ fn bench_shows_a_live_progress_line_on_a_terminal() {
         "the report follows the line: {text}"
     );
 }
+
+#[test]
+fn serve_and_check_speak_socketio_with_protocol() {
+    let contract = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/asyncapi/socketio-chat.yaml");
+    // The contract as a mock that speaks Engine.IO and Socket.IO itself, graded through the Socket.IO kit.
+    let mock = Serve::start(&["--asyncapi", contract, "--protocol", "socket.io"]);
+    assert!(mock.url.ends_with("/socket.io/"), "{}", mock.url);
+    let (code, stdout, stderr) = run_with_env(
+        &["check", &mock.url, "--asyncapi", contract, "--protocol", "socket.io"],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("PASS  addUser ") && stdout.ends_with("2 passed, 0 failed\n"),
+        "{stdout}"
+    );
+    // Without the protocol, the check's client speaks plain JSON to a Socket.IO server: the frames do not conform.
+    let (code, stdout, _) = run_with_env(&["check", &mock.url, "--asyncapi", contract], &[]);
+    assert_eq!(code, 1, "{stdout}");
+    drop(mock);
+
+    // A protocol frames the events of a recording or a contract; the chat agent has none to frame.
+    let (code, _, stderr) = run_with_env(&["serve", "--protocol", "socket.io"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--protocol frames the events of --replay FILE or --asyncapi FILE"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_with_env(&["serve", "--asyncapi", contract, "--protocol", "stomp"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no protocol is called \"stomp\""), "{stderr}");
+}

@@ -62,6 +62,8 @@ use crate::wire::close_code;
 #[derive(Debug, Clone)]
 pub struct Replay {
     script: Arc<Script>,
+    /// The recording as read, with its line numbers: cut again when a protocol is given.
+    source: Arc<(History, Vec<usize>)>,
     ignore_fields: Arc<[String]>,
     speed: Option<f64>,
     /// The name of the event the recording's server sent first, unprompted, by the replay's event key.
@@ -139,19 +141,21 @@ impl Replay {
 
     fn parse(text: &str, source: &str, name: String) -> Result<Self> {
         let (history, lines) = read_numbered(text, source)?;
-        Ok(Self::new(Script::cut(&history, &lines, name)))
+        Ok(Self::new(Script::cut(&history, &lines, name, false), history, lines))
     }
 
     /// Replays a history (any [`WsClient`](crate::WsClient)'s, or one read with [`History::load`]); the
     /// frames are named by their index + 1 where a file would name its line.
     pub fn from_history(history: &History) -> Self {
         let lines: Vec<usize> = (1..=history.len()).collect();
-        Self::new(Script::cut(history, &lines, "the recording".to_owned()))
+        let script = Script::cut(history, &lines, "the recording".to_owned(), false);
+        Self::new(script, history.clone(), lines)
     }
 
-    fn new(script: Script) -> Self {
+    fn new(script: Script, history: History, lines: Vec<usize>) -> Self {
         Replay {
             script: Arc::new(script),
+            source: Arc::new((history, lines)),
             ignore_fields: Arc::from(Vec::new()),
             speed: None,
             opening_event: None,
@@ -195,6 +199,25 @@ impl Replay {
     pub fn speed(mut self, factor: f64) -> Self {
         self.speed = (factor.is_finite() && factor > 0.0).then_some(factor);
         self
+    }
+
+    /// Replays a recording of a framed protocol (Socket.IO, graphql-transport-ws, your own) event by event: the
+    /// recording is read through `protocol` (`ws-test record --protocol` wrote the frames as they went), its
+    /// protocol frames (the handshake, heartbeats, attachments) are left to the server's own protocol, each
+    /// client event is compared with the recorded one, and each server event is sent again through the
+    /// protocol. The server must speak it too: [`ServerBuilder::protocol`](crate::ServerBuilder::protocol),
+    /// `#[ws_test(replay = "...", protocol = "socket.io")]` or `ws-test serve --replay FILE --protocol socket.io`.
+    /// Events are named by the protocol's event key. A name that is no kit is an [`Error::Config`].
+    pub fn protocol(self, protocol: impl crate::protocol::IntoProtocol) -> Result<Self> {
+        let protocol = protocol.into_protocol()?;
+        let (history, lines) = &*self.source;
+        let decoded = crate::protocol::decode_history(history, protocol.as_ref());
+        let script = Script::cut(&decoded, lines, self.script.name.clone(), true);
+        Ok(Replay {
+            script: Arc::new(script),
+            ..self
+        }
+        .event_key(protocol.event_key()))
     }
 
     /// How many client frames the recording expects.
@@ -304,7 +327,9 @@ impl Handler for Replay {
 }
 
 impl Script {
-    fn cut(history: &History, lines: &[usize], name: String) -> Self {
+    /// The script of a recording: its raw frames, or with `events`, what each data frame decoded to (a protocol's
+    /// own frames and those it could not read left out).
+    fn cut(history: &History, lines: &[usize], name: String, events: bool) -> Self {
         let mut script = Script {
             name,
             opening: Vec::new(),
@@ -314,8 +339,19 @@ impl Script {
         let mut client_closed = false;
         for (frame, line) in history.frames().iter().zip(lines) {
             let gap = frame.at.saturating_sub(previous);
+            let event;
+            let kind = match (&frame.kind, &frame.decoded) {
+                (FrameKind::Text(_) | FrameKind::Binary(_), decoded) if events => match decoded {
+                    Some(crate::history::Decoded::Json(value)) => {
+                        event = FrameKind::Text(value.to_string());
+                        &event
+                    }
+                    _ => continue,
+                },
+                (kind, _) => kind,
+            };
             previous = frame.at;
-            let action = match (frame.direction, &frame.kind) {
+            let action = match (frame.direction, kind) {
                 (Direction::Out, FrameKind::Text(text)) => {
                     script.turns.push(Turn {
                         line: *line,

@@ -194,3 +194,38 @@ async fn a_recorded_session_reads_as_events() -> Result<(), ws_test_runtime::Err
     assert!(expectation.to_rust().contains("\"login\""), "{}", expectation.to_rust());
     Ok(())
 }
+
+/// A session python-socketio had with this app, recorded with `ws-test record --protocol socket.io`, served back
+/// by ws-test's own server speaking Socket.IO: the kit's client gets the same `login` for the same `add user`.
+#[ws_test(replay = "tests/fixtures/python-socketio.jsonl", protocol = "socket.io", events = ["login"])]
+async fn a_recorded_session_replays_as_a_socketio_server(client: &mut WsClient) -> TestResult {
+    assert!(client.url().contains("/socket.io/"), "{}", client.url());
+    let login = add_user(client, "alice").await?;
+    assert_eq!(login["data"], json!({"numUsers": 1}));
+    Ok(())
+}
+
+/// The replay compares events, not frames: another name diverges, the client is told with 1008, and the test
+/// fails naming the recorded line and the difference.
+#[ws_test(replay = "tests/fixtures/python-socketio.jsonl", protocol = "socket.io")]
+#[should_panic(expected = "diverged at line 7 of python-socketio.jsonl: at `args[0]` expected \"alice\", got \"bob\"")]
+async fn a_replay_that_diverges_closes_naming_the_recorded_event(client: &mut WsClient) -> TestResult {
+    client.emit("add user", json!("bob")).await?;
+    let close = client.expect_closed(1008).await?;
+    assert!(close.reason.contains("python-socketio.jsonl"), "{close:?}");
+    Ok(())
+}
+
+/// The app graded against its AsyncAPI document of decoded events, through the kit: what `ws-test check URL
+/// --asyncapi examples/asyncapi/socketio-chat.yaml --protocol socket.io` does.
+#[tokio::test]
+async fn the_app_keeps_its_asyncapi_contract() -> Result<(), ws_test_runtime::Error> {
+    use ws_test_runtime::contract::{Contract, ContractCheck};
+    let contract = Contract::from_asyncapi(concat!(env!("CARGO_MANIFEST_DIR"), "/../asyncapi/socketio-chat.yaml"))?;
+    let server = EmbeddedServer::builder().app(socketio_chat::app()).start().await?;
+    let client = WsClient::builder(server.url()).protocol(SocketIo::new());
+    let report = ContractCheck::new(&contract, client).run_with(|_| {}).await?;
+    assert!(report.all_passed(), "{report}");
+    assert_eq!(report.checks.len(), 2, "{report}");
+    Ok(())
+}

@@ -118,7 +118,8 @@ impl<'c> ContractCheck<'c> {
         example: &Value,
     ) -> Result<String> {
         let contract = self.contract;
-        client.send_json(example).await?;
+        // Through the client's protocol, when it speaks one: the contract describes its events.
+        client.send_event(example).await?;
         let sent = contract.key.str(example).unwrap_or("the example").to_owned();
         let events: Vec<String> = operation
             .replies

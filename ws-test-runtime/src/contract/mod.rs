@@ -666,6 +666,8 @@ impl Contract {
             .frames()
             .iter()
             .filter(|frame| matches!(frame.kind, FrameKind::Text(_) | FrameKind::Binary(_)))
+            // A protocol's own frames (its handshake, heartbeats) are not the contract's events.
+            .filter(|frame| !matches!(frame.decoded, Some(crate::history::Decoded::Control(_))))
             .collect();
         let mut violations: Vec<ContractViolation> = data
             .iter()

@@ -514,13 +514,23 @@ impl TestSpec {
             Target::Url(_) | Target::UrlFromEnv(_) => None,
             // In place of the embedded server this test describes: the welcome its handler would send.
             Target::Embedded | Target::UrlFromEnvOrEmbedded(_) => match &self.replay {
-                Some((name, text)) => Replay::from_named_json_lines(text, name).ok().and_then(|replay| {
-                    let replay = replay.event_key(self.key());
-                    replay.opening_event().map(str::to_owned)
-                }),
+                Some((name, text)) => self
+                    .loaded_replay(name, text)
+                    .ok()
+                    .and_then(|replay| replay.opening_event().map(str::to_owned)),
                 None => self.embedded_builder().welcome(),
             },
         }
+    }
+
+    /// The recording this test replays: through its protocol when the protocol has a server side (the server
+    /// speaks it), its events named by the test's key.
+    fn loaded_replay(&self, name: &str, text: &str) -> crate::Result<Replay> {
+        let mut replay = Replay::from_named_json_lines(text, name)?.ignore_fields(&self.ignore_fields);
+        if let Some(protocol) = self.protocol.as_ref().filter(|p| p.server_session().is_some()) {
+            replay = replay.protocol(std::sync::Arc::clone(protocol))?;
+        }
+        Ok(replay.event_key(self.key()))
     }
 
     /// The field that names this test's events: `event_key`, else the protocol's, else `"type"`.
@@ -720,10 +730,9 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
         (None, None) => {
             let mut builder = spec.embedded_builder();
             if let Some((name, text)) = &spec.replay {
-                let loaded = Replay::from_named_json_lines(text, name)
-                    .map_err(|error| format!("the recording to replay does not read: {error}"))?
-                    .ignore_fields(&spec.ignore_fields)
-                    .event_key(spec.key());
+                let loaded = spec
+                    .loaded_replay(name, text)
+                    .map_err(|error| format!("the recording to replay does not read: {error}"))?;
                 builder = builder.handler(loaded);
             }
             // The core's settings first: `app` carries them over to the app's builder.
