@@ -273,3 +273,52 @@ fn a_failed_test_leaves_a_transcript() {
         "{lines}"
     );
 }
+
+/// Broadcasts reach every client: with `events_on = "all"`, each client's whole session is checked.
+fn broadcaster() -> ws_test_runtime::Router {
+    ws_test_runtime::Router::new().route("shout", |session: Session, shout: Value| async move {
+        session
+            .broadcast(&json!({"type": "heard", "what": shout["what"]}))
+            .await?;
+        Ok::<_, ws_test_runtime::Error>(())
+    })
+}
+
+#[ws_test(handler = broadcaster, skip_welcome = true, clients = 3, events = ["heard"], events_on = "all")]
+async fn declared_events_can_be_checked_on_every_client(mut clients: Vec<WsClient>) -> TestResult {
+    clients[2].send_json(json!({"type": "shout", "what": "hi"})).await?;
+    // The body owns the clients, which close when it returns: it waits for what they must receive.
+    for client in &mut clients {
+        client.expect_type("heard").await?;
+    }
+    Ok(())
+}
+
+/// The second client never hears: checked on every client, the failure names it.
+fn deaf_second() -> ws_test_runtime::Router {
+    ws_test_runtime::Router::new().route("shout", |session: Session, _shout: Value| async move {
+        session.send_json(&json!({"type": "heard"})).await
+    })
+}
+
+#[ws_test(
+    handler = deaf_second,
+    skip_welcome = true,
+    clients = 2,
+    events = ["heard"],
+    events_on = "all",
+    event_timeout = "200ms"
+)]
+#[should_panic(expected = "on client 1 of 2: expectation not met: events [heard]")]
+async fn a_client_that_misses_the_declared_events_is_named(mut clients: Vec<WsClient>) -> TestResult {
+    clients[0].send_json(json!({"type": "shout"})).await?;
+    clients[0].expect_type("heard").await?;
+    Ok(())
+}
+
+#[ws_test(handler = deaf_second, skip_welcome = true, clients = 2, events = ["heard"], events_on = 1)]
+async fn declared_events_can_be_checked_on_one_named_client(mut clients: Vec<WsClient>) -> TestResult {
+    clients[1].send_json(json!({"type": "shout"})).await?;
+    clients[1].expect_type("heard").await?;
+    Ok(())
+}

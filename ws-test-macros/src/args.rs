@@ -147,6 +147,7 @@ pub(crate) struct Args {
     pub(crate) start_paused: Option<bool>,
     pub(crate) url: Option<Url>,
     pub(crate) clients: Option<u32>,
+    pub(crate) events_on: Option<EventsOn>,
     pub(crate) headers: Option<Vec<(LitStr, LitStr)>>,
     pub(crate) token: Option<LitStr>,
     pub(crate) subprotocol: Option<LitStr>,
@@ -244,6 +245,37 @@ pub(crate) fn strings(value: &Expr, key: &str, example: &str, errors: &mut Error
         all.push(string(element, key, example, errors)?);
     }
     Some(all)
+}
+
+/// Which clients the declared events are checked on.
+#[derive(Clone, Copy)]
+pub(crate) enum EventsOn {
+    /// Every client.
+    All,
+    /// The client at this index of the injected clients.
+    Client(u32),
+}
+
+/// `events_on = "all"` or `events_on = INDEX`.
+pub(crate) fn events_on(value: &Expr, errors: &mut Errors) -> Option<EventsOn> {
+    const EXAMPLE: &str = r#"events_on = "all" or events_on = 1"#;
+    match literal(value) {
+        Some(Lit::Str(text)) if text.value() == "all" => Some(EventsOn::All),
+        Some(Lit::Int(number)) => match number.base10_parse::<u32>() {
+            Ok(index) => Some(EventsOn::Client(index)),
+            Err(_) => {
+                errors.at(number.span(), "`events_on` is a client's index, from 0");
+                None
+            }
+        },
+        _ => {
+            errors.at(
+                value.span(),
+                format!("`events_on` takes \"all\" or a client's index (0 is the first), like `{EXAMPLE}`"),
+            );
+            None
+        }
+    }
 }
 
 /// A list of `(name, value)` pairs of string literals: `[("X-User-Id", "alice")]`.

@@ -209,6 +209,11 @@ use proc_macro::TokenStream;
 /// **`clients = N`** — connect N clients (inject them with `Vec<WsClient>`; the events are checked on the
 /// first). Equivalent: N calls of `server.connect()`.
 ///
+/// **`events_on = "all"`** or **`events_on = INDEX`** — which clients the declared events are checked on: every
+/// client, each on its whole session, or the one at that index of the injected `Vec<WsClient>` (default 0, the
+/// first). A failure names the client (`on client 1 of 3: ...`). An index the test does not connect is a compile
+/// error. Equivalent: `TestSpec::events_on_every_client()` / `events_on_client(i)`.
+///
 /// **`headers = [("X-User-Id", "alice")]`** — headers every client adds to its upgrade request (the chat agent
 /// reads its user from `X-User-Id`). Equivalent: `server.client().header("X-User-Id", "alice")`.
 ///

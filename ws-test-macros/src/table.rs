@@ -8,8 +8,8 @@ use quote::quote;
 use syn::Expr;
 
 use crate::args::{
-    Args, Errors, Flavor, Order, Transport, Url, boolean, choice, crate_path, document, duration, events, header_pairs,
-    path, pattern, positive, protocol, recording, route, string, strings, url,
+    Args, Errors, EventsOn, Flavor, Order, Transport, Url, boolean, choice, crate_path, document, duration, events,
+    events_on, header_pairs, path, pattern, positive, protocol, recording, route, string, strings, url,
 };
 use crate::expand;
 
@@ -149,6 +149,29 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         rules: &[DESCRIBES_EVENTS],
         expand: none,
         doc: "N complete sequences",
+    },
+    Argument {
+        name: "events_on",
+        on: On::Both,
+        parse: |value, args, errors| args.events_on = events_on(value, errors),
+        rules: &[
+            DESCRIBES_EVENTS,
+            Rule::Refuse(
+                |args| matches!(args.events_on, Some(EventsOn::Client(index)) if index >= args.clients.unwrap_or(1)),
+                "`{key}` names a client the test does not connect: the clients are numbered from 0 and `clients` \
+                 says how many there are (default 1)",
+            ),
+        ],
+        expand: |args, _| {
+            args.events_on.map(|on| match on {
+                EventsOn::All => quote!(.events_on_every_client()),
+                EventsOn::Client(index) => {
+                    let index = index as usize;
+                    quote!(.events_on_client(#index))
+                }
+            })
+        },
+        doc: "which clients the declared events are checked on: \"all\", or a client's index (default 0, the first)",
     },
     Argument {
         name: "handler",

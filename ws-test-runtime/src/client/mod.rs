@@ -26,8 +26,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 pub use builder::ClientBuilder;
 pub(crate) use builder::websocket_uri;
 pub use guard::ExpectGuard;
-use tap::Recording;
 pub use tap::Tap;
+use tap::{Recording, Seen, Unseen};
 
 use crate::expect::{Expectation, Matched};
 use crate::history::{Decoded, Direction, Frame, FrameKind, History};
@@ -408,7 +408,7 @@ impl WsClient {
         };
         self.wait(&awaited, within, 0, |seen| match seen {
             Seen::Frame(_) => outcome(),
-            Seen::Closed(_) => None,
+            Seen::UpToDate | Seen::Closed(_) => None,
         })
         .await
         .map(|_| ())
@@ -626,7 +626,7 @@ impl WsClient {
                 client
                     .wait_consuming("a message", within, |seen| match seen {
                         Seen::Frame(frame) => tap::data_message(frame).map(Ok),
-                        Seen::Closed(_) => None,
+                        Seen::UpToDate | Seen::Closed(_) => None,
                     })
                     .await
             })
@@ -657,7 +657,7 @@ impl WsClient {
                 client
                     .wait_consuming("a message", within, |seen| match seen {
                         Seen::Frame(frame) => frame_json(frame),
-                        Seen::Closed(_) => None,
+                        Seen::UpToDate | Seen::Closed(_) => None,
                     })
                     .await
             })
@@ -693,7 +693,7 @@ impl WsClient {
                 client
                     .wait_consuming("a message", within, |seen| match seen {
                         Seen::Frame(frame) => frame_json(frame).map(|value| value.and_then(|value| E::decode(&value))),
-                        Seen::Closed(_) => None,
+                        Seen::UpToDate | Seen::Closed(_) => None,
                     })
                     .await
             })
@@ -719,7 +719,7 @@ impl WsClient {
                             Ok(value) if key.str(&value) == Some(kind.as_str()) => Some(Ok(value)),
                             _ => None,
                         },
-                        Seen::Closed(_) => None,
+                        Seen::UpToDate | Seen::Closed(_) => None,
                     })
                     .await
             })
@@ -752,7 +752,7 @@ impl WsClient {
                         received: message.summary(),
                     })
                 }),
-                Seen::Closed(_) => None,
+                Seen::UpToDate | Seen::Closed(_) => None,
             })
             .await;
         match outcome {
@@ -771,6 +771,7 @@ impl WsClient {
                 let close = client
                     .wait_consuming(&awaited, within, |seen| match seen {
                         Seen::Closed(close) => Some(Ok(close.clone())),
+                        Seen::UpToDate => None,
                         Seen::Frame(_) => None,
                     })
                     .await?;
@@ -809,6 +810,7 @@ impl WsClient {
                 self.cursor,
                 |seen| match seen {
                     Seen::Closed(close) => Some(Ok(close.clone())),
+                    Seen::UpToDate => None,
                     Seen::Frame(_) => None,
                 },
             )
@@ -899,9 +901,10 @@ impl WsClient {
         Ok(value)
     }
 
-    /// The one waiting loop: shows `accept` every frame recorded from history index `from` on, then the close,
-    /// until it decides or `within` passes. Returns what it accepted and the history index after it (after every
-    /// frame recorded, for the close). Data frames it passes over are listed in the error.
+    /// A receive's wait, on the client's one loop ([`Recording::watch`](tap::Recording::watch)): shows `accept`
+    /// every frame recorded from history index `from` on, then the close, until it decides or `within` passes.
+    /// Returns what it accepted and the history index after it (after every frame recorded, for the close). Data
+    /// frames it passes over are listed in the error.
     async fn wait<T>(
         &mut self,
         awaited: &str,
@@ -913,52 +916,48 @@ impl WsClient {
         self.flush_before_waiting().await?;
         let recording = Arc::clone(&self.recording);
         let key = &recording.event_key;
-        let mut changes = recording.changed.subscribe();
-        let mut next = from;
         let mut received = Vec::new();
-        loop {
-            // The close is read first: the reader records every frame before it notes the close, so when it is
-            // there, the history scanned next holds everything that came before it.
-            let closed = recording.closed();
-            {
-                let history = recording.history();
-                for frame in history.frames().get(next..).unwrap_or_default() {
+        let mut seen_until = from;
+        let watched = recording
+            .watch(from, Some(deadline), |seen| match seen {
+                Seen::Frame(frame) => {
+                    seen_until = frame.index + 1;
                     if let Some(outcome) = accept(Seen::Frame(frame)) {
-                        return outcome.map(|value| (value, frame.index + 1));
+                        return Some((outcome, frame.index + 1));
                     }
                     if tap::is_data(frame) {
                         received.push(frame.summary_by(key));
                     }
+                    None
                 }
-                next = history.len();
-            }
-            if let Some(close) = closed {
-                self.closed = Some(close.clone());
-                if let Some(outcome) = accept(Seen::Closed(&close)) {
-                    return outcome.map(|value| (value, next));
-                }
-                return Err(Error::Closed {
-                    awaited: awaited.to_owned(),
-                    code: close.code,
-                    reason: close.reason,
-                    received,
-                });
-            }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-                return Err(Error::Timeout {
-                    awaited: awaited.to_owned(),
-                    after: within,
-                    received,
-                });
-            }
+                Seen::UpToDate => None,
+                Seen::Closed(close) => accept(Seen::Closed(close)).map(|outcome| (outcome, seen_until)),
+            })
+            .await;
+        if let Some(close) = recording.closed() {
+            self.closed = Some(close);
+        }
+        match watched {
+            Ok((outcome, until)) => outcome.map(|value| (value, until)),
+            Err(Unseen::Closed(close)) => Err(Error::Closed {
+                awaited: awaited.to_owned(),
+                code: close.code,
+                reason: close.reason,
+                received,
+            }),
+            Err(Unseen::Timeout | Unseen::NotWaiting) => Err(Error::Timeout {
+                awaited: awaited.to_owned(),
+                after: within,
+                received,
+            }),
+            Err(Unseen::Gone) => Err(Error::Closed {
+                awaited: awaited.to_owned(),
+                code: crate::wire::close_code::ABNORMAL,
+                reason: "the client is gone".to_owned(),
+                received,
+            }),
         }
     }
-}
-
-/// What a wait shows its caller: a recorded frame (either direction, control frames included), then the close.
-enum Seen<'a> {
-    Frame(&'a Frame),
-    Closed(&'a CloseInfo),
 }
 
 /// A receive waiting to be awaited: `.await` it with the client's receive timeout, or give it its own deadline

@@ -130,6 +130,75 @@ impl Recording {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
     }
+
+    /// The client's one waiting loop: every receive, `expect_type`, `expect_closed` and `expect` (on a client or
+    /// a tap) waits here. Each look reads the close first, then shows `see` every frame recorded from `from` on,
+    /// then [`Seen::UpToDate`], then the close if it was there — so every frame recorded before the close is shown
+    /// before it, whatever another thread's reader does meanwhile. Between looks it waits for the reader's next
+    /// change, until `see` decides, the deadline passes (`None`: one look, no waiting) or the reader is gone.
+    pub(crate) async fn watch<T>(
+        &self,
+        from: usize,
+        deadline: Option<Instant>,
+        mut see: impl FnMut(Seen<'_>) -> Option<T>,
+    ) -> std::result::Result<T, Unseen> {
+        let mut changes = self.changed.subscribe();
+        let mut next = from;
+        loop {
+            // The close first: the reader records every frame before it notes the close, so when it is there, the
+            // history scanned next holds everything that came before it.
+            let closed = self.closed();
+            seam::between_steps();
+            {
+                let history = self.history();
+                for frame in history.frames().get(next..).unwrap_or_default() {
+                    if let Some(decided) = see(Seen::Frame(frame)) {
+                        return Ok(decided);
+                    }
+                }
+                next = history.len();
+            }
+            if let Some(decided) = see(Seen::UpToDate) {
+                return Ok(decided);
+            }
+            if let Some(close) = closed {
+                return match see(Seen::Closed(&close)) {
+                    Some(decided) => Ok(decided),
+                    None => Err(Unseen::Closed(close)),
+                };
+            }
+            let Some(deadline) = deadline else {
+                return Err(Unseen::NotWaiting);
+            };
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(Unseen::Gone),
+                Err(_) => return Err(Unseen::Timeout),
+            }
+        }
+    }
+}
+
+/// What one look of [`Recording::watch`] shows its caller, in this order.
+pub(crate) enum Seen<'a> {
+    /// A recorded frame (either direction, control frames included), each once.
+    Frame(&'a Frame),
+    /// Every frame recorded so far was shown.
+    UpToDate,
+    /// The connection's close, after every frame recorded before it.
+    Closed(&'a CloseInfo),
+}
+
+/// Why [`Recording::watch`] ended without its caller deciding.
+pub(crate) enum Unseen {
+    /// The connection closed, and the caller did not decide on it.
+    Closed(CloseInfo),
+    /// The deadline passed.
+    Timeout,
+    /// The reader is gone (the client was dropped).
+    Gone,
+    /// One look was asked for, without waiting.
+    NotWaiting,
 }
 
 /// Whether `frame` is a received text or binary frame.
@@ -283,16 +352,13 @@ impl Tap {
             }
         };
         let within = expectation.deadline().unwrap_or(default_within);
-        let deadline = Instant::now() + within;
-        let mut changes = self.recording.changed.subscribe();
+        let deadline = wait.then(|| Instant::now() + within);
         let mut frames: Vec<ReportFrame> = Vec::new();
         let mut fed = 0;
-        let mut next = from;
-        let end = loop {
-            // Everything recorded since the last look, in order.
-            {
-                let history = self.recording.history();
-                for frame in history.frames().get(next..).unwrap_or_default() {
+        let watched = self
+            .recording
+            .watch(from, deadline, |seen| match seen {
+                Seen::Frame(frame) => {
                     if let Some(frame) = report_frame(frame) {
                         match matcher.progress() {
                             Progress::Pending => {
@@ -301,29 +367,25 @@ impl Tap {
                             }
                             // Already received after the match: strict mode allows none.
                             Progress::Met => matcher.feed_after(&frame.fed_value()),
-                            Progress::Failed => break,
+                            Progress::Failed => return None,
                         }
                         frames.push(frame);
                     }
+                    None
                 }
-                next = history.len();
+                // Decided once a whole look was fed: frames after a match in the same look still count.
+                Seen::UpToDate => (matcher.progress() != Progress::Pending).then_some(EndReason::EndOfInput),
+                Seen::Closed(close) => Some(EndReason::Closed(close.clone())),
+            })
+            .await;
+        let end = match watched {
+            Ok(end) => end,
+            Err(Unseen::Closed(close)) => EndReason::Closed(close),
+            Err(Unseen::Timeout) => EndReason::Timeout(within),
+            Err(Unseen::Gone) => {
+                EndReason::Closed(CloseInfo::new(crate::wire::close_code::ABNORMAL, "the client is gone"))
             }
-            if matcher.progress() != Progress::Pending {
-                break EndReason::EndOfInput;
-            }
-            if let Some(close) = self.recording.closed() {
-                break EndReason::Closed(close);
-            }
-            if !wait {
-                break EndReason::Dropped;
-            }
-            match tokio::time::timeout_at(deadline, changes.changed()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => {
-                    break EndReason::Closed(CloseInfo::new(crate::wire::close_code::ABNORMAL, "the client is gone"));
-                }
-                Err(_) => break EndReason::Timeout(within),
-            }
+            Err(Unseen::NotWaiting) => EndReason::Dropped,
         };
         let consumed_until = frames[..fed].last().map_or(from, |frame| frame.index + 1);
         if matcher.progress() == Progress::Met {
@@ -336,5 +398,54 @@ impl Tap {
             result: matcher.conclude(end, &frames),
             consumed_until: None,
         }
+    }
+}
+
+/// A test's hook between the two steps of one look at a recording (reading the close and scanning the history),
+/// where another thread's reader may record a frame and the close: the place of the race the one loop closes.
+mod seam {
+    #[cfg(test)]
+    thread_local! {
+        pub(super) static BETWEEN_STEPS: std::cell::RefCell<Option<Box<dyn FnMut()>>> =
+            std::cell::RefCell::new(None);
+    }
+
+    /// Runs the test's hook once, if one is set (nothing outside the crate's own tests).
+    #[inline(always)]
+    pub(super) fn between_steps() {
+        #[cfg(test)]
+        BETWEEN_STEPS.with(|hook| {
+            if let Some(mut hook) = hook.borrow_mut().take() {
+                hook();
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Recording, Tap, seam};
+    use crate::expect::Expect;
+    use crate::history::{Direction, FrameKind};
+    use crate::message::CloseInfo;
+
+    /// A reader on another thread records the awaited frame and then the close while a wait is between reading
+    /// the close and scanning the history: the frame must be seen, the expectation met.
+    #[tokio::test]
+    async fn a_frame_recorded_with_the_close_between_two_steps_of_a_look_is_seen() {
+        let recording = Recording::new(1 << 20, "ws://test/", crate::Field::type_key(), None);
+        let reader = Arc::clone(&recording);
+        seam::BETWEEN_STEPS.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(move || {
+                reader.record(Direction::In, FrameKind::Text(r#"{"type":"last"}"#.into()));
+                reader.close(CloseInfo::new(1000, "done"));
+            }));
+        });
+        let mut tap = Tap::new(Arc::clone(&recording), 0, Duration::from_secs(5));
+        let met = tap.expect(Expect::events(["last"])).await;
+        assert!(met.is_ok(), "{}", met.unwrap_err());
     }
 }

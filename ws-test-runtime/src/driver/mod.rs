@@ -140,6 +140,8 @@ pub struct TestSpec {
     start_paused: bool,
     target: Target,
     clients: usize,
+    /// The clients the declared events are checked on: one index, or every client (`None`).
+    events_on: Option<usize>,
     headers: Vec<(String, String)>,
     token: Option<String>,
     skip_welcome: bool,
@@ -175,6 +177,7 @@ impl TestSpec {
             target: Target::Embedded,
             clients: 1,
             headers: Vec::new(),
+            events_on: Some(0),
             token: None,
             skip_welcome: false,
             timeout: None,
@@ -390,6 +393,20 @@ impl TestSpec {
     /// How many clients to connect (default 1).
     pub fn clients(mut self, n: usize) -> Self {
         self.clients = n;
+        self
+    }
+
+    /// Checks the declared events on every client, each on its own whole session (the macro's
+    /// `events_on = "all"`): for tests whose clients all receive the same events.
+    pub fn events_on_every_client(mut self) -> Self {
+        self.events_on = None;
+        self
+    }
+
+    /// Checks the declared events on the client at `index` of the injected clients (the macro's
+    /// `events_on = 1`); the default is 0, the first.
+    pub fn events_on_client(mut self, index: usize) -> Self {
+        self.events_on = Some(index);
         self
     }
 
@@ -867,25 +884,41 @@ async fn run_body(spec: &TestSpec, body: Body, injected: &mut Injected, taps: &[
         Some(_) => expectation.clone(),
         None => expectation.clone().within(spec.event_deadline()),
     };
-    // The first client's whole session after the welcome, whatever the body read: its tap was made at connect,
-    // and reads on whether the body still lends the client or took it.
-    let still_lent = clients_before == injected.clients.len();
-    if let (Some(client), true) = (injected.clients.first_mut(), still_lent) {
-        if let Err(error) = client.flush().await {
-            return evidence.failures.push(Failure::Events(error.to_string()));
-        }
-    }
-    let result = match taps.first() {
-        Some(tap) => Some(tap.clone().expect(&expectation).await),
-        None => None,
+    // Each checked client's whole session after the welcome, whatever the body read: its tap was made at
+    // connect, and reads on whether the body still lends the client or took it.
+    let checked: Vec<usize> = match spec.events_on {
+        Some(index) => vec![index],
+        None => (0..taps.len()).collect(),
     };
-    match result {
-        Some(Err(Error::Expectation(failure))) => evidence.failures.push(Failure::Events(failure.to_string())),
-        Some(Err(other)) => evidence.failures.push(Failure::Events(other.to_string())),
-        Some(Ok(_)) => {}
-        None => evidence.failures.push(Failure::Setup(
+    if taps.is_empty() {
+        return evidence.failures.push(Failure::Setup(
             "events were declared, but the test has no client".into(),
-        )),
+        ));
+    }
+    let still_lent = clients_before == injected.clients.len();
+    for &index in &checked {
+        let Some(tap) = taps.get(index) else {
+            return evidence.failures.push(Failure::Setup(format!(
+                "the events are checked on client {index} (`events_on`), but the test has {} client(s), \
+                 numbered from 0",
+                taps.len()
+            )));
+        };
+        if let (Some(client), true) = (injected.clients.get_mut(index), still_lent) {
+            if let Err(error) = client.flush().await {
+                return evidence.failures.push(Failure::Events(error.to_string()));
+            }
+        }
+        let who = if taps.len() > 1 {
+            format!("on client {index} of {}: ", taps.len())
+        } else {
+            String::new()
+        };
+        match tap.clone().expect(&expectation).await {
+            Err(Error::Expectation(failure)) => evidence.failures.push(Failure::Events(format!("{who}{failure}"))),
+            Err(other) => evidence.failures.push(Failure::Events(format!("{who}{other}"))),
+            Ok(_) => {}
+        }
     }
 }
 
