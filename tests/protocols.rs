@@ -286,3 +286,34 @@ async fn a_router_answers_an_unknown_event_at_its_own_event_key(client: &mut WsC
     assert_eq!(client.history().received_events(), ["error", "error", "hi"]);
     Ok(())
 }
+
+/// The words, as a new user writes them: `delta+` takes every delta of each item, so joining the matched
+/// deltas gives the whole text; the attribute's `pattern =` checks the same stream, strictly per item.
+#[ws_test(
+    handler = realtime,
+    welcome = "session.created",
+    pattern = "response.output_item.added response.output_text.delta+ response.output_text.done",
+    order = "strict",
+    per = "item_id",
+    times = 2,
+    transport = "memory",
+    start_paused = true
+)]
+async fn matched_deltas_join_into_the_whole_text(client: &mut WsClient) -> TestResult {
+    client.send_json(json!({"type": "response.create"})).await?;
+    let matched = client
+        .expect(
+            Expect::pattern("response.output_text.delta+ response.output_text.done")?
+                .per("item_id")
+                .times(2),
+        )
+        .await?;
+    for item in ["item_1", "item_2"] {
+        let text: String = matched
+            .group(item)
+            .filter_map(|event| event["delta"].as_str())
+            .collect();
+        assert_eq!(text, "Hello!", "{:?}", matched.events());
+    }
+    Ok(())
+}

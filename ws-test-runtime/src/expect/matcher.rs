@@ -39,6 +39,10 @@ struct Group {
     key: Option<Box<str>>,
     start: bool,
     set: BitSet,
+    /// In order: the positions the last taken frame reached (`last_start`: none taken yet). A frame that goes on
+    /// from them is taken even when it reaches no new position, so `x+` takes every `x` it can.
+    last: BitSet,
+    last_start: bool,
     remaining: Vec<u32>,
     completed: u32,
     done: bool,
@@ -187,6 +191,8 @@ impl<'e> Matcher<'e> {
         Group {
             key,
             start: true,
+            last: set.clone(),
+            last_start: true,
             set,
             remaining,
             completed: 0,
@@ -400,11 +406,27 @@ impl<'e> Matcher<'e> {
                             state.start = false;
                             Tag::Matched
                         }
-                    } else if self.mask.is_subset(&state.set) {
+                    } else if self.mask.is_empty() {
                         Tag::Other
                     } else {
-                        state.set.union_with(&self.mask);
-                        Tag::Matched
+                        // Greedy: a frame that goes on from the last taken one is part of the match (the second
+                        // and third `delta` of `delta+`), as is one that reaches a position not reached yet; one
+                        // that only repeats what an earlier frame did (a second `b` for `b?`) is passed over.
+                        automaton.next_into(state.last_start, &state.last, &mut self.scratch);
+                        self.scratch.intersect_with(&self.mask);
+                        let goes_on = !self.scratch.is_empty();
+                        if goes_on || !self.mask.is_subset(&state.set) {
+                            state.set.union_with(&self.mask);
+                            if goes_on {
+                                std::mem::swap(&mut state.last, &mut self.scratch);
+                            } else {
+                                state.last.copy_from(&self.mask);
+                            }
+                            state.last_start = false;
+                            Tag::Matched
+                        } else {
+                            Tag::Other
+                        }
                     }
                 }
             }
@@ -439,6 +461,8 @@ impl<'e> Matcher<'e> {
                     } else {
                         state.start = true;
                         state.set.clear();
+                        state.last.clear();
+                        state.last_start = true;
                     }
                 }
             }

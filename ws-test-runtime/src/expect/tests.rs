@@ -543,3 +543,94 @@ fn ends(node: &Node, input: &[&str], start: usize) -> Vec<usize> {
 fn full_match(node: &Node, input: &[&str]) -> bool {
     ends(node, input, 0).contains(&input.len())
 }
+
+/// A realtime-model stream: per item, `output_item.added`, three `output_text.delta` ("Hel", "lo ", "there"), one
+/// `output_text.done` with the whole text.
+fn realtime_stream() -> Vec<Value> {
+    let mut frames = Vec::new();
+    for item in ["i1", "i2"] {
+        frames.push(json!({"type": "response.output_item.added", "item_id": item}));
+        for delta in ["Hel", "lo ", "there"] {
+            frames.push(json!({"type": "response.output_text.delta", "item_id": item, "delta": delta}));
+        }
+        frames.push(json!({"type": "response.output_text.done", "item_id": item, "text": "Hello there"}));
+    }
+    frames
+}
+
+fn joined_deltas(matched: &super::Matched, item: &str) -> String {
+    matched
+        .group(item)
+        .filter(|event| event["type"] == "response.output_text.delta")
+        .map(|event| event["delta"].as_str().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn a_repeat_takes_every_event_it_can_in_order() {
+    let frames = realtime_stream();
+    let expectation = Expect::pattern("response.output_text.delta+ response.output_text.done")
+        .unwrap()
+        .per("item_id")
+        .times(2);
+    let matched = expectation.check(&frames).unwrap();
+    assert_eq!(joined_deltas(&matched, "i1"), "Hello there");
+    assert_eq!(joined_deltas(&matched, "i2"), "Hello there");
+    assert_eq!(
+        matched.len(),
+        8,
+        "three deltas and the done, per item: {:?}",
+        matched.events()
+    );
+}
+
+#[test]
+fn a_repeat_takes_every_event_it_can_strictly() {
+    let frames = realtime_stream();
+    let expectation =
+        Expect::pattern("response.output_item.added response.output_text.delta+ response.output_text.done")
+            .unwrap()
+            .per("item_id")
+            .times(2)
+            .strict();
+    let matched = expectation.check(&frames).unwrap();
+    assert_eq!(joined_deltas(&matched, "i1"), "Hello there");
+    assert_eq!(matched.len(), frames.len());
+}
+
+#[test]
+fn star_and_optional_are_greedy_but_an_optional_takes_one() {
+    let frames = [ev("a"), ev("b"), ev("x"), ev("b"), ev("c")];
+    let types = |matched: &super::Matched| -> Vec<String> {
+        matched
+            .events()
+            .iter()
+            .map(|event| event["type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // `b*` takes both b's, the frame between passed over.
+    let matched = Expect::pattern("a b* c").unwrap().check(&frames).unwrap();
+    assert_eq!(types(&matched), ["a", "b", "b", "c"]);
+    // `b?` takes one: the second b only repeats what the first did.
+    let matched = Expect::pattern("a b? c").unwrap().check(&frames).unwrap();
+    assert_eq!(types(&matched), ["a", "b", "c"]);
+    // Backtracking when the rest needs it: `a? a b` over `a b` takes the one a as the second.
+    let matched = Expect::pattern("a? a b").unwrap().check(&[ev("a"), ev("b")]).unwrap();
+    assert_eq!(types(&matched), ["a", "b"]);
+}
+
+#[test]
+fn any_order_is_not_for_patterns_and_takes_every_listed_event() {
+    let error = Expect::pattern("a+ b")
+        .unwrap()
+        .any_order()
+        .check(&[ev("a"), ev("b")])
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("a pattern already says the order"),
+        "{error}"
+    );
+    let frames = [ev("b"), ev("a"), ev("a")];
+    let matched = Expect::events(["a", "a", "b"]).any_order().check(&frames).unwrap();
+    assert_eq!(matched.len(), 3);
+}
