@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::protocol::CRITICAL_EVENTS;
 use ws_test_runtime::{Router, ServerBuilder, ws_test};
 
 #[ws_test(events = ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"])]
@@ -15,7 +14,7 @@ async fn chat_flow(client: &mut WsClient) -> TestResult {
     Ok(())
 }
 
-#[ws_test(events = CRITICAL_EVENTS, order = "strict", per = "run_id", times = 3, handler = ChatAgent::new().event_delay(Duration::from_millis(1)))]
+#[ws_test(events = ChatEvent::CRITICAL, order = "strict", per = "run_id", times = 3, handler = ChatAgent::new().event_delay(Duration::from_millis(1)))]
 async fn interleaved_runs_are_checked_per_run(client: &mut WsClient) -> TestResult {
     for run in ["a", "b", "c"] {
         client
@@ -34,7 +33,7 @@ async fn any_order_and_a_unit_body(client: &mut WsClient) {
     client.send_json(&json!({"type": "ping"})).await.expect("send");
 }
 
-#[ws_test(events = CRITICAL_EVENTS)]
+#[ws_test(events = ChatEvent::CRITICAL)]
 async fn a_client_taken_by_value_is_still_checked(mut client: WsClient) -> TestResult {
     client
         .send_json(&json!({"type": "chat_message", "content": "mine now"}))
@@ -130,7 +129,7 @@ async fn multi_thread_flavor(client: &mut WsClient) -> TestResult {
 }
 
 /// Doc comments and `#[ignore]` are kept: this one only runs with `--ignored` (the external-mode tests use it).
-#[ws_test(events = CRITICAL_EVENTS)]
+#[ws_test(events = ChatEvent::CRITICAL)]
 #[ignore = "runs only when external::* points it at a live server"]
 async fn live_smoke(client: &mut WsClient) -> TestResult {
     client
@@ -148,7 +147,7 @@ async fn url_from_env(client: &mut WsClient) -> TestResult {
 
 // ---- Tests that must fail, checked by their message. ----
 
-#[ws_test(events = CRITICAL_EVENTS, event_timeout = "200ms", handler = ChatAgent::new().fault(Fault::Drop(ws_test_runtime::protocol::TOOL_COMPLETED)))]
+#[ws_test(events = ChatEvent::CRITICAL, event_timeout = "200ms", handler = ChatAgent::new().fault(Fault::Drop(ws_test_runtime::protocol::TOOL_COMPLETED)))]
 #[should_panic(
     expected = "the declared events did not arrive as declared:\nexpectation not met: events [agent_started"
 )]
@@ -159,7 +158,7 @@ async fn fails_when_an_event_is_missing(client: &mut WsClient) -> TestResult {
     Ok(())
 }
 
-#[ws_test(events = CRITICAL_EVENTS, order = "strict", handler = ChatAgent::new().fault(Fault::Swap(ws_test_runtime::protocol::AGENT_THINKING, ws_test_runtime::protocol::TOOL_EXECUTING)))]
+#[ws_test(events = ChatEvent::CRITICAL, order = "strict", handler = ChatAgent::new().fault(Fault::Swap(ws_test_runtime::protocol::AGENT_THINKING, ws_test_runtime::protocol::TOOL_EXECUTING)))]
 #[should_panic(expected = "broke the order: expected agent_thinking, got tool_executing")]
 async fn fails_on_a_wrong_order(client: &mut WsClient) -> TestResult {
     client
@@ -175,7 +174,7 @@ async fn fails_when_the_body_times_out(client: &mut WsClient) -> TestResult {
     Ok(())
 }
 
-#[ws_test(events = CRITICAL_EVENTS, handler = ChatAgent::new().fault(Fault::CloseAfter(ws_test_runtime::protocol::AGENT_THINKING, 1011)))]
+#[ws_test(events = ChatEvent::CRITICAL, handler = ChatAgent::new().fault(Fault::CloseAfter(ws_test_runtime::protocol::AGENT_THINKING, 1011)))]
 #[should_panic(
     expected = "the connection was closed (code 1011, reason \"fault injection: connection closed mid-run\")"
 )]

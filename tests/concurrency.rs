@@ -4,7 +4,6 @@ use std::collections::HashSet;
 
 use futures_util::future::try_join_all;
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
 use crate::support::{recv_n, types};
 
@@ -16,7 +15,7 @@ async fn one_user(server_url: String, index: usize) -> Result<(String, String), 
         .send_json(&json!({"type": "chat_message", "content": format!("message {index}")}))
         .await?;
     let events = recv_n(&mut client, 5).await?;
-    assert_eq!(types(&events), CRITICAL_EVENTS);
+    assert_eq!(types(&events), ChatEvent::CRITICAL);
     for event in &events {
         // Every event belongs to this user and this message: nothing leaks between connections.
         assert_eq!(event["user_id"], user_id.as_str());

@@ -4,7 +4,6 @@ use std::time::{Duration, Instant};
 
 use ws_test_runtime::expect::step;
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
 async fn welcomed(server: &EmbeddedServer) -> Result<WsClient, ws_test_runtime::Error> {
     let mut client = server.client().header("X-User-Id", "ada").connect().await?;
@@ -70,13 +69,15 @@ async fn recv_and_expect_read_through_one_cursor() -> TestResult {
     assert_eq!(client.recv_json().await?["type"], "agent_started");
     assert_eq!(client.recv_json().await?["type"], "agent_thinking");
     // What recv returned is behind the cursor: the whole sequence is no longer ahead of it, its rest is.
-    let whole = Expect::events(CRITICAL_EVENTS)
+    let whole = Expect::events(ChatEvent::CRITICAL)
         .strict()
         .within(Duration::from_millis(200));
     let text = report(client.expect(&whole).await.unwrap_err());
     assert!(text.contains("expected agent_started, got tool_executing"), "{text}");
     // The failure left the cursor where it was.
-    client.expect(&Expect::events(&CRITICAL_EVENTS[2..]).strict()).await?;
+    client
+        .expect(&Expect::events(&ChatEvent::CRITICAL[2..]).strict())
+        .await?;
     Ok(())
 }
 
@@ -113,7 +114,7 @@ async fn watch_from_now_skips_what_already_arrived() -> TestResult {
 #[tokio::test]
 async fn a_wrong_order_in_strict_mode_fails_at_once_with_a_marker() -> TestResult {
     let (_server, mut client) = faulty("swap:agent_thinking,tool_executing").await?;
-    let expectation = Expect::events(CRITICAL_EVENTS)
+    let expectation = Expect::events(ChatEvent::CRITICAL)
         .strict()
         .per("run_id")
         .within(Duration::from_secs(30));
@@ -139,7 +140,7 @@ async fn a_wrong_order_in_strict_mode_fails_at_once_with_a_marker() -> TestResul
 #[tokio::test]
 async fn a_dropped_event_times_out_with_what_was_missing() -> TestResult {
     let (_server, mut client) = faulty("drop:tool_completed").await?;
-    let expectation = Expect::events(CRITICAL_EVENTS).within(Duration::from_millis(150));
+    let expectation = Expect::events(ChatEvent::CRITICAL).within(Duration::from_millis(150));
     let text = report(client.expect(&expectation).await.unwrap_err());
     assert!(text.starts_with("expectation not met: events [agent_started, agent_thinking, tool_executing, tool_completed, agent_completed] in order, within 150ms\ntimed out after 150ms\n"), "{text}");
     assert!(
@@ -157,11 +158,11 @@ async fn a_dropped_event_times_out_with_what_was_missing() -> TestResult {
 #[tokio::test]
 async fn a_duplicate_is_fine_in_order_but_not_strictly() -> TestResult {
     let (_server, mut client) = faulty("duplicate:agent_thinking").await?;
-    client.expect(&Expect::events(CRITICAL_EVENTS)).await?;
+    client.expect(&Expect::events(ChatEvent::CRITICAL)).await?;
     let (_server, mut client) = faulty("duplicate:agent_thinking").await?;
     let text = report(
         client
-            .expect(&Expect::events(CRITICAL_EVENTS).strict())
+            .expect(&Expect::events(ChatEvent::CRITICAL).strict())
             .await
             .unwrap_err(),
     );
@@ -177,7 +178,7 @@ async fn a_closed_connection_ends_the_wait_with_its_close_code() -> TestResult {
     let (_server, mut client) = faulty("close:tool_executing:1011").await?;
     let text = report(
         client
-            .expect(&Expect::events(CRITICAL_EVENTS).within(Duration::from_secs(30)))
+            .expect(&Expect::events(ChatEvent::CRITICAL).within(Duration::from_secs(30)))
             .await
             .unwrap_err(),
     );
@@ -213,7 +214,7 @@ async fn a_malformed_frame_breaks_a_strict_expectation() -> TestResult {
     let (_server, mut client) = faulty("malformed:agent_thinking").await?;
     let text = report(
         client
-            .expect(&Expect::events(CRITICAL_EVENTS).strict())
+            .expect(&Expect::events(ChatEvent::CRITICAL).strict())
             .await
             .unwrap_err(),
     );

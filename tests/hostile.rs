@@ -123,9 +123,7 @@ async fn a_slow_reader_still_chats_but_a_bulk_send_meets_the_send_deadline() -> 
     client
         .send_json(json!({"type": "chat_message", "content": "hi", "run_id": "slow"}))
         .await?;
-    client
-        .expect(Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS).strict())
-        .await?;
+    client.expect(Expect::events(ChatEvent::CRITICAL).strict()).await?;
     let echo = json!({"type": "echo", "payload": "x".repeat(512 * 1024)}).to_string();
     let stuck = send_until_stuck(&mut client, &echo, 1024).await;
     assert!(

@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::protocol::CRITICAL_EVENTS;
 use ws_test_runtime::{Error, ServedServer, Transport};
 
 const CYCLES: usize = 1000;
@@ -55,7 +54,7 @@ async fn cycle(transport: Transport, run: usize) -> Result<(), Error> {
     client
         .send_json(json!({"type": "chat_message", "content": "leak?", "run_id": format!("run-{run}")}))
         .await?;
-    client.expect(Expect::events(CRITICAL_EVENTS).strict()).await?;
+    client.expect(Expect::events(ChatEvent::CRITICAL).strict()).await?;
     client.close(1000, "cycle done").await?;
     drop(client);
     let addr = server.local_addr();

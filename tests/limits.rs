@@ -18,9 +18,7 @@ async fn still_serves(server: &EmbeddedServer) -> TestResult {
     client
         .send_json(json!({"type": "chat_message", "content": "still there?", "run_id": "r"}))
         .await?;
-    client
-        .expect(Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS).strict())
-        .await?;
+    client.expect(Expect::events(ChatEvent::CRITICAL).strict()).await?;
     Ok(())
 }
 
@@ -257,7 +255,7 @@ async fn a_burst_of_chat_messages_runs_at_most_64_at_once_and_loses_none() -> Te
     }
     let matched = client
         .expect(
-            Expect::events(ws_test_runtime::protocol::CRITICAL_EVENTS)
+            Expect::events(ChatEvent::CRITICAL)
                 .strict()
                 .per("run_id")
                 .times(100)

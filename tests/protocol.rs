@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::protocol::{CRITICAL_EVENTS, close_code};
+use ws_test_runtime::protocol::close_code;
 
 use crate::support::{connect_welcomed, recv_n, types};
 
@@ -67,7 +67,7 @@ async fn ping_is_answered_with_pong_and_a_timestamp() -> TestResult {
 
 /// Checks one run of five events against the protocol and returns its run_id.
 fn check_run(events: &[Value], user_id: &str, content: &str, first_seq: u64) -> String {
-    assert_eq!(types(events), CRITICAL_EVENTS);
+    assert_eq!(types(events), ChatEvent::CRITICAL);
     let run_id = events[0]["run_id"].as_str().expect("run_id is a string").to_owned();
     for (offset, event) in events.iter().enumerate() {
         assert_eq!(event["agent_name"], "TestChatAgent", "{event}");
@@ -151,7 +151,7 @@ async fn interleaved_runs_keep_their_order_within_each_run_id() -> TestResult {
     let events = recv_n(&mut client, 15).await?;
     for run in ["a", "b", "c"] {
         let of_run: Vec<Value> = events.iter().filter(|event| event["run_id"] == run).cloned().collect();
-        assert_eq!(types(&of_run), CRITICAL_EVENTS, "run {run}");
+        assert_eq!(types(&of_run), ChatEvent::CRITICAL, "run {run}");
     }
     let seqs: Vec<u64> = events.iter().filter_map(|event| event["seq"].as_u64()).collect();
     assert_eq!(seqs, (1..=15).collect::<Vec<_>>(), "seq rises by one per event sent");

@@ -24,7 +24,6 @@ use ws_test_benches::floor::{self, FloorClient, FloorServer};
 use ws_test_benches::rss_kib;
 use ws_test_runtime::__private::{TestSpec, body, run};
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -247,7 +246,7 @@ async fn chat_body(client: &mut WsClient) -> TestResult {
 /// What `#[ws_test(events = [...], strict)]` runs: the same spec, the same driver.
 fn ws_test_whole() -> Result<Duration, BoxError> {
     let started = Instant::now();
-    let spec = TestSpec::new("side_by_side::whole").expect(Expect::events(CRITICAL_EVENTS).strict());
+    let spec = TestSpec::new("side_by_side::whole").expect(Expect::events(ChatEvent::CRITICAL).strict());
     run(spec, body(chat_body));
     Ok(started.elapsed())
 }
@@ -340,7 +339,7 @@ fn phases(tests: usize) -> Result<(), BoxError> {
                     client
                         .send_json(&json!({"type": "chat_message", "content": "bench"}))
                         .await?;
-                    client.expect(Expect::events(CRITICAL_EVENTS).strict()).await?;
+                    client.expect(Expect::events(ChatEvent::CRITICAL).strict()).await?;
                     mark(4);
                     drop(client);
                     server.shutdown().await;
@@ -404,7 +403,7 @@ async fn typed_chat_round(client: &mut FloorClient, content: &str) -> Result<(),
         .send(&json!({"type": "chat_message", "content": content}))
         .await?;
     let mut run: Option<String> = None;
-    for expected in CRITICAL_EVENTS {
+    for &expected in ChatEvent::CRITICAL {
         let text = client.recv_text().await?;
         let event: TypedEvent<'_> = serde_json::from_str(&text)?;
         if event.kind != expected {
@@ -426,7 +425,7 @@ fn steady(plan: &Plan) -> Result<Vec<Figure>, BoxError> {
         let server = EmbeddedServer::start().await?;
         let mut client = server.connect().await?;
         client.expect(Expect::events(["connection_established"])).await?;
-        let events = Expect::events(CRITICAL_EVENTS).strict();
+        let events = Expect::events(ChatEvent::CRITICAL).strict();
         let floor_server = FloorServer::start(None).await?;
         let mut floor_client = FloorClient::connect(floor_server.addr(), None).await?;
         floor_client.expect_strict(&["connection_established"]).await?;
@@ -516,7 +515,7 @@ fn steady_alone(who: &str, rounds: usize) -> Result<(), BoxError> {
             let server = EmbeddedServer::start().await?;
             let mut client = server.connect().await?;
             client.expect(Expect::events(["connection_established"])).await?;
-            let events = Expect::events(CRITICAL_EVENTS).strict();
+            let events = Expect::events(ChatEvent::CRITICAL).strict();
             for _ in 0..rounds {
                 client.send_json(&chat).await?;
                 client.expect(&events).await?;
@@ -739,7 +738,7 @@ fn many(plan: &Plan) -> Result<Figure, BoxError> {
     let before = rss_kib();
     let outcome = runtime.block_on(async {
         let started = Instant::now();
-        let events = Expect::events(CRITICAL_EVENTS).strict();
+        let events = Expect::events(ChatEvent::CRITICAL).strict();
         let clients = try_join_all((0..plan.many).map(|n| {
             let url = url.clone();
             let events = &events;

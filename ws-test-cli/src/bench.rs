@@ -24,10 +24,11 @@ use futures_util::StreamExt as _;
 use futures_util::future::join_all;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
+use ws_test_runtime::ChatEvent;
 use ws_test_runtime::expect::Expect;
 use ws_test_runtime::load::{IterationResult, Label, Load, Report, Scenario, Threshold, error_kind};
+use ws_test_runtime::protocol;
 use ws_test_runtime::protocol::close_code;
-use ws_test_runtime::protocol::{self, CRITICAL_EVENTS};
 use ws_test_runtime::{ClientBuilder, Direction, Field, History, WsClient, timeout};
 
 /// What one round of `--kind` sends and waits for.
@@ -308,10 +309,10 @@ fn protocol_order(history: &History, first: usize) -> Result<(), String> {
         };
         let position: &mut usize = next_event.entry(id.to_owned()).or_default();
         let kind = value.get("type").and_then(Value::as_str).unwrap_or_default();
-        if CRITICAL_EVENTS.get(*position) != Some(&kind) {
+        if ChatEvent::CRITICAL.get(*position) != Some(&kind) {
             return Err(format!(
                 "run {id}: expected {}, got {kind} (the events of a run must arrive in protocol order)",
-                CRITICAL_EVENTS.get(*position).unwrap_or(&"nothing more")
+                ChatEvent::CRITICAL.get(*position).unwrap_or(&"nothing more")
             ));
         }
         *position += 1;
@@ -713,7 +714,7 @@ fn add_legacy_figures(figures: &mut Value, report: &Report) {
     figures["frames_per_second"] = json!(report.frames().1 as f64 / seconds);
     figures["latency_us"] = percentiles(Label::RESPONSE).unwrap_or(Value::Null);
     if figures["kind"] == "chat" {
-        figures["events_us"] = CRITICAL_EVENTS
+        figures["events_us"] = ChatEvent::CRITICAL
             .iter()
             .filter_map(|event| {
                 let mut latency = percentiles(event)?;

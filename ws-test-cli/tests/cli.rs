@@ -293,7 +293,7 @@ fn bench_pipelines_and_times_each_event() {
         .iter()
         .map(|event| event["event"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(names, ws_test_runtime::protocol::CRITICAL_EVENTS);
+    assert_eq!(names, ChatEvent::CRITICAL);
     // Within a run every event comes after the one before, so each percentile rises along the run, and a round
     // ends with its agent_completed.
     for quantile in ["p50", "p90", "p99", "max"] {
@@ -962,7 +962,7 @@ fn bench_plays_a_recorded_axum_session_at_500_per_second_with_latencies_by_type(
     let labels = &figures["latency_by_label_us"];
     // Each session: the hello, then two messages with five replies each, every reply timed by its type.
     assert_eq!(labels["hello"]["count"], 5000, "{labels}");
-    for event in ws_test_runtime::protocol::CRITICAL_EVENTS {
+    for event in ChatEvent::CRITICAL {
         assert_eq!(labels[event]["count"], 10_000, "{event}: {labels}");
     }
     for stage in ["reply", "first", "last"] {

@@ -128,7 +128,7 @@ impl Context {
 }
 
 /// The enum of `Enum::CRITICAL` or `Enum::NAMES` (a constant of an enum that derives `WsEvents`), not a module's
-/// constant (`protocol::CRITICAL_EVENTS`): two segments or more, the one before the last in CamelCase.
+/// constant (`events::ALL`): two segments or more, the one before the last in CamelCase.
 fn constant_of_enum(path: &syn::Path) -> Option<syn::Path> {
     let count = path.segments.len();
     let last = path.segments.last()?.ident.to_string();

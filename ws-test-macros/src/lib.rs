@@ -51,7 +51,7 @@ use proc_macro::TokenStream;
 /// **`events = [...]`** — the event types that must arrive after the body, in this order (other frames may
 /// come between). String literals (`"agent_started"`), variants of a `#[derive(WsEvents)]` enum
 /// (`ChatEvent::AgentStarted`: a misspelled variant is a compile error naming it), or an expression that yields
-/// names: `events = ChatEvent::CRITICAL`, `events = ws_test_runtime::protocol::CRITICAL_EVENTS`.
+/// names: `events = ChatEvent::CRITICAL`, a constant of your own (`events = my_kit::EVENTS`).
 /// Equivalent: `TestSpec::new(name).expect(Expect::events(["agent_started", "agent_completed"]))`, i.e.
 /// `client.expect(&Expect::events([...])).await` after the body.
 ///

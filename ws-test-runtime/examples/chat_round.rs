@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::protocol::CRITICAL_EVENTS;
 
 async fn chat_round() -> Result<(), ws_test_runtime::Error> {
     let started = Instant::now();
@@ -19,7 +18,7 @@ async fn chat_round() -> Result<(), ws_test_runtime::Error> {
     client
         .send_json(&json!({"type": "chat_message", "content": "hello agent"}))
         .await?;
-    let expectation = Expect::events(CRITICAL_EVENTS)
+    let expectation = Expect::events(ChatEvent::CRITICAL)
         .strict()
         .per("run_id")
         .pair("tool_executing", "tool_completed", "tool_call_id")

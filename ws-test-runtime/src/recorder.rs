@@ -218,13 +218,6 @@ impl Recorder {
         self.server.shutdown().await;
         self.sessions()
     }
-
-    /// The old name of [`shutdown`](Self::shutdown).
-    #[doc(hidden)]
-    #[deprecated(note = "use `shutdown`, the verb every ws-test server uses")]
-    pub async fn stop(&mut self) -> Vec<History> {
-        self.shutdown().await
-    }
 }
 
 impl RecorderBuilder {
@@ -232,13 +225,6 @@ impl RecorderBuilder {
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
         self
-    }
-
-    /// The old name of [`bind`](Self::bind).
-    #[doc(hidden)]
-    #[deprecated(note = "use `bind`, as on ServerBuilder")]
-    pub fn listen(self, addr: SocketAddr) -> Self {
-        self.bind(addr)
     }
 
     /// Writes each session to a file as it goes: the first to `out`, the next to `out.2`, `out.3`, ...
@@ -260,13 +246,6 @@ impl RecorderBuilder {
     pub fn max_sessions(mut self, n: usize) -> Self {
         self.sessions = Some(n);
         self
-    }
-
-    /// The old name of [`max_sessions`](Self::max_sessions).
-    #[doc(hidden)]
-    #[deprecated(note = "use `max_sessions` (`Recorder::sessions()` is the transcripts)")]
-    pub fn sessions(self, n: usize) -> Self {
-        self.max_sessions(n)
     }
 
     /// Trusts the certificates of this PEM text for a `wss://` upstream, besides the platform's roots and

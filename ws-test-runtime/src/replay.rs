@@ -131,8 +131,7 @@ impl Replay {
 
     /// The recording named `name` in errors and close reasons: what `#[ws_test(replay = "...")]` calls with
     /// the file's text, embedded at compile time.
-    #[doc(hidden)]
-    pub fn from_named_json_lines(text: &str, name: &str) -> Result<Self> {
+    pub(crate) fn from_named_json_lines(text: &str, name: &str) -> Result<Self> {
         let short = Path::new(name)
             .file_name()
             .map_or_else(|| name.to_owned(), |short| short.to_string_lossy().into_owned());

@@ -405,13 +405,6 @@ impl ServedServer {
             _ => Ok(()),
         }
     }
-
-    /// The old name of [`shutdown`](Self::shutdown).
-    #[doc(hidden)]
-    #[deprecated(note = "use `shutdown`, the verb every ws-test server uses")]
-    pub async fn stop(&mut self) -> Result<()> {
-        self.shutdown().await
-    }
 }
 
 impl Drop for ServedServer {

@@ -30,8 +30,8 @@ pub struct EventMeta {
 ///
 /// The agent builds and serialises these values, its [faults](crate::Fault) name them by their wire names
 /// ([`ChatEvent::CRITICAL`]), the check suite decodes received events into them, and the constants of
-/// [`protocol`](crate::protocol) (`AGENT_STARTED`, ..., `CRITICAL_EVENTS`) are read from this declaration, so the
-/// five names are spelled here and nowhere else.
+/// [`protocol`](crate::protocol) (`AGENT_STARTED`, ...) are kept equal to this declaration by a test, so the
+/// five names cannot drift apart.
 ///
 /// On the wire each is one JSON object: `"type"` (the snake_case name), the [`EventMeta`] fields, then the
 /// variant's own; `Serialize` writes that shape and `Deserialize` reads it (other fields are ignored).

@@ -726,20 +726,6 @@ impl WsClient {
         })
     }
 
-    /// [`recv`](Self::recv) with its own deadline: `recv().within(d)`.
-    #[doc(hidden)]
-    #[deprecated(note = "use `client.recv().within(d)`")]
-    pub async fn recv_within(&mut self, within: Duration) -> Result<Message> {
-        self.recv().within(within).await
-    }
-
-    /// [`expect_type`](Self::expect_type) with its own deadline: `expect_type(kind).within(d)`.
-    #[doc(hidden)]
-    #[deprecated(note = "use `client.expect_type(kind).within(d)`")]
-    pub async fn expect_type_within(&mut self, kind: &str, within: Duration) -> Result<Value> {
-        self.expect_type(kind).within(within).await
-    }
-
     /// Succeeds when no message arrives after the cursor within `within`; a message (or a close) is an error
     /// that shows it, and the cursor stays before it.
     pub async fn expect_no_message(&mut self, within: Duration) -> Result<()> {

@@ -45,15 +45,6 @@ use crate::{EmbeddedServer, Error, Replay, Tap, WsClient, timeout};
 
 /// The environment variable that points tests without a fixed `url` at a live server.
 pub const URL_ENV: &str = "WS_TEST_URL";
-/// The same as [`timeout::BODY_ENV`].
-#[doc(hidden)]
-pub const TIMEOUT_ENV: &str = timeout::BODY_ENV;
-/// The same as [`timeout::BODY`].
-#[doc(hidden)]
-pub const DEFAULT_TIMEOUT: Duration = timeout::BODY;
-/// The same as [`timeout::EVENTS`].
-#[doc(hidden)]
-pub const DEFAULT_EVENT_TIMEOUT: Duration = timeout::EVENTS;
 
 /// Which tokio runtime runs the test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -931,12 +922,14 @@ fn conclude(spec: &TestSpec, evidence: Evidence, paused: bool) {
             Failure::Body(reason) => format!("the test body returned an error: {reason}"),
             Failure::Timeout(within) if paused => format!(
                 "the test body did not finish within {} of the paused clock's virtual time (a test that waits \
-                 minutes of virtual time needs a `timeout = \"...\"` to match, or {TIMEOUT_ENV})",
-                humantime::format_duration(*within)
+                 minutes of virtual time needs a `timeout = \"...\"` to match, or {})",
+                humantime::format_duration(*within),
+                timeout::BODY_ENV
             ),
             Failure::Timeout(within) => format!(
-                "the test body did not finish within {} (set `timeout = \"...\"` on the test or {TIMEOUT_ENV})",
-                humantime::format_duration(*within)
+                "the test body did not finish within {} (set `timeout = \"...\"` on the test or {})",
+                humantime::format_duration(*within),
+                timeout::BODY_ENV
             ),
             Failure::Events(report) => format!("the declared events did not arrive as declared:\n{report}"),
             Failure::Contract(report) => format!("frames broke the contract:\n{report}"),

@@ -390,13 +390,6 @@ impl Expectation {
         self
     }
 
-    /// The old name of [`matching_every`](Self::matching_every).
-    #[doc(hidden)]
-    #[deprecated(note = "use `matching_every(type, fields)`, or `step(type).matching(fields)` for one step")]
-    pub fn matching(self, event_type: impl Into<String>, fields: Value) -> Self {
-        self.matching_every(event_type, fields)
-    }
-
     /// A type that must not appear: it fails the expectation at once.
     pub fn forbid(mut self, event_type: impl Into<String>) -> Self {
         self.forbid.push(event_type.into());
@@ -416,15 +409,8 @@ impl Expectation {
     }
 
     /// The deadline set with [`within`](Self::within), if any (what the driver reads).
-    #[doc(hidden)]
-    pub fn deadline(&self) -> Option<Duration> {
+    pub(crate) fn deadline(&self) -> Option<Duration> {
         self.within
-    }
-
-    /// The mode set with [`order`](Self::order) and its shorthands (what the driver reads).
-    #[doc(hidden)]
-    pub fn order_mode(&self) -> Order {
-        self.order
     }
 
     /// Checks a complete list of received JSON values (no waiting): the matched events, or the failure report.

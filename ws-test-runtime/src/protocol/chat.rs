@@ -32,17 +32,6 @@ pub const TOOL_COMPLETED: &str = "tool_completed";
 /// Fifth critical event: the response is ready (`response`).
 pub const AGENT_COMPLETED: &str = "agent_completed";
 
-/// The five critical events, in the order the protocol guarantees within one `run_id`: the same as
-/// [`ChatEvent::CRITICAL`](crate::ChatEvent::CRITICAL), the one name to use.
-#[doc(hidden)]
-pub const CRITICAL_EVENTS: [&str; 5] = [
-    AGENT_STARTED,
-    AGENT_THINKING,
-    TOOL_EXECUTING,
-    TOOL_COMPLETED,
-    AGENT_COMPLETED,
-];
-
 /// The query parameter a client names its user with (`/ws?user_id=alice`); it wins over the header.
 pub const USER_ID_PARAM: &str = "user_id";
 /// The header a client names its user with (`X-User-Id: alice`).

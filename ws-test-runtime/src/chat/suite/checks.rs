@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::Suite;
 use crate::expect::{Expect, step};
-use crate::protocol::{self, CRITICAL_EVENTS, close_code, error_code};
+use crate::protocol::{self, close_code, error_code};
 use crate::{ChatEvent, Error, WsClient, WsEvents as _};
 
 type Outcome = Result<String, String>;
@@ -196,7 +196,7 @@ async fn ping_pong(context: &Context<'_>) -> Outcome {
 /// Sends one chat message and returns the five events of its run (strictly in order).
 async fn chat_run(client: &mut WsClient, message: Value) -> Result<Vec<Value>, String> {
     client.send_json(&message).await.map_err(text)?;
-    let expectation = Expect::events(CRITICAL_EVENTS)
+    let expectation = Expect::events(ChatEvent::CRITICAL)
         .strict()
         .per("run_id")
         .pair(protocol::TOOL_EXECUTING, protocol::TOOL_COMPLETED, "tool_call_id")
@@ -298,7 +298,7 @@ async fn interleaved_runs(context: &Context<'_>) -> Outcome {
         let message = json!({"type": protocol::CHAT_MESSAGE, "content": run, "run_id": run});
         client.send_json(&message).await.map_err(text)?;
     }
-    let expectation = Expect::events(CRITICAL_EVENTS)
+    let expectation = Expect::events(ChatEvent::CRITICAL)
         .strict()
         .per("run_id")
         .times(3)
