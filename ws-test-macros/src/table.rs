@@ -486,6 +486,39 @@ mod tests {
         }
     }
 
+    /// The guide's table of arguments (docs/attribute.md) names every argument, each as `` `name = `` in a row.
+    #[test]
+    fn the_guide_lists_every_argument() {
+        let guide = include_str!("../../docs/attribute.md");
+        let rows: Vec<&str> = guide.lines().filter(|line| line.starts_with("| `")).collect();
+        let missing: Vec<&str> = ARGUMENTS
+            .iter()
+            .map(|argument| argument.name)
+            .filter(|name| {
+                !rows
+                    .iter()
+                    .any(|row| row.contains(&format!("`{name} =")) || row.contains(&format!("`{name}`")))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs/attribute.md's table leaves out: {}",
+            missing.join(", ")
+        );
+        // Its sample of a misspelled argument is the real message (the ui test pins the whole of it).
+        let real = include_str!("../../tests/ui/unknown_argument.stderr");
+        let sample = guide
+            .lines()
+            .find(|line| line.starts_with("error: unknown argument `evnts`"))
+            .expect("the guide shows a misspelled argument");
+        let shown = sample.trim_end_matches("...").trim_end_matches(", ");
+        let first = real.lines().next().unwrap_or_default();
+        assert!(
+            real.contains(shown) || first.starts_with(shown),
+            "the guide's sample `{sample}` is not the real message `{first}`"
+        );
+    }
+
     #[test]
     fn each_argument_once() {
         for (i, argument) in ARGUMENTS.iter().enumerate() {
