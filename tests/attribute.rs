@@ -321,3 +321,22 @@ async fn declared_events_can_be_checked_on_one_named_client(mut clients: Vec<WsC
     clients[1].expect_type("heard").await?;
     Ok(())
 }
+
+/// Configures its own server: under `WS_TEST_URL` it runs against the live one, and says what it replaced.
+#[ws_test(handler = ChatAgent::new().agent_name("Local"), path = "/local", events = ["pong"])]
+#[ignore = "runs only when external::* points it at a live server"]
+async fn live_with_its_own_server(client: &mut WsClient) -> TestResult {
+    client.send_json(&json!({"type": "ping"})).await?;
+    Ok(())
+}
+
+/// A replay is the test's own mock: `WS_TEST_URL` leaves it local.
+#[ws_test(replay = "fixtures/chat.jsonl")]
+#[ignore = "runs only when external::* sets WS_TEST_URL"]
+async fn replay_stays_local(client: &mut WsClient) -> TestResult {
+    client
+        .send_json(&json!({"type": "chat_message", "content": "What is the weather?"}))
+        .await?;
+    client.expect_type("agent_completed").await?;
+    Ok(())
+}

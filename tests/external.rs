@@ -149,3 +149,37 @@ async fn ws_test_url_reaches_a_server_with_an_openssl_certificate_through_ssl_ce
     assert!(passed, "{output}");
     assert!(output.contains("test attribute::live_smoke ... ok"), "{output}");
 }
+
+/// `WS_TEST_URL` replaces what a test configured of its own server with one line saying so, and leaves a replay
+/// (the test's own mock) local.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_test_url_says_what_it_replaces_and_leaves_a_replay_local() {
+    let server = live_server(ChatAgent::new()).await;
+    let url = server.url();
+    let (passed, output) = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || run_child("attribute::live_with_its_own_server", "WS_TEST_URL", &url))
+            .await
+            .unwrap()
+    };
+    assert!(passed, "{output}");
+    assert!(
+        output.contains(&format!(
+            "the live server {url} (WS_TEST_URL) replaces this test's handler, path"
+        )),
+        "{output}"
+    );
+    assert_eq!(server.metrics().connections_total, 1, "it ran against the live server");
+
+    let (passed, output) =
+        tokio::task::spawn_blocking(move || run_child("attribute::replay_stays_local", "WS_TEST_URL", &url))
+            .await
+            .unwrap();
+    assert!(passed, "{output}");
+    assert!(!output.contains("(WS_TEST_URL) replaces"), "{output}");
+    assert_eq!(
+        server.metrics().connections_total,
+        1,
+        "the replay did not connect to the live server"
+    );
+}

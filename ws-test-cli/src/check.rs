@@ -15,8 +15,8 @@ pub(crate) struct Args {
     /// The server's token (sent as `Authorization: Bearer`); also runs the auth checks.
     #[arg(long)]
     token: Option<String>,
-    /// How many users the concurrency check runs at once.
-    #[arg(long, default_value_t = DEFAULT_CONCURRENCY)]
+    /// How many users the concurrency check runs at once (the chat suite's; a contract has no such check).
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, conflicts_with = "asyncapi")]
     concurrency: usize,
     /// How long each wait may take (5s, 500ms) [default: 5s, scaled by WS_TEST_TIMEOUT_SCALE].
     #[arg(long, value_parser = crate::duration)]

@@ -30,8 +30,9 @@ pub(crate) struct Args {
     /// The largest message accepted, in bytes; larger ones are closed with 1009.
     #[arg(long, value_name = "BYTES", default_value_t = ws_test_runtime::protocol::DEFAULT_MAX_MESSAGE_SIZE)]
     max_message_size: usize,
-    /// A delay between two events of a run (runs then interleave).
-    #[arg(long, default_value = "0ms", value_parser = crate::duration)]
+    /// A delay between two events of a chat run (runs then interleave); the chat agent's, so not with --replay
+    /// or --asyncapi.
+    #[arg(long, default_value = "0ms", value_parser = crate::duration, conflicts_with_all = ["replay", "asyncapi"])]
     event_delay: Duration,
     /// The most WebSocket connections open at once; more get 503.
     #[arg(long, value_name = "N")]

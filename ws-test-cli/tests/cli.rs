@@ -1325,3 +1325,18 @@ fn serve_and_check_speak_socketio_with_protocol() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("no protocol is called \"stomp\""), "{stderr}");
 }
+
+#[test]
+fn options_that_would_go_silent_are_refused() {
+    let contract = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/asyncapi/chat.yaml");
+    // A contract has no concurrency check; a recording or a contract has no chat runs to delay.
+    for args in [
+        vec!["check", "--asyncapi", contract, "--concurrency", "3"],
+        vec!["serve", "--asyncapi", contract, "--event-delay", "5ms"],
+        vec!["serve", "--replay", contract, "--event-delay", "5ms"],
+    ] {
+        let (code, _, stderr) = run_with_env(&args, &[]);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot be used with"), "{args:?}: {stderr}");
+    }
+}

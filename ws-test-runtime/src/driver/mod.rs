@@ -465,8 +465,32 @@ impl TestSpec {
                 .map(Some)
                 .ok_or_else(|| format!("the test runs against `url = env(\"{variable}\")`, but {variable} is not set")),
             Target::UrlFromEnvOrEmbedded(variable) => Ok(env_url(variable).or_else(|| env_url(URL_ENV))),
+            // A replay is the test's own mock: it stays local whatever WS_TEST_URL says.
+            Target::Embedded if self.replay.is_some() => Ok(None),
             Target::Embedded => Ok(env_url(URL_ENV)),
         }
+    }
+
+    /// What `WS_TEST_URL` replaces in this test: the parts of its own server it configured, in words (`None`
+    /// when the test targets a live server itself, or configured nothing).
+    fn replaced_by_env(&self) -> Option<String> {
+        if !matches!(self.target, Target::Embedded | Target::UrlFromEnvOrEmbedded(_)) {
+            return None;
+        }
+        let configured = [
+            (self.handler.is_some(), "handler"),
+            (self.server.is_some(), "server"),
+            (self.app.is_some(), "app"),
+            (self.serve.is_some(), "serve"),
+            (self.path.is_some(), "path"),
+            (self.transport.is_some(), "transport"),
+        ];
+        let named: Vec<&str> = configured
+            .iter()
+            .filter(|(given, _)| *given)
+            .map(|(_, name)| *name)
+            .collect();
+        (!named.is_empty()).then(|| named.join(", "))
     }
 }
 
@@ -720,6 +744,14 @@ async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) ->
     timeout::check_env().map_err(|error| error.to_string())?;
     let url = match (spec.external_url()?, &spec.serve) {
         (Some(url), _) => {
+            if let Some(replaced) = spec.replaced_by_env() {
+                // One line, so a test that configured its own server never runs elsewhere without a word.
+                eprintln!(
+                    "ws-test: {}: the live server {url} (WS_TEST_URL) replaces this test's {replaced}; a test keeps its \
+                     own server only with `replay`, or when WS_TEST_URL is unset",
+                    spec.name
+                );
+            }
             injected.external_url = Some(url.clone());
             url
         }
