@@ -247,7 +247,7 @@ fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
     format!("it panicked: {message}")
 }
 
-/// The user's own server, running on a loopback port ws-test bound, until [`stop`](Self::stop) or drop.
+/// The user's own server, running on a loopback port ws-test bound, until [`shutdown`](Self::shutdown) or drop.
 ///
 /// ```
 /// use ws_test_runtime::prelude::*;

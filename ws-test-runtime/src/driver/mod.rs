@@ -226,7 +226,7 @@ impl TestSpec {
     /// `127.0.0.1:0` (a `tokio::net::TcpListener` or a non-blocking `std::net::TcpListener`), plain or `async`,
     /// and returns `()`, `Result<(), E>` or a future of either (see [`ServeFn`]). The clients connect to
     /// `ws://127.0.0.1:PORT` and the [`path`](Self::path) (default `/ws`); no welcome frame is awaited; at teardown
-    /// the server is stopped at once (see [`ServedServer::stop`]), and an error or panic of it fails the test.
+    /// the server is stopped at once (see [`ServedServer::shutdown`]), and an error or panic of it fails the test.
     ///
     /// ```
     /// use ws_test_runtime::driver::{TestSpec, body, run};
