@@ -57,17 +57,22 @@ impl Protocol for GraphqlWs {
     }
 }
 
+/// A graphql-transport-ws message: the JSON of a text frame, or the step that says why a frame is not one.
+fn message_of(frame: &Message) -> Result<Value, Step> {
+    let Message::Text(text) = frame else {
+        return Err(Step::invalid("graphql-transport-ws sends text frames only"));
+    };
+    serde_json::from_str(text).map_err(|error| Step::invalid(format!("not JSON: {error}")))
+}
+
 /// The server's side of graphql-transport-ws.
 struct ServerSession;
 
 impl ProtocolSession for ServerSession {
     fn receive(&mut self, frame: &Message) -> Step {
-        let Message::Text(text) = frame else {
-            return Step::invalid("graphql-transport-ws sends text frames only");
-        };
-        let value: Value = match serde_json::from_str(text) {
+        let value = match message_of(frame) {
             Ok(value) => value,
-            Err(error) => return Step::invalid(format!("not JSON: {error}")),
+            Err(invalid) => return invalid,
         };
         match value.get("type").and_then(Value::as_str) {
             Some("connection_init") => Step::control("graphql-transport-ws connection_init")
@@ -100,12 +105,9 @@ impl ProtocolSession for Session {
     }
 
     fn receive(&mut self, frame: &Message) -> Step {
-        let Message::Text(text) = frame else {
-            return Step::invalid("graphql-transport-ws sends text frames only");
-        };
-        let value: Value = match serde_json::from_str(text) {
+        let value = match message_of(frame) {
             Ok(value) => value,
-            Err(error) => return Step::invalid(format!("not JSON: {error}")),
+            Err(invalid) => return invalid,
         };
         match value.get("type").and_then(Value::as_str) {
             Some("connection_ack") => {
