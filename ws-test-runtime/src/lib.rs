@@ -111,6 +111,8 @@ pub(crate) fn default_handler() -> std::sync::Arc<dyn handler::DynHandler> {
     chat::default_handler()
 }
 mod client;
+#[cfg(feature = "conform")]
+pub mod conform;
 #[cfg(feature = "contract")]
 pub mod contract;
 pub mod driver;
