@@ -59,3 +59,187 @@ async fn a_tungstenite_echo_server_gets_tungstenites_published_verdicts_on_all_5
     assert_eq!(expected.len(), 517);
     report.assert_matches(TUNGSTENITE_EXPECTED);
 }
+
+/// The rule a deliberately broken echo server breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    /// Echoes every message with RSV1 set, though no extension was agreed.
+    RsvOnEcho,
+    /// Echoes text without checking that it is UTF-8.
+    EchoesInvalidUtf8,
+    /// Never answers a ping.
+    NoPong,
+    /// Answers a close with the close's own code, whatever it is.
+    EchoesCloseCode,
+    /// Drops the connection when a ping arrives between the fragments of a message.
+    FailsOnPingBetweenFragments,
+}
+
+fn close_frame(code: u16) -> Vec<u8> {
+    let mut frame = vec![0x88, 2];
+    frame.extend_from_slice(&code.to_be_bytes());
+    frame
+}
+
+fn frame(opcode: u8, rsv: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x80 | (rsv << 4) | opcode];
+    match payload.len() {
+        len @ 0..=125 => frame.push(len as u8),
+        len @ 126..=65535 => {
+            frame.push(126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// A hand-written echo server that follows RFC 6455 except for the one rule of its `fault`.
+fn broken_echo_server(fault: Fault) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            thread::spawn(move || {
+                let _ = serve_broken(stream, fault);
+            });
+        }
+    });
+    format!("ws://{addr}")
+}
+
+fn serve_broken(mut stream: TcpStream, fault: Fault) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    stream.set_nodelay(true)?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte)?;
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let key = head
+        .lines()
+        .find_map(|line| line.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    write!(stream, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n")?;
+    let mut message: Option<(u8, Vec<u8>)> = None;
+    loop {
+        let mut header = [0u8; 2];
+        stream.read_exact(&mut header)?;
+        let (fin, rsv, opcode) = (header[0] & 0x80 != 0, (header[0] >> 4) & 7, header[0] & 0x0f);
+        let mut len = u64::from(header[1] & 0x7f);
+        if len == 126 {
+            let mut extended = [0u8; 2];
+            stream.read_exact(&mut extended)?;
+            len = u64::from(u16::from_be_bytes(extended));
+        } else if len == 127 {
+            let mut extended = [0u8; 8];
+            stream.read_exact(&mut extended)?;
+            len = u64::from_be_bytes(extended);
+        }
+        let mut mask = [0u8; 4];
+        stream.read_exact(&mut mask)?;
+        let mut payload = vec![0u8; len as usize];
+        stream.read_exact(&mut payload)?;
+        for (index, byte) in payload.iter_mut().enumerate() {
+            *byte ^= mask[index % 4];
+        }
+        let protocol_error = rsv != 0
+            || matches!(opcode, 3..=7 | 11..=15)
+            || (opcode >= 8 && (!fin || len > 125))
+            || (opcode == 0 && message.is_none())
+            || (matches!(opcode, 1 | 2) && message.is_some());
+        if protocol_error {
+            stream.write_all(&close_frame(1002))?;
+            return Ok(());
+        }
+        match opcode {
+            8 => {
+                let code = (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                let valid = code.is_none_or(|code| matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999))
+                    && payload.len() != 1
+                    && std::str::from_utf8(payload.get(2..).unwrap_or_default()).is_ok();
+                let answer = match (fault, code) {
+                    (Fault::EchoesCloseCode, Some(code)) => close_frame(code),
+                    _ if valid => close_frame(1000),
+                    _ => close_frame(1002),
+                };
+                stream.write_all(&answer)?;
+                return Ok(());
+            }
+            9 => {
+                if fault == Fault::FailsOnPingBetweenFragments && message.is_some() {
+                    return Ok(());
+                }
+                if fault != Fault::NoPong {
+                    stream.write_all(&frame(10, 0, &payload))?;
+                }
+            }
+            10 => {}
+            _ => {
+                let (kind, mut data) = message.take().unwrap_or((opcode, Vec::new()));
+                data.extend_from_slice(&payload);
+                if !fin {
+                    message = Some((kind, data));
+                    continue;
+                }
+                if kind == 1 && fault != Fault::EchoesInvalidUtf8 && std::str::from_utf8(&data).is_err() {
+                    stream.write_all(&close_frame(1007))?;
+                    return Ok(());
+                }
+                let rsv = if fault == Fault::RsvOnEcho { 4 } else { 0 };
+                stream.write_all(&frame(kind, rsv, &data))?;
+            }
+        }
+    }
+}
+
+/// Grades `fault`'s server on `cases`: without the fault every one passes, with it every one fails, and each
+/// failed case's report names what went wrong.
+async fn breaks(fault: Fault, cases: &[&str], why: &str) {
+    let suite = Suite::new().cases(cases);
+    let honest = suite.grade_server(&broken_echo_server(Fault::None)).await.expect("graded");
+    assert!(honest.passed(), "the honest server must pass {cases:?}:\n{}", honest.summary());
+    let broken = suite.grade_server(&broken_echo_server(fault)).await.expect("graded");
+    let failed: Vec<&str> = broken.failures().map(|result| result.id.as_str()).collect();
+    assert_eq!(failed.len(), broken.results().len(), "{fault:?}: every case fails:\n{}", broken.summary());
+    for result in broken.failures() {
+        let detail = result.detail().to_string();
+        assert!(detail.contains(why), "{fault:?}, case {}: the report says why ({why}): {detail:.2000}", result.id);
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_echoes_with_rsv_bits_fails_and_the_report_says_why() {
+    breaks(Fault::RsvOnEcho, &["1.1.1", "1.2.3", "5.3"], "RSV = 4 and no extension negotiated").await;
+}
+
+#[tokio::test]
+async fn a_server_that_echoes_invalid_utf8_fails_and_the_report_says_why() {
+    breaks(Fault::EchoesInvalidUtf8, &["6.3.1", "6.3.2", "6.12.1", "6.20.1"], "invalid UTF-8").await;
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_a_ping_fails_and_the_report_says_why() {
+    breaks(Fault::NoPong, &["2.1", "2.2", "2.10", "5.6"], "\"received\":[").await;
+}
+
+#[tokio::test]
+async fn a_server_that_echoes_an_invalid_close_code_fails_and_the_report_says_why() {
+    breaks(Fault::EchoesCloseCode, &["7.9.1", "7.9.2", "7.9.6"], "The close code should have been 1002").await;
+}
+
+#[tokio::test]
+async fn a_server_that_fails_on_a_ping_between_fragments_fails_and_the_report_says_why() {
+    breaks(Fault::FailsOnPingBetweenFragments, &["5.6", "5.7", "5.8", "5.19"], "The connection was failed by the wrong endpoint").await;
+}
