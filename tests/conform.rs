@@ -49,7 +49,7 @@ async fn a_tungstenite_echo_server_gets_tungstenites_published_verdicts_on_all_5
     let url = tungstenite_echo_server();
     let report = Suite::new()
         .agent("Tungstenite")
-        .progress(true)
+        .progress()
         .grade_server(&url)
         .await
         .expect("graded");
@@ -131,7 +131,10 @@ fn serve_broken(mut stream: TcpStream, fault: Fault) -> std::io::Result<()> {
         .trim()
         .to_owned();
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
-    write!(stream, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n")?;
+    write!(
+        stream,
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    )?;
     let mut message: Option<(u8, Vec<u8>)> = None;
     loop {
         let mut header = [0u8; 2];
@@ -208,25 +211,51 @@ fn serve_broken(mut stream: TcpStream, fault: Fault) -> std::io::Result<()> {
 /// failed case's report names what went wrong.
 async fn breaks(fault: Fault, cases: &[&str], why: &str) {
     let suite = Suite::new().cases(cases);
-    let honest = suite.grade_server(&broken_echo_server(Fault::None)).await.expect("graded");
-    assert!(honest.passed(), "the honest server must pass {cases:?}:\n{}", honest.summary());
+    let honest = suite
+        .grade_server(&broken_echo_server(Fault::None))
+        .await
+        .expect("graded");
+    assert!(
+        honest.passed(),
+        "the honest server must pass {cases:?}:\n{}",
+        honest.summary()
+    );
     let broken = suite.grade_server(&broken_echo_server(fault)).await.expect("graded");
     let failed: Vec<&str> = broken.failures().map(|result| result.id.as_str()).collect();
-    assert_eq!(failed.len(), broken.results().len(), "{fault:?}: every case fails:\n{}", broken.summary());
+    assert_eq!(
+        failed.len(),
+        broken.results().len(),
+        "{fault:?}: every case fails:\n{}",
+        broken.summary()
+    );
     for result in broken.failures() {
         let detail = result.detail().to_string();
-        assert!(detail.contains(why), "{fault:?}, case {}: the report says why ({why}): {detail:.2000}", result.id);
+        assert!(
+            detail.contains(why),
+            "{fault:?}, case {}: the report says why ({why}): {detail:.2000}",
+            result.id
+        );
     }
 }
 
 #[tokio::test]
 async fn a_server_that_echoes_with_rsv_bits_fails_and_the_report_says_why() {
-    breaks(Fault::RsvOnEcho, &["1.1.1", "1.2.3", "5.3"], "RSV = 4 and no extension negotiated").await;
+    breaks(
+        Fault::RsvOnEcho,
+        &["1.1.1", "1.2.3", "5.3"],
+        "RSV = 4 and no extension negotiated",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_server_that_echoes_invalid_utf8_fails_and_the_report_says_why() {
-    breaks(Fault::EchoesInvalidUtf8, &["6.3.1", "6.3.2", "6.12.1", "6.20.1"], "invalid UTF-8").await;
+    breaks(
+        Fault::EchoesInvalidUtf8,
+        &["6.3.1", "6.3.2", "6.12.1", "6.20.1"],
+        "invalid UTF-8",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -236,10 +265,20 @@ async fn a_server_that_never_answers_a_ping_fails_and_the_report_says_why() {
 
 #[tokio::test]
 async fn a_server_that_echoes_an_invalid_close_code_fails_and_the_report_says_why() {
-    breaks(Fault::EchoesCloseCode, &["7.9.1", "7.9.2", "7.9.6"], "The close code should have been 1002").await;
+    breaks(
+        Fault::EchoesCloseCode,
+        &["7.9.1", "7.9.2", "7.9.6"],
+        "The close code should have been 1002",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_server_that_fails_on_a_ping_between_fragments_fails_and_the_report_says_why() {
-    breaks(Fault::FailsOnPingBetweenFragments, &["5.6", "5.7", "5.8", "5.19"], "The connection was failed by the wrong endpoint").await;
+    breaks(
+        Fault::FailsOnPingBetweenFragments,
+        &["5.6", "5.7", "5.8", "5.19"],
+        "The connection was failed by the wrong endpoint",
+    )
+    .await;
 }

@@ -16,6 +16,7 @@ macro_rules! out {
 
 mod bench;
 mod check;
+mod conform;
 mod expect;
 mod record;
 mod serve;
@@ -46,6 +47,8 @@ enum Command {
     Record(record::Args),
     /// Print the `Expect` code that checks the server frames of a recording, in order.
     Expect(expect::Args),
+    /// Grade a WebSocket server (or, with --serve, clients) with the Autobahn Testsuite's cases, no Docker.
+    Conform(conform::Args),
 }
 
 /// Parses `5s`, `250ms`, `2m`.
@@ -193,6 +196,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => bench::run(args).await,
             Command::Record(args) => record::run(args).await,
             Command::Expect(args) => expect::run(&args),
+            Command::Conform(args) => conform::run(args).await,
         }
     })
 }

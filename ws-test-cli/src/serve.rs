@@ -61,6 +61,10 @@ pub(crate) struct Args {
     /// schemas), a frame the contract does not allow answered with an error frame saying why.
     #[arg(long, value_name = "FILE")]
     asyncapi: Option<PathBuf>,
+    /// Echo every text and binary message back as it came, instead of the chat agent: the server Autobahn's
+    /// cases grade (`ws-test conform ws://HOST:PORT/ws`).
+    #[arg(long, conflicts_with_all = ["replay", "asyncapi", "protocol"])]
+    echo: bool,
     /// With --replay or --asyncapi: speak this protocol kit to the clients (socket.io, graphql-transport-ws,
     /// jsonrpc). The server does its handshake, heartbeats and framing; the recording (read through the protocol,
     /// as `record --protocol` wrote it) or the contract gives the events. The path becomes the protocol's
@@ -113,9 +117,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let mut transport_faults = Vec::new();
     for fault in args.fault {
         match fault {
-            AnyFault::Chat(fault) if args.replay.is_some() || args.asyncapi.is_some() => {
+            AnyFault::Chat(fault) if args.replay.is_some() || args.asyncapi.is_some() || args.echo => {
                 eprintln!(
-                    "ws-test: --fault {fault} changes the chat agent, which --replay and --asyncapi do not serve"
+                    "ws-test: --fault {fault} changes the chat agent, which --replay, --asyncapi and --echo do not serve"
                 );
                 return ExitCode::from(crate::UNREACHABLE);
             }
@@ -158,6 +162,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                 return ExitCode::from(crate::UNREACHABLE);
             }
         },
+        (None, None) if args.echo => builder.handler(ws_test_runtime::Echo),
         (None, None) => builder.handler(agent),
     };
     if let Some(protocol) = &args.protocol {

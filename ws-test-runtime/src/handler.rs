@@ -163,3 +163,30 @@ impl<E: Into<BoxError>> IntoHandlerResult for Result<(), E> {
         self.map_err(Into::into)
     }
 }
+
+/// A handler that sends every text and binary message back as it came: the server Autobahn's fuzzing client
+/// grades (`ws-test serve --echo`, and `ws-test conform` against ws-test's own server).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> ws_test_runtime::Result<()> {
+/// use ws_test_runtime::{Echo, EmbeddedServer, WsClient};
+///
+/// let server = EmbeddedServer::builder().handler(Echo).start().await?;
+/// let mut client = WsClient::connect(&server.url()).await?;
+/// client.send_text("hello").await?;
+/// assert_eq!(client.recv().await?.as_text(), Some("hello"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo;
+
+impl Handler for Echo {
+    async fn on_message(&self, session: &Session, message: Message) -> HandlerResult {
+        match message {
+            Message::Text(text) => session.send_text(text).await?,
+            Message::Binary(bytes) => session.send_binary(bytes).await?,
+        }
+        Ok(())
+    }
+}

@@ -150,7 +150,7 @@ pub use driver::outcome::{TestError, TestResult};
 pub use error::{Error, ExpectationFailure, PatternError, Result};
 pub use events::WsEvents;
 pub use field::Field;
-pub use handler::{BoxError, Handler, HandlerResult, IntoHandlerResult};
+pub use handler::{BoxError, Echo, Handler, HandlerResult, IntoHandlerResult};
 pub use history::{Decoded, Direction, Frame, FrameKind, History, Timeline};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;

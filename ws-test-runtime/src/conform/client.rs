@@ -200,7 +200,7 @@ pub(crate) async fn grade(
     url: &str,
     selected: &[&'static CaseDef],
     agent: Option<String>,
-    progress: bool,
+    on_case: Option<super::OnCase>,
 ) -> Result<Report, Error> {
     let target = target(url)?;
     let mut agent = agent;
@@ -220,16 +220,8 @@ pub(crate) async fn grade(
             Err((why, http)) => peer::never_opened(def, Role::Client, &why, http),
         };
         let result = CaseResult::new(def, index + 1, played);
-        if progress {
-            eprintln!(
-                "[{}/{}] case {:<8} {:<13} {:<16} {:>6} ms",
-                index + 1,
-                selected.len(),
-                result.id,
-                result.behavior.as_str(),
-                result.behavior_close.as_str(),
-                result.duration_ms
-            );
+        if let Some(report) = &on_case {
+            report(&result, index + 1, selected.len());
         }
         results.push(result);
     }

@@ -97,13 +97,27 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Called after each case: the case's result, its position (from 1) and how many cases the run plays.
+pub type OnCase = std::sync::Arc<dyn Fn(&CaseResult, usize, usize) + Send + Sync>;
+
 /// Which cases to play, and for whom: the equivalent of Autobahn's `fuzzingclient.json` / `fuzzingserver.json`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Suite {
     cases: Vec<String>,
     exclude: Vec<String>,
     agent: Option<String>,
-    progress: bool,
+    on_case: Option<OnCase>,
+}
+
+impl fmt::Debug for Suite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Suite")
+            .field("cases", &self.cases)
+            .field("exclude", &self.exclude)
+            .field("agent", &self.agent)
+            .field("on_case", &self.on_case.is_some())
+            .finish()
+    }
 }
 
 impl Default for Suite {
@@ -159,7 +173,7 @@ impl Suite {
             cases: vec!["*".to_owned()],
             exclude: Vec::new(),
             agent: None,
-            progress: false,
+            on_case: None,
         }
     }
 
@@ -196,10 +210,23 @@ impl Suite {
         self
     }
 
-    /// Prints a line per case to stderr while grading (the command line's progress).
-    pub fn progress(mut self, on: bool) -> Suite {
-        self.progress = on;
+    /// Calls `report` after each case (for a progress display).
+    pub fn on_case(mut self, report: impl Fn(&CaseResult, usize, usize) + Send + Sync + 'static) -> Suite {
+        self.on_case = Some(std::sync::Arc::new(report));
         self
+    }
+
+    /// Prints a line per case to stderr: `[12/517] case 2.1 OK OK 3 ms`.
+    pub fn progress(self) -> Suite {
+        self.on_case(|result, index, count| {
+            eprintln!(
+                "[{index}/{count}] case {:<8} {:<13} {:<16} {:>6} ms",
+                result.id,
+                result.behavior.as_str(),
+                result.behavior_close.as_str(),
+                result.duration_ms
+            );
+        })
     }
 
     /// The ids of the cases this suite plays, in Autobahn's order.
@@ -231,14 +258,14 @@ impl Suite {
     /// pattern or URL, a server that refuses the first connection); failed cases are in the report.
     pub async fn grade_server(&self, url: &str) -> Result<Report, Error> {
         let selected = self.selected()?;
-        client::grade(url, &selected, self.agent.clone(), self.progress).await
+        client::grade(url, &selected, self.agent.clone(), self.on_case.clone()).await
     }
 
     /// Starts a fuzzing server on `bind` (`"127.0.0.1:9001"`, port 0 for any) that grades the clients
     /// connecting to it, in Autobahn's URL protocol.
     pub async fn serve(&self, bind: &str) -> Result<FuzzingServer, Error> {
         let selected = self.selected()?;
-        server::start(bind, selected, self.progress).await
+        server::start(bind, selected, self.on_case.clone()).await
     }
 }
 

@@ -38,7 +38,7 @@ struct Results {
 
 struct Shared {
     cases: Vec<&'static CaseDef>,
-    progress: bool,
+    on_case: Option<super::OnCase>,
     report_dir: Mutex<Option<PathBuf>>,
     results: Mutex<Results>,
     changed: Notify,
@@ -64,14 +64,18 @@ impl Drop for FuzzingServer {
     }
 }
 
-pub(crate) async fn start(bind: &str, cases: Vec<&'static CaseDef>, progress: bool) -> Result<FuzzingServer, Error> {
+pub(crate) async fn start(
+    bind: &str,
+    cases: Vec<&'static CaseDef>,
+    on_case: Option<super::OnCase>,
+) -> Result<FuzzingServer, Error> {
     let listener = TcpListener::bind(bind)
         .await
         .map_err(|error| Error::Io(format!("the fuzzing server cannot listen on {bind}: {error}")))?;
     let addr = listener.local_addr().map_err(|error| Error::Io(error.to_string()))?;
     let shared = Arc::new(Shared {
         cases,
-        progress,
+        on_case,
         report_dir: Mutex::new(None),
         results: Mutex::new(Results::default()),
         changed: Notify::new(),
@@ -239,14 +243,8 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 .or_insert_with(Instant::now);
             let played = peer::play(stream, rest, Role::Server, def, negotiated, http).await;
             let result = CaseResult::new(def, number, played);
-            if shared.progress {
-                eprintln!(
-                    "[{agent}] case {:<8} {:<13} {:<16} {:>6} ms",
-                    result.id,
-                    result.behavior.as_str(),
-                    result.behavior_close.as_str(),
-                    result.duration_ms
-                );
+            if let Some(report) = &shared.on_case {
+                report(&result, number, shared.cases.len());
             }
             lock(&shared.results)
                 .by_agent
