@@ -282,3 +282,50 @@ async fn a_server_that_fails_on_a_ping_between_fragments_fails_and_the_report_sa
     )
     .await;
 }
+
+/// tungstenite's `examples/autobahn-client.rs`, unchanged but for the fuzzing server's address.
+fn tungstenite_client_harness(base: &str) -> tungstenite::Result<()> {
+    const AGENT: &str = "Tungstenite";
+    let (mut socket, _) = tungstenite::connect(format!("{base}/getCaseCount"))?;
+    let count: u32 = socket.read()?.into_text()?.as_str().parse().expect("a case count");
+    socket.close(None)?;
+    for case in 1..=count {
+        let (mut socket, _) = tungstenite::connect(format!("{base}/runCase?case={case}&agent={AGENT}"))?;
+        let outcome = loop {
+            match socket.read() {
+                Ok(message @ (tungstenite::Message::Text(_) | tungstenite::Message::Binary(_))) => {
+                    if let Err(error) = socket.send(message) {
+                        break Err(error);
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => break Err(error),
+            }
+        };
+        match outcome {
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::Protocol(_) | tungstenite::Error::Utf8(_)) => {}
+            Err(error) => eprintln!("case {case}: {error}"),
+            Ok(()) => {}
+        }
+    }
+    let (mut socket, _) = tungstenite::connect(format!("{base}/updateReports?agent={AGENT}"))?;
+    socket.close(None)?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tungstenite_client_gets_tungstenites_published_verdicts_from_the_fuzzing_server() {
+    let server = Suite::new().serve("127.0.0.1:0").await.expect("serving");
+    assert_eq!(server.case_count(), 517);
+    let base = server.url();
+    let harness = thread::spawn(move || tungstenite_client_harness(&base));
+    let agent = tokio::time::timeout(std::time::Duration::from_secs(300), server.reports_requested())
+        .await
+        .expect("the harness asks for its reports within 300 s");
+    assert_eq!(agent, "Tungstenite");
+    harness.join().expect("the harness ran").expect("the harness talked to the fuzzing server");
+    let report = server.report("Tungstenite").expect("the agent's report");
+    eprintln!("{}", report.summary());
+    assert_eq!(report.results().len(), 517);
+    report.assert_matches(TUNGSTENITE_EXPECTED);
+}
