@@ -303,7 +303,9 @@ fn tungstenite_client_harness(base: &str) -> tungstenite::Result<()> {
             }
         };
         match outcome {
-            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::Protocol(_) | tungstenite::Error::Utf8(_)) => {}
+            Err(
+                tungstenite::Error::ConnectionClosed | tungstenite::Error::Protocol(_) | tungstenite::Error::Utf8(_),
+            ) => {}
             Err(error) => eprintln!("case {case}: {error}"),
             Ok(()) => {}
         }
@@ -323,9 +325,192 @@ async fn a_tungstenite_client_gets_tungstenites_published_verdicts_from_the_fuzz
         .await
         .expect("the harness asks for its reports within 300 s");
     assert_eq!(agent, "Tungstenite");
-    harness.join().expect("the harness ran").expect("the harness talked to the fuzzing server");
+    harness
+        .join()
+        .expect("the harness ran")
+        .expect("the harness talked to the fuzzing server");
     let report = server.report("Tungstenite").expect("the agent's report");
     eprintln!("{}", report.summary());
     assert_eq!(report.results().len(), 517);
     report.assert_matches(TUNGSTENITE_EXPECTED);
+}
+
+// ws-test grades itself: its own server (an echo handler, plain and over TLS) and its own client, against
+// verdicts committed beside this file. `WS_TEST_BLESS_CONFORM=1` writes the files from a run instead (after a
+// change that is meant to change a verdict; the diff is the review).
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/autobahn/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The cases that send a message, then a bad frame: a peer that echoes the message before it fails the
+/// connection gets OK, one that fails first NON-STRICT. ws-test's client reads in a task of its own and fails the
+/// connection as soon as it reads the bad frame, so whether the harness's echo of the message went out first is a
+/// race; both verdicts conform.
+const ECHO_THEN_FAIL: [&str; 10] = [
+    "3.2", "3.3", "3.4", "4.1.3", "4.1.4", "4.1.5", "4.2.3", "4.2.4", "4.2.5", "5.15",
+];
+
+/// Compares `report` with the committed file (`either`: cases where OK and NON-STRICT are both right), or writes
+/// it when blessing; in both cases every case of categories 1 to 10 must be OK, NON-STRICT or INFORMATIONAL.
+fn matches_committed(report: &ws_test_runtime::conform::Report, name: &str, either: &[&str]) {
+    use ws_test_runtime::conform::{CloseVerdict, Verdict};
+    let bad: Vec<String> = report
+        .results()
+        .iter()
+        .filter(|result| {
+            result
+                .id
+                .split('.')
+                .next()
+                .and_then(|category| category.parse::<u32>().ok())
+                <= Some(10)
+        })
+        .filter(|result| {
+            !matches!(
+                result.behavior,
+                Verdict::Ok | Verdict::NonStrict | Verdict::Informational
+            ) || !matches!(result.behavior_close, CloseVerdict::Ok | CloseVerdict::Informational)
+        })
+        .map(|result| {
+            format!(
+                "{} {} / {}: {}",
+                result.id, result.behavior, result.behavior_close, result.result
+            )
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "ws-test's own stack must pass categories 1 to 10:\n{}",
+        bad.join("\n")
+    );
+    let path = fixture(name);
+    if std::env::var_os("WS_TEST_BLESS_CONFORM").is_some() {
+        let mut index = report.index_json();
+        for case in index[report.agent()]
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|cases| cases.values_mut())
+        {
+            case["duration"] = 0.into();
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&index).expect("JSON")).expect("the fixture is written");
+        return;
+    }
+    let expected = ws_test_runtime::conform::Expected::from_file(&path, None).expect("the committed verdicts");
+    let differences: Vec<String> = report
+        .compare(&expected)
+        .into_iter()
+        .filter(|difference| {
+            let raced = either.contains(&difference.case.as_str())
+                && difference.field == "behavior"
+                && ["OK", "NON-STRICT"].contains(&difference.expected.as_str())
+                && ["OK", "NON-STRICT"].contains(&difference.got.as_str());
+            !raced
+        })
+        .map(|difference| difference.to_string())
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "verdicts differ from {path}:\n{}\n\n{}",
+        differences.join("\n"),
+        report.summary()
+    );
+}
+
+async fn own_echo_server(tls: bool) -> ws_test_runtime::EmbeddedServer {
+    let mut builder = ws_test_runtime::EmbeddedServer::builder()
+        .handler(ws_test_runtime::Echo)
+        .max_message_size(64 << 20);
+    if tls {
+        builder = builder.tls_self_signed();
+    }
+    builder.start().await.expect("the echo server starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_tests_own_server_passes_every_case_of_categories_1_to_10_as_committed() {
+    let server = own_echo_server(false).await;
+    let report = Suite::new()
+        .agent("ws-test server")
+        .grade_server(&server.url())
+        .await
+        .expect("graded");
+    assert_eq!(report.results().len(), 517);
+    eprintln!("{}", report.summary());
+    matches_committed(&report, "ws-test-server.json", &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_tests_own_server_passes_over_tls_as_committed() {
+    let server = own_echo_server(true).await;
+    let pem = server
+        .certificate_pem()
+        .expect("a TLS server has a certificate")
+        .to_owned();
+    assert!(server.url().starts_with("wss://"));
+    // The performance cases measure the machine, not the protocol, and compression is declined either way.
+    let report = Suite::new()
+        .agent("ws-test server (TLS)")
+        .exclude_cases(["9.*", "12.*", "13.*"])
+        .root_certificate(pem)
+        .grade_server(&server.url())
+        .await
+        .expect("graded");
+    assert_eq!(report.results().len(), 247);
+    matches_committed(&report, "ws-test-server-tls.json", &[]);
+}
+
+/// An Autobahn client harness written with ws-test's own client.
+async fn ws_test_client_harness(base: String, agent: &str) {
+    use ws_test_runtime::{Message, WsClient};
+    let mut counter = WsClient::connect(&format!("{base}/getCaseCount"))
+        .await
+        .expect("getCaseCount");
+    let count: usize = counter
+        .recv()
+        .await
+        .expect("the count")
+        .as_text()
+        .unwrap_or_default()
+        .parse()
+        .expect("a number");
+    drop(counter);
+    for case in 1..=count {
+        let mut client = WsClient::connect(&format!("{base}/runCase?case={case}&agent={agent}"))
+            .await
+            .expect("runCase");
+        while let Ok(message) = client.recv().await {
+            let sent = match message {
+                Message::Text(text) => client.send_text(text).await,
+                Message::Binary(bytes) => client.send_binary(bytes).await,
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    }
+    let updated = WsClient::connect(&format!("{base}/updateReports?agent={agent}"))
+        .await
+        .expect("updateReports");
+    drop(updated);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_tests_own_client_passes_every_case_of_categories_1_to_10_as_committed() {
+    let server = Suite::new().serve("127.0.0.1:0").await.expect("serving");
+    tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        ws_test_client_harness(server.url(), "ws-test-client"),
+    )
+    .await
+    .expect("the harness plays every case within 300 s");
+    let agent = tokio::time::timeout(std::time::Duration::from_secs(30), server.reports_requested())
+        .await
+        .expect("the harness asked for its reports");
+    assert_eq!(agent, "ws-test-client");
+    let report = server.report("ws-test-client").expect("the agent's report");
+    eprintln!("{}", report.summary());
+    assert_eq!(report.results().len(), 517);
+    matches_committed(&report, "ws-test-client.json", &ECHO_THEN_FAIL);
 }

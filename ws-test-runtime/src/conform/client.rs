@@ -17,7 +17,14 @@ const OPEN_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most an HTTP head may hold.
 const MAX_HEAD: usize = 64 * 1024;
 
-struct Target {
+/// The server to grade and what its TLS certificate may be signed by.
+pub(crate) struct Target {
+    pub(crate) url: String,
+    #[cfg(feature = "tls")]
+    pub(crate) trust: crate::tls::Trust,
+}
+
+struct Endpoint {
     host: String,
     port: u16,
     secure: bool,
@@ -25,7 +32,7 @@ struct Target {
     path: String,
 }
 
-fn target(url: &str) -> Result<Target, Error> {
+fn endpoint(url: &str) -> Result<Endpoint, Error> {
     let uri = crate::client::websocket_uri(url, "a server to grade is a ws:// or wss:// URL")
         .map_err(|error| Error::Usage(error.to_string()))?;
     let secure = uri.scheme_str() == Some("wss");
@@ -44,7 +51,7 @@ fn target(url: &str) -> Result<Target, Error> {
         .path_and_query()
         .map_or("/".to_owned(), |path| path.as_str().to_owned());
     let path = if path.is_empty() { "/".to_owned() } else { path };
-    Ok(Target {
+    Ok(Endpoint {
         host,
         port,
         secure,
@@ -54,18 +61,18 @@ fn target(url: &str) -> Result<Target, Error> {
 }
 
 /// Opens the byte stream to the server, TLS included.
-async fn open(target: &Target) -> Result<Stream, String> {
-    let stream = match transport::connect(&target.host, target.port).await {
+async fn open(endpoint: &Endpoint, target: &Target) -> Result<Stream, String> {
+    let stream = match transport::connect(&endpoint.host, endpoint.port).await {
         Ok(stream) => stream,
         Err(ConnectError::Retry(why) | ConnectError::NoSuchServer(why)) => return Err(why),
     };
-    if !target.secure {
+    if !endpoint.secure {
         return Ok(stream);
     }
     #[cfg(feature = "tls")]
     {
-        use crate::tls::{Handshake, Trust};
-        match Trust::default().connect(&target.host, stream).await {
+        use crate::tls::Handshake;
+        match target.trust.connect(&endpoint.host, stream).await {
             Ok(Handshake::Done(stream)) => Ok(stream),
             Ok(Handshake::Refused(why)) => Err(format!("TLS handshake refused: {why}")),
             Ok(Handshake::Failed(error)) => Err(format!("TLS handshake failed: {error}")),
@@ -73,7 +80,10 @@ async fn open(target: &Target) -> Result<Stream, String> {
         }
     }
     #[cfg(not(feature = "tls"))]
-    Err("wss:// needs the `tls` feature of ws-test-runtime".into())
+    {
+        let _ = target;
+        Err("wss:// needs the `tls` feature of ws-test-runtime".into())
+    }
 }
 
 /// A `Sec-WebSocket-Key`.
@@ -153,9 +163,13 @@ fn check_answer(head: &[u8], key: &str, offered: bool) -> Result<Answer, String>
 }
 
 /// Connects and upgrades for one case; `Err` says why the connection never opened.
-async fn connect(target: &Target, def: &CaseDef) -> Result<(Stream, Vec<u8>, Answer, Http), (String, Http)> {
+async fn connect(
+    endpoint: &Endpoint,
+    target: &Target,
+    def: &CaseDef,
+) -> Result<(Stream, Vec<u8>, Answer, Http), (String, Http)> {
     let mut http = Http::default();
-    let mut stream = open(target).await.map_err(|why| (why, http.clone()))?;
+    let mut stream = open(endpoint, target).await.map_err(|why| (why, http.clone()))?;
     let key = key();
     let offers = match &def.script {
         Script::Compressed(compressed) => Some(deflate::offer_header(&compressed.offers)),
@@ -163,9 +177,9 @@ async fn connect(target: &Target, def: &CaseDef) -> Result<(Stream, Vec<u8>, Ans
     };
     let mut request = format!(
         "GET {} HTTP/1.1\r\nUser-Agent: ws-test/{} (conform)\r\nHost: {}\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n",
-        target.path,
+        endpoint.path,
         env!("CARGO_PKG_VERSION"),
-        target.host_header
+        endpoint.host_header
     );
     if let Some(offers) = &offers {
         request.push_str(&format!("Sec-WebSocket-Extensions: {offers}\r\n"));
@@ -197,17 +211,18 @@ async fn connect(target: &Target, def: &CaseDef) -> Result<(Stream, Vec<u8>, Ans
 }
 
 pub(crate) async fn grade(
-    url: &str,
+    target: Target,
     selected: &[&'static CaseDef],
     agent: Option<String>,
     on_case: Option<super::OnCase>,
 ) -> Result<Report, Error> {
-    let target = target(url)?;
+    let endpoint = endpoint(&target.url)?;
+    let url = target.url.as_str();
     let mut agent = agent;
     let mut results = Vec::with_capacity(selected.len());
     let started = Instant::now();
     for (index, &def) in selected.iter().enumerate() {
-        let played = match connect(&target, def).await {
+        let played = match connect(&endpoint, &target, def).await {
             Ok((stream, rest, answer, http)) => {
                 if agent.is_none() {
                     agent = Some(answer.server.unwrap_or_else(|| "UnknownServer".to_owned()));

@@ -107,6 +107,8 @@ pub struct Suite {
     exclude: Vec<String>,
     agent: Option<String>,
     on_case: Option<OnCase>,
+    #[cfg(feature = "tls")]
+    trust: crate::tls::Trust,
 }
 
 impl fmt::Debug for Suite {
@@ -174,6 +176,8 @@ impl Suite {
             exclude: Vec::new(),
             agent: None,
             on_case: None,
+            #[cfg(feature = "tls")]
+            trust: crate::tls::Trust::default(),
         }
     }
 
@@ -207,6 +211,14 @@ impl Suite {
     /// `UnknownServer`.
     pub fn agent(mut self, name: impl Into<String>) -> Suite {
         self.agent = Some(name.into());
+        self
+    }
+
+    /// Trusts the certificates of this PEM text as roots for `wss://`, besides the platform's roots and
+    /// `SSL_CERT_FILE` (a self-signed server's certificate, a private CA).
+    #[cfg(feature = "tls")]
+    pub fn root_certificate(mut self, pem: impl AsRef<[u8]>) -> Suite {
+        self.trust.add(pem.as_ref());
         self
     }
 
@@ -258,7 +270,12 @@ impl Suite {
     /// pattern or URL, a server that refuses the first connection); failed cases are in the report.
     pub async fn grade_server(&self, url: &str) -> Result<Report, Error> {
         let selected = self.selected()?;
-        client::grade(url, &selected, self.agent.clone(), self.on_case.clone()).await
+        let target = client::Target {
+            url: url.to_owned(),
+            #[cfg(feature = "tls")]
+            trust: self.trust.clone(),
+        };
+        client::grade(target, &selected, self.agent.clone(), self.on_case.clone()).await
     }
 
     /// Starts a fuzzing server on `bind` (`"127.0.0.1:9001"`, port 0 for any) that grades the clients

@@ -34,6 +34,8 @@ struct Results {
     started: BTreeMap<String, Instant>,
     /// Agents whose reports were asked for with `/updateReports`, in order.
     updated: Vec<String>,
+    /// Cases being played, by agent: `/updateReports` waits for them.
+    playing: BTreeMap<String, usize>,
 }
 
 struct Shared {
@@ -301,6 +303,21 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 refuse(stream, "400 Bad Request", &needs("agent=A")).await;
                 return;
             };
+            // A client asks as soon as its last case closed, which may be before that case's result is in.
+            let settled = async {
+                loop {
+                    let notified = shared.changed.notified();
+                    if lock(&shared.results)
+                        .playing
+                        .get(&agent)
+                        .is_none_or(|playing| *playing == 0)
+                    {
+                        return;
+                    }
+                    notified.await;
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(30), settled).await;
             let dir = lock(&shared.report_dir).clone();
             if let (Some(dir), Some(report)) = (dir, report_of(&shared, &agent))
                 && let Err(error) = report.write(&dir)

@@ -199,8 +199,23 @@ async fn run_session<S>(
     };
     let close = match read {
         ReadEnd::PeerClosed(close) => {
-            // Let tungstenite flush its close reply, then the peer ends the TCP connection.
-            drain(&mut stream).await;
+            // What was queued before the peer's close (an echo being written) and tungstenite's close reply go out
+            // whole: dropping the socket with them in tungstenite's buffer would cut the peer's last message and
+            // lose our close (Autobahn's 7.1.6 read no close code back about one run in three over TLS).
+            let _ = tokio::time::timeout(timeout::scaled(timeout::CLOSE), sink.flush()).await;
+            // Then a lingering close: our end of the stream (the peer reads to it, and ends the connection), and
+            // what the peer still sends read and discarded. Dropping the socket with a frame the peer sent after
+            // its close still unread (Autobahn's 7.1.6 sends a ping) makes the kernel answer with a reset, which
+            // destroys what the peer had not read yet: our echo and our close.
+            if let Ok(socket) = sink.reunite(stream) {
+                let mut io = socket.into_inner();
+                let _ = tokio::time::timeout(
+                    timeout::scaled(timeout::CLOSE),
+                    tokio::io::AsyncWriteExt::shutdown(&mut io),
+                )
+                .await;
+                linger(io).await;
+            }
             close
         }
         ReadEnd::Vanished(why) => CloseInfo::new(close_code::ABNORMAL, why),

@@ -1,5 +1,7 @@
 //! The `ws-test` command, run as a process.
 
+mod conform;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
