@@ -196,6 +196,9 @@ mod guide {
     struct Load;
     #[doc = include_str!("../../docs/contracts.md")]
     struct Contracts;
+    #[cfg(feature = "conform")]
+    #[doc = include_str!("../../docs/conform.md")]
+    struct Conform;
     #[doc = include_str!("../../docs/architecture.md")]
     struct Architecture;
     #[doc = include_str!("../../docs/benchmarks.md")]
