@@ -77,7 +77,10 @@ fn conform_prints_the_index_as_json_and_compares_with_an_expected_file() {
         .as_object()
         .and_then(|agents| agents.keys().next().cloned())
         .unwrap_or_default();
-    assert_eq!(agent, "UnknownServer", "no --agent and no Server header: Autobahn's name for it");
+    assert_eq!(
+        agent, "UnknownServer",
+        "no --agent and no Server header: Autobahn's name for it"
+    );
     let dir = std::env::temp_dir().join(format!("ws-test-conform-expected-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_default();
     let same = dir.join("same.json");

@@ -7,8 +7,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::Error;
 use super::cases::{CaseDef, Script};
 use super::deflate::{self, Negotiated};
-use super::peer::{self, Http, Role};
+use super::peer::{self, Http};
 use super::report::{CaseResult, Report};
+use super::wire::{Role, random_mask};
 use crate::transport::{self, ConnectError, Stream};
 
 /// How long the opening handshake may take (Autobahn's `openHandshakeTimeout`).
@@ -90,7 +91,7 @@ async fn open(endpoint: &Endpoint, target: &Target) -> Result<Stream, String> {
 fn key() -> String {
     let mut bytes = [0u8; 16];
     for chunk in bytes.chunks_mut(4) {
-        chunk.copy_from_slice(&peer::random_mask());
+        chunk.copy_from_slice(&random_mask());
     }
     data_encoding::BASE64.encode(&bytes)
 }

@@ -66,6 +66,7 @@ mod peer;
 mod report;
 mod server;
 mod testdata;
+mod wire;
 
 use std::fmt;
 

@@ -17,8 +17,9 @@ use super::Error;
 use super::cases::{CaseDef, Script};
 use super::client::read_head;
 use super::deflate::{self, Negotiated};
-use super::peer::{self, Http, Role};
+use super::peer::{self, Http};
 use super::report::{CaseResult, Report};
+use super::wire::Role;
 
 /// How long a client may take to send its upgrade request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
