@@ -94,10 +94,10 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         let url = args.url.as_deref().unwrap_or_default();
         match suite.grade_server(url).await {
             Ok(report) => {
-                if let Some(dir) = &args.report_dir
-                    && let Err(error) = report.write(dir)
-                {
-                    return usage(&error);
+                if let Some(dir) = &args.report_dir {
+                    if let Err(error) = report.write(dir) {
+                        return usage(&error);
+                    }
                 }
                 vec![report]
             }

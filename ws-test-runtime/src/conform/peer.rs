@@ -493,9 +493,8 @@ where
                     due.into_iter().map(|(_, timer)| timer).collect()
                 };
                 for timer in due {
-                    if wire.fire(&timer)
-                        && let Timer::Later { tag, timeout, then } = timer
-                    {
+                    let later = wire.fire(&timer);
+                    if let (true, Timer::Later { tag, timeout, then }) = (later, timer) {
                         run.on_timer(&mut wire, tag, timeout, then);
                     }
                 }

@@ -320,10 +320,10 @@ async fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>) {
             };
             let _ = tokio::time::timeout(Duration::from_secs(30), settled).await;
             let dir = lock(&shared.report_dir).clone();
-            if let (Some(dir), Some(report)) = (dir, report_of(&shared, &agent))
-                && let Err(error) = report.write(&dir)
-            {
-                eprintln!("ws-test conform: {error}");
+            if let (Some(dir), Some(report)) = (dir, report_of(&shared, &agent)) {
+                if let Err(error) = report.write(&dir) {
+                    eprintln!("ws-test conform: {error}");
+                }
             }
             if upgrade_response(&mut stream, &key, None).await.is_some() {
                 peer::command(stream, rest, None).await;

@@ -804,9 +804,7 @@ impl Wire {
                 },
                 _ => chunk,
             };
-            if let Some(utf8) = self.utf8.as_mut()
-                && !utf8.feed(&chunk)
-            {
+            if self.utf8.as_mut().is_some_and(|utf8| !utf8.feed(&chunk)) {
                 let at = self.message.len();
                 self.fail(
                     1007,
@@ -844,17 +842,16 @@ impl Wire {
         if !frame.fin {
             return Some(None);
         }
-        if self.message_compressed
-            && let Some(deflate) = self.deflate.as_mut()
-        {
-            match deflate.end_decompress() {
-                Ok(tail) => self.message.extend_from_slice(&tail),
-                Err(error) => self.fail(1007, &format!("permessage-deflate: {error}")),
-            }
+        let tail = match (self.message_compressed, self.deflate.as_mut()) {
+            (true, Some(deflate)) => Some(deflate.end_decompress()),
+            _ => None,
+        };
+        match tail {
+            Some(Ok(tail)) => self.message.extend_from_slice(&tail),
+            Some(Err(error)) => self.fail(1007, &format!("permessage-deflate: {error}")),
+            None => {}
         }
-        if let Some(utf8) = &self.utf8
-            && !utf8.complete()
-        {
+        if self.utf8.as_ref().is_some_and(|utf8| !utf8.complete()) {
             let at = self.message.len();
             self.fail(
                 1007,
