@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Reports import cycles between the concept modules of ws-test-runtime (and between the files of one module).
+"""Reports import cycles between the concept modules of ws-test-runtime (and between the files of one module), and
+between the top-level modules of every other crate of the workspace (the macros, the pattern grammar, the CLI and
+its tests, the workspace tests, the benches and the examples).
 
 A concept is a top-level module of `ws-test-runtime/src` (`server`, `client`, `expect`, ...). A reference is any
 `crate::name` path, including names the crate root re-exports (`crate::{EmbeddedServer, WsClient}` counts as
@@ -120,5 +122,80 @@ def main():
     return 0
 
 
+ROOT = SRC.parent.parent
+
+
+def crate_roots():
+    """Every library and binary target of the workspace: (name, root file). From `cargo metadata` (offline)."""
+    import json
+    import subprocess
+
+    metadata = json.loads(subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps", "--offline"],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    roots = []
+    for package in metadata["packages"]:
+        for target in package["targets"]:
+            if set(target["kind"]) & {"lib", "proc-macro", "bin", "test", "bench", "example"}:
+                roots.append((f"{package['name']}::{target['name']}", Path(target["src_path"])))
+    return roots
+
+
+def module_files(root, name):
+    """The files of the top-level module `name` of the crate rooted at `root`."""
+    directory = root.parent
+    single = directory / f"{name}.rs"
+    nested = directory / name
+    files = [single] if single.exists() else []
+    if nested.is_dir():
+        files += sorted(nested.rglob("*.rs"))
+    return files
+
+
+def crate_cycles(label, root):
+    """Cycles between the top-level modules a crate root declares: `crate::x` and, from a top-level file,
+    `super::x`."""
+    text = strip_comments(root.read_text())
+    modules = set(re.findall(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod (\w+);", text, flags=re.M))
+    graph = {}
+    for module in modules:
+        for path in module_files(root, module):
+            body = strip_tests(strip_comments(path.read_text()))
+            heads = set(re.findall(r"crate::(\w+)", body))
+            for group in re.findall(r"crate::\{([^;]*?)\}\s*;", body, flags=re.S):
+                heads |= {item.split("::")[0].strip("{} ") for item in re.split(r"[,\s]+", group)}
+            if path.parent == root.parent:
+                heads |= set(re.findall(r"super::(\w+)", body))
+            for target in heads & modules:
+                if target != module:
+                    graph.setdefault(module, set()).add(target)
+    return [f"{label}: " + " -> ".join(cycle) for cycle in cycles(graph)], len(modules)
+
+
+def every_crate():
+    problems, checked = [], 0
+    seen = set()
+    for label, root in crate_roots():
+        if root in seen or "ws-test-runtime" in root.parts:
+            continue
+        seen.add(root)
+        found, count = crate_cycles(label, root)
+        problems += found
+        checked += count
+    return problems, checked
+
+
+def run():
+    status = main()
+    problems, checked = every_crate()
+    if problems:
+        print("import cycles between the modules of a crate:")
+        for problem in problems:
+            print("  " + problem)
+        return 1
+    print(f"no import cycle between the {checked} top-level modules of the workspace's other crates")
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

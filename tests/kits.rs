@@ -184,7 +184,7 @@ async fn length_prefixed_messages_split_across_frames_are_events(client: &mut Ws
 /// The macro checks a kit's name at compile time against its own list: the runtime's list is the same.
 #[test]
 fn the_macro_knows_the_runtimes_kits() {
-    let args = include_str!("../ws-test-macros/src/args.rs");
+    let args = include_str!("../ws-test-macros/src/model.rs");
     let line = args
         .lines()
         .find(|line| line.starts_with("pub(crate) const PROTOCOL_NAMES"))

@@ -5,7 +5,7 @@ use quote::quote;
 use syn::spanned::Spanned as _;
 use syn::{Data, DeriveInput, Expr, Ident, LitStr, Token};
 
-use crate::args::Errors;
+use crate::model::Errors;
 
 /// Serde's `rename_all` rules, as serde spells them.
 const RULES: [&str; 8] = [

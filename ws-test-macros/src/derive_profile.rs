@@ -4,8 +4,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::DeriveInput;
 
-use crate::args::{self, Errors, Grammar};
-use crate::expand::{runtime_path, spec_calls};
+use crate::expand::spec_calls;
+use crate::expanders::runtime_path;
+use crate::grammar::{self, Grammar};
+use crate::model::Errors;
 
 pub(crate) fn derive(input: DeriveInput) -> TokenStream {
     let mut errors = Errors::default();
@@ -27,7 +29,7 @@ pub(crate) fn derive(input: DeriveInput) -> TokenStream {
     }
     // Without `handler`, `server` or `url_env`, a profile means what `#[ws_test]` means without them: the
     // built-in chat agent on an embedded server.
-    let args = args::parse(tokens, Grammar::Profile, &mut errors);
+    let args = grammar::parse(tokens, Grammar::Profile, &mut errors);
     if let Some(error) = errors.take() {
         return error.to_compile_error();
     }

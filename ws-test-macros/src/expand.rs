@@ -1,20 +1,21 @@
-//! `#[ws_test]`: tokens in, tokens out. Everything that runs lives in `ws_test_runtime::driver`.
+//! `#[ws_test]`: tokens in, tokens out — the placement of the generated test around the user's function, and
+//! the spec's calls in the table's order. Everything that runs lives in `ws_test_runtime::driver`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Expr, FnArg, ItemFn, LitStr, ReturnType};
+use syn::{Attribute, FnArg, ItemFn, LitStr, ReturnType};
 
-use std::cell::RefCell;
-
-use crate::args::{self, Args, Errors, Events, Flavor, Grammar, Order, Transport, Url};
+use crate::expanders::{Context, runtime_path};
+use crate::grammar::{self, Grammar};
+use crate::model::*;
 use crate::table::ARGUMENTS;
 
 /// Expands `#[ws_test(args)] item`. On any error, emits the function unchanged (so IDEs keep working) and every
 /// error of the attribute.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let args = args::parse(args, Grammar::Test, &mut errors);
+    let args = grammar::parse(args, Grammar::Test, &mut errors);
     let function: ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => {
@@ -86,246 +87,15 @@ fn check_function(function: &ItemFn, errors: &mut Errors) {
     }
 }
 
-/// `::ws_test_runtime`, or the facade path of `crate = "..."`.
-pub(crate) fn runtime_path(args: &Args) -> TokenStream {
-    match &args.krate {
-        Some(path) => quote!(#path),
-        None => quote!(::ws_test_runtime),
-    }
-}
-
-/// Whether a path in an events list names an enum variant (`ChatEvent::AgentStarted`) rather than a value
-/// (`protocol::AGENT_STARTED`): two segments or more, the last in CamelCase.
-fn variant_path(path: &syn::Path) -> Option<(syn::Path, String)> {
-    let last = path.segments.last()?;
-    let name = last.ident.to_string();
-    let camel = name.chars().next().is_some_and(char::is_uppercase) && name.chars().any(char::is_lowercase);
-    if path.segments.len() < 2 || !camel {
-        return None;
-    }
-    let segments = path.segments.iter().take(path.segments.len() - 1).cloned().collect();
-    Some((
-        syn::Path {
-            leading_colon: path.leading_colon,
-            segments,
-        },
-        name,
-    ))
-}
-
-/// What an argument's expansion reads beside the arguments: the runtime's private path, and where the
-/// item-level checks go (type-checked even where test functions are not compiled, each pointing at the user's
-/// tokens).
-pub(crate) struct Context {
-    private: TokenStream,
-    checks: RefCell<Vec<TokenStream>>,
-}
-
-impl Context {
-    fn check(&self, check: TokenStream) {
-        self.checks.borrow_mut().push(check);
-    }
-}
-
-/// The enum of `Enum::CRITICAL` or `Enum::NAMES` (a constant of an enum that derives `WsEvents`), not a module's
-/// constant (`events::ALL`): two segments or more, the one before the last in CamelCase.
-fn constant_of_enum(path: &syn::Path) -> Option<syn::Path> {
-    let count = path.segments.len();
-    let last = path.segments.last()?.ident.to_string();
-    let owner = path.segments.iter().nth(count.checked_sub(2)?)?.ident.to_string();
-    let camel = owner.chars().next().is_some_and(char::is_uppercase) && owner.chars().any(char::is_lowercase);
-    if !camel || !matches!(last.as_str(), "CRITICAL" | "NAMES") {
-        return None;
-    }
-    Some(syn::Path {
-        leading_colon: path.leading_colon,
-        segments: path.segments.iter().take(count - 1).cloned().collect(),
-    })
-}
-
 /// The builder calls that apply `args` to a `TestSpec`, one per argument in the table's order, and the
 /// item-level checks they need.
 pub(crate) fn spec_calls(args: &Args, private: &TokenStream) -> (Vec<TokenStream>, Vec<TokenStream>) {
-    let context = Context {
-        private: private.clone(),
-        checks: RefCell::new(Vec::new()),
-    };
+    let context = Context::new(private);
     let calls = ARGUMENTS
         .iter()
         .filter_map(|argument| (argument.expand)(args, &context))
         .collect();
-    (calls, context.checks.into_inner())
-}
-
-pub(crate) fn profile(args: &Args, _: &Context) -> Option<TokenStream> {
-    let profile = args.profile.as_ref()?;
-    Some(quote_spanned!(profile.span()=> .profile::<#profile>()))
-}
-
-/// `events`, refined by `order`, `per` and `times` (which refine a profile's events when the test declares none).
-pub(crate) fn events(args: &Args, context: &Context) -> Option<TokenStream> {
-    let private = &context.private;
-    let mut refine = TokenStream::new();
-    if let Some(order) = args.order {
-        let variant = match order {
-            Order::Strict => quote!(Strict),
-            Order::InOrder => quote!(InOrder),
-            Order::AnyOrder => quote!(AnyOrder),
-        };
-        refine.extend(quote!(.order(#private::Order::#variant)));
-    }
-    if let Some(per) = &args.per {
-        refine.extend(quote!(.per(#per)));
-    }
-    if let Some(times) = args.times {
-        refine.extend(quote!(.times(#times)));
-    }
-    if let Some(pattern) = &args.pattern {
-        // Checked by the attribute with the runtime's own parser: it parses.
-        return Some(quote!(.expect(#private::pattern(#pattern) #refine)));
-    }
-    let Some(events) = &args.events else {
-        return (!refine.is_empty())
-            .then(|| quote!(.refine_events(|__ws_events: #private::Expectation| __ws_events #refine)));
-    };
-    // The enum the events come from, when they name one: its event key (serde's tag) applies, unless the test
-    // names its own.
-    let mut events_enum: Option<syn::Path> = None;
-    let events = match events {
-        Events::List(items) => {
-            let items = items.iter().map(|item| match item {
-                Expr::Path(expr) => match variant_path(&expr.path) {
-                    Some((enum_path, variant)) => {
-                        events_enum.get_or_insert_with(|| enum_path.clone());
-                        let path = &expr.path;
-                        context.check(quote_spanned! {path.span()=>
-                            const _: () = {
-                                #[allow(unreachable_patterns, dead_code)]
-                                fn __ws_variant_exists(event: &#enum_path) {
-                                    match event {
-                                        #path { .. } => {}
-                                        _ => {}
-                                    }
-                                }
-                            };
-                        });
-                        quote!(#private::variant_name::<#enum_path>(#variant))
-                    }
-                    None => quote!(#item),
-                },
-                other => quote!(#other),
-            });
-            quote!([#(#items),*])
-        }
-        Events::Expr(expr) => {
-            if let Expr::Path(expr) = expr {
-                events_enum = constant_of_enum(&expr.path);
-            }
-            quote!(#expr)
-        }
-    };
-    let keyed = match (&events_enum, &args.event_key) {
-        (Some(enum_path), None) => quote!(.event_key(#private::event_key_of::<#enum_path>())),
-        _ => TokenStream::new(),
-    };
-    Some(quote!(.expect(#private::Expect::events(#events) #keyed #refine)))
-}
-
-impl Context {
-    /// An item that type-checks `value` with the runtime's `check` function, pointing at the user's tokens.
-    fn check_value(&self, check: &str, value: &impl ToTokens) {
-        let private = &self.private;
-        let check = syn::Ident::new(check, value.span());
-        self.check(quote_spanned! {value.span()=>
-            const _: () = {
-                let _ = || #private::#check(#value);
-            };
-        });
-    }
-}
-
-pub(crate) fn handler(args: &Args, context: &Context) -> Option<TokenStream> {
-    let private = &context.private;
-    let handler = args.handler.as_ref()?;
-    context.check_value("check_handler", handler);
-    Some(quote! {
-        .handler(|__ws_builder: #private::ServerBuilder| #private::with_handler(__ws_builder, #handler))
-    })
-}
-
-pub(crate) fn app(args: &Args, context: &Context) -> Option<TokenStream> {
-    let private = &context.private;
-    let app = args.app.as_ref()?;
-    context.check_value("check_app", app);
-    Some(quote! {
-        .app(|__ws_builder: #private::ServerBuilder| #private::with_app(__ws_builder, #app))
-    })
-}
-
-pub(crate) fn serve(args: &Args, context: &Context) -> Option<TokenStream> {
-    let serve = args.serve.as_ref()?;
-    context.check_value("check_serve", serve);
-    Some(quote!(.serve(#serve)))
-}
-
-pub(crate) fn replay(args: &Args, _: &Context) -> Option<TokenStream> {
-    let recording = args.replay.as_ref()?;
-    let text = embedded(recording);
-    Some(quote_spanned!(recording.span()=> .replay(#recording, #text)))
-}
-
-pub(crate) fn contract(args: &Args, _: &Context) -> Option<TokenStream> {
-    let document = args.contract.as_ref()?;
-    let text = embedded(document);
-    Some(quote_spanned!(document.span()=> .contract(#document, #text)))
-}
-
-/// A file's text embedded at compile time (`include_str!`), relative to the crate's `Cargo.toml` unless absolute:
-/// the test runs anywhere (a nextest archive on another machine), and cargo rebuilds it when the file changes.
-fn embedded(path: &syn::LitStr) -> TokenStream {
-    let file = if std::path::Path::new(&path.value()).is_absolute() {
-        quote_spanned!(path.span()=> #path)
-    } else {
-        quote_spanned!(path.span()=> ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #path))
-    };
-    quote_spanned!(path.span()=> ::core::include_str!(#file))
-}
-
-pub(crate) fn transport(args: &Args, context: &Context) -> Option<TokenStream> {
-    let private = &context.private;
-    Some(match args.transport? {
-        Transport::Memory => quote!(.transport(#private::Transport::Memory)),
-        Transport::Tcp => quote!(.transport(#private::Transport::Tcp)),
-    })
-}
-
-pub(crate) fn url(args: &Args, context: &Context) -> Option<TokenStream> {
-    let private = &context.private;
-    Some(match args.url.as_ref()? {
-        Url::Literal(url) => quote!(.target(#private::Target::Url(::std::string::String::from(#url)))),
-        Url::Env(variable) => quote!(.target(#private::Target::UrlFromEnv(::std::string::String::from(#variable)))),
-        Url::EnvOrEmbedded(variable) => {
-            quote!(.target(#private::Target::UrlFromEnvOrEmbedded(::std::string::String::from(#variable))))
-        }
-    })
-}
-
-pub(crate) fn flavor(args: &Args, context: &Context) -> Option<TokenStream> {
-    let private = &context.private;
-    Some(match (args.flavor?, args.worker_threads) {
-        (Flavor::MultiThread, Some(workers)) => {
-            let workers = workers as usize;
-            quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::Some(#workers))))
-        }
-        (Flavor::MultiThread, None) => quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::None))),
-        (Flavor::CurrentThread, _) => quote!(.flavor(#private::Flavor::CurrentThread)),
-    })
-}
-
-/// `.timeout(...)` or `.event_timeout(...)` with the duration in nanoseconds.
-pub(crate) fn duration(method: TokenStream, within: std::time::Duration) -> TokenStream {
-    let nanos = within.as_nanos() as u64;
-    quote!(.#method(::core::time::Duration::from_nanos(#nanos)))
+    (calls, context.into_checks())
 }
 
 /// Where the user's attributes go. The body lives in its own function beside the test, so an attribute about the

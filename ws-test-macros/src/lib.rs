@@ -2,10 +2,13 @@
 //! `ws_test_runtime::ws_test` (or the prelude): this crate only turns tokens into a call of
 //! `ws_test_runtime::driver::run`, where everything that runs lives.
 
-mod args;
 mod derive_events;
 mod derive_profile;
 mod expand;
+mod expanders;
+mod grammar;
+mod model;
+mod read;
 mod table;
 
 use proc_macro::TokenStream;

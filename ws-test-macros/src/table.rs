@@ -1,17 +1,18 @@
 //! The one table of arguments of `#[ws_test]` and `#[ws_profile]`: each argument defined once — its name, where
 //! it is taken, how its value is read, the arguments it conflicts with or needs, how it expands, and its line of
-//! documentation. The parser (`args::parse`), the cross-checks (`args::cross_check`), the expansion
+//! documentation. The parser (`grammar::parse`), the cross-checks (`grammar::cross_check`), the expansion
 //! (`expand::spec_calls`) and the docs' test read it; nothing else lists arguments.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::Expr;
 
-use crate::args::{
-    Args, Errors, EventsOn, Flavor, Order, Transport, Url, boolean, choice, crate_path, document, duration, events,
-    events_on, header_pairs, path, pattern, positive, protocol, recording, route, string, strings, url,
+use crate::expanders;
+use crate::model::{Args, Errors, EventsOn, Flavor, Order, Transport, Url};
+use crate::read::{
+    boolean, choice, crate_path, document, duration, events, events_on, header_pairs, path, pattern, positive,
+    protocol, recording, route, string, strings, url,
 };
-use crate::expand;
 
 /// Which attributes take an argument.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -34,7 +35,7 @@ pub(crate) enum Rule {
 }
 
 /// The builder call an argument adds to the `TestSpec`, and the item-level checks it needs.
-pub(crate) type Expand = fn(&Args, &expand::Context) -> Option<TokenStream>;
+pub(crate) type Expand = fn(&Args, &expanders::Context) -> Option<TokenStream>;
 
 /// One argument, defined once.
 pub(crate) struct Argument {
@@ -58,7 +59,7 @@ const DESCRIBES_EVENTS: Rule = Rule::Needs(
     "`{key}` describes the declared events: add `events = [...]` or `pattern = \"...\"`",
 );
 
-fn none(_: &Args, _: &expand::Context) -> Option<TokenStream> {
+fn none(_: &Args, _: &expanders::Context) -> Option<TokenStream> {
     None
 }
 
@@ -69,7 +70,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         on: On::Test,
         parse: |value, args, errors| args.profile = path(value, "profile", "profile = ChatBackend", errors),
         rules: &[],
-        expand: expand::profile,
+        expand: expanders::profile,
         doc: "a shared setup declared once with #[derive(WsProfile)]",
     },
     Argument {
@@ -77,7 +78,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         on: On::Both,
         parse: |value, args, errors| args.events = events(value, errors),
         rules: &[],
-        expand: expand::events,
+        expand: expanders::events,
         doc: "the event types that must arrive after the body, in this order",
     },
     Argument {
@@ -178,7 +179,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         on: On::Both,
         parse: |value, args, _| args.handler = Some(value.clone()),
         rules: &[Rule::Conflicts("url", EMBEDDED_ONLY), Rule::Conflicts("serve", SERVED)],
-        expand: expand::handler,
+        expand: expanders::handler,
         doc: "the embedded server's handler: a value or a function returning one",
     },
     Argument {
@@ -201,7 +202,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
             Rule::Conflicts("url", EMBEDDED_ONLY),
             Rule::Conflicts("serve", "`app` and `serve` both say what answers the clients; keep one"),
         ],
-        expand: expand::app,
+        expand: expanders::app,
         doc: "your tower app (an axum::Router), hosted by the embedded server",
     },
     Argument {
@@ -213,7 +214,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
             "`serve` hands your server a real TCP listener, so `transport = \"memory\"` cannot apply: drop \
              `transport`, or host a tower app with `app` to test it in memory",
         )],
-        expand: expand::serve,
+        expand: expanders::serve,
         doc: "your own server (actix-web, jsonrpsee, a tokio-tungstenite loop) run on a listener ws-test binds",
     },
     Argument {
@@ -232,7 +233,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
             ),
             Rule::Conflicts("url", EMBEDDED_ONLY),
         ],
-        expand: expand::replay,
+        expand: expanders::replay,
         doc: "a recording served as the mock server",
     },
     Argument {
@@ -240,7 +241,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         on: On::Both,
         parse: |value, args, errors| args.contract = document(value, errors),
         rules: &[],
-        expand: expand::contract,
+        expand: expanders::contract,
         doc: "an AsyncAPI 3.0 document every frame of every client must conform to",
     },
     Argument {
@@ -278,7 +279,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
             })
         },
         rules: &[Rule::Conflicts("url", EMBEDDED_ONLY)],
-        expand: expand::transport,
+        expand: expanders::transport,
         doc: "how the clients reach the server: tcp (default) or memory",
     },
     Argument {
@@ -319,7 +320,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
             "serve",
             "`url` and `serve` both say where the server is; keep one",
         )],
-        expand: expand::url,
+        expand: expanders::url,
         doc: "a live server to run against instead of an embedded one",
     },
     Argument {
@@ -402,7 +403,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         on: On::Both,
         parse: |value, args, errors| args.timeout = duration(value, "timeout", errors),
         rules: &[],
-        expand: |args, _| args.timeout.map(|within| expand::duration(quote!(timeout), within)),
+        expand: |args, _| args.timeout.map(|within| expanders::duration(quote!(timeout), within)),
         doc: "the body's deadline",
     },
     Argument {
@@ -412,7 +413,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         rules: &[],
         expand: |args, _| {
             args.event_timeout
-                .map(|within| expand::duration(quote!(event_timeout), within))
+                .map(|within| expanders::duration(quote!(event_timeout), within))
         },
         doc: "how long the welcome and the declared events may take",
     },
@@ -426,7 +427,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
             })
         },
         rules: &[],
-        expand: expand::flavor,
+        expand: expanders::flavor,
         doc: "the tokio runtime: current_thread (default) or multi_thread",
     },
     Argument {

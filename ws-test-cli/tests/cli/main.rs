@@ -174,3 +174,45 @@ fn options_that_would_go_silent_are_refused() {
         assert!(stderr.contains("cannot be used with"), "{args:?}: {stderr}");
     }
 }
+
+/// `ws-test serve --tls-self-signed`, and the certificate path from its second line.
+fn serve_tls() -> (Serve, String) {
+    let mut serve = Serve::start(&["--tls-self-signed"]);
+    assert!(serve.url.starts_with("wss://127.0.0.1:"), "{}", serve.url);
+    let mut second = String::new();
+    serve.stdout.read_line(&mut second).expect("serve prints a second line");
+    let path = second.trim().to_owned();
+    let pem = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path:?}: {error}"));
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    (serve, path)
+}
+
+/// `ws-test record --upstream URL --ca-cert CERT --sessions 1`, one chat round through it; the recording.
+fn record_one_chat(upstream: &str, certificate: &str, name: &str) -> ws_test_runtime::History {
+    let out = std::env::temp_dir().join(format!("ws-test-cli-{name}-{}.jsonl", std::process::id()));
+    let out_arg = out.to_str().expect("a UTF-8 path");
+    let record = Serve::command(
+        "record",
+        &[
+            "--upstream",
+            upstream,
+            "--out",
+            out_arg,
+            "--ca-cert",
+            certificate,
+            "--sessions",
+            "1",
+        ],
+    );
+    runtime().block_on(async {
+        let mut client = WsClient::connect(&record.url).await.expect("the recorder relays");
+        client.expect_type("connection_established").await.expect("a welcome");
+        chat_round(&mut client, "over TLS").await;
+        client.close(1000, "done").await.expect("close");
+    });
+    let (status, logs) = wait_for_exit(record);
+    assert!(status.success(), "{logs}");
+    let saved = ws_test_runtime::History::load(&out).expect("the recording reads back");
+    std::fs::remove_file(&out).ok();
+    saved
+}

@@ -1,6 +1,5 @@
 //! `ws-test record`, `serve --replay` and `expect`: sessions recorded, replayed and turned into code.
 
-use super::tls::serve_tls;
 use super::*;
 
 // Stops the server with SIGTERM (`kill -TERM`): Unix only.
@@ -222,34 +221,4 @@ fn record_relays_to_a_wss_upstream_trusted_with_ca_cert() {
         saved.url()
     );
     assert_eq!(saved.received_events().len(), 6, "{}", saved.timeline());
-}
-
-/// `ws-test record --upstream URL --ca-cert CERT --sessions 1`, one chat round through it; the recording.
-pub(crate) fn record_one_chat(upstream: &str, certificate: &str, name: &str) -> ws_test_runtime::History {
-    let out = std::env::temp_dir().join(format!("ws-test-cli-{name}-{}.jsonl", std::process::id()));
-    let out_arg = out.to_str().expect("a UTF-8 path");
-    let record = Serve::command(
-        "record",
-        &[
-            "--upstream",
-            upstream,
-            "--out",
-            out_arg,
-            "--ca-cert",
-            certificate,
-            "--sessions",
-            "1",
-        ],
-    );
-    runtime().block_on(async {
-        let mut client = WsClient::connect(&record.url).await.expect("the recorder relays");
-        client.expect_type("connection_established").await.expect("a welcome");
-        chat_round(&mut client, "over TLS").await;
-        client.close(1000, "done").await.expect("close");
-    });
-    let (status, logs) = wait_for_exit(record);
-    assert!(status.success(), "{logs}");
-    let saved = ws_test_runtime::History::load(&out).expect("the recording reads back");
-    std::fs::remove_file(&out).ok();
-    saved
 }

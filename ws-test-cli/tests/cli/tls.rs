@@ -1,19 +1,6 @@
 //! TLS on the command line: `serve --tls-self-signed`, `--ca-cert`, `SSL_CERT_FILE`, certificates made with openssl.
 
-use super::record::record_one_chat;
 use super::*;
-
-/// `ws-test serve --tls-self-signed`, and the certificate path from its second line.
-pub(crate) fn serve_tls() -> (Serve, String) {
-    let mut serve = Serve::start(&["--tls-self-signed"]);
-    assert!(serve.url.starts_with("wss://127.0.0.1:"), "{}", serve.url);
-    let mut second = String::new();
-    serve.stdout.read_line(&mut second).expect("serve prints a second line");
-    let path = second.trim().to_owned();
-    let pem = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path:?}: {error}"));
-    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
-    (serve, path)
-}
 
 // Stops the server with SIGTERM (`kill -TERM`): Unix only.
 #[cfg(unix)]

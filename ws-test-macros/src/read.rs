@@ -1,198 +1,12 @@
-//! The grammar of `#[ws_test(...)]`: parsing and validation, with every error on the offending token.
+//! The value readers: one function per kind of argument value (a string, a duration, a list of events, a URL,
+//! a path, ...), each turning the attribute's expression into the model's value or an error on its token.
 
 use std::time::Duration;
 
-use proc_macro2::Span;
-use syn::ext::IdentExt as _;
-use syn::parse::{Parse, ParseStream};
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Path};
 
-use crate::table::{ARGUMENTS, Argument, On, Rule};
-
-/// Which attribute is being parsed.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Grammar {
-    /// `#[ws_test(...)]`
-    Test,
-    /// `#[ws_profile(...)]` on `#[derive(WsProfile)]`
-    Profile,
-}
-
-impl Grammar {
-    /// The arguments this attribute takes, in the table's order.
-    pub(crate) fn arguments(self) -> impl Iterator<Item = &'static Argument> {
-        ARGUMENTS.iter().filter(move |argument| match argument.on {
-            On::Both => true,
-            On::Test => self == Grammar::Test,
-            On::Profile => self == Grammar::Profile,
-        })
-    }
-
-    fn names(self) -> Vec<&'static str> {
-        self.arguments().map(|argument| argument.name).collect()
-    }
-
-    fn attribute(self) -> &'static str {
-        match self {
-            Grammar::Test => "#[ws_test]",
-            Grammar::Profile => "#[ws_profile]",
-        }
-    }
-}
-
-/// Errors of one attribute, reported together.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(syn::Error::new(span, message));
-    }
-
-    pub(crate) fn take(self) -> Option<syn::Error> {
-        self.0
-    }
-}
-
-/// `name = value`, before interpretation.
-struct RawArg {
-    name: Ident,
-    value: Expr,
-}
-
-impl Parse for RawArg {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let name = Ident::parse_any(input)?;
-        if !input.peek(Token![=]) {
-            return Err(syn::Error::new(
-                name.span(),
-                format!("`{name}` needs a value: write `{name} = ...`"),
-            ));
-        }
-        input.parse::<Token![=]>()?;
-        Ok(RawArg {
-            name,
-            value: input.parse()?,
-        })
-    }
-}
-
-/// The declared events: a list of literals or paths, or one expression that yields them.
-pub(crate) enum Events {
-    List(Vec<Expr>),
-    Expr(Expr),
-}
-
-/// The order mode.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[allow(
-    clippy::enum_variant_names,
-    reason = "the variants mirror the spellings: \"in_order\", \"any_order\""
-)]
-pub(crate) enum Order {
-    Strict,
-    InOrder,
-    AnyOrder,
-}
-
-/// How the clients reach the embedded server.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Transport {
-    Tcp,
-    Memory,
-}
-
-/// The runtime flavor.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Flavor {
-    CurrentThread,
-    MultiThread,
-}
-
-/// Where the server is.
-pub(crate) enum Url {
-    /// `url = "ws://..."`: always that server.
-    Literal(LitStr),
-    /// `url = env("VAR")`: the server in VAR, which must be set.
-    Env(LitStr),
-    /// A profile's `url_env = "VAR"`: the server in VAR when it is set, else embedded.
-    EnvOrEmbedded(LitStr),
-}
-
-/// The interpreted arguments; absent means the default.
-#[derive(Default)]
-pub(crate) struct Args {
-    pub(crate) events: Option<Events>,
-    pub(crate) order: Option<Order>,
-    pub(crate) per: Option<LitStr>,
-    pub(crate) times: Option<u32>,
-    pub(crate) handler: Option<Expr>,
-    pub(crate) server: Option<Expr>,
-    pub(crate) app: Option<Expr>,
-    pub(crate) serve: Option<Path>,
-    pub(crate) replay: Option<LitStr>,
-    pub(crate) contract: Option<LitStr>,
-    pub(crate) ignore_fields: Option<Vec<LitStr>>,
-    pub(crate) path: Option<LitStr>,
-    pub(crate) transport: Option<Transport>,
-    pub(crate) start_paused: Option<bool>,
-    pub(crate) url: Option<Url>,
-    pub(crate) clients: Option<u32>,
-    pub(crate) events_on: Option<EventsOn>,
-    pub(crate) headers: Option<Vec<(LitStr, LitStr)>>,
-    pub(crate) token: Option<LitStr>,
-    pub(crate) subprotocol: Option<LitStr>,
-    pub(crate) protocol: Option<Expr>,
-    pub(crate) event_key: Option<LitStr>,
-    pub(crate) welcome: Option<LitStr>,
-    pub(crate) pattern: Option<LitStr>,
-    pub(crate) decode: Option<Path>,
-    pub(crate) skip_welcome: Option<bool>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) event_timeout: Option<Duration>,
-    pub(crate) flavor: Option<Flavor>,
-    pub(crate) worker_threads: Option<u32>,
-    pub(crate) krate: Option<Path>,
-    pub(crate) profile: Option<Path>,
-    pub(crate) setup: Option<Path>,
-    pub(crate) teardown: Option<Path>,
-}
-
-/// Parses and validates the attribute's arguments; every problem lands in `errors`.
-pub(crate) fn parse(tokens: proc_macro2::TokenStream, grammar: Grammar, errors: &mut Errors) -> Args {
-    let raw = match syn::parse::Parser::parse2(Punctuated::<RawArg, Token![,]>::parse_terminated, tokens) {
-        Ok(raw) => raw,
-        Err(error) => {
-            errors.push(error);
-            return Args::default();
-        }
-    };
-    let mut args = Args::default();
-    let mut seen: Vec<(String, Span)> = Vec::new();
-    for RawArg { name, value } in raw {
-        let key = name.unraw().to_string();
-        if seen.iter().any(|(seen, _)| *seen == key) {
-            errors.at(name.span(), format!("`{key}` is given twice; keep one"));
-            continue;
-        }
-        seen.push((key.clone(), name.span()));
-        match grammar.arguments().find(|argument| argument.name == key) {
-            Some(argument) => (argument.parse)(&value, &mut args, errors),
-            None => errors.at(name.span(), unknown(&key, grammar)),
-        }
-    }
-    cross_check(&args, &seen, grammar, errors);
-    args
-}
+use crate::model::*;
 
 /// An AsyncAPI document: a string naming a file, relative to the crate's `Cargo.toml`, that exists (an error on
 /// the string otherwise).
@@ -245,15 +59,6 @@ pub(crate) fn strings(value: &Expr, key: &str, example: &str, errors: &mut Error
         all.push(string(element, key, example, errors)?);
     }
     Some(all)
-}
-
-/// Which clients the declared events are checked on.
-#[derive(Clone, Copy)]
-pub(crate) enum EventsOn {
-    /// Every client.
-    All,
-    /// The client at this index of the injected clients.
-    Client(u32),
 }
 
 /// `events_on = "all"` or `events_on = INDEX`.
@@ -332,46 +137,6 @@ pub(crate) fn path(value: &Expr, key: &str, example: &str, errors: &mut Errors) 
     }
 }
 
-fn unknown(key: &str, grammar: Grammar) -> String {
-    let names = grammar.names();
-    let suggestion = names
-        .iter()
-        .map(|name| (strsim::jaro_winkler(key, name), name))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, name)| format!("did you mean `{name}`? "))
-        .unwrap_or_default();
-    format!(
-        "unknown argument `{key}` for {}; {suggestion}expected one of: {}",
-        grammar.attribute(),
-        names.join(", ")
-    )
-}
-
-fn span_of(seen: &[(String, Span)], key: &str) -> Option<Span> {
-    seen.iter().find(|(name, _)| name == key).map(|(_, span)| *span)
-}
-
-/// Checks every rule of the table, each on the span of the argument that declares it.
-fn cross_check(args: &Args, seen: &[(String, Span)], grammar: Grammar, errors: &mut Errors) {
-    for argument in grammar.arguments() {
-        let Some(span) = span_of(seen, argument.name) else {
-            continue;
-        };
-        for rule in argument.rules {
-            let message = |text: &str| text.replace("{key}", argument.name);
-            match *rule {
-                Rule::Conflicts(other, text) if span_of(seen, other).is_some() => errors.at(span, message(text)),
-                Rule::Needs(any, text) if !any.iter().any(|other| span_of(seen, other).is_some()) => {
-                    errors.at(span, message(text));
-                }
-                Rule::Refuse(refused, text) if refused(args) => errors.at(span, message(text)),
-                _ => {}
-            }
-        }
-    }
-}
-
 pub(crate) fn literal(value: &Expr) -> Option<&Lit> {
     match value {
         Expr::Lit(ExprLit { lit, .. }) => Some(lit),
@@ -379,10 +144,6 @@ pub(crate) fn literal(value: &Expr) -> Option<&Lit> {
         _ => None,
     }
 }
-
-/// The names of the runtime's protocol kits (`ws_test_runtime::protocol::NAMES`, which a test of the runtime keeps
-/// in step with this list).
-pub(crate) const PROTOCOL_NAMES: &[&str] = &["socket.io", "graphql-transport-ws", "jsonrpc"];
 
 /// Other spellings the runtime accepts for the same kits.
 const PROTOCOL_ALIASES: &[&str] = &["socketio", "graphql-ws", "json-rpc"];
