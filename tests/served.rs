@@ -184,6 +184,19 @@ fn a_server_that_fails_during_the_test_fails_it_at_teardown() {
 }
 
 #[test]
+fn ignore_fields_without_a_replay_is_refused_at_run_time_naming_both() {
+    let report = failure_of(
+        TestSpec::new("served::ignore_fields")
+            .serve(echo)
+            .ignore_fields(&["run_id"]),
+    );
+    assert!(
+        report.contains("`ignore_fields = [\"run_id\"]`") && report.contains("needs `replay = \"FILE\"`"),
+        "{report}"
+    );
+}
+
+#[test]
 fn a_served_test_refuses_the_in_memory_transport_and_a_handler_at_run_time() {
     let report = failure_of(
         TestSpec::new("served::memory")

@@ -741,6 +741,14 @@ async fn hook(
 }
 
 async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) -> Result<(), String> {
+    if !spec.ignore_fields.is_empty() && spec.replay.is_none() {
+        // The macro refuses the same at compile time; a spec built by hand or from a profile is refused here.
+        return Err(format!(
+            "`ignore_fields = {:?}` leaves fields out when client frames are compared with a recording's, so it \
+             needs `replay = \"FILE\"`; this test replays nothing",
+            spec.ignore_fields
+        ));
+    }
     timeout::check_env().map_err(|error| error.to_string())?;
     let url = match (spec.external_url()?, &spec.serve) {
         (Some(url), _) => {
