@@ -554,14 +554,14 @@ pub(crate) fn websocket_uri(url: &str, wrong_scheme: &str) -> Result<Uri> {
 
 /// Where a URL points: the host (without an IPv6 address's brackets), the port (the scheme's default when the URL
 /// has none) and whether it asks for TLS. Derived once per connect.
-struct Target {
-    host: String,
-    port: u16,
-    secure: bool,
+pub(crate) struct Target {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) secure: bool,
 }
 
 impl Target {
-    fn of(uri: &Uri) -> Self {
+    pub(crate) fn of(uri: &Uri) -> Self {
         let secure = uri.scheme_str() == Some("wss");
         let host = uri
             .host()

@@ -26,9 +26,7 @@ pub(crate) struct Target {
 }
 
 struct Endpoint {
-    host: String,
-    port: u16,
-    secure: bool,
+    target: crate::client::Target,
     host_header: String,
     path: String,
 }
@@ -36,14 +34,6 @@ struct Endpoint {
 fn endpoint(url: &str) -> Result<Endpoint, Error> {
     let uri = crate::client::websocket_uri(url, "a server to grade is a ws:// or wss:// URL")
         .map_err(|error| Error::Usage(error.to_string()))?;
-    let secure = uri.scheme_str() == Some("wss");
-    let host = uri
-        .host()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let host_header = match uri.port_u16() {
         Some(port) => format!("{}:{port}", uri.host().unwrap_or_default()),
         None => uri.host().unwrap_or_default().to_owned(),
@@ -53,9 +43,7 @@ fn endpoint(url: &str) -> Result<Endpoint, Error> {
         .map_or("/".to_owned(), |path| path.as_str().to_owned());
     let path = if path.is_empty() { "/".to_owned() } else { path };
     Ok(Endpoint {
-        host,
-        port,
-        secure,
+        target: crate::client::Target::of(&uri),
         host_header,
         path,
     })
@@ -63,17 +51,17 @@ fn endpoint(url: &str) -> Result<Endpoint, Error> {
 
 /// Opens the byte stream to the server, TLS included.
 async fn open(endpoint: &Endpoint, target: &Target) -> Result<Stream, String> {
-    let stream = match transport::connect(&endpoint.host, endpoint.port).await {
+    let stream = match transport::connect(&endpoint.target.host, endpoint.target.port).await {
         Ok(stream) => stream,
         Err(ConnectError::Retry(why) | ConnectError::NoSuchServer(why)) => return Err(why),
     };
-    if !endpoint.secure {
+    if !endpoint.target.secure {
         return Ok(stream);
     }
     #[cfg(feature = "tls")]
     {
         use crate::tls::Handshake;
-        match target.trust.connect(&endpoint.host, stream).await {
+        match target.trust.connect(&endpoint.target.host, stream).await {
             Ok(Handshake::Done(stream)) => Ok(stream),
             Ok(Handshake::Refused(why)) => Err(format!("TLS handshake refused: {why}")),
             Ok(Handshake::Failed(error)) => Err(format!("TLS handshake failed: {error}")),

@@ -484,15 +484,7 @@ where
                 }
             },
             () = sleep => {
-                let now = Instant::now();
-                let due: Vec<Timer> = {
-                    let (due, pending): (Vec<_>, Vec<_>) = wire.timers.drain(..).partition(|(at, _)| *at <= now);
-                    wire.timers = pending;
-                    let mut due = due;
-                    due.sort_by_key(|(at, _)| *at);
-                    due.into_iter().map(|(_, timer)| timer).collect()
-                };
-                for timer in due {
+                for timer in wire.take_due() {
                     let later = wire.fire(&timer);
                     if let (true, Timer::Later { tag, timeout, then }) = (later, timer) {
                         run.on_timer(&mut wire, tag, timeout, then);
@@ -629,10 +621,7 @@ where
                 Ok(n) => wire.received(&buffer[..n]),
             },
             () = tokio::time::sleep_until(next.into()) => {
-                let now = Instant::now();
-                let due: Vec<Timer> = wire.timers.iter().filter(|(at, _)| *at <= now).map(|(_, timer)| timer.clone()).collect();
-                wire.timers.retain(|(at, _)| *at > now);
-                for timer in due {
+                for timer in wire.take_due() {
                     wire.fire(&timer);
                 }
             }

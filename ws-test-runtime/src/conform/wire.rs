@@ -323,6 +323,15 @@ impl Wire {
         }
     }
 
+    /// The timers that came due, in the order they were due; the others stay scheduled.
+    pub(crate) fn take_due(&mut self) -> Vec<Timer> {
+        let now = Instant::now();
+        let (mut due, pending): (Vec<_>, Vec<_>) = self.timers.drain(..).partition(|(at, _)| *at <= now);
+        self.timers = pending;
+        due.sort_by_key(|(at, _)| *at);
+        due.into_iter().map(|(_, timer)| timer).collect()
+    }
+
     pub(crate) fn schedule(&mut self, after: Duration, timer: Timer) {
         self.timers.push((Instant::now() + after, timer));
     }
