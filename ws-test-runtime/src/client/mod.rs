@@ -24,7 +24,10 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub use builder::ClientBuilder;
-pub(crate) use builder::{Target, websocket_uri};
+/// The conformance client reads a URL the same way.
+#[cfg(feature = "conform")]
+pub(crate) use builder::Target;
+pub(crate) use builder::websocket_uri;
 pub use guard::ExpectGuard;
 pub use tap::Tap;
 use tap::{Recording, Seen, Unseen};
