@@ -26,7 +26,12 @@ With `--cpu`, one more (untimed) clean build of each crate runs every rustc unde
 and the script prints each crate's total and the runtime's own: the work a build must fit on this machine's cores
 whatever the order cargo runs it in (Unix: the wrapper reads the child's rusage).
 
-Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--bound] [--timings] [--cpu] [--json] [--keep DIR]
+With `--plain`, both crates are the ones of the measure the people who steer took (issue 36, item 7): ws-test's one
+test is `#[ws_test(events = ChatEvent::CRITICAL)]`, bare's one test a trivial `#[tokio::test]` on tokio (rt, macros,
+net, time), hyper (server, http1), hyper-util, http-body-util, tokio-tungstenite and serde_json, and the clean builds
+alternate (median of `--repeat`). It times the clean builds only.
+
+Usage: scripts/compile_cost.py [--repeat N] [--nextest-runs N] [--tls] [--bound] [--plain] [--timings] [--cpu] [--json] [--keep DIR]
 Versions come from this workspace's Cargo.lock, so nothing new is fetched.
 """
 
@@ -144,6 +149,35 @@ async fn chat_{n}(client: &mut WsClient) -> TestResult {{
 """
 
 
+def plain_ws_test_case(n):
+    return f"""
+#[ws_test(events = ChatEvent::CRITICAL)]
+async fn chat_{n}(client: &mut WsClient) -> TestResult {{
+    client.send_json(&json!({{"type": "chat_message", "content": "test {n}"}})).await?;
+    Ok(())
+}}
+"""
+
+
+PLAIN_BARE_DEPENDENCIES = """tokio = { version = "1.50", default-features = false, features = ["rt", "macros", "net", "time"] }
+hyper = { version = "1.7", default-features = false, features = ["server", "http1"] }
+hyper-util = { version = "0.1.17", default-features = false, features = ["tokio"] }
+http-body-util = { version = "0.1.3", default-features = false }
+tokio-tungstenite = { version = "0.30", default-features = false, features = ["connect"] }
+serde_json = { version = "1.0.140" }
+"""
+
+
+def plain_bare_case(n):
+    return f"""
+#[tokio::test]
+async fn round_{n}() {{
+    let value = serde_json::json!({{"type": "chat_message", "content": "test {n}"}});
+    assert_eq!(value["type"], "chat_message");
+}}
+"""
+
+
 def bare_case(n):
     return f"""
 #[tokio::test]
@@ -205,6 +239,9 @@ def main():
         "--cpu", action="store_true", help="rustc CPU seconds of one more clean build of each crate (Unix)"
     )
     parser.add_argument(
+        "--plain", action="store_true", help="issue 36's measure: a trivial #[tokio::test] as bare, clean builds only"
+    )
+    parser.add_argument(
         "--bound", action="store_true", help="also bare's tests over the runtime's dependencies, without the runtime"
     )
     args = parser.parse_args()
@@ -228,14 +265,17 @@ def main():
         crates["ws-test"],
         manifest("user-ws-test", runtime_line(), LOCAL_CRATES),
         "use ws_test_runtime::prelude::*;\n",
-        ws_test_case,
+        plain_ws_test_case if args.plain else ws_test_case,
     )
-    write_crate(
-        crates["bare"],
-        manifest("user-bare", BARE_DEPENDENCIES),
-        f'#[path = "{ROOT}/benches/floor.rs"]\n#[allow(dead_code, missing_docs)]\nmod floor;\n',
-        bare_case,
-    )
+    if args.plain:
+        write_crate(crates["bare"], manifest("user-bare", PLAIN_BARE_DEPENDENCIES), "", plain_bare_case)
+    else:
+        write_crate(
+            crates["bare"],
+            manifest("user-bare", BARE_DEPENDENCIES),
+            f'#[path = "{ROOT}/benches/floor.rs"]\n#[allow(dead_code, missing_docs)]\nmod floor;\n',
+            bare_case,
+        )
     if args.bound:
         crates["deps"] = scratch / "deps"
         write_crate(
@@ -293,7 +333,7 @@ def main():
             run(["cargo", "test", "--no-run", "--test", "one"], directory, env)
             cpu[name] = cpu_by_crate(log)
     # The bound is a clean build's; the rebuild and nextest compare the two crates a user chooses between.
-    looped = {name: directory for name, directory in crates.items() if name != "deps"}
+    looped = {name: directory for name, directory in crates.items() if name != "deps" and not args.plain}
     for name, directory in looped.items():
         run(["cargo", "test", "--no-run", "--test", "hundred"], directory, env_for(name))
     for edit in range(3):
@@ -312,7 +352,7 @@ def main():
                 run(["cargo", "test", "--no-run", "--test", "hundred"], directory, env_for(name))
             )
     nextest = shutil.which("cargo-nextest") is not None
-    if nextest:
+    if nextest and not args.plain:
         for _ in range(args.nextest_runs):
             for name, directory in looped.items():
                 if name == "ws-test+tls":

@@ -90,7 +90,7 @@ async fn a_hosted_app_is_counted_from_the_transport_side() -> TestResult {
         client.close(1000, "bye").await?;
         drop(client);
         let mut server = server;
-        server.shutdown().await;
+        server.shutdown().await?;
         assert_eq!(server.metrics().connections_active, 0, "{transport:?}");
         assert!(server.failures().is_empty(), "{:?}", server.failures());
     }
@@ -128,7 +128,9 @@ async fn a_panic_in_the_apps_websocket_task_surfaces_with_its_message() -> TestR
         let mut client = server.connect().await?;
         client.send_text("panic").await?;
         client.expect_closed(1006).await?;
-        server.shutdown().await;
+        // The panic is the shutdown's answer too: a test that stops the server by hand cannot lose it.
+        let stopped = server.shutdown().await.expect_err("the app's task panicked").to_string();
+        assert!(stopped.contains("the app's task serving conn-"), "{stopped}");
         let failures = server.failures();
         assert_eq!(failures.len(), 1, "{failures:?}");
         assert!(failures[0].contains("the app's task serving conn-"), "{failures:?}");
@@ -158,7 +160,11 @@ async fn a_panic_in_the_apps_request_handler_surfaces_with_its_message() -> Test
             error.contains("the server ended the connection during the handshake"),
             "{error}"
         );
-        server.shutdown().await;
+        let stopped = server.shutdown().await;
+        assert!(
+            matches!(&stopped, Err(ws_test_runtime::Error::ServerFailed { .. })),
+            "{transport:?}: {stopped:?}"
+        );
         let failures = server.failures();
         assert!(!failures.is_empty(), "{transport:?}");
         for failure in &failures {
@@ -183,7 +189,7 @@ async fn shutdown_ends_every_hosted_connection_and_frees_the_name() -> TestResul
         clients.push(server.connect().await?);
     }
     assert_eq!(server.metrics().connections_active, 3);
-    server.shutdown().await;
+    server.shutdown().await?;
     assert_eq!(server.metrics().connections_active, 0);
     assert!(server.connections().is_empty());
     for client in &mut clients {
@@ -214,7 +220,7 @@ async fn the_settings_of_ws_tests_own_server_given_before_the_app_are_refused() 
 #[tokio::test]
 async fn the_built_in_server_passes_the_whole_suite_in_memory() -> TestResult {
     let server = EmbeddedServer::builder().transport(Transport::Memory).start().await?;
-    assert!(server.local_addr().is_none());
+    assert!(server.local_addr().is_err(), "a memory server has no socket address");
     assert_eq!(server.transport(), Transport::Memory);
     let report = Suite::new(server.url()).run().await?;
     assert!(report.all_passed(), "{report}");

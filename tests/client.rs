@@ -304,7 +304,7 @@ async fn fed_frames_go_out_with_the_next_wait_and_are_in_the_history_in_order() 
     client.close(close_code::NORMAL, "done").await?;
     let after = client.feed_json(json!({"type": "echo"})).await;
     assert!(
-        matches!(after, Err(ws_test_runtime::Error::ConnectionClosed { .. })),
+        matches!(after, Err(ws_test_runtime::Error::AlreadyClosed { .. })),
         "{after:?}"
     );
     Ok(())

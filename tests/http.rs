@@ -9,7 +9,7 @@ use crate::support::{UPGRADE, connect_welcomed, http_get};
 #[tokio::test]
 async fn health_reports_status_and_connection_counts() -> TestResult {
     let server = EmbeddedServer::start().await?;
-    let response = http_get(server.addr(), "/health", &[]).await?;
+    let response = http_get(server.local_addr()?, "/health", &[]).await?;
     assert_eq!(response.status, 200);
     assert_eq!(response.header("content-type"), Some("application/json"));
     let body: Value = serde_json::from_str(&response.body)?;
@@ -19,7 +19,7 @@ async fn health_reports_status_and_connection_counts() -> TestResult {
     );
 
     let (mut client, _) = connect_welcomed(&server).await?;
-    let body: Value = serde_json::from_str(&http_get(server.addr(), "/health", &[]).await?.body)?;
+    let body: Value = serde_json::from_str(&http_get(server.local_addr()?, "/health", &[]).await?.body)?;
     assert_eq!(
         body,
         json!({"status": "ok", "active_connections": 1, "total_connections": 1})
@@ -31,7 +31,7 @@ async fn health_reports_status_and_connection_counts() -> TestResult {
 #[tokio::test]
 async fn valid_upgrade_gets_101_with_the_rfc_accept_key() -> TestResult {
     let server = EmbeddedServer::start().await?;
-    let response = http_get(server.addr(), "/ws", &UPGRADE).await?;
+    let response = http_get(server.local_addr()?, "/ws", &UPGRADE).await?;
     assert_eq!(response.status, 101);
     // RFC 6455, section 1.3: the sample key's accept value.
     assert_eq!(
@@ -45,7 +45,7 @@ async fn valid_upgrade_gets_101_with_the_rfc_accept_key() -> TestResult {
 #[tokio::test]
 async fn plain_get_on_the_websocket_path_is_refused_with_426() -> TestResult {
     let server = EmbeddedServer::start().await?;
-    let response = http_get(server.addr(), "/ws", &[]).await?;
+    let response = http_get(server.local_addr()?, "/ws", &[]).await?;
     assert_eq!(response.status, 426);
     assert!(response.body.contains("only speaks WebSocket"), "{}", response.body);
     assert_eq!(server.metrics().connections_refused, 1);
@@ -56,7 +56,7 @@ async fn plain_get_on_the_websocket_path_is_refused_with_426() -> TestResult {
 async fn bad_version_is_426_and_names_the_supported_one() -> TestResult {
     let server = EmbeddedServer::start().await?;
     let headers = [UPGRADE[0], UPGRADE[1], "Sec-WebSocket-Version: 8", UPGRADE[3]];
-    let response = http_get(server.addr(), "/ws", &headers).await?;
+    let response = http_get(server.local_addr()?, "/ws", &headers).await?;
     assert_eq!(response.status, 426);
     assert_eq!(response.header("sec-websocket-version"), Some("13"));
     assert!(
@@ -73,7 +73,7 @@ async fn missing_or_malformed_key_is_400() -> TestResult {
     for key in [None, Some("Sec-WebSocket-Key: short")] {
         let mut headers = UPGRADE[..3].to_vec();
         headers.extend(key);
-        let response = http_get(server.addr(), "/ws", &headers).await?;
+        let response = http_get(server.local_addr()?, "/ws", &headers).await?;
         assert_eq!(response.status, 400, "{key:?}");
         assert!(response.body.contains("Sec-WebSocket-Key"), "{}", response.body);
     }
@@ -83,7 +83,7 @@ async fn missing_or_malformed_key_is_400() -> TestResult {
 #[tokio::test]
 async fn any_other_path_is_404() -> TestResult {
     let server = EmbeddedServer::start().await?;
-    let response = http_get(server.addr(), "/elsewhere", &UPGRADE).await?;
+    let response = http_get(server.local_addr()?, "/elsewhere", &UPGRADE).await?;
     assert_eq!(response.status, 404);
     assert!(
         response.body.contains("the WebSocket endpoint is /ws"),
@@ -98,7 +98,7 @@ async fn path_is_configurable() -> TestResult {
     let server = EmbeddedServer::builder().path("/chat").start().await?;
     assert!(server.url().ends_with("/chat"));
     connect_welcomed(&server).await?;
-    assert_eq!(http_get(server.addr(), "/ws", &UPGRADE).await?.status, 404);
+    assert_eq!(http_get(server.local_addr()?, "/ws", &UPGRADE).await?.status, 404);
     Ok(())
 }
 
@@ -123,7 +123,7 @@ async fn token_is_required_when_configured() -> TestResult {
         matches!(&wrong, ws_test_runtime::Error::Rejected { status: 401, body, .. } if body.starts_with("wrong token"))
     );
 
-    let raw = http_get(server.addr(), "/ws", &UPGRADE).await?;
+    let raw = http_get(server.local_addr()?, "/ws", &UPGRADE).await?;
     assert_eq!(raw.status, 401);
     assert_eq!(raw.header("www-authenticate"), Some("Bearer"));
     assert_eq!(server.metrics().connections_refused, 3);
@@ -210,17 +210,17 @@ async fn plain_gets_are_the_handlers_to_answer() -> TestResult {
     }
 
     let router = EmbeddedServer::builder().handler(Router::new()).start().await?;
-    assert_eq!(http_get(router.addr(), "/health", &[]).await?.status, 404);
+    assert_eq!(http_get(router.local_addr()?, "/health", &[]).await?.status, 404);
 
     let server = EmbeddedServer::builder().handler(Ready).start().await?;
     let _client = server.connect().await?;
-    let response = http_get(server.addr(), "/ready", &[]).await?;
+    let response = http_get(server.local_addr()?, "/ready", &[]).await?;
     assert_eq!(
         (response.status, response.header("content-type")),
         (200, Some("application/json"))
     );
     assert_eq!(serde_json::from_str::<Value>(&response.body)?, json!({"open": 1}));
-    assert_eq!(http_get(server.addr(), "/health", &[]).await?.status, 404);
+    assert_eq!(http_get(server.local_addr()?, "/health", &[]).await?.status, 404);
     let error = EmbeddedServer::builder()
         .handler(Ready)
         .path("/ready")

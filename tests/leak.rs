@@ -57,8 +57,8 @@ async fn cycle(transport: Transport, run: usize) -> Result<(), Error> {
     client.expect(Expect::events(ChatEvent::CRITICAL).strict()).await?;
     client.close(1000, "cycle done").await?;
     drop(client);
-    let addr = server.local_addr();
-    server.shutdown().await;
+    let addr = server.local_addr().ok();
+    server.shutdown().await?;
     drop(server);
     match addr {
         Some(addr) => {
@@ -101,7 +101,7 @@ async fn served_cycle(run: usize) -> Result<(), Error> {
     client.expect_type("echo").await?;
     client.close(1000, "cycle done").await?;
     drop(client);
-    let addr = server.addr();
+    let addr = server.local_addr()?;
     server.shutdown().await?;
     drop(server);
     let refused = tokio::net::TcpStream::connect(addr).await;

@@ -13,7 +13,7 @@ async fn shutdown_closes_open_connections_with_1001_and_frees_the_port() -> Test
     let mut server = EmbeddedServer::start().await?;
     let (mut first, _) = connect_welcomed(&server).await?;
     let (mut second, _) = connect_welcomed(&server).await?;
-    server.shutdown().await;
+    server.shutdown().await?;
     assert_eq!(
         first.expect_closed(close_code::GOING_AWAY).await?.reason,
         "server shutting down"
@@ -22,16 +22,16 @@ async fn shutdown_closes_open_connections_with_1001_and_frees_the_port() -> Test
     assert_eq!(server.metrics().connections_active, 0);
     assert!(server.failures().is_empty(), "{:?}", server.failures());
 
-    let refused = tokio::net::TcpStream::connect(server.addr()).await.unwrap_err();
+    let refused = tokio::net::TcpStream::connect(server.local_addr()?).await.unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
-    server.shutdown().await; // twice is harmless
+    server.shutdown().await?; // twice is harmless
     Ok(())
 }
 
 #[tokio::test]
 async fn dropping_the_server_stops_it_too() -> TestResult {
     let server = EmbeddedServer::start().await?;
-    let addr = server.addr();
+    let addr = server.local_addr()?;
     let (mut client, _) = connect_welcomed(&server).await?;
     drop(server);
     client.expect_closed(close_code::GOING_AWAY).await?;
@@ -49,8 +49,8 @@ async fn dropping_the_server_stops_it_too() -> TestResult {
 #[tokio::test]
 async fn the_same_port_can_be_served_again_after_shutdown() -> TestResult {
     let mut first = EmbeddedServer::start().await?;
-    let port = first.addr().port();
-    first.shutdown().await;
+    let port = first.local_addr()?.port();
+    first.shutdown().await?;
     let second = EmbeddedServer::builder().port(port).start().await?;
     connect_welcomed(&second).await?;
     Ok(())
@@ -199,10 +199,10 @@ async fn a_vanished_client_is_seen_as_1006_and_unregistered() -> TestResult {
     let (closes, mut closed) = tokio::sync::mpsc::unbounded_channel();
     let server = EmbeddedServer::builder().handler(Recorder { closes }).start().await?;
     // A raw TCP upgrade, then the socket is dropped without a close frame.
-    let mut raw = tokio::net::TcpStream::connect(server.addr()).await?;
+    let mut raw = tokio::net::TcpStream::connect(server.local_addr()?).await?;
     let request = format!(
         "GET /ws HTTP/1.1\r\nHost: {}\r\n{}\r\n\r\n",
-        server.addr(),
+        server.local_addr()?,
         crate::support::UPGRADE.join("\r\n")
     );
     tokio::io::AsyncWriteExt::write_all(&mut raw, request.as_bytes()).await?;

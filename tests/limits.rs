@@ -43,14 +43,14 @@ async fn half_sent_requests_are_dropped_at_the_handshake_timeout_and_the_server_
     // Slowloris: half a request each, then nothing.
     let mut slow = Vec::new();
     for _ in 0..50 {
-        let mut stream = TcpStream::connect(server.addr()).await?;
+        let mut stream = TcpStream::connect(server.local_addr()?).await?;
         stream
             .write_all(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n")
             .await?;
         slow.push(stream);
     }
     // And one that sends nothing at all.
-    slow.push(TcpStream::connect(server.addr()).await?);
+    slow.push(TcpStream::connect(server.local_addr()?).await?);
     still_serves(&server).await?;
     for stream in &mut slow {
         let answer = read_until_closed(stream, Duration::from_secs(5)).await?;
@@ -112,10 +112,10 @@ async fn connections_over_max_pending_are_answered_503_and_dropped() -> TestResu
     let server = EmbeddedServer::builder().max_pending(3).start().await?;
     let mut idle = Vec::new();
     for _ in 0..3 {
-        idle.push(TcpStream::connect(server.addr()).await?);
+        idle.push(TcpStream::connect(server.local_addr()?).await?);
     }
     pending_becomes(&server, 3).await?;
-    let mut shed = TcpStream::connect(server.addr()).await?;
+    let mut shed = TcpStream::connect(server.local_addr()?).await?;
     let answer = read_until_closed(&mut shed, Duration::from_secs(5)).await?;
     let answer = String::from_utf8_lossy(&answer);
     assert!(
@@ -151,7 +151,7 @@ async fn an_idle_connection_is_closed_with_1001_naming_the_setting() -> TestResu
 async fn broadcast_never_waits_on_a_peer_that_does_not_read_and_closes_it_with_1008() -> TestResult {
     let server = EmbeddedServer::start().await?;
     // A peer that completes the handshake and then never reads.
-    let tcp = TcpStream::connect(server.addr()).await?;
+    let tcp = TcpStream::connect(server.local_addr()?).await?;
     let (mut stalled, _) = tokio_tungstenite::client_async(server.url(), tcp).await?;
     let (mut reader, _) = connect_welcomed(&server).await?;
     let frame = json!({"type": "news", "padding": "x".repeat(1024)});

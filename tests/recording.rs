@@ -182,7 +182,8 @@ async fn the_recorder_relays_everything_and_records_each_session_to_its_file() -
         "{third:?}"
     );
     recorder.wait_for_sessions(2, Duration::from_secs(5)).await?;
-    let sessions = recorder.shutdown().await;
+    recorder.shutdown().await?;
+    let sessions = recorder.sessions();
     assert_eq!(sessions.len(), 2);
     assert!(recorder.write_errors().is_empty(), "{:?}", recorder.write_errors());
 

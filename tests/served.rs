@@ -222,7 +222,7 @@ fn by_hand_the_port_is_free_after_stop() {
         let mut client = server.connect().await.expect("connects");
         client.send_text("hi").await.expect("sent");
         client.expect_type("echo").await.expect("echoed");
-        let addr = server.addr();
+        let addr = server.local_addr().expect("a served server listens on TCP");
         server.shutdown().await.expect("stops cleanly");
         let refused = tokio::net::TcpStream::connect(addr).await;
         assert!(refused.is_err(), "{addr} still accepts after stop");

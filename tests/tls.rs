@@ -266,7 +266,7 @@ async fn an_openssl_made_ca_true_certificate_given_to_the_client_is_trusted_as_t
         .await?;
     client.expect_type("connection_established").await?;
     chat_round(&mut client).await?;
-    let by_name = format!("wss://localhost:{}/ws", server.addr().port());
+    let by_name = format!("wss://localhost:{}/ws", server.local_addr()?.port());
     let mut client = WsClient::builder(&by_name)
         .root_certificate(cert.as_bytes())
         .connect()
@@ -397,7 +397,7 @@ async fn relay_one_chat(upstream: &EmbeddedServer, certificate: &str) -> Result<
     client.close(1000, "done").await?;
     recorder.wait_for_sessions(1, std::time::Duration::from_secs(5)).await?;
     let sessions = recorder.sessions();
-    recorder.shutdown().await;
+    recorder.shutdown().await?;
     Ok(sessions)
 }
 

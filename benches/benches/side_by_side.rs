@@ -342,7 +342,7 @@ fn phases(tests: usize) -> Result<(), BoxError> {
                     client.expect(Expect::events(ChatEvent::CRITICAL).strict()).await?;
                     mark(4);
                     drop(client);
-                    server.shutdown().await;
+                    server.shutdown().await?;
                     mark(5);
                 } else {
                     let server = FloorServer::start(floor::tuned()).await?;

@@ -143,7 +143,7 @@ async fn one_test(variant: Variant) -> Result<(), Error> {
         .expect(Expect::events(ChatEvent::CRITICAL).strict().per("run_id"))
         .await?;
     drop(client);
-    server.shutdown().await;
+    server.shutdown().await?;
     Ok(())
 }
 

@@ -1,11 +1,11 @@
 //! `ws-test bench [URL]`: load a server and print what its users would feel.
 //!
-//! - What an iteration is: a chat or echo round of the built-in protocol (`--kind`), or a recorded session
+//! - What an iteration is: a chat or echo round of the built-in protocol (`--workload`), or a recorded session
 //!   (`--scenario FILE`: its client frames sent again, its server frames awaited by their event key).
 //! - How load is offered: closed (`--connections N --rounds M`, up to `--pipeline` rounds in flight on each) or
 //!   open (`--rate N --duration D [--ramp D]`: N iterations start every second whatever the replies do, timed from
 //!   their intended start).
-//! - What is printed: throughput, latencies by type (HDR histograms: p50, p90, p99, p99.9, max), errors by kind,
+//! - What is printed: throughput, latencies by type (HDR histograms: p50, p90, p99, p99.9, max), errors by category,
 //!   and the `--threshold`s with their measured values; the exit code says whether they all held.
 //! - Across machines: `--shard K/N` takes a share, `--hdr-out FILE` writes the histograms, `ws-test bench merge`
 //!   adds them up and evaluates the thresholds over the whole.
@@ -26,33 +26,33 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use ws_test_runtime::ChatEvent;
 use ws_test_runtime::expect::Expect;
-use ws_test_runtime::load::{IterationResult, Label, Load, Report, Scenario, Threshold, error_kind};
+use ws_test_runtime::load::{IterationResult, Label, Load, Report, Scenario, Threshold, error_category};
 use ws_test_runtime::protocol;
 use ws_test_runtime::protocol::close_code;
 use ws_test_runtime::{ClientBuilder, Direction, Field, History, WsClient, timeout};
 
-/// What one round of `--kind` sends and waits for.
+/// What one round of `--workload` sends and waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Kind {
+enum Workload {
     /// A chat message, answered by the five critical events.
     Chat,
     /// An echo message, answered by the same payload.
     Echo,
 }
 
-impl Kind {
+impl Workload {
     fn name(self) -> &'static str {
         match self {
-            Kind::Chat => "chat",
-            Kind::Echo => "echo",
+            Workload::Chat => "chat",
+            Workload::Echo => "echo",
         }
     }
 
     /// The field a round's replies carry from its message.
     fn correlate(self) -> Field {
         Field::new(match self {
-            Kind::Chat => "run_id",
-            Kind::Echo => "payload",
+            Workload::Chat => "run_id",
+            Workload::Echo => "payload",
         })
     }
 }
@@ -118,7 +118,7 @@ pub(crate) struct Args {
     rounds: usize,
     /// What a round is, without --scenario.
     #[arg(long, value_enum, default_value = "chat", conflicts_with = "scenario")]
-    kind: Kind,
+    workload: Workload,
     /// Plays this recording (a `ws-test record` transcript) on every connection: its client frames sent again,
     /// its server frames awaited by their event key, its pauses kept (see --speed).
     #[arg(long, value_name = "FILE")]
@@ -149,7 +149,7 @@ pub(crate) struct Args {
     /// Open model: how long to take to reach --rate (10s).
     #[arg(long, value_parser = ramp)]
     ramp: Option<Ramp>,
-    /// Closed --kind rounds: how many rounds each connection keeps in flight (the next message goes out as soon
+    /// Closed --workload rounds: how many rounds each connection keeps in flight (the next message goes out as soon
     /// as a round completes).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..),
           conflicts_with_all = ["rate", "scenario"])]
@@ -214,28 +214,28 @@ fn client(url: &str, args: &Args, timeout: Duration) -> ClientBuilder {
 }
 
 /// The message of round `round` on connection `connection`; its id comes back in every reply of the round.
-fn round_message(kind: Kind, connection: usize, round: u64) -> Value {
-    match kind {
-        Kind::Chat => json!({
+fn round_message(workload: Workload, connection: usize, round: u64) -> Value {
+    match workload {
+        Workload::Chat => json!({
             "type": protocol::CHAT_MESSAGE,
             "content": format!("bench round {round}"),
             "run_id": format!("c{connection}-r{round}"),
         }),
-        Kind::Echo => json!({"type": protocol::ECHO, "payload": format!("c{connection}-r{round}")}),
+        Workload::Echo => json!({"type": protocol::ECHO, "payload": format!("c{connection}-r{round}")}),
     }
 }
 
 /// Whether `reply` ends a round, and which; an `error` event is a failure.
-fn round_ended(kind: Kind, reply: &Value) -> Result<bool, String> {
+fn round_ended(workload: Workload, reply: &Value) -> Result<bool, String> {
     match reply.get("type").and_then(Value::as_str) {
         Some(protocol::ERROR) => Err(format!("the server answered with an error: {reply}")),
-        Some(protocol::AGENT_COMPLETED) => Ok(kind == Kind::Chat),
-        Some(protocol::ECHO) => Ok(kind == Kind::Echo),
+        Some(protocol::AGENT_COMPLETED) => Ok(workload == Workload::Chat),
+        Some(protocol::ECHO) => Ok(workload == Workload::Echo),
         _ => Ok(false),
     }
 }
 
-/// What one connection of the closed `--kind` load did.
+/// What one connection of the closed `--workload` load did.
 struct Rounds {
     history: History,
     first: usize,
@@ -263,7 +263,7 @@ async fn rounds(mut client: WsClient, connection: usize, args: &Args, progress: 
     'rounds: while done < args.rounds {
         while sent < args.rounds && sent - done < window {
             if let Err(failure) = client
-                .feed_json(round_message(args.kind, connection, sent as u64))
+                .feed_json(round_message(args.workload, connection, sent as u64))
                 .await
             {
                 error = Some(("closed", failure.to_string()));
@@ -272,8 +272,8 @@ async fn rounds(mut client: WsClient, connection: usize, args: &Args, progress: 
             sent += 1;
         }
         let ended = match client.recv_json().await {
-            Ok(reply) => round_ended(args.kind, &reply).map_err(|error| ("unexpected", error)),
-            Err(failure) => Err((error_kind(&failure), failure.to_string())),
+            Ok(reply) => round_ended(args.workload, &reply).map_err(|error| ("unexpected", error)),
+            Err(failure) => Err((error_category(&failure), failure.to_string())),
         };
         match ended {
             Ok(true) => {
@@ -308,10 +308,10 @@ fn protocol_order(history: &History, first: usize) -> Result<(), String> {
             continue;
         };
         let position: &mut usize = next_event.entry(id.to_owned()).or_default();
-        let kind = value.get("type").and_then(Value::as_str).unwrap_or_default();
-        if ChatEvent::CRITICAL.get(*position) != Some(&kind) {
+        let event = value.get("type").and_then(Value::as_str).unwrap_or_default();
+        if ChatEvent::CRITICAL.get(*position) != Some(&event) {
             return Err(format!(
-                "run {id}: expected {}, got {kind} (the events of a run must arrive in protocol order)",
+                "run {id}: expected {}, got {event} (the events of a run must arrive in protocol order)",
                 ChatEvent::CRITICAL.get(*position).unwrap_or(&"nothing more")
             ));
         }
@@ -320,8 +320,8 @@ fn protocol_order(history: &History, first: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The closed `--kind` load: every connection opened first, then its rounds, pipelined.
-async fn kind_closed(args: &Args, builder: ClientBuilder, progress: &ProgressBar) -> Result<(Report, f64), String> {
+/// The closed `--workload` load: every connection opened first, then its rounds, pipelined.
+async fn workload_closed(args: &Args, builder: ClientBuilder, progress: &ProgressBar) -> Result<(Report, f64), String> {
     let connections = args.connections.unwrap_or(100);
     let (k, n) = args.shard.unwrap_or((1, 1));
     let mine: Vec<usize> = (k as usize - 1..connections).step_by(n as usize).collect();
@@ -365,13 +365,13 @@ async fn kind_closed(args: &Args, builder: ClientBuilder, progress: &ProgressBar
     )
     .await;
     report.set_elapsed(started.elapsed());
-    let correlate = args.kind.correlate();
+    let correlate = args.workload.correlate();
     let key = Field::new(args.event_key.as_str());
     for outcome in outcomes {
         let frames = &outcome.history.frames()[outcome.first..];
         report.measure(frames, &key, Some(&correlate));
         let mut error = outcome.error;
-        if error.is_none() && args.kind == Kind::Chat {
+        if error.is_none() && args.workload == Workload::Chat {
             error = protocol_order(&outcome.history, outcome.first)
                 .err()
                 .map(|order| ("unexpected", order));
@@ -380,10 +380,10 @@ async fn kind_closed(args: &Args, builder: ClientBuilder, progress: &ProgressBar
             report.count_passed();
         }
         // The connection's unfinished rounds all failed with its error.
-        if let Some((kind, message)) = error {
+        if let Some((category, message)) = error {
             let unfinished = args.rounds.saturating_sub(outcome.done).max(1);
             for _ in 0..unfinished {
-                report.count_failed(kind, message.clone());
+                report.count_failed(category, message.clone());
             }
         }
     }
@@ -391,11 +391,11 @@ async fn kind_closed(args: &Args, builder: ClientBuilder, progress: &ProgressBar
 }
 
 /// One round as a `Load` iteration (the open model): its message, then replies until the one that ends it.
-async fn one_round(client: &mut WsClient, kind: Kind, id: u64) -> IterationResult {
-    client.send_json(round_message(kind, 0, id)).await?;
+async fn one_round(client: &mut WsClient, workload: Workload, id: u64) -> IterationResult {
+    client.send_json(round_message(workload, 0, id)).await?;
     loop {
         let reply = client.recv_json().await?;
-        if round_ended(kind, &reply)? {
+        if round_ended(workload, &reply)? {
             return Ok(());
         }
     }
@@ -491,7 +491,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     });
     let outcome = match (&scenario, args.rate) {
         (None, None) => {
-            header["kind"] = json!(args.kind.name());
+            header["workload"] = json!(args.workload.name());
             header["model"] = json!("closed");
             header["connections"] = json!(args.connections.unwrap_or(100));
             header["rounds_per_connection"] = json!(args.rounds);
@@ -505,7 +505,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                 }
                 bar
             };
-            let outcome = kind_closed(&args, builder, &bar).await;
+            let outcome = workload_closed(&args, builder, &bar).await;
             bar.finish_and_clear();
             outcome.map(|(report, connect_ms)| {
                 header["connect_ms"] = json!(connect_ms);
@@ -530,10 +530,10 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                     load = load.connection_per_iteration(true).noun("sessions");
                 }
                 None => {
-                    header["kind"] = json!(args.kind.name());
+                    header["workload"] = json!(args.workload.name());
                     load = load.welcome(protocol::CONNECTION_ESTABLISHED).noun("rounds");
                     if args.correlate.is_none() {
-                        load = load.correlate(args.kind.correlate());
+                        load = load.correlate(args.workload.correlate());
                     }
                 }
             }
@@ -578,12 +578,12 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                         .await
                 }
                 None => {
-                    let kind = args.kind;
+                    let workload = args.workload;
                     let counter = Arc::new(AtomicU64::new(0));
                     load.run(async |client: &mut WsClient| {
                         // Unique across shards: the shard's number is in the id.
                         let id = counter.fetch_add(1, Ordering::Relaxed) * u64::from(n) + u64::from(k);
-                        one_round(client, kind, id).await
+                        one_round(client, workload, id).await
                     })
                     .await
                 }
@@ -713,7 +713,7 @@ fn add_legacy_figures(figures: &mut Value, report: &Report) {
     figures["rounds_per_second"] = json!(report.iterations_per_second());
     figures["frames_per_second"] = json!(report.frames().1 as f64 / seconds);
     figures["latency_us"] = percentiles(Label::RESPONSE).unwrap_or(Value::Null);
-    if figures["kind"] == "chat" {
+    if figures["workload"] == "chat" {
         figures["events_us"] = ChatEvent::CRITICAL
             .iter()
             .filter_map(|event| {
@@ -734,7 +734,7 @@ fn print_header(header: &Value, report: &Report) {
     }
     let what = match header["scenario"].as_str() {
         Some(scenario) => format!("sessions of {scenario} ({} client frames)", number("client_frames")),
-        None => format!("{} rounds", text("kind")),
+        None => format!("{} rounds", text("workload")),
     };
     let shard = match text("shard").as_str() {
         "1/1" => String::new(),
@@ -753,7 +753,7 @@ fn print_header(header: &Value, report: &Report) {
             text("url"),
             number("connections"),
             number("rounds_per_connection"),
-            text("kind"),
+            text("workload"),
             number("pipeline")
         ),
         _ => out!(

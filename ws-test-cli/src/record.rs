@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ws_test_runtime::Recorder;
+use ws_test_runtime::{Error, Recorder};
 
 /// Arguments of `ws-test record`.
 #[derive(Debug, clap::Args)]
@@ -83,7 +83,8 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         () = all_recorded => {}
         () = stop => {}
     }
-    let sessions = recorder.shutdown().await;
+    let stopped = recorder.shutdown().await;
+    let sessions = recorder.sessions();
     for (number, history) in sessions.iter().enumerate() {
         let path = Recorder::session_path(&args.out, number + 1);
         out!(
@@ -96,13 +97,18 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     if sessions.is_empty() {
         out!("no session was recorded");
     }
-    let errors = recorder.write_errors();
-    for error in &errors {
-        eprintln!("ws-test: {error}");
-    }
-    if errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    // The files that could not be written, and anything else that failed while recording, one line each.
+    match stopped {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::ServerFailed { failures, .. }) => {
+            for failure in &failures {
+                eprintln!("ws-test: {failure}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("ws-test: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -105,7 +105,7 @@ pub(crate) fn events(args: &Args, context: &Context) -> Option<TokenStream> {
     }
     if let Some(pattern) = &args.pattern {
         // Checked by the attribute with the runtime's own parser: it parses.
-        return Some(quote!(.expect(#private::pattern(#pattern) #refine)));
+        return Some(quote!(.expect(#private::parsed_pattern(#pattern) #refine)));
     }
     let Some(events) = &args.events else {
         return (!refine.is_empty())

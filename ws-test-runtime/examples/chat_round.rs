@@ -26,7 +26,7 @@ async fn chat_round() -> Result<(), ws_test_runtime::Error> {
     let run = client.expect(&expectation).await?;
     client.close(1000, "done").await?;
     let elapsed = started.elapsed();
-    server.shutdown().await;
+    server.shutdown().await?;
     println!("{}", client.history().timeline());
     println!(
         "server {} served user {}: {} critical events in order (run {}), whole round in {:.2} ms",

@@ -158,11 +158,23 @@ pub enum Error {
 
     /// The connection is already closed, so the operation could not be done.
     #[error("cannot {action}: the connection {connection} is already closed")]
-    ConnectionClosed {
+    AlreadyClosed {
         /// What was attempted (`send a text frame`, ...).
         action: String,
         /// The connection id or URL.
         connection: String,
+    },
+
+    /// A server ws-test ran failed while it ran: a handler or connection task panicked, a replay diverged, a served
+    /// function returned an error or panicked, a recorder could not write its files. What `shutdown` returns
+    /// ([`EmbeddedServer::shutdown`](crate::EmbeddedServer::shutdown),
+    /// [`ServedServer::shutdown`](crate::ServedServer::shutdown)).
+    #[error("{server} failed: {}", .failures.join("; "))]
+    ServerFailed {
+        /// Which server, in words: `the server at ws://127.0.0.1:PORT/ws`, `the served server `echo``, ...
+        server: String,
+        /// One sentence per failure, in the order they happened.
+        failures: Vec<String>,
     },
 
     /// The WebSocket layer reported a failure.

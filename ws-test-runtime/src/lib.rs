@@ -72,6 +72,19 @@
 //!   `ClientBuilder::root_certificate` — and TLS in the embedded server (`ServerBuilder::tls_self_signed`,
 //!   `ServerBuilder::tls`). It adds rustls on the ring provider and rcgen to the build; without it a `wss://` URL
 //!   is an [`Error::InvalidUrl`] that says to turn the feature on. The `ws-test` binary has it on.
+//!
+//! Everything below is off by default too, so that a test of your own server builds only what it runs; the
+//! `ws-test` binary turns each on:
+//!
+//! - **`suite`**: `ws_test_runtime::suite`, the chat protocol's check suite (`ws-test check`), with hyper's client
+//!   half for its HTTP checks.
+//! - **`record`**: `Recorder` (a relay that records every session) and `Expectation::to_rust` (a recording as
+//!   the code of a test, `ws-test expect`).
+//! - **`load`**: `ws_test_runtime::load`, your own load in a closed or open model (`docs/load.md`).
+//! - **`contract`**: `ws_test_runtime::contract`, AsyncAPI 3.0 documents and their schemas (`docs/contracts.md`).
+//! - **`schemars`**: `WsEvents::asyncapi_components()` for an enum that also derives `JsonSchema`.
+//! - **`conform`**: `ws_test_runtime::conform`, the Autobahn Testsuite's cases (`docs/conform.md`).
+//! - **`fuzz`**: the fuzz targets' and the matcher benchmark's entry points (hidden, unstable).
 
 // The derives generate `::ws_test_runtime::...` paths; this makes them resolve inside this crate too.
 extern crate self as ws_test_runtime;
@@ -87,13 +100,24 @@ pub mod __private {
     pub use crate::driver::outcome::TestOutcome;
     pub use crate::driver::{Flavor, ProfileContext, Target, TestSpec, body, run};
     pub use crate::events::{decode_with_serde, event_key_of, variant_name};
+    #[cfg(feature = "fuzz")]
     pub use crate::expect::hooks::{fuzz_one, is_met};
-    pub use crate::expect::{Expect, Expectation, Order, pattern};
+    pub use crate::expect::{Expect, Expectation, Order};
+    /// The expectation of a pattern the `#[ws_test(pattern = ...)]` attribute has already parsed (with the same
+    /// parser): what its expansion calls. A pattern that does not parse (only reachable by hand) is an expectation
+    /// no frame meets, whose report names the error.
+    pub fn parsed_pattern(source: &str) -> Expectation {
+        match Expect::pattern(source) {
+            Ok(expectation) => expectation,
+            Err(error) => Expect::events([format!("(a pattern that does not parse: {error})")]).strict(),
+        }
+    }
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;
-    pub use crate::served::{Started, check_serve, kind};
+    pub use crate::served::{Started, check_serve, shape};
     pub use crate::server::ServerBuilder;
     /// One fuzz case against the embedded server running the default handler (the `server` fuzz target).
+    #[cfg(feature = "fuzz")]
     pub fn fuzz_server(data: &[u8]) -> Vec<u8> {
         crate::server::fuzzing::fuzz_one(crate::default_handler(), data)
     }
@@ -103,6 +127,7 @@ pub mod __private {
 }
 
 mod chat;
+#[cfg(any(feature = "suite", feature = "contract"))]
 mod checklist;
 
 /// The handler ws-test's own server runs when a test or a builder names none: the chat kit's agent (the seed
@@ -130,6 +155,7 @@ mod panics;
 pub mod prelude;
 mod profile;
 pub mod protocol;
+#[cfg(feature = "record")]
 mod recorder;
 mod replay;
 mod router;
@@ -144,7 +170,9 @@ mod tls;
 mod transport;
 mod wire;
 
-pub use chat::{ChatAgent, ChatEvent, EventMeta, Fault, suite};
+#[cfg(feature = "suite")]
+pub use chat::suite;
+pub use chat::{ChatAgent, ChatEvent, EventMeta, Fault};
 pub use client::{ClientBuilder, ExpectGuard, Receive, Tap, WsClient};
 pub use driver::outcome::{TestError, TestResult};
 pub use error::{Error, ExpectationFailure, PatternError, Result};
@@ -155,6 +183,7 @@ pub use history::{Decoded, Direction, Frame, FrameKind, History, Timeline};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;
 pub use profile::WsProfile;
+#[cfg(feature = "record")]
 pub use recorder::{Recorder, RecorderBuilder};
 pub use replay::Replay;
 pub use router::Router;

@@ -16,6 +16,9 @@ pub use crate::expect::{Expect, Expectation};
 pub use crate::ws_test;
 #[doc(no_inline)]
 pub use crate::{
-    BoxError, ChatAgent, ChatEvent, CloseInfo, EmbeddedServer, Fault, Handler, HandlerResult, Recorder, Replay,
-    Session, TestError, TestResult, WsClient, WsEvents, WsProfile,
+    BoxError, ChatAgent, ChatEvent, CloseInfo, EmbeddedServer, Fault, Handler, HandlerResult, Replay, Session,
+    TestError, TestResult, WsClient, WsEvents, WsProfile,
 };
+#[cfg(feature = "record")]
+#[doc(no_inline)]
+pub use crate::{Recorder, RecorderBuilder};

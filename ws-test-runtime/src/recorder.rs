@@ -53,7 +53,8 @@ use crate::{WsClient, timeout, wire};
 /// client.send_json(json!({"type": "echo", "payload": "hi"})).await?;
 /// client.expect_type("echo").await?;
 /// client.close(1000, "done").await?;
-/// let sessions = recorder.shutdown().await;
+/// recorder.shutdown().await?;
+/// let sessions = recorder.sessions();
 /// assert_eq!(sessions[0].received_events(), ["connection_established", "echo"]);
 /// assert!(sessions[0].frames()[0].text().unwrap().contains("[redacted]"));
 ///
@@ -147,9 +148,10 @@ impl Recorder {
         &self.url
     }
 
-    /// The address the recorder listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
+    /// The address the recorder listens on (always TCP). A `Result` for the same shape as
+    /// [`EmbeddedServer::local_addr`](crate::EmbeddedServer::local_addr).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.server.local_addr()
     }
 
     /// Where session `number` (from 1) is written when the recorder writes to `out`: `out` itself for the first,
@@ -204,10 +206,12 @@ impl Recorder {
     }
 
     /// Stops: no new sessions; each open one gets close 1001 on both sides, is given the close timeout to
-    /// finish its handshakes (every frame until then is relayed and recorded), and its file is complete. Returns
-    /// every session's transcript. Shutting down twice is harmless. The same verb as
+    /// finish its handshakes (every frame until then is relayed and recorded), and its file is complete; every
+    /// session's transcript stays in [`sessions`](Self::sessions). Then says whether the recording is whole: an
+    /// [`Error::ServerFailed`] lists the files that could not be written ([`write_errors`](Self::write_errors)).
+    /// Shutting down twice is harmless. The same verb and shape as
     /// [`EmbeddedServer::shutdown`](crate::EmbeddedServer::shutdown).
-    pub async fn shutdown(&mut self) -> Vec<History> {
+    pub async fn shutdown(&mut self) -> Result<()> {
         self.state.stop.send_replace(true);
         let mut relays = std::mem::take(&mut *lock(&self.state.relays));
         let within = timeout::scaled(timeout::CLOSE) * 2;
@@ -215,8 +219,17 @@ impl Recorder {
         if drained.is_err() {
             relays.abort_all();
         }
-        self.server.shutdown().await;
-        self.sessions()
+        let mut failures = self.write_errors();
+        if let Err(Error::ServerFailed { failures: more, .. }) = self.server.shutdown().await {
+            failures.extend(more);
+        }
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(Error::ServerFailed {
+            server: format!("the recorder at {}", self.url),
+            failures,
+        })
     }
 }
 
@@ -291,7 +304,7 @@ impl RecorderBuilder {
             .start()
             .await?;
         let path = state.upstream.path_and_query().map_or("/", |path| path.as_str());
-        let url = format!("ws://{}{path}", server.addr());
+        let url = format!("ws://{}{path}", server.local_addr()?);
         Ok(Recorder { server, state, url })
     }
 }

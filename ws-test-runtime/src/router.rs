@@ -107,15 +107,15 @@ impl Router {
         self
     }
 
-    /// Routes messages whose event key (`"type"`, or [`event_key`](Self::event_key)) is `kind` to `route`; a
+    /// Routes messages whose event key (`"type"`, or [`event_key`](Self::event_key)) is `event` to `route`; a
     /// later route for the same name replaces it.
-    pub fn route<F, Fut>(mut self, kind: impl Into<String>, route: F) -> Self
+    pub fn route<F, Fut>(mut self, event: impl Into<String>, route: F) -> Self
     where
         F: Fn(Session, Value) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: IntoHandlerResult,
     {
-        self.routes.insert(kind.into(), box_route(route));
+        self.routes.insert(event.into(), box_route(route));
         self
     }
 
@@ -226,15 +226,15 @@ impl Router {
                 return self.reply_error(session, error_code::INVALID_JSON, detail).await;
             }
         };
-        let Some(kind) = self.event_key.str(&value) else {
+        let Some(event) = self.event_key.str(&value) else {
             let detail = format!("the message has no string {:?} field", self.event_key.as_str());
             return self.reply_error(session, error_code::MISSING_TYPE, detail).await;
         };
-        match self.routes.get(kind).or(self.fallback.as_ref()) {
+        match self.routes.get(event).or(self.fallback.as_ref()) {
             Some(route) => route(session.clone(), value).await,
             None => {
                 let detail = format!(
-                    "no route for message type {kind:?}; known types: {}",
+                    "no route for message type {event:?}; known types: {}",
                     self.types().join(", ")
                 );
                 self.reply_error(session, error_code::UNKNOWN_TYPE, detail).await

@@ -74,32 +74,32 @@ impl ServeListener for std::net::TcpListener {
                `{Self}` is none of those",
     label = "not something ws-test can run as a server"
 )]
-pub trait ServeOutput<Kind> {
+pub trait ServeOutput<Shape> {
     /// The outcome now, or the server still to run.
     fn start(self) -> Started;
 }
 
-/// Markers that tell the [`ServeOutput`] implementations apart.
+/// Markers that tell the [`ServeOutput`] implementations apart: the shape of what a `serve` function returns.
 #[doc(hidden)]
-pub mod kind {
+pub mod shape {
     /// `()`
     #[derive(Debug)]
     pub struct Unit;
-    /// `Result<T, E>` where `T` is of another kind (`()`, actix-web's `dev::Server`).
+    /// `Result<T, E>` where `T` is of another shape (`()`, actix-web's `dev::Server`).
     #[derive(Debug)]
     pub struct Fallible<K>(std::marker::PhantomData<K>);
-    /// A future of another kind.
+    /// A future of another shape.
     #[derive(Debug)]
     pub struct Future<K>(std::marker::PhantomData<K>);
 }
 
-impl ServeOutput<kind::Unit> for () {
+impl ServeOutput<shape::Unit> for () {
     fn start(self) -> Started {
         Started::Returned(Ok(()))
     }
 }
 
-impl<T: ServeOutput<K>, E: Debug, K> ServeOutput<kind::Fallible<K>> for Result<T, E> {
+impl<T: ServeOutput<K>, E: Debug, K> ServeOutput<shape::Fallible<K>> for Result<T, E> {
     fn start(self) -> Started {
         match self {
             Ok(served) => served.start(),
@@ -108,7 +108,7 @@ impl<T: ServeOutput<K>, E: Debug, K> ServeOutput<kind::Fallible<K>> for Result<T
     }
 }
 
-impl<F, K> ServeOutput<kind::Future<K>> for F
+impl<F, K> ServeOutput<shape::Future<K>> for F
 where
     F: Future + Send + 'static,
     F::Output: ServeOutput<K>,
@@ -319,9 +319,11 @@ impl ServedServer {
         format!("ws://{}{}", self.addr, self.path)
     }
 
-    /// The address the listener is bound to.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// The address the listener is bound to (always TCP: a served function gets a `TcpListener`). A `Result`
+    /// for the same shape as [`EmbeddedServer::local_addr`](crate::EmbeddedServer::local_addr), which has none
+    /// over the in-memory transport.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.addr)
     }
 
     /// A client builder aimed at [`url`](Self::url).
@@ -377,7 +379,10 @@ impl ServedServer {
     }
 
     fn failed(&self, reason: &str) -> Error {
-        Error::Config(format!("the served server {} failed: {reason}", self.name))
+        Error::ServerFailed {
+            server: format!("the served server `{}`", self.name),
+            failures: vec![reason.to_owned()],
+        }
     }
 
     /// The function's outcome so far: `None` while it runs, `Some(Ok(()))` once it returned cleanly (its server may
@@ -388,8 +393,8 @@ impl ServedServer {
 
     /// Stops the server at once: the future is dropped (the listener closes, actix-web's workers are told to
     /// stop without a graceful wait) and its task joined. Returns the function's failure, if it failed or
-    /// panicked while it ran. Calling it twice is harmless. The same verb as
-    /// [`EmbeddedServer::shutdown`](crate::EmbeddedServer::shutdown).
+    /// panicked while it ran, as an [`Error::ServerFailed`]. Calling it twice is harmless. The same verb and shape
+    /// as [`EmbeddedServer::shutdown`](crate::EmbeddedServer::shutdown).
     pub async fn shutdown(&mut self) -> Result<()> {
         self.stopped = true;
         if let Some(task) = self.task.take() {

@@ -45,7 +45,7 @@ pub(crate) enum Outbound {
 /// The server-side handle on one WebSocket connection.
 ///
 /// Cheap to clone (an `Arc`); a clone may be moved into a spawned task. Sending after the connection closed is
-/// an [`Error::ConnectionClosed`], never a panic.
+/// an [`Error::AlreadyClosed`], never a panic.
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<SessionInner>,
@@ -239,7 +239,7 @@ impl Session {
     }
 
     fn closed_error(&self, action: &str) -> Error {
-        Error::ConnectionClosed {
+        Error::AlreadyClosed {
             action: action.to_owned(),
             connection: self.inner.connection_id.clone(),
         }

@@ -53,7 +53,7 @@ async fn cycle(run: usize) -> Duration {
         .await
         .expect("the five events");
     // The client stays connected: stopping must not wait for it (actix-web's graceful default is 30 s).
-    let addr = server.addr();
+    let addr = server.local_addr().expect("a served server listens on TCP");
     let stopping = Instant::now();
     server.shutdown().await.expect("stops cleanly");
     let took = stopping.elapsed();

@@ -181,7 +181,8 @@ async fn a_recorded_session_reads_as_events() -> Result<(), ws_test_runtime::Err
         .await?;
     add_user(&mut client, "alice").await?;
     client.close(1000, "done").await?;
-    let sessions = recorder.shutdown().await;
+    recorder.shutdown().await?;
+    let sessions = recorder.sessions();
     let history = &sessions[0];
     let events: Vec<Value> = history.received().filter_map(|frame| frame.json()).collect();
     assert_eq!(

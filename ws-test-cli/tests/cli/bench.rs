@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn bench_prints_throughput_and_percentiles() {
     let (code, stdout, stderr) = run_with_env(
-        &["bench", "--connections", "20", "--rounds", "5", "--kind", "chat"],
+        &["bench", "--connections", "20", "--rounds", "5", "--workload", "chat"],
         &[],
     );
     assert_eq!(code, 0, "{stdout}{stderr}");
@@ -74,7 +74,7 @@ fn bench_pipelines_and_times_each_event() {
             "500",
             "--pipeline",
             "50",
-            "--kind",
+            "--workload",
             "echo",
         ])
         .output()

@@ -8,6 +8,7 @@
 
 pub(crate) mod agent;
 pub(crate) mod events;
+#[cfg(feature = "suite")]
 pub mod suite;
 
 use std::sync::Arc;

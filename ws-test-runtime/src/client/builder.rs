@@ -302,7 +302,7 @@ impl ClientBuilder {
     }
 
     /// Trusts what `trust` trusts besides the defaults (the suite and the recorder pass theirs on).
-    #[cfg(feature = "tls")]
+    #[cfg(all(feature = "tls", any(feature = "suite", feature = "record")))]
     pub(crate) fn trust(mut self, trust: &crate::tls::Trust) -> Self {
         self.trust = trust.clone();
         self
@@ -438,6 +438,7 @@ impl ClientBuilder {
 
     /// Opens the byte stream as a connection attempt would, once, within the connect timeout (the suite's plain
     /// HTTP requests go over it).
+    #[cfg(feature = "suite")]
     pub(crate) async fn open_stream(&self) -> Result<(Stream, Uri)> {
         let uri = self.uri()?;
         let deadline = Instant::now() + self.connect_timeout;

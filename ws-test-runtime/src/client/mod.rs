@@ -27,6 +27,7 @@ pub use builder::ClientBuilder;
 /// The conformance client reads a URL the same way.
 #[cfg(feature = "conform")]
 pub(crate) use builder::Target;
+#[cfg(any(feature = "record", feature = "conform"))]
 pub(crate) use builder::websocket_uri;
 pub use guard::ExpectGuard;
 pub use tap::Tap;
@@ -550,7 +551,7 @@ impl WsClient {
     }
 
     fn closed_error(&self, action: &str) -> Error {
-        Error::ConnectionClosed {
+        Error::AlreadyClosed {
             action: action.to_owned(),
             connection: self.url.clone(),
         }
@@ -704,22 +705,22 @@ impl WsClient {
     }
 
     /// Waits for the next JSON message whose event key (`"type"`, or the client's
-    /// [`event_key`](crate::ClientBuilder::event_key)) is `kind` and returns it; other messages that arrive first
+    /// [`event_key`](crate::ClientBuilder::event_key)) is `event` and returns it; other messages that arrive first
     /// are passed over: once it succeeds they are behind the cursor (still in the history, and a timeout lists
     /// them).
-    pub fn expect_type(&mut self, kind: &str) -> Receive<'_, Value> {
-        let kind = kind.to_owned();
+    pub fn expect_type(&mut self, event: &str) -> Receive<'_, Value> {
+        let event = event.to_owned();
         Receive::new(self, move |client, within| {
             Box::pin(async move {
                 let key = client.recording.event_key.clone();
                 let awaited = match key.is_type() {
-                    true => format!("a message of type {kind:?}"),
-                    false => format!("a message whose {key} is {kind:?}"),
+                    true => format!("a message of type {event:?}"),
+                    false => format!("a message whose {key} is {event:?}"),
                 };
                 client
                     .wait_consuming(&awaited, within, |seen| match seen {
                         Seen::Frame(frame) => match frame_json(frame)? {
-                            Ok(value) if key.str(&value) == Some(kind.as_str()) => Some(Ok(value)),
+                            Ok(value) if key.str(&value) == Some(event.as_str()) => Some(Ok(value)),
                             _ => None,
                         },
                         Seen::UpToDate | Seen::Closed(_) => None,

@@ -711,8 +711,9 @@ async fn drive(spec: &TestSpec, body: Body) -> Evidence {
         }
     }
     if let Some(mut server) = server {
-        server.shutdown().await;
-        evidence.server_failures = server.failures();
+        if let Err(Error::ServerFailed { failures, .. }) = server.shutdown().await {
+            evidence.server_failures = failures;
+        }
     }
     if let Some(mut served) = served {
         if let Err(failure) = served.shutdown().await {

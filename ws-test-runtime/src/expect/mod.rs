@@ -102,6 +102,7 @@
 //! #5 opens tool_call_id=c1 again (already opened at frame #2)`, `frame #6 came after the expectation was
 //! complete` (strict), and `the connection was closed (code 1011, reason "...")`.
 
+#[cfg(feature = "fuzz")]
 pub(crate) mod hooks;
 mod matcher;
 mod pattern;
@@ -141,17 +142,6 @@ impl Expect {
     pub fn pattern(source: &str) -> Result<Expectation> {
         let node = pattern::parse(source).map_err(Error::Pattern)?;
         Ok(Expectation::new(Sequence::Pattern { node }))
-    }
-}
-
-/// The expectation of a pattern the `#[ws_test(pattern = ...)]` attribute has already parsed (with the same
-/// parser): what its expansion calls. A pattern that does not parse (only reachable by hand) is an expectation no
-/// frame meets, whose report names the error.
-#[doc(hidden)]
-pub fn pattern(source: &str) -> Expectation {
-    match Expect::pattern(source) {
-        Ok(expectation) => expectation,
-        Err(error) => Expect::events([format!("(a pattern that does not parse: {error})")]).strict(),
     }
 }
 

@@ -1,11 +1,12 @@
 //! From a recording to an expectation, and from an expectation to the Rust code that builds it.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{Expect, Expectation, Order, Sequence};
+use super::{Expect, Expectation};
+#[cfg(feature = "record")]
+use super::{Order, Sequence};
 use crate::history::{Direction, FrameKind, History};
 use crate::{Error, Field, Result};
 
@@ -178,6 +179,7 @@ fn grouping(frames: &[(String, Map<String, Value>)], field: &str) -> Option<Grou
     })
 }
 
+#[cfg(feature = "record")]
 impl Expectation {
     /// The Rust code that builds this expectation with [`Expect`]: what `ws-test expect FILE` prints, to paste
     /// into a test. A pattern comes as `Expect::pattern("...")?`; fields as `json!(...)`.
@@ -210,6 +212,7 @@ impl Expectation {
             Sequence::Pattern { node } => format!("Expect::pattern({:?})?", node.to_string()),
         };
         let mut call = |text: String| {
+            use std::fmt::Write as _;
             let _ = write!(code, "\n    .{text}");
         };
         match self.order {
@@ -234,14 +237,14 @@ impl Expectation {
                 pair.key.as_str()
             ));
         }
-        for (kind, fields) in &self.matching {
-            call(format!("matching_every({kind:?}, json!({fields}))"));
+        for (event, fields) in &self.matching {
+            call(format!("matching_every({event:?}, json!({fields}))"));
         }
-        for kind in &self.forbid {
-            call(format!("forbid({kind:?})"));
+        for event in &self.forbid {
+            call(format!("forbid({event:?})"));
         }
-        for kind in &self.ignore {
-            call(format!("ignore({kind:?})"));
+        for event in &self.ignore {
+            call(format!("ignore({event:?})"));
         }
         if let Some(within) = self.within {
             call(format!("within(Duration::from_millis({}))", within.as_millis()));
@@ -308,6 +311,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "record")]
     fn code_covers_every_refinement() {
         let expectation = Expect::events([step("a").matching(json!({"x": 1})), step("b")])
             .any_order()

@@ -14,7 +14,6 @@
 use std::time::{Duration, SystemTime};
 
 use data_encoding::BASE64;
-use serde_json::Value;
 
 use super::{Decoded, Direction, Frame, FrameKind, History, char_prefix};
 use crate::error::{Error, Result};
@@ -26,6 +25,7 @@ const MAGIC: &str = "transcript";
 const FORMAT: u32 = 1;
 
 /// The value a redacted field gets in a recording.
+#[cfg(feature = "record")]
 pub(crate) const REDACTED: &str = "[redacted]";
 
 struct Header {
@@ -298,15 +298,18 @@ fn clip(text: &str) -> String {
 
 /// `text` with every field named in `fields` (at any depth of its JSON) replaced by `"[redacted]"`; `None` when
 /// it is not JSON or has none of them.
+#[cfg(feature = "record")]
 pub(crate) fn redact(text: &str, fields: &[String]) -> Option<String> {
     if fields.is_empty() {
         return None;
     }
-    let mut value: Value = serde_json::from_str(text).ok()?;
+    let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
     redact_value(&mut value, fields).then(|| value.to_string())
 }
 
-fn redact_value(value: &mut Value, fields: &[String]) -> bool {
+#[cfg(feature = "record")]
+fn redact_value(value: &mut serde_json::Value, fields: &[String]) -> bool {
+    use serde_json::Value;
     match value {
         Value::Object(map) => {
             let mut changed = false;
@@ -392,11 +395,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "record")]
     fn redaction_reaches_every_depth_and_leaves_other_text_alone() {
         let fields = vec!["token".to_owned()];
         let redacted = redact(r#"{"type":"auth","token":"s3cret","nested":[{"token":1}]}"#, &fields).unwrap();
         assert_eq!(
-            serde_json::from_str::<Value>(&redacted).unwrap(),
+            serde_json::from_str::<serde_json::Value>(&redacted).unwrap(),
             serde_json::json!({"type":"auth","token":"[redacted]","nested":[{"token":"[redacted]"}]})
         );
         assert_eq!(redact(r#"{"type":"chat"}"#, &fields), None);

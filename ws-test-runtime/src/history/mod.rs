@@ -17,7 +17,9 @@ use serde_json::Value;
 
 use crate::Field;
 
-pub(crate) use jsonl::{REDACTED, frame_line, header_line, read_numbered, redact};
+pub(crate) use jsonl::read_numbered;
+#[cfg(feature = "record")]
+pub(crate) use jsonl::{REDACTED, frame_line, header_line, redact};
 
 use crate::error::{Error, Result};
 

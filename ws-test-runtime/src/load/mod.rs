@@ -1,6 +1,6 @@
 //! Load a server with your own traffic: a closure per iteration on a connected [`WsClient`], in a closed model
 //! (N connections, M iterations each) or an open one (N iterations per second whatever the replies do), with the
-//! latency of every reply by type in HDR histograms, errors by kind, thresholds and runs merged across machines.
+//! latency of every reply by type in HDR histograms, errors by category, thresholds and runs merged across machines.
 //! `ws-test bench` is built on it.
 //!
 //! ```
@@ -154,17 +154,17 @@ impl std::fmt::Debug for Load {
     }
 }
 
-/// The kind of error that failed an iteration, as reports count them.
+/// The category of error that failed an iteration, as reports count them.
 fn kind_of(error: &BoxError) -> &'static str {
-    error.downcast_ref::<Error>().map_or("other", error_kind)
+    error.downcast_ref::<Error>().map_or("other", error_category)
 }
 
-/// The kind of error a report counts a failed iteration under: `timeout`, `closed`, `connect`, `unexpected`
+/// The category of error a report counts a failed iteration under: `timeout`, `closed`, `connect`, `unexpected`
 /// (a frame that is not what was expected) or `other`.
-pub fn error_kind(error: &Error) -> &'static str {
+pub fn error_category(error: &Error) -> &'static str {
     match error {
         Error::Timeout { .. } => "timeout",
-        Error::Closed { .. } | Error::ConnectionClosed { .. } | Error::WebSocket(_) => "closed",
+        Error::Closed { .. } | Error::AlreadyClosed { .. } | Error::WebSocket(_) => "closed",
         Error::Connect { .. }
         | Error::InvalidUrl { .. }
         | Error::Rejected { .. }

@@ -1,4 +1,4 @@
-//! What a load run measured: latencies by label in HDR histograms, iterations, errors by kind, throughput; printed
+//! What a load run measured: latencies by label in HDR histograms, iterations, errors by category, throughput; printed
 //! as a table, as JSON, and written to (and merged from) HdrHistogram's own interval-log format.
 
 use std::collections::{BTreeMap, HashMap};
@@ -162,7 +162,7 @@ impl Report {
         }
     }
 
-    /// What the table calls an iteration (`rounds` for `ws-test bench --kind`).
+    /// What the table calls an iteration (`rounds` for `ws-test bench --workload`).
     pub fn with_noun(mut self, noun: impl Into<String>) -> Report {
         self.noun = noun.into();
         self
@@ -199,14 +199,14 @@ impl Report {
         self.count_iteration(None);
     }
 
-    /// Counts an iteration that failed, with the kind of error (`connect`, `timeout`, `closed`, `unexpected`,
+    /// Counts an iteration that failed, with the category of error (`connect`, `timeout`, `closed`, `unexpected`,
     /// `other`, or your own) and its message (the first few are kept).
-    pub fn count_failed(&mut self, kind: &str, message: impl Into<String>) {
+    pub fn count_failed(&mut self, category: &str, message: impl Into<String>) {
         self.iterations += 1;
         self.failed += 1;
-        *self.errors.entry(kind.to_owned()).or_default() += 1;
+        *self.errors.entry(category.to_owned()).or_default() += 1;
         if self.samples.len() < SAMPLES {
-            self.samples.push(format!("{kind}: {}", message.into()));
+            self.samples.push(format!("{category}: {}", message.into()));
         }
     }
 
@@ -215,11 +215,11 @@ impl Report {
         self.elapsed = elapsed;
     }
 
-    /// Counts one iteration, failed with `error` (its kind: `connect`, `timeout`, `closed`, `unexpected`,
+    /// Counts one iteration, failed with `error` (its category: `connect`, `timeout`, `closed`, `unexpected`,
     /// `other`) or not.
     pub(crate) fn count_iteration(&mut self, error: Option<(&'static str, String)>) {
         match error {
-            Some((kind, message)) => self.count_failed(kind, message),
+            Some((category, message)) => self.count_failed(category, message),
             None => self.iterations += 1,
         }
     }

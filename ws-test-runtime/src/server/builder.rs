@@ -324,6 +324,7 @@ impl ServerBuilder {
     }
 
     /// [`handler`](Self::handler) for a handler already shared and type-erased.
+    #[cfg(feature = "fuzz")]
     pub(crate) fn dyn_handler(mut self, handler: Arc<dyn DynHandler>) -> Self {
         self.handler = Some(handler);
         self

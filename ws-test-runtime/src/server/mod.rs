@@ -9,6 +9,7 @@
 mod app;
 mod builder;
 mod connection;
+#[cfg(feature = "fuzz")]
 pub(crate) mod fuzzing;
 mod hostile;
 mod registry;
@@ -230,26 +231,19 @@ impl EmbeddedServer {
         self.shared.tls.as_ref().map(crate::tls::ServerTls::certificate_pem)
     }
 
-    /// The address the server listens on.
+    /// The address the server listens on (for a raw `TcpStream`, an HTTP request, a port in a file name).
     ///
-    /// # Panics
-    ///
-    /// Over [`Transport::Memory`] no address is bound: use [`local_addr`](Self::local_addr), which says so
-    /// with `None`, or [`url`](Self::url).
-    pub fn addr(&self) -> SocketAddr {
-        match self.addr {
-            Some(addr) => addr,
-            None => panic!(
-                "the embedded server at {} runs over the in-memory transport and has no socket address; \
-                 use `server.url()` (or `local_addr()`, which returns `None` here)",
+    /// Over [`Transport::Memory`] no address is bound: that is an [`Error::Config`] saying to use
+    /// [`url`](Self::url), which works over both. The same shape as
+    /// [`ServedServer::local_addr`](crate::ServedServer::local_addr) and `Recorder::local_addr`.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.addr.ok_or_else(|| {
+            Error::Config(format!(
+                "the embedded server at {} runs over the in-memory transport and has no socket address; use \
+                 `server.url()`, which clients of this process can reach",
                 self.url()
-            ),
-        }
-    }
-
-    /// The address the server listens on, or `None` over the in-memory transport.
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.addr
+            ))
+        })
     }
 
     /// How clients reach this server.
@@ -336,10 +330,13 @@ impl EmbeddedServer {
     }
 
     /// Stops the server: the listener closes (the port refuses connections from now on), every open connection
-    /// gets close 1001, and every task is joined (those still running after a grace period are aborted).
+    /// gets close 1001, and every task is joined (those still running after a grace period are aborted). Then
+    /// says whether the server ran without failure: an [`Error::ServerFailed`] lists its
+    /// [`failures`](Self::failures) (a handler's panic, a replay that diverged), which a test must not lose.
     ///
-    /// Calling it twice is harmless; dropping the server does the same without waiting.
-    pub async fn shutdown(&mut self) {
+    /// Calling it twice is harmless (the answer is the same); dropping the server stops it without waiting. The
+    /// same verb and shape as [`ServedServer::shutdown`](crate::ServedServer::shutdown) and `Recorder::shutdown`.
+    pub async fn shutdown(&mut self) -> Result<()> {
         self.shared.shutdown.send_replace(true);
         if let Some(task) = self.task.take() {
             if let Err(error) = task.await {
@@ -351,6 +348,14 @@ impl EmbeddedServer {
                 }
             }
         }
+        let failures = self.failures();
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(Error::ServerFailed {
+            server: format!("the server at {}", self.url()),
+            failures,
+        })
     }
 }
 
