@@ -141,7 +141,7 @@ fn a_function_that_returns_and_drops_its_listener_says_nothing_listens() {
 fn a_server_that_errors_fails_the_test_with_its_error() {
     let report = failure_of(TestSpec::new("served::errors").serve(fails_at_once));
     assert!(
-        report.contains("the served server fails_at_once failed: \"the database is not configured\""),
+        report.contains("the served server `fails_at_once` failed: \"the database is not configured\""),
         "{report}"
     );
     let report = failure_of(TestSpec::new("served::errors_before").serve(fails_before_running));
