@@ -129,7 +129,11 @@ async fn a_panic_in_the_apps_websocket_task_surfaces_with_its_message() -> TestR
         client.send_text("panic").await?;
         client.expect_closed(1006).await?;
         // The panic is the shutdown's answer too: a test that stops the server by hand cannot lose it.
-        let stopped = server.shutdown().await.expect_err("the app's task panicked").to_string();
+        let stopped = server
+            .shutdown()
+            .await
+            .expect_err("the app's task panicked")
+            .to_string();
         assert!(stopped.contains("the app's task serving conn-"), "{stopped}");
         let failures = server.failures();
         assert_eq!(failures.len(), 1, "{failures:?}");

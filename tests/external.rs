@@ -109,7 +109,10 @@ async fn ws_test_url_reaches_a_wss_server_trusted_through_ssl_cert_file() {
         .expect("the TLS server starts");
     let url = server.url();
     assert!(url.starts_with("wss://"), "{url}");
-    let certificate = std::env::temp_dir().join(format!("ws-test-external-{}.pem", server.local_addr().expect("a TCP server").port()));
+    let certificate = std::env::temp_dir().join(format!(
+        "ws-test-external-{}.pem",
+        server.local_addr().expect("a TCP server").port()
+    ));
     std::fs::write(&certificate, server.certificate_pem().unwrap_or_default()).expect("the certificate is written");
     let path = certificate.to_string_lossy().into_owned();
     let (untrusted, trusted) = smoke_without_and_with_ssl_cert_file(url, path).await;

@@ -164,7 +164,10 @@ impl Serving {
         }
         #[cfg(feature = "tls")]
         if let Some(pem) = server.certificate_pem() {
-            let path = std::env::temp_dir().join(format!("ws-test-serve-{}.pem", server.local_addr().map_err(|error| error.to_string())?.port()));
+            let path = std::env::temp_dir().join(format!(
+                "ws-test-serve-{}.pem",
+                server.local_addr().map_err(|error| error.to_string())?.port()
+            ));
             std::fs::write(&path, pem)
                 .map_err(|error| format!("cannot write the certificate to {}: {error}", path.display()))?;
             return Ok(Some(CertificateFile { path, remove: true }));

@@ -61,6 +61,7 @@
 //! omission).
 
 mod attribute;
+mod hdr_log;
 mod report;
 mod scenario;
 mod threshold;
