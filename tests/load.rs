@@ -345,3 +345,56 @@ async fn an_awaited_welcome_is_never_counted_and_open_shards_add_up_to_the_whole
         assert_eq!(count(&merged, label), count(&whole, label), "{label}");
     }
 }
+
+/// Pipelined rounds: every round of every connection is counted and timed from its own request; a reply that
+/// fails a connection fails its unfinished rounds with the reply's sentence; the open model refuses them.
+#[tokio::test]
+async fn pipelined_rounds_count_every_round_and_fail_a_connection_on_a_bad_reply() {
+    let server = EmbeddedServer::start().await.expect("the server starts");
+    let echo = |id: u64| json!({"type": "echo", "payload": format!("p{id}")});
+    let report = Load::new(WsClient::builder(server.url()))
+        .welcome("connection_established")
+        .closed(3, 40)
+        .correlate("payload")
+        .run_pipelined(8, echo, |reply| Ok(reply["type"] == "echo"))
+        .await
+        .expect("the load runs");
+    assert_eq!((report.iterations(), report.failed()), (120, 0), "{report}");
+    assert_eq!(report.find("echo").map(|stats| stats.count), Some(120), "{report}");
+    assert_eq!(report.find("connect").map(|stats| stats.count), Some(3), "{report}");
+
+    // The chat agent with two events swapped: the order check in `ended` fails the connection at the first run.
+    let swapped = EmbeddedServer::builder()
+        .handler(ChatAgent::new().fault("swap:tool_completed,agent_completed".parse::<Fault>().expect("a fault")))
+        .start()
+        .await
+        .expect("the server starts");
+    let report = Load::new(WsClient::builder(swapped.url()))
+        .welcome("connection_established")
+        .closed(1, 5)
+        .run_pipelined(
+            2,
+            |id| json!({"type": "chat_message", "content": "hi", "run_id": format!("r{id}")}),
+            |reply| match reply["type"].as_str() {
+                Some("tool_completed") => Err(format!("tool_completed came last in {reply}")),
+                Some("agent_completed") => Ok(true),
+                _ => Ok(false),
+            },
+        )
+        .await
+        .expect("the load runs");
+    // The first run's agent_completed ended its round; the tool_completed behind it failed the four left.
+    assert_eq!((report.iterations(), report.failed()), (5, 4), "{report}");
+    assert!(
+        report.error_samples()[0].starts_with("unexpected: tool_completed came last in"),
+        "{:?}",
+        report.error_samples()
+    );
+
+    let open = Load::new(WsClient::builder(server.url()))
+        .open(10.0, Duration::from_secs(1))
+        .run_pipelined(1, echo, |_| Ok(true))
+        .await;
+    let refused = open.expect_err("the open model has no pipelined rounds").to_string();
+    assert!(refused.contains("closed model"), "{refused}");
+}

@@ -71,6 +71,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
+use serde_json::Value;
 use tokio::time::Instant;
 
 pub use report::{Label, Report, Stats};
@@ -381,6 +382,160 @@ impl Load {
         Ok(report)
     }
 
+    /// Pipelined rounds in the closed model: on each connection, rounds of one request frame and the replies that
+    /// answer it, with up to `depth` rounds in flight (the next request goes out as soon as a round ends), each
+    /// connection running its [`closed`](Self::closed) number of rounds. `request(id)` is the frame a round
+    /// sends, `id` unique across the run and its [shards](Self::shard) (put it where [`correlate`](Self::correlate)
+    /// finds it, so each reply is timed from its own request); `ended(reply)` says whether a reply ends a round
+    /// (`Ok(true)`), belongs to one (`Ok(false)`), or fails the connection (`Err(sentence)`: its unfinished rounds
+    /// fail with it). What `ws-test bench --workload chat|echo --pipeline N` runs.
+    ///
+    /// ```
+    /// use ws_test_runtime::load::Load;
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = EmbeddedServer::start().await?;
+    /// let report = Load::new(WsClient::builder(server.url()))
+    ///     .welcome("connection_established")
+    ///     .closed(2, 20)
+    ///     .correlate("payload")
+    ///     .run_pipelined(
+    ///         8,
+    ///         |id| json!({"type": "echo", "payload": format!("p{id}")}),
+    ///         |reply| Ok(reply["type"] == "echo"),
+    ///     )
+    ///     .await?;
+    /// assert_eq!((report.iterations(), report.failed()), (40, 0));
+    /// assert!(report.find("echo").is_some(), "{report}");
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn run_pipelined<R, E>(mut self, depth: usize, request: R, ended: E) -> Result<Report>
+    where
+        R: Fn(u64) -> Value,
+        E: Fn(&Value) -> std::result::Result<bool, String>,
+    {
+        let Model::Closed {
+            connections,
+            iterations,
+        } = self.model
+        else {
+            return Err(Error::Config(
+                "pipelined rounds run in the closed model (Load::closed): the open model starts every iteration \
+                 on its own schedule"
+                    .into(),
+            ));
+        };
+        if depth == 0 {
+            return Err(Error::Config(
+                "a pipeline of 0 rounds in flight sends nothing: give at least 1".into(),
+            ));
+        }
+        let (k, n) = self.shard;
+        if n == 0 || k == 0 || k > n {
+            return Err(Error::Config(format!("shard {k}/{n}: K must be from 1 to N")));
+        }
+        let started = Instant::now();
+        let state = RefCell::new(State {
+            report: Report::new(),
+            in_flight: 0,
+            last_tick: (started, 0),
+        });
+        let mut progress = self.progress.take();
+        let mine = (k as usize - 1..connections).step_by(n as usize).count();
+        let opened = self.open_all(mine, &state).await?;
+        let rounds_started = Instant::now();
+        state.borrow_mut().last_tick = (rounds_started, 0);
+        // Ids unique across shards: shard K of N takes K, K + N, K + 2N, ...
+        let next_id = std::cell::Cell::new(0u64);
+        let id = || {
+            let count = next_id.get();
+            next_id.set(count + 1);
+            count * u64::from(n) + u64::from(k)
+        };
+        let (request, ended, id) = (&request, &ended, &id);
+        let (this, state_ref) = (&self, &state);
+        let users = opened.into_iter().map(|mut connection| async move {
+            let (mut sent, mut done) = (0usize, 0usize);
+            let mut failure: Option<(&'static str, String)> = None;
+            'rounds: while done < iterations {
+                while sent < iterations && sent - done < depth {
+                    if let Err(error) = connection.client.feed_json(request(id())).await {
+                        failure = Some((error_category(&error), error.to_string()));
+                        break 'rounds;
+                    }
+                    sent += 1;
+                    state_ref.borrow_mut().in_flight += 1;
+                }
+                let outcome = match connection.client.recv_json().await {
+                    Ok(reply) => ended(&reply).map_err(|sentence| ("unexpected", sentence)),
+                    Err(error) => Err((error_category(&error), error.to_string())),
+                };
+                match outcome {
+                    Ok(true) => {
+                        done += 1;
+                        let mut state = state_ref.borrow_mut();
+                        state.in_flight -= 1;
+                        state.report.count_passed();
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        failure = Some(error);
+                        break;
+                    }
+                }
+            }
+            {
+                let mut state = state_ref.borrow_mut();
+                state.in_flight -= sent - done;
+                // The connection's unfinished rounds all failed with its error.
+                if let Some((category, message)) = failure {
+                    for _ in 0..iterations.saturating_sub(done).max(1) {
+                        state.report.count_failed(category, message.clone());
+                    }
+                }
+            }
+            // Every frame after the connect, timed from the request that prompted it.
+            this.retire(connection, state_ref).await;
+        });
+        {
+            let all = futures_util::future::join_all(users);
+            tokio::pin!(all);
+            let every = progress.as_ref().map_or(Duration::from_secs(3600), |(every, _)| *every);
+            let mut ticker = tokio::time::interval_at(rounds_started + every, every);
+            loop {
+                tokio::select! {
+                    _ = &mut all => break,
+                    _ = ticker.tick() => self.tick(&state, rounds_started, &mut progress),
+                }
+            }
+        }
+        let mut report = state.into_inner().report.with_noun(self.noun.clone());
+        report.set_elapsed(rounds_started.elapsed());
+        Ok(report)
+    }
+
+    /// The connections of the closed model, opened first (at most [`max_handshakes`](Self::max_handshakes) at
+    /// once: a burst of ten thousand would overflow a server's listen backlog), their connects recorded; one
+    /// that cannot be opened stops the run.
+    async fn open_all(&self, count: usize, state: &RefCell<State>) -> Result<Vec<Connection>> {
+        let opened: Vec<Result<(Connection, Duration)>> =
+            futures_util::stream::iter((0..count).map(|_| self.open_connection()))
+                .buffered(self.max_handshakes)
+                .collect()
+                .await;
+        let mut state = state.borrow_mut();
+        let mut connections = Vec::with_capacity(count);
+        for outcome in opened {
+            let (connection, took) = outcome?;
+            state.report.record(Label::CONNECT, Group::Connect, took);
+            connections.push(connection);
+        }
+        Ok(connections)
+    }
+
     /// A new connection, its welcome awaited; and how long that took.
     async fn open_connection(&self) -> Result<(Connection, Duration)> {
         let started = Instant::now();
@@ -539,17 +694,7 @@ impl Load {
             probe.client.finish().await;
             clients.resize_with(mine, || None);
         } else {
-            let opened: Vec<Result<(Connection, Duration)>> =
-                futures_util::stream::iter((0..mine).map(|_| self.open_connection()))
-                    .buffered(self.max_handshakes)
-                    .collect()
-                    .await;
-            let mut state = state.borrow_mut();
-            for outcome in opened {
-                let (client, took) = outcome?;
-                state.report.record(Label::CONNECT, Group::Connect, took);
-                clients.push(Some(client));
-            }
+            clients.extend(self.open_all(mine, state).await?.into_iter().map(Some));
         }
         let started = Instant::now();
         state.borrow_mut().last_tick = (started, 0);
