@@ -18,6 +18,7 @@ mod kits;
 mod lifecycle;
 mod limits;
 mod load;
+mod misbehave;
 mod newcomer;
 mod protocol;
 mod protocols;

@@ -19,16 +19,19 @@
 //!   built-in agent's five, and the one model the agent, its faults and the check suite use.
 //! - [`WsProfile`] declares a test setup once (`#[derive(WsProfile)]`): handler, server, events, hooks; tests
 //!   name it with `#[ws_test(profile = ...)]`.
-//! - [`suite`] checks any live server against the protocol, one check per line of it (`ws-test check`).
+//! - `suite` (feature `suite`) checks any live server against the protocol, one check per line of it
+//!   (`ws-test check`).
 //! - The server: [`EmbeddedServer`] (built by [`ServerBuilder`]) serves HTTP/1.1 with hyper and runs each
 //!   upgraded connection through a [`Handler`], which gets a [`Session`] per connection. A [`Router`]
 //!   dispatches JSON on its `"type"`; [`ChatAgent`] is the built-in simulated AI chat agent, with [`Fault`]s to
 //!   break it on purpose.
 //! - The client: [`WsClient`] (built by [`ClientBuilder`]) connects with retries, sends, receives with
-//!   deadlines, answers pings; a [`Tap`] watches its connection after the client is gone.
+//!   deadlines, answers pings; a [`Tap`] watches its connection after the client is gone. It misbehaves on
+//!   purpose too (`vanish`, `go_silent`, `stop_reading`, [`RawFrame`]s, fragments, chunked writes), to test how
+//!   a server copes.
 //! - The history: every frame in and out, with its time, in a [`History`] that prints as a [`Timeline`] and
 //!   saves as JSON Lines, the one transcript format: a failed test's transcript, a recording, a replay.
-//! - Record and replay: [`Recorder`] relays clients to a real server and records each session; [`Replay`]
+//! - Record and replay: `Recorder` (feature `record`) relays clients to a real server and records each session; [`Replay`]
 //!   serves a recording again as a mock; [`Expect::from_recording`](expect::Expect::from_recording) turns it
 //!   into an ordering test.
 //! - [`Error`] is the one error type, each message a sentence; [`TestResult`] is the `Result` of a test body.
@@ -173,7 +176,7 @@ mod wire;
 #[cfg(feature = "suite")]
 pub use chat::suite;
 pub use chat::{ChatAgent, ChatEvent, EventMeta, Fault};
-pub use client::{ClientBuilder, ExpectGuard, Receive, Tap, WsClient};
+pub use client::{ClientBuilder, ExpectGuard, RawFrame, Receive, Tap, WsClient};
 pub use driver::outcome::{TestError, TestResult};
 pub use error::{Error, ExpectationFailure, PatternError, Result};
 pub use events::WsEvents;
@@ -213,6 +216,8 @@ mod guide {
     struct Expectations;
     #[doc = include_str!("../../docs/limits-and-timeouts.md")]
     struct LimitsAndTimeouts;
+    #[doc = include_str!("../../docs/misbehaving.md")]
+    struct Misbehaving;
     #[doc = include_str!("../../docs/record-replay.md")]
     struct RecordReplay;
     #[doc = include_str!("../../docs/cli.md")]

@@ -150,6 +150,18 @@ pub(crate) enum Stream {
     Tls(Box<tokio_rustls::TlsStream<Stream>>),
 }
 
+impl Stream {
+    /// The TCP socket under this stream, under TLS too; `None` over the in-memory transport.
+    pub(crate) fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Tcp(stream) => Some(stream),
+            Stream::Memory(_) => None,
+            #[cfg(feature = "tls")]
+            Stream::Tls(stream) => stream.get_ref().0.tcp(),
+        }
+    }
+}
+
 impl AsyncRead for Stream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {

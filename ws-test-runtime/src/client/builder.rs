@@ -472,6 +472,7 @@ impl ClientBuilder {
             }
         };
         let config = wire::socket_config(self.max_message_size);
+        let stream = super::conduct::ConductStream::new(stream);
         let handshake = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
         let (socket, response) = match tokio::time::timeout_at(deadline, handshake).await {
             Ok(Ok(done)) => done,

@@ -6,7 +6,9 @@
 //! a timeout names what was awaited and lists what arrived instead.
 
 mod builder;
+mod conduct;
 mod guard;
+mod misbehave;
 mod reader;
 mod receive;
 mod send;
@@ -33,6 +35,7 @@ pub(crate) use builder::Target;
 #[cfg(any(feature = "record", feature = "conform"))]
 pub(crate) use builder::websocket_uri;
 pub use guard::ExpectGuard;
+pub use misbehave::RawFrame;
 use reader::{Speaker, read_loop};
 pub use receive::Receive;
 pub use tap::Tap;
@@ -42,12 +45,11 @@ use crate::expect::{Expectation, Matched};
 use crate::history::{Decoded, Direction, Frame, FrameKind, History};
 use crate::message::{CloseInfo, Message, json_text};
 use crate::protocol::{Handshake, ProtocolSession, Step};
-use crate::transport::Stream;
 use crate::wire::close_code;
 use crate::wire::{self, Incoming, clip_reason};
 use crate::{Error, Result, timeout};
 
-pub(crate) type Socket = WebSocketStream<Stream>;
+pub(crate) type Socket = WebSocketStream<conduct::ConductStream>;
 
 /// The write half, shared by the client and, for a protocol that answers by itself (heartbeats), its reader.
 type SharedSink = Arc<tokio::sync::Mutex<SplitSink<Socket, WsMessage>>>;
@@ -136,6 +138,8 @@ pub struct WsClient {
     unflushed: bool,
     /// GraphQL operations started, for their ids.
     operations: u64,
+    /// The switches of misbehaviour on purpose (`go_silent`, `stop_reading`, ...), obeyed by the byte stream.
+    conduct: Arc<conduct::Conduct>,
 }
 impl std::fmt::Debug for WsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -168,6 +172,7 @@ impl WsClient {
             options.event_key.clone(),
             options.decoder.clone(),
         );
+        let conduct = Arc::clone(socket.get_ref().conduct());
         let (sink, stream) = socket.split();
         let sink: SharedSink = Arc::new(tokio::sync::Mutex::new(sink));
         let protocol = options.protocol.as_ref().map(|protocol| {
@@ -193,6 +198,7 @@ impl WsClient {
             cursor: 0,
             unflushed: false,
             operations: 0,
+            conduct,
         }
     }
 
@@ -255,6 +261,14 @@ impl WsClient {
     /// The goodbye of [`finish`](Self::finish) and of `Drop`, taking the sink and the reader.
     fn goodbye(&mut self) -> Option<impl Future<Output = ()> + Send + 'static> {
         let reader = self.reader.take()?;
+        if self.conduct.is_silent() {
+            // A silent client says nothing, not even goodbye: its connection just ends with it.
+            reader.abort();
+            self.sink.take();
+            return None;
+        }
+        // The goodbye reads the server's answer to the close.
+        self.conduct.resume_reading();
         let sink = self.sink.take().filter(|_| self.closed.is_none());
         let stop = reader.abort_handle();
         let goodbye = async move {

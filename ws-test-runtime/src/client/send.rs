@@ -373,6 +373,9 @@ impl WsClient {
         if self.closed.is_some() {
             return Err(self.closed_error(action));
         }
+        if self.conduct.is_silent() {
+            return Err(self.silent_error(action));
+        }
         let within = self.send_timeout;
         let Some(sink) = self.sink.clone() else {
             return Err(self.closed_error(action));

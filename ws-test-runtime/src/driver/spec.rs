@@ -168,7 +168,7 @@ impl TestSpec {
         self
     }
 
-    /// The server builder to start from (default [`EmbeddedServer::builder`]).
+    /// The server builder to start from (default [`EmbeddedServer::builder`](crate::EmbeddedServer::builder)).
     pub fn server(mut self, server: fn() -> ServerBuilder) -> Self {
         self.server = Some(server);
         self
@@ -192,7 +192,7 @@ impl TestSpec {
     /// `127.0.0.1:0` (a `tokio::net::TcpListener` or a non-blocking `std::net::TcpListener`), plain or `async`,
     /// and returns `()`, `Result<(), E>` or a future of either (see [`ServeFn`]). The clients connect to
     /// `ws://127.0.0.1:PORT` and the [`path`](Self::path) (default `/ws`); no welcome frame is awaited; at teardown
-    /// the server is stopped at once (see [`ServedServer::shutdown`]), and an error or panic of it fails the test.
+    /// the server is stopped at once (see [`ServedServer::shutdown`](crate::ServedServer::shutdown)), and an error or panic of it fails the test.
     ///
     /// ```
     /// use ws_test_runtime::driver::{TestSpec, body, run};
@@ -283,7 +283,7 @@ impl TestSpec {
         self
     }
 
-    /// Serves a recording with [`Replay`] (the macro's `replay = "tests/fixtures/chat.jsonl"`,
+    /// Serves a recording with [`Replay`](crate::Replay) (the macro's `replay = "tests/fixtures/chat.jsonl"`,
     /// which embeds the file): `name` names it in errors and close reasons, `recording` is its text. It is read
     /// when the test starts; a line that does not parse fails the test, naming the line. The clients wait for
     /// the `connection_established` welcome only when the recording's server sent one first.

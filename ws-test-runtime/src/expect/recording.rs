@@ -21,7 +21,7 @@ impl Expect {
     /// frames (of equals, the one the recording names first). Otherwise it is every type, in order. The order mode is the default, in order:
     /// add [`strict`](Expectation::strict) for "nothing else".
     ///
-    /// `ws-test expect FILE` prints the same expectation as code ([`Expectation::to_rust`]).
+    /// `ws-test expect FILE` prints the same expectation as code (`Expectation::to_rust`, feature `record`).
     ///
     /// ```
     /// use ws_test_runtime::prelude::*;

@@ -1,0 +1,480 @@
+//! A client that misbehaves on purpose toward a server: vanishing, going silent, stopping to read, raw and
+//! fragmented frames, writes in small chunks. Each against ws-test's own server and an axum app, over TCP and the
+//! in-memory transport, asserting what the server did.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as AxumMessage, WebSocket, WebSocketUpgrade};
+use axum::routing::get;
+use tokio::sync::mpsc;
+use ws_test_runtime::prelude::*;
+use ws_test_runtime::{EmbeddedServer, Error, RawFrame, Transport};
+
+const TRANSPORTS: [Transport; 2] = [Transport::Tcp, Transport::Memory];
+
+/// The online users of a chat app: added on connect, removed when the app notices the connection ended.
+type Online = Arc<Mutex<BTreeSet<u64>>>;
+
+fn online(users: &Online) -> Vec<u64> {
+    users
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .copied()
+        .collect()
+}
+
+/// A chat app that tracks who is online. `forgets` is the classic bug: a user is removed only when a close frame
+/// arrives, so a connection that just vanishes stays "online" forever.
+fn presence_app(users: Online, forgets: bool) -> Router {
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    Router::new()
+        .route(
+            "/ws",
+            get(move |ws: WebSocketUpgrade, State(users): State<Online>| {
+                let id = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                async move {
+                    ws.on_upgrade(move |mut socket: WebSocket| async move {
+                        users.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(id);
+                        let hello = json!({"type": "online", "id": id}).to_string();
+                        let _ = socket.send(AxumMessage::Text(hello.into())).await;
+                        let mut closed_cleanly = false;
+                        while let Some(Ok(message)) = socket.recv().await {
+                            match message {
+                                AxumMessage::Close(_) => {
+                                    closed_cleanly = true;
+                                    break;
+                                }
+                                AxumMessage::Text(text)
+                                    if socket.send(AxumMessage::Text(text.clone())).await.is_err() =>
+                                {
+                                    break;
+                                }
+                                _ => {}
+                            }
+                        }
+                        if closed_cleanly || !forgets {
+                            users
+                                .lock()
+                                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                                .remove(&id);
+                        }
+                    })
+                }
+            }),
+        )
+        .with_state(users)
+}
+
+/// Waits (virtual or real time) until `users` is `want`, or says what it stayed instead.
+async fn online_becomes(users: &Online, want: &[u64], within: Duration) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let now = online(users);
+        if now == want {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "after the client vanished, online stayed {now:?} for {within:?} (wanted {want:?})"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_vanished_client_is_an_abrupt_disconnect_that_a_correct_app_cleans_up_and_a_buggy_one_forgets() -> TestResult
+{
+    for transport in TRANSPORTS {
+        for forgets in [false, true] {
+            let users = Online::default();
+            let server = EmbeddedServer::builder()
+                .app(presence_app(Arc::clone(&users), forgets))
+                .transport(transport)
+                .start()
+                .await?;
+            let mut phone = server.connect().await?;
+            let mut laptop = server.connect().await?;
+            phone.expect_type("online").await?;
+            laptop.expect_type("online").await?;
+            assert_eq!(online(&users), [1, 2], "{transport:?}");
+            phone.vanish();
+            // The fixed app cleans up at once; the buggy one is given half a second to prove it never does.
+            let within = if forgets {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(5)
+            };
+            let cleaned = online_becomes(&users, &[2], within).await;
+            match forgets {
+                false => cleaned.map_err(|why| Error::Config(format!("{transport:?}: {why}")))?,
+                true => {
+                    let why = cleaned.expect_err("the buggy app keeps the vanished user");
+                    assert!(why.contains("online stayed [1, 2]"), "{why}");
+                }
+            }
+            // The other client of the test keeps working.
+            laptop.send_text("still here").await?;
+            assert_eq!(laptop.recv().await?.as_text(), Some("still here"), "{transport:?}");
+        }
+    }
+    Ok(())
+}
+
+/// Tells the test how each connection ended.
+struct Closes(mpsc::UnboundedSender<CloseInfo>);
+
+impl ws_test_runtime::Handler for Closes {
+    async fn on_message(&self, _: &ws_test_runtime::Session, _: ws_test_runtime::Message) -> HandlerResult {
+        Ok(())
+    }
+
+    async fn on_close(&self, _: &ws_test_runtime::Session, close: &CloseInfo) {
+        let _ = self.0.send(close.clone());
+    }
+}
+
+/// ws-test's own server sees the vanished client's connection end without a close frame: 1006, over TCP a reset.
+#[tokio::test]
+async fn ws_tests_own_server_sees_a_vanished_client_end_with_1006() -> TestResult {
+    for transport in TRANSPORTS {
+        let (closes, mut closed) = mpsc::unbounded_channel();
+        let server = EmbeddedServer::builder()
+            .handler(Closes(closes))
+            .transport(transport)
+            .start()
+            .await?;
+        let client = server.connect().await?;
+        tokio::time::timeout(Duration::from_secs(2), async {
+            while server.metrics().connections_active == 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .map_err(|_| Error::Config("the server never counted the connection".into()))?;
+        client.vanish();
+        let close = tokio::time::timeout(Duration::from_secs(2), closed.recv())
+            .await
+            .map_err(|_| {
+                Error::Config(format!(
+                    "{transport:?}: the server never saw the vanished connection end"
+                ))
+            })?
+            .ok_or_else(|| Error::Config("the handler is gone".into()))?;
+        assert_eq!(close.code, 1006, "{transport:?}: {close:?}");
+        if transport == Transport::Tcp {
+            assert!(close.reason.to_lowercase().contains("reset"), "a TCP reset: {close:?}");
+        }
+    }
+    Ok(())
+}
+
+/// An axum app with a heartbeat: a ping every 10 s, and close 4000 when no pong came for 30 s.
+fn heartbeat_app() -> Router {
+    Router::new().route(
+        "/ws",
+        get(|ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(|mut socket: WebSocket| async move {
+                let mut ping = tokio::time::interval(Duration::from_secs(10));
+                let mut last_pong = tokio::time::Instant::now();
+                loop {
+                    tokio::select! {
+                        _ = ping.tick() => {
+                            if last_pong.elapsed() > Duration::from_secs(30) {
+                                let close = CloseFrame { code: 4000, reason: "heartbeat timeout".into() };
+                                let _ = socket.send(AxumMessage::Close(Some(close))).await;
+                                return;
+                            }
+                            if socket.send(AxumMessage::Ping(Default::default())).await.is_err() {
+                                return;
+                            }
+                        }
+                        message = socket.recv() => match message {
+                            Some(Ok(AxumMessage::Pong(_))) => last_pong = tokio::time::Instant::now(),
+                            Some(Ok(_)) => {}
+                            _ => return,
+                        },
+                    }
+                }
+            })
+        }),
+    )
+}
+
+/// The half-open client on tokio's paused clock: the app's 30 s heartbeat timeout passes in virtual time, and a
+/// client that still answers pings stays connected through the same minutes.
+#[tokio::test(start_paused = true)]
+async fn a_silent_client_is_closed_by_the_servers_heartbeat_on_the_paused_clock() -> TestResult {
+    let started = std::time::Instant::now();
+    let server = EmbeddedServer::builder()
+        .app(heartbeat_app())
+        .transport(Transport::Memory)
+        .start()
+        .await?;
+    let mut answering = server.connect().await?;
+    let mut silent = server.connect().await?;
+    silent.go_silent();
+    // A send now says why it cannot.
+    let refused = silent
+        .send_text("hello?")
+        .await
+        .expect_err("a silent client sends nothing");
+    assert!(refused.to_string().contains("went silent"), "{refused}");
+    let close = silent.expect_closed(4000).within(Duration::from_secs(120)).await?;
+    assert_eq!(close.reason, "heartbeat timeout");
+    // The silent client still recorded the pings it never answered.
+    let pings = silent
+        .history()
+        .frames()
+        .iter()
+        .filter(|frame| matches!(frame.kind, ws_test_runtime::FrameKind::Ping(_)))
+        .count();
+    assert!(pings >= 3, "{}", silent.history().timeline());
+    // The client that answers pings is still open after the same virtual minutes.
+    answering.expect_no_message(Duration::from_secs(60)).await?;
+    assert!(answering.close_info().is_none());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "virtual minutes took {:?} of real time",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// A client that stops reading while the server broadcasts: ws-test's server closes it as too slow (1008) rather
+/// than block the others, who receive every message; when it reads again it learns why.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_and_the_others_get_every_broadcast() -> TestResult {
+    for transport in TRANSPORTS {
+        let server = EmbeddedServer::builder().transport(transport).start().await?;
+        let mut slow = server.connect().await?;
+        let mut fast = server.connect().await?;
+        slow.expect_type("connection_established").await?;
+        fast.expect_type("connection_established").await?;
+        slow.stop_reading();
+        let payload = "x".repeat(16 * 1024);
+        let mut sent = 0;
+        let cut_off = tokio::time::timeout(Duration::from_secs(20), async {
+            while server.metrics().closed_too_slow == 0 {
+                server
+                    .broadcast(json!({"type": "news", "n": sent, "payload": payload}))
+                    .await?;
+                sent += 1;
+                // The fast client keeps up: it reads each broadcast before the next.
+                fast.expect_type("news").await?;
+            }
+            Ok::<_, Error>(())
+        })
+        .await;
+        cut_off.map_err(|_| {
+            Error::Config(format!(
+                "{transport:?}: the server never closed the client that stopped reading"
+            ))
+        })??;
+        assert!(sent > 10, "{transport:?}: cut off after {sent} broadcasts");
+        slow.resume_reading();
+        let close = slow.expect_closed(1008).within(Duration::from_secs(10)).await?;
+        assert!(close.reason.starts_with("too slow"), "{transport:?}: {close:?}");
+        // The others go on.
+        fast.send_json(json!({"type": "echo", "payload": "after"})).await?;
+        fast.expect_type("echo").await?;
+    }
+    Ok(())
+}
+
+/// Frames tungstenite refuses to send, and what ws-test's server answers to each.
+#[tokio::test]
+async fn raw_frames_that_break_the_protocol_get_the_close_code_the_rfc_names() -> TestResult {
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "invalid UTF-8 in a text frame",
+            RawFrame::text(&[0xce, 0xba, 0xff][..]).to_bytes(),
+            1007,
+        ),
+        (
+            "RSV1 without an extension",
+            RawFrame::text("hi").rsv(4).to_bytes(),
+            1002,
+        ),
+        ("a reserved opcode", RawFrame::new(0x3, "hi").to_bytes(), 1002),
+        (
+            "an unmasked client frame",
+            RawFrame::text("hi").unmasked().to_bytes(),
+            1002,
+        ),
+        (
+            "a ping over 125 bytes",
+            RawFrame::ping(vec![b'p'; 126]).to_bytes(),
+            1002,
+        ),
+        (
+            "a continuation without a start",
+            RawFrame::continuation("orphan").to_bytes(),
+            1002,
+        ),
+        ("a fragmented ping", RawFrame::ping("p").fin(false).to_bytes(), 1002),
+        (
+            "a message over the limit",
+            RawFrame::binary(vec![0; 2 * 1024 * 1024]).to_bytes(),
+            1009,
+        ),
+    ];
+    for transport in TRANSPORTS {
+        let server = EmbeddedServer::builder().transport(transport).start().await?;
+        for (what, bytes, code) in &cases {
+            let mut client = server.connect().await?;
+            client.expect_type("connection_established").await?;
+            client.send_raw(bytes.as_slice()).await?;
+            let close = client
+                .expect_closed(*code)
+                .await
+                .map_err(|error| Error::Config(format!("{transport:?}, {what}: {error}")))?;
+            assert_eq!(close.code, *code, "{transport:?}, {what}");
+        }
+    }
+    Ok(())
+}
+
+/// A message in fragments, with pings between them, and every frame written in 7-byte chunks: a correct server
+/// sees the same messages.
+#[tokio::test]
+async fn fragments_pings_between_them_and_seven_byte_chunks_reach_a_correct_server_whole() -> TestResult {
+    for transport in TRANSPORTS {
+        let server = EmbeddedServer::builder().transport(transport).start().await?;
+        let mut client = server.connect().await?;
+        client.expect_type("connection_established").await?;
+        client
+            .send_fragmented(json!({"type": "echo", "payload": "four pieces"}).to_string(), 4)
+            .await?;
+        assert_eq!(client.expect_type("echo").await?["payload"], "four pieces");
+
+        let text = json!({"type": "echo", "payload": "pings between"}).to_string();
+        let (first, rest) = text.split_at(10);
+        let interleaved = [
+            RawFrame::text(first).fin(false).to_bytes(),
+            RawFrame::ping("between").to_bytes(),
+            RawFrame::continuation(rest).to_bytes(),
+        ]
+        .concat();
+        client.send_raw(interleaved).await?;
+        assert_eq!(client.expect_type("echo").await?["payload"], "pings between");
+
+        client.write_in_chunks(7);
+        client
+            .send_json(json!({"type": "chat_message", "content": "in chunks"}))
+            .await?;
+        client.expect(Expect::events(ChatEvent::CRITICAL).strict()).await?;
+        client.write_in_chunks(0);
+        client
+            .send_json(json!({"type": "echo", "payload": "whole again"}))
+            .await?;
+        client.expect_type("echo").await?;
+        let history = client.history();
+        let sent: Vec<String> = history
+            .frames()
+            .iter()
+            .filter(|frame| frame.direction == ws_test_runtime::Direction::Out)
+            .filter_map(|frame| frame.text().map(str::to_owned))
+            .collect();
+        assert!(
+            sent[0].contains("four pieces"),
+            "the fragmented message is recorded whole: {sent:?}"
+        );
+    }
+    Ok(())
+}
+
+/// A server that assumes one read is one whole frame (a common shortcut over raw sockets): fine with whole writes,
+/// broken by a client that writes in chunks.
+async fn one_read_per_frame_server() -> Result<String, Error> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|error| Error::Config(error.to_string()))?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| Error::Config(error.to_string()))?;
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&request);
+                let Some(key) = text.lines().find_map(|line| {
+                    line.strip_prefix("Sec-WebSocket-Key: ")
+                        .or(line.strip_prefix("sec-websocket-key: "))
+                }) else {
+                    return;
+                };
+                let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
+                let response = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Accept: {accept}\r\n\r\n"
+                );
+                if stream.write_all(response.as_bytes()).await.is_err() {
+                    return;
+                }
+                loop {
+                    // The shortcut: one read, one frame (a masked client frame under 126 bytes).
+                    let n = match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    let frame = &buffer[..n];
+                    let length = usize::from(frame.get(1).copied().unwrap_or(0) & 0x7f);
+                    if n < 6 + length {
+                        // Half a frame: the server gives up on the connection.
+                        return;
+                    }
+                    let key = [frame[2], frame[3], frame[4], frame[5]];
+                    let payload: Vec<u8> = frame[6..6 + length]
+                        .iter()
+                        .enumerate()
+                        .map(|(at, byte)| byte ^ key[at % 4])
+                        .collect();
+                    let mut echo = vec![0x81, length as u8];
+                    echo.extend_from_slice(&payload);
+                    if stream.write_all(&echo).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(format!("ws://{address}/ws"))
+}
+
+#[tokio::test]
+async fn writes_in_chunks_break_a_server_that_reads_one_frame_per_read() -> TestResult {
+    let url = one_read_per_frame_server().await?;
+    let mut whole = WsClient::connect(&url).await?;
+    whole.send_text("whole").await?;
+    assert_eq!(whole.recv().await?.as_text(), Some("whole"));
+
+    let mut chunked = WsClient::connect(&url).await?;
+    chunked.write_in_chunks(3);
+    // The server drops the connection on the first chunk: a later chunk's write or the wait for the echo fails.
+    let failure = match chunked.send_text("in chunks").await {
+        Err(failure) => failure,
+        Ok(()) => chunked
+            .recv()
+            .await
+            .expect_err("no echo from a server that gave up on half a frame"),
+    };
+    assert!(
+        matches!(failure, Error::Closed { code: 1006, .. } | Error::WebSocket(_)),
+        "the server ended the connection without an echo: {failure}"
+    );
+    Ok(())
+}
