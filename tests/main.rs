@@ -17,6 +17,7 @@ mod http;
 mod kits;
 mod lifecycle;
 mod limits;
+mod link;
 mod load;
 mod misbehave;
 mod newcomer;

@@ -145,19 +145,38 @@ pub(crate) enum Stream {
     Tcp(TcpStream),
     /// One end of an in-process pipe.
     Memory(DuplexStream),
+    /// A client's end of a [`Link`](crate::Link): the link's tasks pump the network stream behind it.
+    Link(LinkEnd),
     /// TLS over either of the others (`wss://`, or an embedded server with a certificate).
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::TlsStream<Stream>>),
 }
 
+/// A client's end of a link, and the flag that tells the link to reset the network side when it ends.
+#[derive(Debug)]
+pub(crate) struct LinkEnd {
+    stream: DuplexStream,
+    reset: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LinkEnd {
+    pub(crate) fn new(stream: DuplexStream, reset: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        LinkEnd { stream, reset }
+    }
+}
+
 impl Stream {
-    /// The TCP socket under this stream, under TLS too; `None` over the in-memory transport.
-    pub(crate) fn tcp(&self) -> Option<&TcpStream> {
+    /// Makes the end of this connection a reset instead of a close, as far as the transport can: over TCP no FIN
+    /// but an RST (zero linger), over a link the link resets the network side; a pipe just ends.
+    pub(crate) fn mark_reset(&self) {
         match self {
-            Stream::Tcp(stream) => Some(stream),
-            Stream::Memory(_) => None,
+            Stream::Tcp(stream) => {
+                let _ = stream.set_zero_linger();
+            }
+            Stream::Memory(_) => {}
+            Stream::Link(end) => end.reset.store(true, Ordering::SeqCst),
             #[cfg(feature = "tls")]
-            Stream::Tls(stream) => stream.get_ref().0.tcp(),
+            Stream::Tls(stream) => stream.get_ref().0.mark_reset(),
         }
     }
 }
@@ -167,6 +186,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_read(cx, buf),
             Stream::Memory(stream) => Pin::new(stream).poll_read(cx, buf),
+            Stream::Link(end) => Pin::new(&mut end.stream).poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
         }
@@ -178,6 +198,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_write(cx, buf),
             Stream::Memory(stream) => Pin::new(stream).poll_write(cx, buf),
+            Stream::Link(end) => Pin::new(&mut end.stream).poll_write(cx, buf),
             #[cfg(feature = "tls")]
             Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
         }
@@ -191,6 +212,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
             Stream::Memory(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            Stream::Link(end) => Pin::new(&mut end.stream).poll_write_vectored(cx, bufs),
             #[cfg(feature = "tls")]
             Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_write_vectored(cx, bufs),
         }
@@ -200,6 +222,7 @@ impl AsyncWrite for Stream {
         match self {
             Stream::Tcp(stream) => stream.is_write_vectored(),
             Stream::Memory(stream) => stream.is_write_vectored(),
+            Stream::Link(end) => end.stream.is_write_vectored(),
             #[cfg(feature = "tls")]
             Stream::Tls(stream) => stream.is_write_vectored(),
         }
@@ -209,6 +232,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_flush(cx),
             Stream::Memory(stream) => Pin::new(stream).poll_flush(cx),
+            Stream::Link(end) => Pin::new(&mut end.stream).poll_flush(cx),
             #[cfg(feature = "tls")]
             Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
         }
@@ -218,6 +242,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(stream) => Pin::new(stream).poll_shutdown(cx),
             Stream::Memory(stream) => Pin::new(stream).poll_shutdown(cx),
+            Stream::Link(end) => Pin::new(&mut end.stream).poll_shutdown(cx),
             #[cfg(feature = "tls")]
             Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
         }

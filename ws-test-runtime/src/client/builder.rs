@@ -54,6 +54,8 @@ pub struct ClientBuilder {
     trust: crate::tls::Trust,
     /// Why [`protocol`](Self::protocol) could not be used, said at connect.
     protocol_error: Option<String>,
+    /// The network the connection goes through.
+    link: Option<crate::LinkControl>,
     pub(crate) options: Options,
 }
 
@@ -109,6 +111,7 @@ impl ClientBuilder {
                 protocol: None,
             },
             protocol_error: None,
+            link: None,
             url: url.into(),
             token: None,
             origin: None,
@@ -119,6 +122,14 @@ impl ClientBuilder {
             #[cfg(feature = "tls")]
             trust: crate::tls::Trust::default(),
         }
+    }
+
+    /// Connects through this link (a server's, `server.link()`, or one of the test's own,
+    /// `LinkControl::new(link)`): its latency, jitter, bandwidth and chunks apply to this connection both ways,
+    /// beneath TLS, and its stall, cut and heal reach it. Works for any server: ws-test's, a served one, a URL.
+    pub fn link(mut self, link: &crate::LinkControl) -> Self {
+        self.link = Some(link.clone());
+        self
     }
 
     /// Sends `Authorization: Bearer TOKEN`.
@@ -404,6 +415,12 @@ impl ClientBuilder {
                     "TCP connect to {host}:{port} did not finish in time"
                 )));
             }
+        };
+        let stream = match &self.link {
+            None => stream,
+            Some(link) => link
+                .connect_over(stream)
+                .map_err(|error| Failure::Retry(error.to_string()))?,
         };
         if !secure {
             return Ok(stream);

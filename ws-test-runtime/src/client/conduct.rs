@@ -201,9 +201,7 @@ impl Drop for ConductStream {
     fn drop(&mut self) {
         if self.conduct.vanish.load(Ordering::SeqCst) {
             // A reset, as when a phone loses its signal or a process is killed: no close frame, no FIN.
-            if let Some(tcp) = self.inner.tcp() {
-                let _ = tcp.set_zero_linger();
-            }
+            self.inner.mark_reset();
         }
     }
 }

@@ -54,6 +54,8 @@ struct Core {
     /// Explicit values are taken as written; `None` is the scaled default.
     grace: Option<Duration>,
     handshake_timeout: Option<Duration>,
+    /// The network between the clients and the server, when one is set.
+    link: Option<crate::Link>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::Certificate>,
 }
@@ -88,6 +90,7 @@ impl Default for ServerBuilder {
             core: Core {
                 bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
                 transport: Transport::Tcp,
+                link: None,
                 config: Config {
                     path: super::DEFAULT_PATH.to_owned(),
                     token: None,
@@ -131,6 +134,15 @@ macro_rules! core_settings {
         /// and `bind`/`port` are not used.
         pub fn transport(mut self, transport: Transport) -> Self {
             self.core.transport = transport;
+            self
+        }
+
+        /// Puts a network between the server and the clients made by [`EmbeddedServer::client`] and
+        /// [`connect`](EmbeddedServer::connect) (the `#[ws_test]` clients among them): latency, jitter,
+        /// bandwidth, chunks, both ways or per direction; `"latency=50ms, chunk=7"` or a typed [`Link`](crate::Link)
+        /// (`Link::new()` for an ideal one). [`EmbeddedServer::link`] then stalls, cuts and heals it at run time.
+        pub fn link(mut self, link: impl Into<crate::Link>) -> Self {
+            self.core.link = Some(link.into());
             self
         }
 
@@ -492,6 +504,7 @@ impl Core {
             mut config,
             grace,
             handshake_timeout,
+            link,
             #[cfg(feature = "tls")]
             tls,
         } = self;
@@ -547,6 +560,8 @@ impl Core {
             authority,
             shared,
             task: Some(task),
+            link: link.map(crate::LinkControl::new),
+            idle_link: crate::LinkControl::default(),
         })
     }
 }

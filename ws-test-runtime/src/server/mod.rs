@@ -74,6 +74,10 @@ pub struct EmbeddedServer {
     authority: String,
     shared: Arc<Shared>,
     task: Option<JoinHandle<()>>,
+    /// The network its clients go through ([`ServerBuilder::link`]).
+    link: Option<crate::LinkControl>,
+    /// What [`link`](Self::link) answers without one: controls no connection goes through.
+    idle_link: crate::LinkControl,
 }
 
 impl std::fmt::Debug for EmbeddedServer {
@@ -257,7 +261,10 @@ impl EmbeddedServer {
     /// A client builder aimed at this server (add a token, a user id, timeouts, then `connect`); for a TLS
     /// server it trusts the server's certificate.
     pub fn client(&self) -> ClientBuilder {
-        let builder = WsClient::builder(self.url());
+        let mut builder = WsClient::builder(self.url());
+        if let Some(link) = &self.link {
+            builder = builder.link(link);
+        }
         #[cfg(feature = "tls")]
         if let Some(pem) = self.certificate_pem() {
             return builder.root_certificate(pem);
@@ -268,6 +275,14 @@ impl EmbeddedServer {
     /// Connects a client with the default options.
     pub async fn connect(&self) -> Result<WsClient> {
         self.client().connect().await
+    }
+
+    /// The controls of the network between this server and its clients ([`ServerBuilder::link`],
+    /// `#[ws_test(link = "...")]`): `server.link().stall(d)`, `.cut()`, `.heal()`, `.stats()`, plain methods.
+    /// A server started without a link has no connection on one: its controls then say so on stderr when used,
+    /// and affect nothing.
+    pub fn link(&self) -> &crate::LinkControl {
+        self.link.as_ref().unwrap_or(&self.idle_link)
     }
 
     /// The name of the event this server's handler sends first on every connection, if it sends one
