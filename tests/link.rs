@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ws_test_runtime::prelude::*;
-use ws_test_runtime::{EmbeddedServer, Error, Link, LinkControl, Shape, Transport};
+use ws_test_runtime::{EmbeddedServer, Error, Link, LinkControl, Shape, Transport, ws_test};
 
 const TRANSPORTS: [Transport; 2] = [Transport::Tcp, Transport::Memory];
 
@@ -211,5 +211,73 @@ async fn a_vanished_client_over_a_link_is_a_reset() -> TestResult {
         .await
         .map_err(|_| Error::Config(format!("{transport:?}: {:?}", server.link().stats())))?;
     }
+    Ok(())
+}
+
+/// The attribute's `link =`: a test on the paused clock whose server is reached over 100 ms each way.
+#[ws_test(link = "latency=100ms", transport = "memory", start_paused = true)]
+async fn the_attribute_puts_its_clients_on_a_link(client: &mut WsClient, server: &EmbeddedServer) -> TestResult {
+    let round_trip = client.ping("over the link").await?;
+    assert!(round_trip >= Duration::from_millis(200), "{round_trip:?}");
+    assert_eq!(server.link().stats().open, 1);
+    server.link().cut();
+    client.expect_closed(1006).await?;
+    Ok(())
+}
+
+/// A link that does not read fails the test before it starts, naming the setting.
+#[test]
+fn a_link_that_does_not_read_fails_the_test_saying_why() {
+    let failure = std::panic::catch_unwind(|| {
+        ws_test_runtime::driver::run(
+            ws_test_runtime::driver::TestSpec::new("link::bad").link("latency=soon"),
+            ws_test_runtime::driver::body(|_client: &mut WsClient| async { Ok::<(), Error>(()) }),
+        )
+    })
+    .expect_err("the test fails");
+    let message = failure.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("the link does not read") && message.contains("latency"),
+        "{message}"
+    );
+}
+
+/// `serve =` with a link: the served server's handle stalls it.
+async fn echo_server(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            while let Some(Ok(message)) = socket.next().await {
+                if message.is_text() && socket.send(message).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+#[ws_test(serve = echo_server, link = "latency=20ms")]
+async fn a_served_server_has_its_link_too(client: &mut WsClient, server: &ws_test_runtime::ServedServer) -> TestResult {
+    let started = std::time::Instant::now();
+    client.send_text("hi").await?;
+    assert_eq!(client.recv().await?.as_text(), Some("hi"));
+    assert!(
+        started.elapsed() >= Duration::from_millis(40),
+        "{:?}",
+        started.elapsed()
+    );
+    server.link().stall(Duration::from_millis(300));
+    let stalled = std::time::Instant::now();
+    client.send_text("after the stall").await?;
+    assert_eq!(client.recv().await?.as_text(), Some("after the stall"));
+    assert!(
+        stalled.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        stalled.elapsed()
+    );
     Ok(())
 }

@@ -143,8 +143,8 @@ use proc_macro::TokenStream;
 /// on `127.0.0.1:0`, plain or `async`, returning `()`, `Result<(), E>` or a future of either (actix-web's
 /// `dev::Server`). The clients connect to `ws://127.0.0.1:PORT` and `path` (default `/ws`; `path = "/"` for
 /// servers that take any path); no welcome is awaited; at teardown the server is stopped at once (no
-/// graceful-shutdown wait), and an error or panic of it fails the test. Only clients are injected
-/// (`&EmbeddedServer` is a compile error), and `transport = "memory"` and `start_paused` do not apply (a
+/// graceful-shutdown wait), and an error or panic of it fails the test. Clients are injected, and the server's
+/// handle as `&ServedServer` (`&EmbeddedServer` is a compile error), and `transport = "memory"` and `start_paused` do not apply (a
 /// listener is a real socket). Equivalent: `ServedServer::builder(my_server).path("/chat").start().await`, then
 /// `server.connect().await`.
 ///
@@ -200,6 +200,10 @@ use proc_macro::TokenStream;
 ///
 /// **`transport = "tcp" | "memory"`** — how the clients reach the embedded server or hosted app: loopback TCP
 /// (default) or an in-process pipe. Equivalent: `ServerBuilder::transport(Transport::Memory)`.
+///
+/// **`link = "latency=50ms, jitter=10ms, bandwidth=256KiB/s, chunk=7"`** — a network between the clients and the
+/// server, both ways (`up.latency=...`, `down.bandwidth=...` for one way), for every kind of server; the test
+/// stalls, cuts and heals it with `server.link()`. Equivalent: `ServerBuilder::link`, `ClientBuilder::link`.
 ///
 /// **`start_paused = true`** — a paused tokio clock that advances by itself while every task waits (a 30 s
 /// heartbeat takes no time); needs `transport = "memory"` and the current-thread flavor. Equivalent:

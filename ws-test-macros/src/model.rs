@@ -85,6 +85,7 @@ pub(crate) struct Args {
     pub(crate) ignore_fields: Option<Vec<LitStr>>,
     pub(crate) path: Option<LitStr>,
     pub(crate) transport: Option<Transport>,
+    pub(crate) link: Option<LitStr>,
     pub(crate) start_paused: Option<bool>,
     pub(crate) url: Option<Url>,
     pub(crate) clients: Option<u32>,

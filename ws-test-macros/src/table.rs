@@ -283,6 +283,21 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         doc: "how the clients reach the server: tcp (default) or memory",
     },
     Argument {
+        name: "link",
+        on: On::Both,
+        parse: |value, args, errors| {
+            args.link = string(
+                value,
+                "link",
+                "link = \"latency=50ms, jitter=10ms, bandwidth=256KiB/s, chunk=7\"",
+                errors,
+            )
+        },
+        rules: &[],
+        expand: |args, _| args.link.as_ref().map(|link| quote!(.link(#link))),
+        doc: "a network between the clients and the server: latency, jitter, bandwidth, chunk (up./down. for one way)",
+    },
+    Argument {
         name: "start_paused",
         on: On::Both,
         parse: |value, args, errors| args.start_paused = boolean(value, "start_paused", errors),

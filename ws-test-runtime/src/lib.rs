@@ -184,7 +184,7 @@ pub use events::WsEvents;
 pub use field::Field;
 pub use handler::{BoxError, Echo, Handler, HandlerResult, IntoHandlerResult};
 pub use history::{Decoded, Direction, Frame, FrameKind, History, Timeline};
-pub use link::{Link, LinkControl, LinkStats, Shape};
+pub use link::{IntoLink, Link, LinkControl, LinkStats, Shape};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;
 pub use profile::WsProfile;

@@ -623,8 +623,39 @@ async fn pump(control: LinkControl, near: DuplexStream, network: Stream, vanishe
     drop((near_read, near_write));
 }
 
-impl From<&Link> for Link {
-    fn from(link: &Link) -> Link {
-        link.clone()
+/// What names a link where one is given: a typed [`Link`] (by value or by reference) or its written form
+/// (`"latency=50ms, chunk=7"`, as `#[ws_test(link = ...)]` takes it), which may not read.
+pub trait IntoLink {
+    /// The link, or why the text is not one.
+    fn into_link(self) -> Result<Link>;
+}
+
+impl IntoLink for Link {
+    fn into_link(self) -> Result<Link> {
+        Ok(self)
+    }
+}
+
+impl IntoLink for &Link {
+    fn into_link(self) -> Result<Link> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoLink for &str {
+    fn into_link(self) -> Result<Link> {
+        self.parse()
+    }
+}
+
+impl IntoLink for String {
+    fn into_link(self) -> Result<Link> {
+        self.parse()
+    }
+}
+
+impl IntoLink for &String {
+    fn into_link(self) -> Result<Link> {
+        self.parse()
     }
 }

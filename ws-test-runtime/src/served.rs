@@ -174,6 +174,7 @@ pub struct ServedBuilder {
     serve: ErasedServe,
     path: String,
     name: String,
+    link: Option<Result<crate::Link>>,
 }
 
 impl Debug for ServedBuilder {
@@ -192,10 +193,24 @@ impl ServedBuilder {
         self
     }
 
+    /// Puts a network between the server and the clients made by [`ServedServer::client`] and
+    /// [`connect`](ServedServer::connect): a typed [`Link`](crate::Link) or its written form
+    /// (`"latency=50ms, chunk=7"`); [`ServedServer::link`] stalls, cuts and heals it.
+    pub fn link(mut self, link: impl crate::IntoLink) -> Self {
+        self.link = Some(link.into_link());
+        self
+    }
+
     /// Binds `127.0.0.1:0`, hands the listener to the serve function and runs what it returns on the current
     /// tokio runtime. An error or a panic of the function itself, before it returns, is this call's error.
     pub async fn start(self) -> Result<ServedServer> {
-        let ServedBuilder { serve, path, name } = self;
+        let ServedBuilder {
+            serve,
+            path,
+            name,
+            link,
+        } = self;
+        let link = link.transpose()?.map(crate::LinkControl::new);
         if !path.starts_with('/') {
             return Err(Error::Config(format!(
                 "the WebSocket path must start with `/`, but it is {path:?}"
@@ -237,6 +252,8 @@ impl ServedBuilder {
             task,
             stopped: false,
             ended,
+            link,
+            idle_link: crate::LinkControl::default(),
         })
     }
 }
@@ -288,6 +305,10 @@ pub struct ServedServer {
     stopped: bool,
     /// The function's outcome once it has one: `Ok` when it returned (or its future ended) cleanly.
     ended: watch::Receiver<Option<Result<(), String>>>,
+    /// The network its clients go through ([`ServedBuilder::link`]).
+    link: Option<crate::LinkControl>,
+    /// What [`link`](Self::link) answers without one.
+    idle_link: crate::LinkControl,
 }
 
 impl Debug for ServedServer {
@@ -311,6 +332,7 @@ impl ServedServer {
             serve,
             path: crate::server::DEFAULT_PATH.to_owned(),
             name: name.to_owned(),
+            link: None,
         }
     }
 
@@ -326,9 +348,20 @@ impl ServedServer {
         Ok(self.addr)
     }
 
-    /// A client builder aimed at [`url`](Self::url).
+    /// A client builder aimed at [`url`](Self::url) (over the server's [`link`](Self::link), when it has one).
     pub fn client(&self) -> ClientBuilder {
-        WsClient::builder(self.url())
+        let builder = WsClient::builder(self.url());
+        match &self.link {
+            Some(link) => builder.link(link),
+            None => builder,
+        }
+    }
+
+    /// The controls of the network between this server and its clients ([`ServedBuilder::link`],
+    /// `#[ws_test(serve = ..., link = "...")]`): `stall`, `cut`, `heal`, `stats`, plain methods. Without a link
+    /// they say so on stderr when used, and affect nothing.
+    pub fn link(&self) -> &crate::LinkControl {
+        self.link.as_ref().unwrap_or(&self.idle_link)
     }
 
     /// Connects a client with the default options (see [`connect_with`](Self::connect_with)).

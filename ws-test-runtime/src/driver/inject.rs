@@ -43,6 +43,10 @@ fn no_server(external_url: &Option<String>, served: bool) -> String {
     }
 }
 
+fn no_served() -> String {
+    "the test takes `&ServedServer`, but it runs no served server: it is for `serve = ...` tests".to_owned()
+}
+
 impl Injected {
     fn client(&mut self) -> Result<&mut WsClient, String> {
         self.clients.first_mut().ok_or_else(no_client)
@@ -63,6 +67,15 @@ impl Injected {
         self.server
             .as_ref()
             .ok_or_else(|| no_server(&self.external_url, self.served.is_some()))
+    }
+
+    fn served(&self) -> Result<&crate::ServedServer, String> {
+        self.served.as_ref().ok_or_else(no_served)
+    }
+
+    fn client_and_served(&mut self) -> Result<(&mut WsClient, &crate::ServedServer), String> {
+        let served = self.served.as_ref().ok_or_else(no_served)?;
+        Ok((self.clients.first_mut().ok_or_else(no_client)?, served))
     }
 
     fn client_and_server(&mut self) -> Result<(&mut WsClient, &EmbeddedServer), String> {
@@ -114,6 +127,18 @@ pub(crate) mod signature {
     /// `async fn(&EmbeddedServer, Vec<WsClient>)`
     #[derive(Debug)]
     pub struct ServerClients;
+    /// `async fn(&ServedServer)`
+    #[derive(Debug)]
+    pub struct Served;
+    /// `async fn(&mut WsClient, &ServedServer)`
+    #[derive(Debug)]
+    pub struct MutClientServed;
+    /// `async fn(&ServedServer, &mut WsClient)`
+    #[derive(Debug)]
+    pub struct ServedMutClient;
+    /// `async fn(Vec<WsClient>, &ServedServer)`
+    #[derive(Debug)]
+    pub struct ClientsServed;
 }
 
 /// An `async fn` whose parameters `#[ws_test]` knows how to fill.
@@ -121,7 +146,8 @@ pub(crate) mod signature {
     message = "`#[ws_test]` cannot inject the parameters of this test function",
     label = "unsupported parameters for #[ws_test]",
     note = "a #[ws_test] function takes, in any order, at most one of `&mut WsClient`, `WsClient`, `Vec<WsClient>` \
-            and at most one `&EmbeddedServer`, and returns `()` or `Result<(), E>` with `E: Debug`"
+            and at most one `&EmbeddedServer` (`&ServedServer` with `serve`), and returns `()` or `Result<(), E>` with \
+            `E: Debug`"
 )]
 pub trait TestFn<Signature> {
     /// What the function returns.
@@ -149,7 +175,8 @@ pub fn check_parameters<F: TestFn<S>, S>(_function: &F) {}
 #[diagnostic::on_unimplemented(
     message = "a `#[ws_test(serve = ...)]` function cannot take `&EmbeddedServer`",
     label = "`serve` runs your own server: there is no embedded server to inject",
-    note = "with `serve`, a #[ws_test] function takes at most one of `&mut WsClient`, `WsClient` and `Vec<WsClient>`"
+    note = "with `serve`, a #[ws_test] function takes at most one of `&mut WsClient`, `WsClient` and `Vec<WsClient>`, \
+            and at most one `&ServedServer`"
 )]
 pub trait WithoutEmbeddedServer {}
 
@@ -157,6 +184,10 @@ impl WithoutEmbeddedServer for signature::NoParameters {}
 impl WithoutEmbeddedServer for signature::MutClient {}
 impl WithoutEmbeddedServer for signature::OwnedClient {}
 impl WithoutEmbeddedServer for signature::Clients {}
+impl WithoutEmbeddedServer for signature::Served {}
+impl WithoutEmbeddedServer for signature::MutClientServed {}
+impl WithoutEmbeddedServer for signature::ServedMutClient {}
+impl WithoutEmbeddedServer for signature::ClientsServed {}
 
 /// Checks that a test with `serve` injects only clients (the macro's compile-time check).
 pub fn check_served_parameters<F: TestFn<S>, S: WithoutEmbeddedServer>(_function: &F) {}
@@ -254,6 +285,34 @@ test_fn!(ServerClients, (&EmbeddedServer, Vec<WsClient>), |function, injected| {
     let clients = injected.take_clients();
     Box::pin(function(inject!(injected.server()), clients))
 });
+
+test_fn!(Served, (&crate::ServedServer), |function, injected| {
+    Box::pin(function(inject!(injected.served())))
+});
+test_fn!(
+    MutClientServed,
+    (&mut WsClient, &crate::ServedServer),
+    |function, injected| {
+        let (client, served) = inject!(injected.client_and_served());
+        Box::pin(function(client, served))
+    }
+);
+test_fn!(
+    ServedMutClient,
+    (&crate::ServedServer, &mut WsClient),
+    |function, injected| {
+        let (client, served) = inject!(injected.client_and_served());
+        Box::pin(function(served, client))
+    }
+);
+test_fn!(
+    ClientsServed,
+    (Vec<WsClient>, &crate::ServedServer),
+    |function, injected| {
+        let clients = injected.take_clients();
+        Box::pin(function(clients, inject!(injected.served())))
+    }
+);
 
 /// What `handler = ...` accepts: a [`Handler`](crate::Handler) value, or a function that returns one.
 #[diagnostic::on_unimplemented(

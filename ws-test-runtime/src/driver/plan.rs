@@ -201,6 +201,11 @@ pub(super) async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut V
         ));
     }
     timeout::check_env().map_err(|error| error.to_string())?;
+    if let Some(problem) = spec.problems.first() {
+        return Err(problem.clone());
+    }
+    // Over a URL the link is the clients' alone: no server handle controls it.
+    let mut url_link = None;
     let url = match (spec.external_url()?, &spec.serve) {
         (Some(url), _) => {
             if let Some(replaced) = spec.replaced_by_env() {
@@ -212,15 +217,19 @@ pub(super) async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut V
                 );
             }
             injected.external_url = Some(url.clone());
+            url_link = spec.link.clone().map(crate::LinkControl::new);
             url
         }
         (None, Some(serve)) => {
             spec.serve_conflicts(serve)?;
-            let builder = ServedServer::erased((serve.make)(), serve.name).path(
+            let mut builder = ServedServer::erased((serve.make)(), serve.name).path(
                 spec.path
                     .clone()
                     .unwrap_or_else(|| crate::server::DEFAULT_PATH.to_owned()),
             );
+            if let Some(link) = &spec.link {
+                builder = builder.link(link);
+            }
             let served = builder.start().await.map_err(|error| error.to_string())?;
             let url = served.url();
             injected.served = Some(served);
@@ -240,6 +249,9 @@ pub(super) async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut V
             }
             if let Some(transport) = spec.transport {
                 builder = builder.transport(transport);
+            }
+            if let Some(link) = &spec.link {
+                builder = builder.link(link);
             }
             // A hosted app enforces the token and picks the subprotocol itself; ws-test's own server is told to.
             let started = match spec.app {
@@ -264,9 +276,6 @@ pub(super) async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut V
             url
         }
     };
-    if let Some(problem) = spec.problems.first() {
-        return Err(problem.clone());
-    }
     if let Some(hooks) = spec.hooks {
         let context = ProfileContext {
             server: injected.server.as_ref(),
@@ -278,10 +287,14 @@ pub(super) async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut V
     let welcome = spec.welcome_event(injected.server.as_ref());
     for _ in 0..spec.clients {
         // An embedded server's own builder trusts its certificate when it serves TLS.
-        let mut builder = match &injected.server {
-            Some(server) => server.client(),
-            None => WsClient::builder(url.clone()),
+        let mut builder = match (&injected.server, &injected.served) {
+            (Some(server), _) => server.client(),
+            (None, Some(served)) => served.client(),
+            (None, None) => WsClient::builder(url.clone()),
         };
+        if let Some(link) = &url_link {
+            builder = builder.link(link);
+        }
         for (name, value) in &spec.headers {
             builder = builder.header(name.clone(), value.clone());
         }

@@ -94,6 +94,7 @@ pub struct TestSpec {
     pub(super) ignore_fields: Vec<String>,
     pub(super) path: Option<String>,
     pub(super) transport: Option<Transport>,
+    pub(super) link: Option<crate::Link>,
     pub(super) start_paused: bool,
     pub(super) target: Target,
     pub(super) clients: usize,
@@ -130,6 +131,7 @@ impl TestSpec {
             ignore_fields: Vec::new(),
             path: None,
             transport: None,
+            link: None,
             start_paused: false,
             target: Target::Embedded,
             clients: 1,
@@ -329,6 +331,19 @@ impl TestSpec {
     /// How the clients reach the embedded server (default [`Transport::Tcp`]).
     pub fn transport(mut self, transport: Transport) -> Self {
         self.transport = Some(transport);
+        self
+    }
+
+    /// A network between the clients and the server (`#[ws_test(link = "...")]`): a typed
+    /// [`Link`](crate::Link) or its written form, `"latency=50ms, jitter=10ms, bandwidth=256KiB/s, chunk=7"`. It
+    /// applies to every kind of server: ws-test's own and hosted apps (`server.link()` stalls, cuts and heals it),
+    /// `serve` (the same on `&ServedServer`) and a URL (the clients' side only). Text that does not read fails the
+    /// test before it starts, saying why.
+    pub fn link(mut self, link: impl crate::IntoLink) -> Self {
+        match link.into_link() {
+            Ok(link) => self.link = Some(link),
+            Err(error) => self.problems.push(format!("the link does not read: {error}")),
+        }
         self
     }
 

@@ -54,8 +54,8 @@ struct Core {
     /// Explicit values are taken as written; `None` is the scaled default.
     grace: Option<Duration>,
     handshake_timeout: Option<Duration>,
-    /// The network between the clients and the server, when one is set.
-    link: Option<crate::Link>,
+    /// The network between the clients and the server, when one is set (or why the one given does not read).
+    link: Option<Result<crate::Link>>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::Certificate>,
 }
@@ -141,8 +141,8 @@ macro_rules! core_settings {
         /// [`connect`](EmbeddedServer::connect) (the `#[ws_test]` clients among them): latency, jitter,
         /// bandwidth, chunks, both ways or per direction; `"latency=50ms, chunk=7"` or a typed [`Link`](crate::Link)
         /// (`Link::new()` for an ideal one). [`EmbeddedServer::link`] then stalls, cuts and heals it at run time.
-        pub fn link(mut self, link: impl Into<crate::Link>) -> Self {
-            self.core.link = Some(link.into());
+        pub fn link(mut self, link: impl crate::IntoLink) -> Self {
+            self.core.link = Some(link.into_link());
             self
         }
 
@@ -508,6 +508,7 @@ impl Core {
             #[cfg(feature = "tls")]
             tls,
         } = self;
+        let link = link.transpose()?;
         let grace = grace.unwrap_or_else(|| timeout::scaled(timeout::SHUTDOWN_GRACE));
         config.handshake_timeout = handshake_timeout.unwrap_or_else(|| timeout::scaled(timeout::HANDSHAKE));
         if !config.path.starts_with('/') {
