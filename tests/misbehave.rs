@@ -478,3 +478,36 @@ async fn writes_in_chunks_break_a_server_that_reads_one_frame_per_read() -> Test
     );
     Ok(())
 }
+
+/// The same test against an app with no heartbeat fails, and says what was awaited, after which misbehaviour,
+/// and what arrived instead.
+#[tokio::test(start_paused = true)]
+async fn without_a_heartbeat_the_silent_client_test_fails_naming_the_misbehaviour() -> TestResult {
+    let no_heartbeat = Router::new().route(
+        "/ws",
+        get(|ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(|mut socket: WebSocket| async move { while let Some(Ok(_)) = socket.recv().await {} })
+        }),
+    );
+    let server = EmbeddedServer::builder()
+        .app(no_heartbeat)
+        .transport(Transport::Memory)
+        .start()
+        .await?;
+    let mut silent = server.connect().await?;
+    silent.go_silent();
+    let failure = silent
+        .expect_closed(4000)
+        .within(Duration::from_secs(120))
+        .await
+        .expect_err("nothing closes a half-open connection without a heartbeat");
+    let message = failure.to_string();
+    assert!(matches!(failure, Error::Timeout { .. }), "{message}");
+    assert!(
+        message.contains("a close frame with code 4000") || message.contains("4000"),
+        "names what was awaited: {message}"
+    );
+    assert!(message.contains("after the client went silent (go_silent"), "{message}");
+    assert!(message.contains("120"), "names the time given: {message}");
+    Ok(())
+}

@@ -28,6 +28,8 @@ pub(crate) struct Conduct {
     raw: Mutex<Vec<u8>>,
     /// The connection is to end with a reset (TCP) rather than a close: set just before the stream is dropped.
     vanish: AtomicBool,
+    /// The latest misbehaviour, in words, and when it began: what a wait's timeout names.
+    misbehaviour: Mutex<Option<(&'static str, tokio::time::Instant)>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -37,6 +39,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Conduct {
     pub(crate) fn go_silent(&self) {
         self.silent.store(true, Ordering::SeqCst);
+        self.began("went silent (go_silent: no pong, no close)");
+    }
+
+    fn began(&self, what: &'static str) {
+        *lock(&self.misbehaviour) = Some((what, tokio::time::Instant::now()));
+    }
+
+    pub(crate) fn misbehaviour(&self) -> Option<(&'static str, tokio::time::Instant)> {
+        *lock(&self.misbehaviour)
     }
 
     pub(crate) fn is_silent(&self) -> bool {
@@ -45,10 +56,16 @@ impl Conduct {
 
     pub(crate) fn stop_reading(&self) {
         self.paused.store(true, Ordering::SeqCst);
+        self.began("stopped reading (stop_reading)");
     }
 
     pub(crate) fn resume_reading(&self) {
         self.paused.store(false, Ordering::SeqCst);
+        let mut misbehaviour = lock(&self.misbehaviour);
+        if misbehaviour.is_some_and(|(what, _)| what.starts_with("stopped reading")) {
+            *misbehaviour = None;
+        }
+        drop(misbehaviour);
         if let Some(waker) = lock(&self.read_waker).take() {
             waker.wake();
         }
@@ -60,6 +77,9 @@ impl Conduct {
 
     pub(crate) fn write_in_chunks(&self, bytes: usize) {
         self.chunk.store(bytes, Ordering::SeqCst);
+        if bytes > 0 {
+            self.began("began writing in chunks (write_in_chunks)");
+        }
     }
 
     pub(crate) fn push_raw(&self, bytes: &[u8]) {

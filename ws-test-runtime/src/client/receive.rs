@@ -319,7 +319,14 @@ impl WsClient {
                 received,
             }),
             Err(Unseen::Timeout | Unseen::NotWaiting) => Err(Error::Timeout {
-                awaited: awaited.to_owned(),
+                // A wait that follows a misbehaviour says which, and since when: what the server did not do.
+                awaited: match self.conduct.misbehaviour() {
+                    Some((what, since)) => format!(
+                        "{awaited}, after the client {what} {:.1?} before the wait ended",
+                        Instant::now().saturating_duration_since(since)
+                    ),
+                    None => awaited.to_owned(),
+                },
                 after: within,
                 received,
             }),
