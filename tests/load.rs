@@ -398,3 +398,45 @@ async fn pipelined_rounds_count_every_round_and_fail_a_connection_on_a_bad_reply
     let refused = open.expect_err("the open model has no pipelined rounds").to_string();
     assert!(refused.contains("closed model"), "{refused}");
 }
+
+/// A reconnect storm: every session reset at once comes back, with jittered backoff, and the report says when;
+/// the rate mode closes and reopens sessions at a steady pace.
+#[tokio::test]
+async fn a_reconnect_storm_reports_when_every_session_is_back() {
+    use ws_test_runtime::load::Churn;
+    let server = EmbeddedServer::builder()
+        .max_connections(30)
+        .start()
+        .await
+        .expect("the server starts");
+    let report = Churn::new(WsClient::builder(server.url()), 25)
+        .welcome("connection_established")
+        .backoff(Duration::from_millis(5), Duration::from_millis(100))
+        .run()
+        .await
+        .expect("the storm runs");
+    assert_eq!((report.dropped, report.back), (25, 25), "{report}");
+    assert!(report.all_back_after.is_some(), "{report}");
+    assert_eq!(report.reconnect.count, 25, "{report}");
+    assert!(report.attempts >= 25, "{report}");
+    // The server saw the first 25 and the 25 that came back.
+    assert!(server.metrics().connections_total >= 50, "{:?}", server.metrics());
+    let text = report.to_string();
+    assert!(
+        text.contains("25 sessions, 25 dropped, 25 back") && text.contains("all back    after"),
+        "{text}"
+    );
+
+    let report = Churn::new(WsClient::builder(server.url()), 4)
+        .welcome("connection_established")
+        .rate(50.0, Duration::from_millis(300))
+        .run()
+        .await
+        .expect("the storm runs");
+    assert!(report.dropped >= 10, "{report}");
+    assert_eq!(report.back, report.dropped, "{report}");
+    assert!(
+        report.all_back_after.is_none(),
+        "the rate mode has no single drop: {report}"
+    );
+}

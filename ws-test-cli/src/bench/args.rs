@@ -49,6 +49,32 @@ pub(super) fn ramp(text: &str) -> Result<Ramp, String> {
     }
 }
 
+/// `--churn all` or `--churn N` (sessions per second).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum ChurnMode {
+    AllAtOnce,
+    Rate(f64),
+}
+
+impl Args {
+    /// How long the open model or a churn rate runs.
+    pub(super) fn duration(&self) -> Duration {
+        self.duration.unwrap_or(Duration::from_secs(10))
+    }
+}
+
+pub(super) fn churn(text: &str) -> Result<ChurnMode, String> {
+    match text.trim() {
+        "all" => Ok(ChurnMode::AllAtOnce),
+        rate => match rate.parse::<f64>() {
+            Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(ChurnMode::Rate(rate)),
+            _ => Err(format!(
+                "{text:?} is neither `all` (every session dropped at once) nor a rate of sessions per second (50)"
+            )),
+        },
+    }
+}
+
 /// `--shard K/N`.
 pub(super) fn shard(text: &str) -> Result<(u32, u32), String> {
     let bad = || format!("{text:?} is not a shard K/N with 1 <= K <= N (1/4, 2/4, ...)");
@@ -114,12 +140,18 @@ pub(crate) struct Args {
     /// a server frame answers the latest client frame before it.
     #[arg(long, value_name = "FIELD")]
     pub(super) correlate: Option<String>,
+    /// A reconnect storm instead of rounds: `all` drops every one of --connections sessions at once (a deploy, a
+    /// load balancer) and measures them coming back with jittered backoff; `N` closes and reopens N sessions per
+    /// second for --duration. Exit 1 when a session did not come back.
+    #[arg(long, value_name = "all|PER_SECOND", value_parser = churn,
+          conflicts_with_all = ["scenario", "rate", "thresholds", "shard", "hdr_out"])]
+    pub(super) churn: Option<ChurnMode>,
     /// The open model: start this many iterations per second, whatever the replies do.
     #[arg(long, value_name = "N")]
     pub(super) rate: Option<f64>,
-    /// The open model: for how long.
-    #[arg(long, value_parser = crate::duration, default_value = "10s", requires = "rate")]
-    pub(super) duration: Duration,
+    /// The open model, or a --churn rate: for how long [default: 10s].
+    #[arg(long, value_parser = crate::duration)]
+    pub(super) duration: Option<Duration>,
     /// Closed model: how many connections may be in their handshake at once while ramping up [default: 1000].
     /// Open model: how long to take to reach --rate (10s).
     #[arg(long, value_parser = ramp)]

@@ -18,7 +18,7 @@ mod merge;
 mod output;
 
 pub(crate) use args::Args;
-use args::{Merge, Ramp, Workload};
+use args::{ChurnMode, Merge, Ramp, Workload};
 use merge::{run_merge, write_hdr};
 use output::{finish, progress_line, progress_message};
 
@@ -181,6 +181,16 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         },
     };
 
+    if args.duration.is_some() && args.rate.is_none() && !matches!(args.churn, Some(ChurnMode::Rate(_))) {
+        eprintln!(
+            "ws-test: --duration is how long the open model (--rate N) or a churn rate (--churn N) runs; the closed \
+             model runs --rounds per connection instead"
+        );
+        return ExitCode::from(crate::UNREACHABLE);
+    }
+    if let Some(mode) = args.churn {
+        return run_churn(builder, &args, mode, &url).await;
+    }
     let progress = progress_line(&args);
     let (k, n) = args.shard.unwrap_or((1, 1));
     let mut header = json!({
@@ -257,10 +267,10 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                     };
                     header["model"] = json!("open");
                     header["rate"] = json!(rate);
-                    header["duration_ms"] = json!(args.duration.as_secs_f64() * 1000.0);
+                    header["duration_ms"] = json!(args.duration().as_secs_f64() * 1000.0);
                     header["ramp_ms"] = json!(ramp.as_secs_f64() * 1000.0);
                     load = load
-                        .open(rate, args.duration)
+                        .open(rate, args.duration())
                         .ramp(ramp)
                         .max_connections(args.connections.unwrap_or(10_000));
                 }
@@ -308,4 +318,65 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         }
     }
     finish(header, &report, &args.thresholds, args.json)
+}
+
+/// `--churn`: a reconnect storm against the server, and whether every session came back.
+async fn run_churn(builder: ClientBuilder, args: &Args, mode: ChurnMode, url: &str) -> ExitCode {
+    let sessions = args.connections.unwrap_or(100);
+    let mut churn = ws_test_runtime::load::Churn::new(builder, sessions).welcome(protocol::CONNECTION_ESTABLISHED);
+    if let ChurnMode::Rate(rate) = mode {
+        churn = churn.rate(rate, args.duration());
+    }
+    let report = match churn.run().await {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!(
+                "ws-test: cannot open the sessions to {url}: {}",
+                crate::tls::explained(&error)
+            );
+            return ExitCode::from(crate::UNREACHABLE);
+        }
+    };
+    let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
+    if args.json {
+        let quantile = |q: f64| ms(report.reconnect.quantile(q));
+        let figures = json!({
+            "url": url,
+            "churn": match mode { ChurnMode::AllAtOnce => json!("all"), ChurnMode::Rate(rate) => json!(rate) },
+            "sessions": report.sessions,
+            "dropped": report.dropped,
+            "back": report.back,
+            "all_back_ms": report.all_back_after.map(ms),
+            "reconnect_ms": {"p50": quantile(0.5), "p90": quantile(0.9), "p99": quantile(0.99), "max": ms(report.reconnect.max())},
+            "attempts": report.attempts,
+            "failures": report.failures,
+            "failure_samples": report.failure_samples,
+            "elapsed_ms": ms(report.elapsed),
+        });
+        match serde_json::to_string_pretty(&figures) {
+            Ok(text) => out!("{text}"),
+            Err(error) => eprintln!("ws-test: cannot print the figures as JSON: {error}"),
+        }
+    } else {
+        match mode {
+            ChurnMode::AllAtOnce => {
+                out!("bench {url}: {sessions} sessions dropped at once, reconnecting with jittered backoff")
+            }
+            ChurnMode::Rate(rate) => out!(
+                "bench {url}: {sessions} sessions, {rate} per second closed and reopened for {:.1} s",
+                args.duration().as_secs_f64()
+            ),
+        }
+        out!("{}", report.to_string().trim_end());
+    }
+    if report.back == report.dropped {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "ws-test: {} of {} dropped session(s) did not come back",
+            report.dropped - report.back,
+            report.dropped
+        );
+        ExitCode::FAILURE
+    }
 }

@@ -452,3 +452,34 @@ fn bench_shows_a_live_progress_line_on_a_terminal() {
         "the report follows the line: {text}"
     );
 }
+
+#[test]
+fn churn_drops_every_session_and_reports_when_they_are_back() {
+    let (code, stdout, stderr) = run_with_env(&["bench", "--churn", "all", "--connections", "20", "--json"], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let figures: serde_json::Value = serde_json::from_str(&stdout).expect("the figures are JSON");
+    assert_eq!(
+        (figures["dropped"].as_u64(), figures["back"].as_u64()),
+        (Some(20), Some(20)),
+        "{figures}"
+    );
+    assert!(figures["all_back_ms"].as_f64().is_some(), "{figures}");
+
+    let (code, stdout, stderr) = run_with_env(
+        &["bench", "--churn", "50", "--duration", "300ms", "--connections", "3"],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("3 sessions, 50 per second closed and reopened"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("reconnect   p50"), "{stdout}");
+
+    let (code, _, stderr) = run_with_env(&["bench", "--duration", "1s"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--duration is how long the open model"), "{stderr}");
+    let (code, _, stderr) = run_with_env(&["bench", "--churn", "fast"], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("neither `all`"), "{stderr}");
+}

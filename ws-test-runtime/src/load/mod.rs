@@ -61,6 +61,7 @@
 //! omission).
 
 mod attribute;
+mod churn;
 mod hdr_log;
 mod report;
 mod scenario;
@@ -74,6 +75,7 @@ use futures_util::stream::FuturesUnordered;
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub use churn::{Churn, ChurnReport};
 pub use report::{Label, Report, Stats};
 pub use scenario::Scenario;
 pub use threshold::{Threshold, Verdict};

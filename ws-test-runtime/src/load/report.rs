@@ -75,6 +75,12 @@ impl Stats {
         }
     }
 
+    /// Adds one latency.
+    pub(super) fn add(&mut self, latency: Duration) {
+        self.count += 1;
+        self.histogram.saturating_record((latency.as_micros() as u64).max(1));
+    }
+
     /// The latency at quantile `q` (0.99 for p99; 1.0 for the maximum).
     pub fn quantile(&self, q: f64) -> Duration {
         Duration::from_micros(self.histogram.value_at_quantile(q))
@@ -173,9 +179,7 @@ impl Report {
                 self.labels.len() - 1
             }
         };
-        let stats = &mut self.labels[at].2;
-        stats.count += 1;
-        stats.histogram.saturating_record((latency.as_micros() as u64).max(1));
+        self.labels[at].2.add(latency);
     }
 
     /// Records one latency under `label`: `connect` and `iteration` go to their rows, anything else is shown
