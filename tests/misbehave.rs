@@ -511,3 +511,170 @@ async fn without_a_heartbeat_the_silent_client_test_fails_naming_the_misbehaviou
     assert!(message.contains("120"), "names the time given: {message}");
     Ok(())
 }
+
+/// An echo app whose limit on a message's size is axum's default (64 MiB) unless `limit` says otherwise.
+fn sized_app(limit: Option<usize>) -> Router {
+    Router::new().route(
+        "/ws",
+        get(move |ws: WebSocketUpgrade| async move {
+            let ws = match limit {
+                Some(limit) => ws.max_message_size(limit).max_frame_size(limit),
+                None => ws,
+            };
+            ws.on_upgrade(|mut socket: WebSocket| async move {
+                loop {
+                    match socket.recv().await {
+                        Some(Ok(AxumMessage::Text(text))) => {
+                            let size = json!({"type": "received", "bytes": text.len()}).to_string();
+                            if socket.send(AxumMessage::Text(size.into())).await.is_err() {
+                                return;
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        // Over the limit, axum reports an error and leaves the close to the app: 1009 says why.
+                        Some(Err(_)) => {
+                            let close = CloseFrame {
+                                code: 1009,
+                                reason: "message too big".into(),
+                            };
+                            let _ = socket.send(AxumMessage::Close(Some(close))).await;
+                            return;
+                        }
+                        None => return,
+                    }
+                }
+            })
+        }),
+    )
+}
+
+/// A client sends an 8 MiB message: the app with a 1 MiB limit closes with 1009; the one that accepts any size
+/// takes it, and the test that expects the close fails saying what arrived instead.
+#[tokio::test]
+async fn an_oversized_message_is_refused_by_an_app_with_a_limit_and_swallowed_by_one_without() -> TestResult {
+    let huge = RawFrame::text("x".repeat(8 << 20)).to_bytes();
+    for transport in TRANSPORTS {
+        let limited = EmbeddedServer::builder()
+            .app(sized_app(Some(1 << 20)))
+            .transport(transport)
+            .start()
+            .await?;
+        let mut client = limited.connect().await?;
+        // The header alone announces 8 MiB: the limit refuses it before any byte of it (sending the whole 8 MiB
+        // to a server that already closed would end in a reset of what it left unread).
+        client.send_raw(RawFrame::text("x").declared_length(8 << 20)).await?;
+        client.expect_closed(1009).await?;
+
+        let unlimited = EmbeddedServer::builder()
+            .app(sized_app(None))
+            .transport(transport)
+            .start()
+            .await?;
+        let mut client = unlimited.connect().await?;
+        client.send_raw(huge.as_slice()).await?;
+        let failure = client
+            .expect_closed(1009)
+            .within(Duration::from_secs(2))
+            .await
+            .expect_err("an app without a limit takes 8 MiB");
+        let message = failure.to_string();
+        assert!(
+            message.contains("1 frame(s) arrived instead") && message.contains("received"),
+            "{transport:?}: {message}"
+        );
+        assert_eq!(
+            client.recv_json().await?["bytes"],
+            8 << 20,
+            "{transport:?}: the whole message was taken"
+        );
+    }
+    Ok(())
+}
+
+/// A chat room that broadcasts to every member in turn. `awaits_each` is the classic bug: it awaits each
+/// member's send, so one member that stops reading stalls the room for everyone. Fixed, each member has its own
+/// bounded queue, and a member whose queue is full is dropped.
+fn room_app(awaits_each: bool) -> Router {
+    use tokio::sync::mpsc::{Sender, channel};
+    type Members = Arc<tokio::sync::Mutex<Vec<(u64, Sender<String>)>>>;
+    let members: Members = Arc::default();
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    Router::new().route(
+        "/ws",
+        get(move |ws: WebSocketUpgrade| {
+            let (members, next) = (Arc::clone(&members), Arc::clone(&next));
+            async move {
+                ws.on_upgrade(move |socket: WebSocket| async move {
+                    use futures_util::{SinkExt as _, StreamExt as _};
+                    let id = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let (mut sink, mut stream) = socket.split();
+                    // The buggy room writes to each member's socket itself, in turn (capacity 1: a send waits for
+                    // the member's writer, which waits for the socket); the fixed one queues and moves on.
+                    let (sender, mut queue) = channel::<String>(if awaits_each { 1 } else { 64 });
+                    members.lock().await.push((id, sender));
+                    let writer = tokio::spawn(async move {
+                        while let Some(text) = queue.recv().await {
+                            if sink.send(AxumMessage::Text(text.into())).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    while let Some(Ok(message)) = stream.next().await {
+                        let AxumMessage::Text(text) = message else { continue };
+                        let mut all = members.lock().await;
+                        let mut gone = Vec::new();
+                        for (member, sender) in all.iter() {
+                            let sent = if awaits_each {
+                                sender.send(text.to_string()).await.is_ok()
+                            } else {
+                                sender.try_send(text.to_string()).is_ok()
+                            };
+                            if !sent {
+                                gone.push(*member);
+                            }
+                        }
+                        all.retain(|(member, _)| !gone.contains(member));
+                    }
+                    members.lock().await.retain(|(member, _)| *member != id);
+                    writer.abort();
+                })
+            }
+        }),
+    )
+}
+
+/// One member stops reading while another talks: in the fixed room the talker hears every message; in the buggy
+/// one the room stalls, and the test says which message it waited for and how many came.
+#[tokio::test]
+async fn a_member_that_stops_reading_stalls_a_room_that_awaits_each_member() -> TestResult {
+    let payload = "y".repeat(32 * 1024);
+    for awaits_each in [false, true] {
+        let server = EmbeddedServer::builder().app(room_app(awaits_each)).start().await?;
+        let mut asleep = server.connect().await?;
+        let mut talker = server.connect().await?;
+        asleep.stop_reading();
+        let mut heard = 0;
+        let outcome = async {
+            for n in 0..200 {
+                talker.send_text(format!("{n} {payload}")).await?;
+                let echo = talker.recv().within(Duration::from_secs(2)).await?;
+                assert!(echo.as_text().is_some_and(|text| text.starts_with(&format!("{n} "))));
+                heard += 1;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        match awaits_each {
+            false => {
+                outcome.map_err(|error| Error::Config(format!("the fixed room stalled after {heard}: {error}")))?
+            }
+            true => {
+                let failure = outcome.expect_err("the buggy room stalls behind the member that stopped reading");
+                assert!(matches!(failure, Error::Timeout { .. }), "{failure}");
+                assert!(heard < 200, "heard {heard}");
+            }
+        }
+        asleep.resume_reading();
+    }
+    Ok(())
+}
