@@ -227,6 +227,20 @@ async fn a_silent_client_is_closed_by_the_servers_heartbeat_on_the_paused_clock(
     assert!(refused.to_string().contains("went silent"), "{refused}");
     let close = silent.expect_closed(4000).within(Duration::from_secs(120)).await?;
     assert_eq!(close.reason, "heartbeat timeout");
+    // How long the server took to act on it: between 30 s (no pong since) and 40 s (the next ping tick).
+    let (_, began) = silent.misbehaviour().expect("the client is silent");
+    let history = silent.history();
+    let closed_at = history
+        .frames()
+        .iter()
+        .find(|frame| matches!(frame.kind, ws_test_runtime::FrameKind::Close { .. }))
+        .expect("the close is recorded")
+        .at;
+    let took = closed_at - began;
+    assert!(
+        took >= Duration::from_secs(30) && took <= Duration::from_secs(40),
+        "{took:?}"
+    );
     // The silent client still recorded the pings it never answered.
     let pings = silent
         .history()
@@ -676,5 +690,64 @@ async fn a_member_that_stops_reading_stalls_a_room_that_awaits_each_member() -> 
         }
         asleep.resume_reading();
     }
+    Ok(())
+}
+
+/// The misbehaviours against your own server under `serve =` (a tokio-tungstenite loop, as the RFC wants it):
+/// raw frames get their close codes, fragments and chunks arrive whole, a vanished client leaves the others be.
+async fn tungstenite_echo(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            while let Some(read) = socket.next().await {
+                match read {
+                    Ok(message) if message.is_text() || message.is_binary() => {
+                        if socket.send(message).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    // tungstenite reports a bad frame and leaves the close to the server: 1007 for text that is not
+                    // UTF-8, 1002 for the rest (a loop that just returns resets the connection instead).
+                    Err(error) => {
+                        use tokio_tungstenite::tungstenite::Error as WsError;
+                        use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+                        use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+                        let code = match error {
+                            WsError::Utf8(_) => CloseCode::Invalid,
+                            _ => CloseCode::Protocol,
+                        };
+                        let _ = socket
+                            .close(Some(CloseFrame {
+                                code,
+                                reason: "bad frame".into(),
+                            }))
+                            .await;
+                        return;
+                    }
+                }
+            }
+        });
+    }
+}
+
+#[ws_test_runtime::ws_test(serve = tungstenite_echo, clients = 2)]
+async fn every_misbehaviour_works_under_serve(mut clients: Vec<WsClient>) -> TestResult {
+    let mut other = clients.pop().expect("two clients");
+    let mut client = clients.pop().expect("two clients");
+    client.send_fragmented("in three", 3).await?;
+    assert_eq!(client.recv().await?.as_text(), Some("in three"));
+    client.write_in_chunks(5);
+    client.send_text("in chunks of five").await?;
+    assert_eq!(client.recv().await?.as_text(), Some("in chunks of five"));
+    client.send_raw(RawFrame::text(&[0xff][..])).await?;
+    client.expect_closed(1007).await?;
+    client.vanish();
+    other.send_text("still here").await?;
+    assert_eq!(other.recv().await?.as_text(), Some("still here"));
     Ok(())
 }

@@ -300,6 +300,30 @@ impl WsClient {
         }
     }
 
+    /// The latest misbehaviour still in force, in words, and when it began on the connection's clock (the
+    /// history's: [`Frame::at`](crate::Frame::at)), so a test can say how long the server took to act on it:
+    /// `close_frame.at - began`. `None` when the client behaves.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let server = EmbeddedServer::start().await?;
+    /// let mut client = server.connect().await?;
+    /// assert!(client.misbehaviour().is_none());
+    /// client.go_silent();
+    /// let (what, _began) = client.misbehaviour().expect("silent since now");
+    /// assert!(what.starts_with("went silent"));
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn misbehaviour(&self) -> Option<(&'static str, std::time::Duration)> {
+        let (what, since) = self.conduct.misbehaviour()?;
+        let started = self.lock_history().started();
+        Some((what, since.saturating_duration_since(started)))
+    }
+
     /// What a send says once the client went silent.
     pub(super) fn silent_error(&self, action: &str) -> Error {
         Error::Config(format!(
