@@ -751,3 +751,105 @@ async fn every_misbehaviour_works_under_serve(mut clients: Vec<WsClient>) -> Tes
     assert_eq!(other.recv().await?.as_text(), Some("still here"));
     Ok(())
 }
+
+/// docs/misbehaving.md's axum echo app, run (the guide's examples only compile): a frame the protocol forbids
+/// ends the connection with the code the RFC names, fragments and chunks arrive whole.
+fn guide_echo() -> Router {
+    Router::new().route(
+        "/ws",
+        get(|ws: WebSocketUpgrade| async move {
+            ws.max_message_size(1 << 20)
+                .max_frame_size(1 << 20)
+                .on_upgrade(|mut socket: WebSocket| async move {
+                    loop {
+                        match socket.recv().await {
+                            Some(Ok(AxumMessage::Text(text))) => {
+                                if socket.send(AxumMessage::Text(text)).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Some(Ok(_)) => {}
+                            Some(Err(error)) => {
+                                let text = error.to_string();
+                                let code = if text.contains("UTF-8") {
+                                    1007
+                                } else if text.contains("Space limit exceeded") {
+                                    1009
+                                } else {
+                                    1002
+                                };
+                                let close = CloseFrame {
+                                    code,
+                                    reason: "bad frame".into(),
+                                };
+                                let _ = socket.send(AxumMessage::Close(Some(close))).await;
+                                return;
+                            }
+                            None => return,
+                        }
+                    }
+                })
+        }),
+    )
+}
+
+#[tokio::test]
+async fn the_guides_axum_app_closes_on_what_the_rfc_forbids_and_takes_fragments_and_chunks() -> TestResult {
+    for transport in TRANSPORTS {
+        let server = EmbeddedServer::builder()
+            .app(guide_echo())
+            .transport(transport)
+            .start()
+            .await?;
+        for (frame, code) in [
+            (RawFrame::text(&[0xce, 0xba, 0xff][..]), 1007),
+            (RawFrame::text("hi").rsv(4), 1002),
+            (RawFrame::text("hi").unmasked(), 1002),
+            (RawFrame::ping(vec![0; 126]), 1002),
+            (RawFrame::continuation("orphan"), 1002),
+            (RawFrame::text("x").declared_length(8 << 20), 1009),
+        ] {
+            let mut client = server.connect().await?;
+            client.send_raw(&frame).await?;
+            client
+                .expect_closed(code)
+                .await
+                .map_err(|error| Error::Config(format!("{transport:?}, {frame:?}: {error}")))?;
+        }
+        let mut client = server.connect().await?;
+        client.send_fragmented("in four pieces", 4).await?;
+        assert_eq!(client.recv().await?.as_text(), Some("in four pieces"));
+        client.write_in_chunks(7);
+        client.send_text("in chunks").await?;
+        assert_eq!(client.recv().await?.as_text(), Some("in chunks"));
+    }
+    Ok(())
+}
+
+/// go_silent over TCP too: ws-test's own idle timeout closes the half-open connection (1001).
+#[tokio::test]
+async fn a_silent_client_over_tcp_is_closed_by_the_idle_timeout() -> TestResult {
+    let server = EmbeddedServer::builder()
+        .idle_timeout(Duration::from_millis(300))
+        .start()
+        .await?;
+    let mut client = server.connect().await?;
+    client.expect_type("connection_established").await?;
+    client.go_silent();
+    let close = client.expect_closed(1001).within(Duration::from_secs(5)).await?;
+    assert!(close.reason.starts_with("idle for"), "{close:?}");
+    assert_eq!(server.metrics().closed_idle, 1);
+    Ok(())
+}
+
+/// A profile declares the link once; its tests inherit it.
+#[derive(ws_test_runtime::WsProfile)]
+#[ws_profile(link = "latency=30ms", transport = "memory", start_paused = true)]
+struct OverASlowLink;
+
+#[ws_test_runtime::ws_test(profile = OverASlowLink)]
+async fn a_profile_declares_the_link(client: &mut WsClient, server: &EmbeddedServer) -> TestResult {
+    assert!(client.ping("hi").await? >= Duration::from_millis(60));
+    assert_eq!(server.link().stats().opened, 1);
+    Ok(())
+}
