@@ -10,8 +10,12 @@ use ws_test_runtime::protocol;
 /// Arguments of `ws-test expect`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// A recording (a transcript from `ws-test record`, or a failed test's `.jsonl`).
+    /// A recording (a transcript from `ws-test record`, a failed test's `.jsonl`, or a HAR file a browser saved).
     file: PathBuf,
+    /// Of a HAR file holding several WebSockets: which one, by its index in `log.entries`, its URL, or a part of its
+    /// URL only it has.
+    #[arg(long, value_name = "URL_OR_INDEX")]
+    entry: Option<String>,
     /// The field that names an event: a key (`method` for JSON-RPC, `event`) or a JSON pointer (`/data/kind`)
     /// [default: `type`, or the protocol's].
     #[arg(long, value_name = "FIELD")]
@@ -23,13 +27,17 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {
-    let expectation = History::load(&args.file).and_then(|history| match &args.protocol {
+    let loaded = match &args.entry {
+        Some(entry) => History::load_entry(&args.file, entry),
+        None => History::load(&args.file),
+    };
+    let expectation = loaded.and_then(|history| match &args.protocol {
         Some(name) => {
             let kit = protocol::by_name(name)?;
             let key = args.event_key.clone().map_or_else(|| kit.event_key(), Into::into);
             Expect::from_history_keyed(&protocol::decode_history(&history, &*kit), key)
         }
-        None => Expect::from_recording_keyed(&args.file, args.event_key.as_deref().unwrap_or("type")),
+        None => Expect::from_history_keyed(&history, args.event_key.as_deref().unwrap_or("type")),
     });
     match expectation {
         Ok(expectation) => {

@@ -18,9 +18,9 @@ pub(crate) struct Args {
     /// The port (0: one the OS picks, printed on the first line).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// The WebSocket path.
-    #[arg(long, default_value = "/ws")]
-    path: String,
+    /// The WebSocket path [default: /ws; with --replay, the recording's own path when it has one].
+    #[arg(long)]
+    path: Option<String>,
     /// Require this token on every upgrade.
     #[arg(long)]
     token: Option<String>,
@@ -52,10 +52,15 @@ pub(crate) struct Args {
     /// unsolicited-pong.
     #[arg(long, value_name = "SPEC", value_parser = parse_fault)]
     fault: Vec<AnyFault>,
-    /// Serve a recording (a transcript from `ws-test record`) instead of the chat agent: each client frame that
-    /// matches the next recorded one gets the server frames recorded after it; one that diverges gets 1008.
+    /// Serve a recording (a transcript from `ws-test record`, or a HAR file a browser saved) instead of the chat
+    /// agent: each client frame that matches the next recorded one gets the server frames recorded after it; one
+    /// that diverges gets 1008. Served at the recording's path, agreeing to its subprotocol.
     #[arg(long, value_name = "FILE", conflicts_with = "asyncapi")]
     replay: Option<PathBuf>,
+    /// With --replay of a HAR file holding several WebSockets: which one, by its index in `log.entries`, its URL,
+    /// or a part of its URL only it has.
+    #[arg(long, value_name = "URL_OR_INDEX", requires = "replay")]
+    entry: Option<String>,
     /// Serve an AsyncAPI 3.0 document as a mock: the examples of its `send` operations on connect, each message
     /// of a `receive` operation answered with its reply messages (from their examples, or built from their
     /// schemas), a frame the contract does not allow answered with an error frame saying why.
@@ -135,7 +140,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     }
     let mut builder = EmbeddedServer::builder()
         .bind(SocketAddr::new(args.host, args.port))
-        .path(args.path)
+        .path(args.path.clone().unwrap_or_else(|| "/ws".to_owned()))
         .max_message_size(args.max_message_size)
         .max_pending(args.max_pending);
     builder = match (&args.replay, &args.asyncapi) {
@@ -146,11 +151,22 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                 return ExitCode::from(crate::UNREACHABLE);
             }
         },
-        (Some(file), _) => match Replay::from_file(file).and_then(|replay| match &args.protocol {
-            Some(protocol) => replay.protocol(protocol.as_str()),
-            None => Ok(replay),
-        }) {
+        (Some(file), _) => match args
+            .entry
+            .as_ref()
+            .map_or_else(|| Replay::from_file(file), |entry| Replay::from_file_entry(file, entry))
+            .and_then(|replay| match &args.protocol {
+                Some(protocol) => replay.protocol(protocol.as_str()),
+                None => Ok(replay),
+            }) {
             Ok(replay) => {
+                // Where the recording was made, unless --path (or the protocol's own path) says otherwise.
+                if let (None, None, Some(path)) = (&args.path, &args.protocol, replay.recorded_path()) {
+                    builder = builder.path(path);
+                }
+                if let Some(subprotocol) = replay.recorded_subprotocol() {
+                    builder = builder.subprotocol(subprotocol.to_owned());
+                }
                 let replay = replay.ignore_fields(&args.ignore_field);
                 builder.handler(match args.speed {
                     Some(speed) => replay.speed(speed),

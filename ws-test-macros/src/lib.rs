@@ -186,9 +186,12 @@ use proc_macro::TokenStream;
 /// heartbeats, and `events`, `expect` and reports read the events it decodes, by its event key (Socket.IO:
 /// `"event"`); `client.emit(name, data)` sends through it. Equivalent: `WsClient::builder(url).protocol(...)`.
 ///
-/// **`replay = "tests/fixtures/chat.jsonl"`** — serve a recording (made with `ws-test record` or saved from a
-/// history) as the mock server, embedded at compile time; **`ignore_fields = ["run_id"]`** leaves fields out of
-/// the replay's comparison. Equivalent: `EmbeddedServer::builder().handler(Replay::from_json_lines(text)?)`.
+/// **`replay = "tests/fixtures/chat.jsonl"`** — serve a recording (made with `ws-test record`, saved from a
+/// history, or a HAR file a browser saved: `replay = "tests/fixtures/session.har"`) as the mock server, embedded at
+/// compile time, at the recording's path and agreeing to its subprotocol; **`entry = "ws://localhost:4000/ws"`**
+/// chooses one WebSocket of a HAR holding several (its index in `log.entries`, its URL, or a part of its URL only it
+/// has); **`ignore_fields = ["run_id"]`** leaves fields out of the replay's comparison. Equivalent:
+/// `EmbeddedServer::builder().handler(Replay::from_file_entry(path, entry)?)`.
 ///
 /// **`contract = "api/chat.yaml"`** — an AsyncAPI 3.0 document (YAML or JSON), embedded at compile time (a
 /// missing file is an error on the string): after the body, every frame every client sent and received must be

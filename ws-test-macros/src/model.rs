@@ -83,6 +83,7 @@ pub(crate) struct Args {
     pub(crate) replay: Option<LitStr>,
     pub(crate) contract: Option<LitStr>,
     pub(crate) ignore_fields: Option<Vec<LitStr>>,
+    pub(crate) entry: Option<LitStr>,
     pub(crate) path: Option<LitStr>,
     pub(crate) transport: Option<Transport>,
     pub(crate) link: Option<LitStr>,

@@ -262,6 +262,17 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         doc: "JSON fields the replay leaves out of its comparison",
     },
     Argument {
+        name: "entry",
+        on: On::Both,
+        parse: |value, args, errors| args.entry = string(value, "entry", "entry = \"ws://localhost:4000/ws\"", errors),
+        rules: &[Rule::Needs(
+            &["replay"],
+            "`entry` chooses one WebSocket of the HAR file a test replays: add `replay = \"...\"`",
+        )],
+        expand: |args, _| args.entry.as_ref().map(|entry| quote!(.entry(#entry))),
+        doc: "which WebSocket of a replayed HAR file (its index in `log.entries`, or its URL)",
+    },
+    Argument {
         name: "path",
         on: On::Both,
         parse: |value, args, errors| args.path = route(value, errors),

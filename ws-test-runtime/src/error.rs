@@ -224,6 +224,16 @@ pub enum Error {
         frame: String,
     },
 
+    /// A HAR file cannot be read as a recording: which file (and entry), and why — an entry that is no WebSocket,
+    /// several WebSockets without a choice (the message lists them), a message that does not read.
+    #[error("{name}: {reason}")]
+    Har {
+        /// The file, and the entry once one is chosen.
+        name: String,
+        /// What is wrong, with what the file holds where that helps to choose.
+        reason: String,
+    },
+
     /// A transcript (a recording, a failure transcript) does not parse: which one, its line, and what is wrong.
     #[error("{name}, line {line}: {reason}")]
     Transcript {

@@ -183,7 +183,7 @@ pub use error::{Error, ExpectationFailure, PatternError, Result};
 pub use events::WsEvents;
 pub use field::Field;
 pub use handler::{BoxError, Echo, Handler, HandlerResult, IntoHandlerResult};
-pub use history::{Decoded, Direction, Frame, FrameKind, History, Timeline};
+pub use history::{Decoded, Direction, Frame, FrameKind, Handshake, History, Timeline};
 pub use link::{IntoLink, Link, LinkControl, LinkStats, Shape};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::field::Field;
 use crate::handler::{Handler, HandlerResult};
-use crate::history::{Direction, FrameKind, History, char_prefix, read_numbered};
+use crate::history::{Direction, FrameKind, History, Source, char_prefix, read_recording};
 use crate::message::{CloseInfo, Message};
 use crate::session::Session;
 use crate::wire::close_code;
@@ -62,8 +62,8 @@ use crate::wire::close_code;
 #[derive(Debug, Clone)]
 pub struct Replay {
     script: Arc<Script>,
-    /// The recording as read, with its line numbers: cut again when a protocol is given.
-    source: Arc<(History, Vec<usize>)>,
+    /// The recording as read, with its line (or message) numbers and their word: cut again when a protocol is given.
+    source: Arc<(History, Vec<usize>, &'static str)>,
     ignore_fields: Arc<[String]>,
     speed: Option<f64>,
     /// The name of the event the recording's server sent first, unprompted, by the replay's event key.
@@ -73,8 +73,10 @@ pub struct Replay {
 /// A recording cut into what the server does on connect and after each client frame.
 #[derive(Debug)]
 struct Script {
-    /// How messages name the recording: its file name, or "the recording".
+    /// How messages name the recording: its file name (and a HAR's entry), or "the recording".
     name: String,
+    /// What a turn's number counts: "line" (a transcript, a history's frame + 1), "message" (a HAR entry).
+    unit: &'static str,
     opening: Vec<Reply>,
     turns: Vec<Turn>,
 }
@@ -108,53 +110,66 @@ enum Action {
 struct Cursor(AtomicUsize);
 
 impl Replay {
-    /// Reads a recording (a transcript file, as `ws-test record` writes); a line that does not parse is an
-    /// [`Error::Transcript`] naming the file and the line.
+    /// Reads a recording: a transcript file (as `ws-test record` writes) or a HAR file a browser saved with one
+    /// WebSocket (see [`History::load`]). What does not read is an [`Error::Transcript`](crate::Error::Transcript) naming the file and the line,
+    /// or an [`Error::Har`](crate::Error::Har) naming the entry and the message; a HAR with several WebSockets lists them (choose with
+    /// [`from_file_entry`](Self::from_file_entry)).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::File {
-            action: "read the recording",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let name = path.file_name().map_or_else(
+        Self::from_path(path.as_ref(), None)
+    }
+
+    /// One WebSocket of a HAR file, by its index in `log.entries`, its URL or a part of its URL only it has (see
+    /// [`History::load_entry`]); `ws-test serve --replay FILE --entry ENTRY`.
+    pub fn from_file_entry(path: impl AsRef<Path>, entry: impl AsRef<str>) -> Result<Self> {
+        Self::from_path(path.as_ref(), Some(entry.as_ref()))
+    }
+
+    fn from_path(path: &Path, entry: Option<&str>) -> Result<Self> {
+        let source = History::load_source(path, entry)?;
+        let short = path.file_name().map_or_else(
             || path.display().to_string(),
             |name| name.to_string_lossy().into_owned(),
         );
-        Self::parse(&text, &path.display().to_string(), name)
+        Ok(Self::of_source(source, short))
     }
 
-    /// Reads a recording from its text; errors name the line.
+    /// Reads a recording from its text (a transcript, or a HAR with one WebSocket); errors name the line.
     pub fn from_json_lines(text: &str) -> Result<Self> {
-        Self::parse(text, "the recording", "the recording".to_owned())
+        let source = read_recording(text, "the recording", None)?;
+        Ok(Self::of_source(source, "the recording".to_owned()))
     }
 
     /// The recording named `name` in errors and close reasons: what `#[ws_test(replay = "...")]` calls with
-    /// the file's text, embedded at compile time.
-    pub(crate) fn from_named_json_lines(text: &str, name: &str) -> Result<Self> {
+    /// the file's text, embedded at compile time, and its `entry` of a HAR file.
+    pub(crate) fn from_named_text(text: &str, name: &str, entry: Option<&str>) -> Result<Self> {
         let short = Path::new(name)
             .file_name()
             .map_or_else(|| name.to_owned(), |short| short.to_string_lossy().into_owned());
-        Self::parse(text, name, short)
+        Ok(Self::of_source(read_recording(text, name, entry)?, short))
     }
 
-    fn parse(text: &str, source: &str, name: String) -> Result<Self> {
-        let (history, lines) = read_numbered(text, source)?;
-        Ok(Self::new(Script::cut(&history, &lines, name, false), history, lines))
+    /// A recording read from a file or text: a HAR entry is named by its file and entry, a transcript by its file.
+    fn of_source(source: Source, short: String) -> Self {
+        let name = match &source.entry {
+            Some(entry) => format!("{short}, {entry}"),
+            None => short,
+        };
+        let script = Script::cut(&source.history, &source.numbers, name, source.unit, false);
+        Self::new(script, source.history, source.numbers, source.unit)
     }
 
     /// Replays a history (any [`WsClient`](crate::WsClient)'s, or one read with [`History::load`]); the
     /// frames are named by their index + 1 where a file would name its line.
     pub fn from_history(history: &History) -> Self {
         let lines: Vec<usize> = (1..=history.len()).collect();
-        let script = Script::cut(history, &lines, "the recording".to_owned(), false);
-        Self::new(script, history.clone(), lines)
+        let script = Script::cut(history, &lines, "the recording".to_owned(), "line", false);
+        Self::new(script, history.clone(), lines, "line")
     }
 
-    fn new(script: Script, history: History, lines: Vec<usize>) -> Self {
+    fn new(script: Script, history: History, lines: Vec<usize>, unit: &'static str) -> Self {
         Replay {
             script: Arc::new(script),
-            source: Arc::new((history, lines)),
+            source: Arc::new((history, lines, unit)),
             ignore_fields: Arc::from(Vec::new()),
             speed: None,
             opening_event: None,
@@ -206,17 +221,38 @@ impl Replay {
     /// client event is compared with the recorded one, and each server event is sent again through the
     /// protocol. The server must speak it too: [`ServerBuilder::protocol`](crate::ServerBuilder::protocol),
     /// `#[ws_test(replay = "...", protocol = "socket.io")]` or `ws-test serve --replay FILE --protocol socket.io`.
-    /// Events are named by the protocol's event key. A name that is no kit is an [`Error::Config`].
+    /// Events are named by the protocol's event key. A name that is no kit is an [`Error::Config`](crate::Error::Config).
     pub fn protocol(self, protocol: impl crate::protocol::IntoProtocol) -> Result<Self> {
         let protocol = protocol.into_protocol()?;
-        let (history, lines) = &*self.source;
+        let (history, lines, unit) = &*self.source;
         let decoded = crate::protocol::decode_history(history, protocol.as_ref());
-        let script = Script::cut(&decoded, lines, self.script.name.clone(), true);
+        let script = Script::cut(&decoded, lines, self.script.name.clone(), unit, true);
         Ok(Replay {
             script: Arc::new(script),
             ..self
         }
         .event_key(protocol.event_key()))
+    }
+
+    /// The recording as read (before a [protocol](Self::protocol) cut it into events): its URL, its upgrade's
+    /// headers when the file kept them (a HAR entry, a recorder's session), every frame.
+    pub fn recording(&self) -> &History {
+        &self.source.0
+    }
+
+    /// The path the recording's connection was opened at (its URL's path, `/v2/realtime`): where `ws-test serve
+    /// --replay` and `#[ws_test(replay = ..)]` serve it unless told otherwise. `None` when the recording has no URL or
+    /// its path is `/`.
+    pub fn recorded_path(&self) -> Option<String> {
+        let url = self.source.0.url()?;
+        let uri: hyper::Uri = url.parse().ok()?;
+        Some(uri.path().to_owned()).filter(|path| path != "/" && !path.is_empty())
+    }
+
+    /// The subprotocol the recording's server chose (a HAR entry's or a recorder's upgrade response): the replay's
+    /// server agrees to it when a client offers it, as the recorded one did.
+    pub fn recorded_subprotocol(&self) -> Option<&str> {
+        self.source.0.handshake()?.subprotocol()
     }
 
     /// How many client frames the recording expects.
@@ -279,7 +315,7 @@ impl Replay {
         let name = &self.script.name;
         let (place, short) = match line {
             Some(line) => {
-                let at = format!("line {line} of {name}");
+                let at = format!("{} {line} of {name}", self.script.unit);
                 (at.clone(), at)
             }
             None => (
@@ -315,7 +351,11 @@ impl Handler for Replay {
         let next = cursor.0.fetch_add(1, Ordering::AcqRel);
         let Some(turn) = self.script.turns.get(next) else {
             let last = self.script.turns.last().map_or(0, |turn| turn.line);
-            let difference = format!("got {} after the last one (line {last})", describe(&message));
+            let difference = format!(
+                "got {} after the last one ({} {last})",
+                describe(&message),
+                self.script.unit
+            );
             return self.diverged(session, None, difference).await;
         };
         match self.difference(turn, &message) {
@@ -328,9 +368,10 @@ impl Handler for Replay {
 impl Script {
     /// The script of a recording: its raw frames, or with `events`, what each data frame decoded to (a protocol's
     /// own frames and those it could not read left out).
-    fn cut(history: &History, lines: &[usize], name: String, events: bool) -> Self {
+    fn cut(history: &History, lines: &[usize], name: String, unit: &'static str, events: bool) -> Self {
         let mut script = Script {
             name,
+            unit,
             opening: Vec::new(),
             turns: Vec::new(),
         };

@@ -120,10 +120,15 @@ pub(crate) struct Args {
     /// What a round is, without --scenario.
     #[arg(long, value_enum, default_value = "chat", conflicts_with = "scenario")]
     pub(super) workload: Workload,
-    /// Plays this recording (a `ws-test record` transcript) on every connection: its client frames sent again,
-    /// its server frames awaited by their event key, its pauses kept (see --speed).
+    /// Plays this recording (a `ws-test record` transcript, or a HAR file a browser saved) on every connection: its
+    /// client frames sent again, its server frames awaited by their event key, its pauses kept (see --speed). A
+    /// URL without a path takes the recording's path and query; the recording's subprotocol is offered.
     #[arg(long, value_name = "FILE")]
     pub(super) scenario: Option<PathBuf>,
+    /// With --scenario of a HAR file holding several WebSockets: which one, by its index in `log.entries`, its URL,
+    /// or a part of its URL only it has.
+    #[arg(long, value_name = "URL_OR_INDEX", requires = "scenario")]
+    pub(super) entry: Option<String>,
     /// The field (or JSON pointer) that names events: `method` for JSON-RPC, `event`, `/data/kind` [with
     /// --protocol: the protocol's, unless given].
     #[arg(long, value_name = "FIELD", default_value = "type")]

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use ws_test_runtime::ChatEvent;
 use ws_test_runtime::load::{IterationResult, Load, Scenario};
 use ws_test_runtime::protocol;
-use ws_test_runtime::{ClientBuilder, WsClient, timeout};
+use ws_test_runtime::{ClientBuilder, History, WsClient, timeout};
 
 /// The client every connection is a copy of (copies share the TLS setup).
 fn client(url: &str, args: &Args, timeout: Duration) -> ClientBuilder {
@@ -47,6 +47,21 @@ fn client(url: &str, args: &Args, timeout: Duration) -> ClientBuilder {
     match &args.token {
         Some(token) => builder.token(token),
         None => builder,
+    }
+}
+
+/// `url` with the recording's path and query when it has no path of its own (`ws://host:4000` or `.../`).
+fn with_recorded_path(url: &str, recorded: &str) -> String {
+    // What follows the authority: `/path?query`, or nothing.
+    let rest = |url: &str| -> Option<String> {
+        let after_scheme = url.split_once("://")?.1;
+        Some(after_scheme.find(['/', '?']).map_or_else(String::new, |at| after_scheme[at..].to_owned()))
+    };
+    match (rest(url).as_deref(), rest(recorded)) {
+        (Some("" | "/"), Some(recorded)) if !recorded.is_empty() && recorded != "/" => {
+            format!("{}{recorded}", url.trim_end_matches('/'))
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -115,10 +130,24 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     if let Some(Merge::Merge(merge)) = args.merge {
         return run_merge(merge);
     }
-    let (_embedded, url) = match crate::target(args.url.as_deref(), args.token.as_deref()).await {
+    let (_embedded, mut url) = match crate::target(args.url.as_deref(), args.token.as_deref()).await {
         Ok(target) => target,
         Err(code) => return code,
     };
+    let recorded = match &args.scenario {
+        None => None,
+        Some(path) => match args.entry.as_ref().map_or_else(|| History::load(path), |entry| History::load_entry(path, entry)) {
+            Ok(history) => Some(history),
+            Err(error) => {
+                eprintln!("ws-test: {error}");
+                return ExitCode::from(crate::UNREACHABLE);
+            }
+        },
+    };
+    // A URL given without a path goes where the recording went (its path and query).
+    if let (Some(_), Some(recorded_url)) = (&args.url, recorded.as_ref().and_then(History::url)) {
+        url = with_recorded_path(&url, recorded_url);
+    }
     if let (Some(Ramp::Over(_)), None) = (args.ramp, args.rate) {
         eprintln!(
             "ws-test: --ramp with a duration is for the open model (--rate N); closed, it takes a number of handshakes at once"
@@ -157,28 +186,32 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             }
         }
     };
-    let scenario = match &args.scenario {
-        None => None,
-        Some(path) => match Scenario::load(path) {
-            Ok(scenario) if scenario.is_empty() => {
+    if let Some(subprotocol) = recorded
+        .as_ref()
+        .and_then(History::handshake)
+        .and_then(|handshake| handshake.subprotocol())
+    {
+        builder = builder.subprotocol(subprotocol);
+    }
+    let scenario = match (&args.scenario, &recorded) {
+        (Some(path), Some(history)) => {
+            let scenario = Scenario::from_history(history);
+            if scenario.is_empty() {
                 eprintln!(
                     "ws-test: the scenario {} holds no client frame: nothing to send",
                     path.display()
                 );
                 return ExitCode::from(crate::UNREACHABLE);
             }
-            Ok(scenario) => match read(scenario) {
+            match read(scenario) {
                 Ok(scenario) => Some(scenario),
                 Err(error) => {
                     eprintln!("ws-test: {error}");
                     return ExitCode::from(crate::UNREACHABLE);
                 }
-            },
-            Err(error) => {
-                eprintln!("ws-test: {error}");
-                return ExitCode::from(crate::UNREACHABLE);
             }
-        },
+        }
+        _ => None,
     };
 
     if args.duration.is_some() && args.rate.is_none() && !matches!(args.churn, Some(ChurnMode::Rate(_))) {

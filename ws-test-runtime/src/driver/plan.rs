@@ -128,7 +128,8 @@ impl TestSpec {
     /// The recording this test replays: through its protocol when the protocol has a server side (the server
     /// speaks it), its events named by the test's key.
     pub(super) fn loaded_replay(&self, name: &str, text: &str) -> crate::Result<Replay> {
-        let mut replay = Replay::from_named_json_lines(text, name)?.ignore_fields(&self.ignore_fields);
+        let mut replay =
+            Replay::from_named_text(text, name, self.replay_entry.as_deref())?.ignore_fields(&self.ignore_fields);
         if let Some(protocol) = self.protocol.as_ref().filter(|p| p.server_session().is_some()) {
             replay = replay.protocol(std::sync::Arc::clone(protocol))?;
         }
@@ -192,6 +193,12 @@ pub(super) fn env_url(variable: &str) -> Option<String> {
 }
 
 pub(super) async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut Vec<Tap>) -> Result<(), String> {
+    if let (Some(entry), None) = (&spec.replay_entry, &spec.replay) {
+        return Err(format!(
+            "`entry = {entry:?}` chooses one WebSocket of the HAR file a test replays, so it needs `replay = \"FILE\"`; \
+             this test replays nothing"
+        ));
+    }
     if !spec.ignore_fields.is_empty() && spec.replay.is_none() {
         // The macro refuses the same at compile time; a spec built by hand or from a profile is refused here.
         return Err(format!(
@@ -241,6 +248,15 @@ pub(super) async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut V
                 let loaded = spec
                     .loaded_replay(name, text)
                     .map_err(|error| format!("the recording to replay does not read: {error}"))?;
+                // Served where it was recorded, agreeing to the subprotocol the recorded server chose.
+                if spec.path.is_none() {
+                    if let Some(path) = loaded.recorded_path() {
+                        builder = builder.path(path);
+                    }
+                }
+                if let Some(subprotocol) = loaded.recorded_subprotocol() {
+                    builder = builder.subprotocol(subprotocol.to_owned());
+                }
                 builder = builder.handler(loaded);
             }
             // The core's settings first: `app` carries them over to the app's builder.

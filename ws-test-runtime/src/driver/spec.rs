@@ -88,6 +88,8 @@ pub struct TestSpec {
     pub(super) decode: Option<Decode>,
     /// A recording to serve: its name and its text.
     pub(super) replay: Option<(String, &'static str)>,
+    /// Which WebSocket of a replayed HAR file (`entry = "..."`).
+    pub(super) replay_entry: Option<String>,
     /// An AsyncAPI document every client's frames must conform to: its name and its text.
     #[cfg_attr(not(feature = "contract"), allow(dead_code))]
     pub(super) contract: Option<(String, &'static str)>,
@@ -127,6 +129,7 @@ impl TestSpec {
             welcome: None,
             decode: None,
             replay: None,
+            replay_entry: None,
             contract: None,
             ignore_fields: Vec::new(),
             path: None,
@@ -291,6 +294,14 @@ impl TestSpec {
     /// the `connection_established` welcome only when the recording's server sent one first.
     pub fn replay(mut self, name: impl Into<String>, recording: &'static str) -> Self {
         self.replay = Some((name.into(), recording));
+        self
+    }
+
+    /// Which WebSocket of the replayed HAR file to serve (the macro's `entry = "..."`): its index in the HAR's
+    /// `log.entries`, its URL, or a part of its URL only it has (see [`History::load_entry`](crate::History::load_entry)).
+    /// A HAR with one WebSocket needs none.
+    pub fn entry(mut self, entry: impl Into<String>) -> Self {
+        self.replay_entry = Some(entry.into());
         self
     }
 

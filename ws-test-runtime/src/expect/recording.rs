@@ -11,8 +11,10 @@ use crate::history::{Direction, FrameKind, History};
 use crate::{Error, Field, Result};
 
 impl Expect {
-    /// The expectation of a recorded session (a transcript file, as `ws-test record` writes): the `type` of every
-    /// JSON frame the server sent, in order — so a captured session becomes an ordering test.
+    /// The expectation of a recorded session (a transcript file, as `ws-test record` writes, or a HAR file a browser
+    /// saved with one WebSocket; of several, read one with [`History::load_entry`] and use
+    /// [`from_history`](Self::from_history)): the `type` of every JSON frame the server sent, in order — so a
+    /// captured session becomes an ordering test.
     ///
     /// When a `run_id`-like field (`run_id`, `id`, or any `*_id`) groups the frames into runs with the same
     /// sequence of types, the expectation is that sequence [`per`](Expectation::per) that field,

@@ -5,6 +5,7 @@
 //! (one format for failure transcripts, recordings and replays), so a failed test can leave a transcript
 //! behind and a recorded session can be served again.
 
+mod har;
 mod jsonl;
 
 use std::fmt;
@@ -17,7 +18,6 @@ use serde_json::Value;
 
 use crate::Field;
 
-pub(crate) use jsonl::read_numbered;
 #[cfg(feature = "record")]
 pub(crate) use jsonl::{REDACTED, frame_line, header_line, redact};
 
@@ -259,12 +259,76 @@ pub(crate) fn char_prefix(text: &str, limit: usize) -> Option<&str> {
     text.char_indices().nth(limit).map(|(cut, _)| &text[..cut])
 }
 
+/// The HTTP upgrade that opened a connection, as HAR files keep it beside the frames: the request's headers, the
+/// response's status and headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handshake {
+    /// The upgrade request's headers, in order (`Host`, `Sec-WebSocket-Protocol`, a token, cookies).
+    pub request_headers: Vec<(String, String)>,
+    /// The response's status: 101 when the upgrade was accepted.
+    pub status: u16,
+    /// The response's headers, in order (the subprotocol the server chose among them).
+    pub response_headers: Vec<(String, String)>,
+}
+
+impl Handshake {
+    /// The subprotocol the server chose (the response's `Sec-WebSocket-Protocol`), when it chose one.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.response_headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("sec-websocket-protocol"))
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+}
+
+/// A recording read from a file or text, whatever its format, with where each frame is in it (for messages that
+/// point into the file).
+pub(crate) struct Source {
+    pub(crate) history: History,
+    /// Each frame's line (a transcript) or message number (a HAR entry), from 1.
+    pub(crate) numbers: Vec<usize>,
+    /// "line" or "message".
+    pub(crate) unit: &'static str,
+    /// A HAR's entry: "entry 3 (ws://127.0.0.1:4000/ws)".
+    pub(crate) entry: Option<String>,
+}
+
+/// Reads a recording: a transcript (JSON Lines, as `ws-test record` writes) or a HAR file (as browsers save
+/// them), told apart by their content. `entry` chooses a HAR's WebSocket (its index in `log.entries` or its URL);
+/// a transcript holds one session, so it takes no entry.
+pub(crate) fn read_recording(text: &str, source: &str, entry: Option<&str>) -> Result<Source> {
+    if har::looks_like_har(text) {
+        let read = har::read(text, source, entry)?;
+        return Ok(Source {
+            history: read.history,
+            numbers: read.numbers,
+            unit: "message",
+            entry: Some(read.entry),
+        });
+    }
+    if let Some(entry) = entry {
+        return Err(Error::Config(format!(
+            "{source} is a transcript of one session, so it has no entry to choose ({entry:?}): an entry chooses \
+             one WebSocket of a HAR file"
+        )));
+    }
+    let (history, numbers) = jsonl::read_numbered(text, source)?;
+    Ok(Source {
+        history,
+        numbers,
+        unit: "line",
+        entry: None,
+    })
+}
+
 /// Every frame of one connection, in the order it was sent or received.
 #[derive(Debug, Clone)]
 pub struct History {
     started: Instant,
     recorded_at: SystemTime,
     url: Option<String>,
+    handshake: Option<std::sync::Arc<Handshake>>,
     frames: Vec<Frame>,
     /// The field that names events in this connection's timeline (the client's event key).
     event_key: Field,
@@ -282,6 +346,7 @@ impl History {
             started,
             recorded_at: SystemTime::now(),
             url: None,
+            handshake: None,
             frames: Vec::new(),
             event_key: Field::type_key(),
         }
@@ -291,6 +356,17 @@ impl History {
     pub fn with_url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self
+    }
+
+    /// The same history, with the upgrade that opened the connection (what a HAR entry shows beside the frames).
+    pub fn with_handshake(mut self, handshake: Handshake) -> Self {
+        self.handshake = Some(std::sync::Arc::new(handshake));
+        self
+    }
+
+    /// The upgrade that opened the connection, when known: a client's own, a recorder's session, a HAR entry's.
+    pub fn handshake(&self) -> Option<&Handshake> {
+        self.handshake.as_deref()
     }
 
     /// Names events in the timeline by this field (the client's event key) instead of `"type"`.
@@ -417,15 +493,82 @@ impl History {
         jsonl::read(text, "the transcript")
     }
 
-    /// Reads a transcript from a file; errors name the file and the line.
+    /// Reads a recording from a file: a transcript (as [`save`](Self::save) and `ws-test record` write it), or a
+    /// HAR file a browser saved (Chromium's or Firefox's DevTools, "Save all as HAR") holding one WebSocket; errors
+    /// name the file and the line, or the HAR entry and message. A HAR with several WebSockets is an error that
+    /// lists them: choose one with [`load_entry`](Self::load_entry).
     pub fn load(path: impl AsRef<Path>) -> Result<History> {
-        let path = path.as_ref();
+        Self::load_source(path.as_ref(), None).map(|source| source.history)
+    }
+
+    /// Reads one WebSocket of a HAR file: `entry` is its index in the HAR's `log.entries` (`"3"`), its URL
+    /// (`"ws://localhost:4000/ws?room=a"`), or a part of its URL that only one WebSocket entry has (`"room=a"`), as
+    /// `--entry` takes it on the command line. The history keeps the entry's URL (path and query) and its upgrade's
+    /// headers ([`handshake`](Self::handshake): the subprotocol among them); binary frames come out of their base64.
+    ///
+    /// ```
+    /// use ws_test_runtime::{Direction, FrameKind, History};
+    ///
+    /// let har = r#"{"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"}, "entries": [
+    ///   {"startedDateTime": "2026-12-03T08:00:00.000Z", "time": 1, "request": {"method": "GET", "url": "http://localhost:4000/"}, "response": {"status": 200}},
+    ///   {"startedDateTime": "2026-12-03T08:00:00.100Z", "time": 1,
+    ///    "request": {"method": "GET", "url": "ws://localhost:4000/ws?room=a",
+    ///                "headers": [{"name": "Sec-WebSocket-Protocol", "value": "chat.v1"}]},
+    ///    "response": {"status": 101, "headers": [{"name": "Sec-WebSocket-Protocol", "value": "chat.v1"}]},
+    ///    "_resourceType": "websocket",
+    ///    "_webSocketMessages": [
+    ///      {"type": "receive", "time": 1796284800.105, "opcode": 1, "data": "{\"type\":\"connection_established\"}"},
+    ///      {"type": "send", "time": 1796284800.2, "opcode": 2, "data": "3q0="}]}]}}"#;
+    /// let path = std::env::temp_dir().join(format!("ws-test-doc-{}.har", std::process::id()));
+    /// std::fs::write(&path, har)?;
+    ///
+    /// let history = History::load_entry(&path, "room=a")?;
+    /// assert_eq!(history.url(), Some("ws://localhost:4000/ws?room=a"));
+    /// assert_eq!(history.handshake().and_then(|upgrade| upgrade.subprotocol()), Some("chat.v1"));
+    /// assert_eq!(history.frames()[1].direction, Direction::Out);
+    /// assert_eq!(history.frames()[1].kind, FrameKind::Binary(vec![0xde, 0xad]));
+    /// // Entry 0 is the page, not a WebSocket: the error says so and lists the WebSockets.
+    /// let error = History::load_entry(&path, "0").unwrap_err().to_string();
+    /// assert!(error.contains("entry 0 is GET http://localhost:4000/ (200"), "{error}");
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_entry(path: impl AsRef<Path>, entry: impl AsRef<str>) -> Result<History> {
+        Self::load_source(path.as_ref(), Some(entry.as_ref())).map(|source| source.history)
+    }
+
+    /// A recording file read whatever its format, `entry` choosing a HAR's WebSocket.
+    pub(crate) fn load_source(path: &Path, entry: Option<&str>) -> Result<Source> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::File {
-            action: "read the transcript",
+            action: "read the recording",
             path: path.to_path_buf(),
             source,
         })?;
-        jsonl::read(&text, &path.display().to_string())
+        read_recording(&text, &path.display().to_string(), entry)
+    }
+
+    /// The history as a HAR file (HTTP Archive 1.2) with one WebSocket entry, as Chromium's DevTools write one:
+    /// the upgrade's request and response headers when known ([`handshake`](Self::handshake)), each text and binary
+    /// frame under `_webSocketMessages` (`send` for frames the client sent; binary data in base64; times in seconds
+    /// since the epoch). DevTools' Network panel imports it ("Import HAR file"), and every reader of a recording
+    /// here reads it back.
+    pub fn to_har(&self) -> String {
+        har::write(&[self])
+    }
+
+    /// The HAR of several sessions, one WebSocket entry each, in the order given (a recorder's sessions).
+    pub fn to_har_all<'a>(histories: impl IntoIterator<Item = &'a History>) -> String {
+        har::write(&histories.into_iter().collect::<Vec<_>>())
+    }
+
+    /// Writes [`to_har`](Self::to_har) to a file.
+    pub fn save_har(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_har()).map_err(|source| Error::File {
+            action: "write the HAR file",
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Writes the transcript to a file (see [`to_json_lines`](Self::to_json_lines)): any client's history saves

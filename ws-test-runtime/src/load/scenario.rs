@@ -95,9 +95,16 @@ impl Scenario {
         Scenario::keyed(history.clone(), Field::type_key(), false)
     }
 
-    /// Reads a recording from a file.
+    /// Reads a recording from a file: a transcript, or a HAR file a browser saved with one WebSocket (see
+    /// [`History::load`]).
     pub fn load(path: impl AsRef<Path>) -> Result<Scenario> {
         Ok(Scenario::from_history(&History::load(path)?))
+    }
+
+    /// One WebSocket of a HAR file, by its index in `log.entries`, its URL or a part of its URL only it has (see
+    /// [`History::load_entry`]); `ws-test bench --scenario FILE --entry ENTRY`.
+    pub fn load_entry(path: impl AsRef<Path>, entry: impl AsRef<str>) -> Result<Scenario> {
+        Ok(Scenario::from_history(&History::load_entry(path, entry)?))
     }
 
     fn keyed(history: History, key: Field, framed: bool) -> Scenario {
