@@ -11,6 +11,7 @@ use ws_test_runtime::{Error, Recorder};
 
 /// Arguments of `ws-test record`.
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("files").args(["out", "har"]).required(true).multiple(true))]
 pub(crate) struct Args {
     /// The real server to relay to (ws://... or wss://...); clients connect to the recorder with its path and query.
     #[arg(long, value_name = "URL")]
@@ -20,7 +21,11 @@ pub(crate) struct Args {
     listen: SocketAddr,
     /// The transcript of the first session; the next ones go to FILE.2, FILE.3, ...
     #[arg(long, value_name = "FILE")]
-    out: PathBuf,
+    out: Option<PathBuf>,
+    /// Every session in one HAR file (one WebSocket entry each, with its upgrade's headers), as browsers' DevTools
+    /// save and import them; written again as each session ends.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
     /// Stop once this many sessions have ended (later connections are refused with 503).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     sessions: Option<u32>,
@@ -43,7 +48,13 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args) -> ExitCode {
     crate::init_logging();
-    let builder = Recorder::builder(&args.upstream).bind(args.listen).out(&args.out);
+    let mut builder = Recorder::builder(&args.upstream).bind(args.listen);
+    if let Some(out) = &args.out {
+        builder = builder.out(out);
+    }
+    if let Some(har) = &args.har {
+        builder = builder.har(har);
+    }
     let mut builder = match args.trust.apply(builder) {
         Ok(builder) => builder,
         Err(error) => {
@@ -86,12 +97,17 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let stopped = recorder.shutdown().await;
     let sessions = recorder.sessions();
     for (number, history) in sessions.iter().enumerate() {
-        let path = Recorder::session_path(&args.out, number + 1);
+        let files: Vec<String> = args
+            .out
+            .iter()
+            .map(|out| Recorder::session_path(out, number + 1).display().to_string())
+            .chain(args.har.iter().map(|har| format!("{} (entry {number})", har.display())))
+            .collect();
         out!(
             "session {}: {} frame(s) -> {}",
             number + 1,
             history.len(),
-            path.display()
+            files.join(", ")
         );
     }
     if sessions.is_empty() {

@@ -92,6 +92,36 @@
 // The derives generate `::ws_test_runtime::...` paths; this makes them resolve inside this crate too.
 extern crate self as ws_test_runtime;
 
+/// Asserts a conversation's [snapshot](Snapshot) through insta (feature `insta`): a [`WsClient`], a [`History`] or a
+/// configured [`Snapshot`], by value or reference. The first run writes the snapshot file under the test's
+/// `snapshots/` (review it with `cargo insta review`); each later run compares with it and fails with insta's diff
+/// when the conversation changed, two events reordered among them. As insta's own macro: `assert_ws_snapshot!(client)`
+/// names the snapshot after the test, `assert_ws_snapshot!("chat_round", client)` gives it a name.
+///
+/// ```no_run
+/// use ws_test_runtime::prelude::*;
+/// use ws_test_runtime::assert_ws_snapshot;
+///
+/// #[ws_test(events = ChatEvent::CRITICAL)]
+/// async fn a_chat_round_reads_the_same_every_time(client: &mut WsClient) {
+///     client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
+///     client.expect(Expect::events(ChatEvent::CRITICAL)).await?;
+///     assert_ws_snapshot!(client);
+///     // Or with a name, and a field of your own redacted:
+///     assert_ws_snapshot!("chat_round", client.snapshot().redact("/message"));
+/// }
+/// ```
+#[cfg(feature = "insta")]
+#[macro_export]
+macro_rules! assert_ws_snapshot {
+    ($name:expr, $value:expr $(,)?) => {
+        $crate::__private::insta::assert_snapshot!($name, $crate::__private::snapshot_text(&$value))
+    };
+    ($value:expr $(,)?) => {
+        $crate::__private::insta::assert_snapshot!($crate::__private::snapshot_text(&$value))
+    };
+}
+
 /// What the `#[ws_test]` expansion and the derives call, and the fuzz targets' and benchmarks' entry points
 /// (`fuzz_one`, `fuzz_server`, `is_met`). Not a stable API: it changes in any release; use [`driver`] by hand.
 #[doc(hidden)]
@@ -126,6 +156,13 @@ pub mod __private {
     }
     pub use crate::transport::Transport;
     pub use crate::{EmbeddedServer, events::WsEvents};
+    /// insta, for [`assert_ws_snapshot!`](crate::assert_ws_snapshot).
+    #[cfg(feature = "insta")]
+    pub use insta;
+    /// The text [`assert_ws_snapshot!`](crate::assert_ws_snapshot) stores.
+    pub fn snapshot_text(value: &impl crate::AsSnapshot) -> String {
+        value.as_snapshot().to_string()
+    }
     pub use serde_json::Value;
 }
 
@@ -183,7 +220,7 @@ pub use error::{Error, ExpectationFailure, PatternError, Result};
 pub use events::WsEvents;
 pub use field::Field;
 pub use handler::{BoxError, Echo, Handler, HandlerResult, IntoHandlerResult};
-pub use history::{Decoded, Direction, Frame, FrameKind, Handshake, History, Timeline};
+pub use history::{AsSnapshot, Decoded, Direction, Frame, FrameKind, Handshake, History, Snapshot, Timeline};
 pub use link::{IntoLink, Link, LinkControl, LinkStats, Shape};
 pub use message::{CloseInfo, Message};
 pub use metrics::MetricsSnapshot;

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::{self};
 use super::{Socket, WsClient};
 use serde_json::Value;
 
+use crate::history::Handshake;
 use crate::transport::{self, ConnectError, Stream};
 use crate::wire;
 use crate::{Error, Result, timeout};
@@ -328,8 +329,8 @@ impl ClientBuilder {
             return Err(Error::Config(why.clone()));
         }
         let started = Instant::now();
-        let (socket, subprotocol) = self.open().await?;
-        let mut client = WsClient::from_socket(socket, subprotocol, &self.options);
+        let (socket, handshake) = self.open().await?;
+        let mut client = WsClient::from_socket(socket, handshake, &self.options);
         if client.protocol.is_some() {
             let left = self.connect_timeout.saturating_sub(started.elapsed());
             client.protocol_handshake(left).await?;
@@ -337,9 +338,9 @@ impl ClientBuilder {
         Ok(client)
     }
 
-    /// Connects as [`connect`](Self::connect) does, and hands over the bare socket with the subprotocol the
-    /// server agreed to (the recorder relays it).
-    pub(crate) async fn open(&self) -> Result<(Socket, Option<String>)> {
+    /// Connects as [`connect`](Self::connect) does, and hands over the bare socket with the upgrade's headers (the
+    /// subprotocol the server agreed to among them: the recorder relays it).
+    pub(crate) async fn open(&self) -> Result<(Socket, Handshake)> {
         let target = Target::of(&self.uri()?);
         let started = Instant::now();
         let deadline = started + self.connect_timeout;
@@ -471,8 +472,9 @@ impl ClientBuilder {
         }
     }
 
-    async fn attempt(&self, target: &Target, deadline: Instant) -> Result<(Socket, Option<String>), Failure> {
+    async fn attempt(&self, target: &Target, deadline: Instant) -> Result<(Socket, Handshake), Failure> {
         let request = self.request().map_err(Failure::Fatal)?;
+        let request_headers = header_pairs(request.headers());
         let stream = self.stream(target, deadline).await?;
         // Over the in-memory transport the server is always up: a handshake it ends is its answer, not a race.
         let in_memory = transport::is_memory_host(&target.host);
@@ -532,13 +534,26 @@ impl ClientBuilder {
                 return Err(Failure::Retry("the WebSocket handshake did not finish in time".into()));
             }
         };
-        let subprotocol = response
-            .headers()
-            .get(header::SEC_WEBSOCKET_PROTOCOL)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        Ok((socket, subprotocol))
+        let handshake = Handshake {
+            request_headers,
+            status: response.status().as_u16(),
+            response_headers: header_pairs(response.headers()),
+        };
+        Ok((socket, handshake))
     }
+}
+
+/// Headers as (name, value) pairs, in order, for the history's [`Handshake`].
+fn header_pairs(headers: &tungstenite::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Why a `wss://` URL is refused by a build without the `tls` feature.

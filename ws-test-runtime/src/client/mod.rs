@@ -165,13 +165,15 @@ impl WsClient {
         ClientBuilder::new(url.as_ref())
     }
 
-    fn from_socket(socket: Socket, subprotocol: Option<String>, options: &builder::Options) -> Self {
+    fn from_socket(socket: Socket, handshake: crate::Handshake, options: &builder::Options) -> Self {
+        let subprotocol = handshake.subprotocol().map(str::to_owned);
         let recording = Recording::new(
             options.max_history_bytes,
             &options.url,
             options.event_key.clone(),
             options.decoder.clone(),
         );
+        recording.set_handshake(handshake);
         let conduct = Arc::clone(socket.get_ref().conduct());
         let (sink, stream) = socket.split();
         let sink: SharedSink = Arc::new(tokio::sync::Mutex::new(sink));
@@ -244,6 +246,19 @@ impl WsClient {
 
     pub(crate) fn lock_history(&self) -> std::sync::MutexGuard<'_, History> {
         self.recording.history()
+    }
+
+    /// The conversation so far as one readable, stable text, volatile values redacted: see
+    /// [`Snapshot`](crate::Snapshot). `client.snapshot().redact("/trace_id").to_string()`, or with the `insta`
+    /// feature, `assert_ws_snapshot!(client)`.
+    pub fn snapshot(&self) -> crate::Snapshot {
+        self.lock_history().snapshot()
+    }
+}
+
+impl crate::AsSnapshot for WsClient {
+    fn as_snapshot(&self) -> crate::Snapshot {
+        self.snapshot()
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod har;
 mod jsonl;
+mod snapshot;
 
 use std::fmt;
 use std::path::Path;
@@ -22,6 +23,8 @@ use crate::Field;
 pub(crate) use jsonl::{REDACTED, frame_line, header_line, redact};
 
 use crate::error::{Error, Result};
+
+pub use snapshot::{AsSnapshot, Snapshot};
 
 /// Which way a frame travelled, seen from the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

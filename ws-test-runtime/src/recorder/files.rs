@@ -18,8 +18,8 @@ impl State {
     }
 
     /// Starts session `number`'s record (and its file, header first).
-    pub(super) fn open_record(&self, number: usize, url: String) -> Arc<Mutex<Record>> {
-        let history = History::new().with_url(url);
+    pub(super) fn open_record(&self, number: usize, url: String, handshake: Handshake) -> Arc<Mutex<Record>> {
+        let history = History::new().with_url(url).with_handshake(handshake);
         let mut record = Record {
             history,
             file: None,
@@ -40,6 +40,22 @@ impl State {
         let record = Arc::new(Mutex::new(record));
         lock(&self.records).insert(number, Arc::clone(&record));
         record
+    }
+
+    /// Writes the HAR file again with every session that has ended (and those still open, as far as they went), in
+    /// the order they started. A failure is kept with the write errors.
+    pub(super) fn write_har(&self) {
+        let Some(path) = &self.har else { return };
+        let histories: Vec<History> = lock(&self.records)
+            .values()
+            .map(|record| lock(record).history.clone())
+            .collect();
+        if let Err(error) = std::fs::write(path, History::to_har_all(&histories)) {
+            let message = format!("cannot write {}: {error}", path.display());
+            if let Some(record) = lock(&self.records).values().last() {
+                lock(record).write_error.get_or_insert(message);
+            }
+        }
     }
 }
 

@@ -33,7 +33,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
 use crate::error::{Error, Result};
-use crate::history::{Direction, FrameKind, History, frame_line, header_line, redact};
+use crate::history::{Direction, FrameKind, Handshake, History, frame_line, header_line, redact};
 use crate::server::EmbeddedServer;
 use crate::wire::close_code;
 use crate::{WsClient, timeout, wire};
@@ -83,6 +83,7 @@ pub struct RecorderBuilder {
     upstream: String,
     listen: SocketAddr,
     out: Option<PathBuf>,
+    har: Option<PathBuf>,
     redact: Vec<String>,
     sessions: Option<usize>,
     protocol: Option<std::result::Result<crate::protocol::SharedProtocol, String>>,
@@ -98,6 +99,8 @@ struct State {
     trust: crate::tls::Trust,
     redact: Vec<String>,
     out: Option<PathBuf>,
+    /// The HAR file of every ended session, written again as each ends.
+    har: Option<PathBuf>,
     limit: Option<usize>,
     /// Reads each session's frames (what they mean beside them, in the transcript).
     protocol: Option<crate::protocol::SharedProtocol>,
@@ -140,6 +143,7 @@ impl Recorder {
             upstream: upstream.as_ref().to_owned(),
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             out: None,
+            har: None,
             redact: Vec::new(),
             sessions: None,
             protocol: None,
@@ -252,8 +256,18 @@ impl RecorderBuilder {
         self
     }
 
+    /// Also writes every session to one HAR file (HTTP Archive 1.2, as Chromium's DevTools write it), one WebSocket
+    /// entry per session with its upgrade's request and response headers: written again each time a session
+    /// ends, so the file is whole whenever the recorder is stopped. Browsers' DevTools import it; every reader of
+    /// a recording here reads it (`--entry` to choose a session). `ws-test record --har FILE`.
+    pub fn har(mut self, path: impl Into<PathBuf>) -> Self {
+        self.har = Some(path.into());
+        self
+    }
+
     /// Replaces this JSON field (at any depth of a text frame, and as a query parameter of the recorded URL)
-    /// with `"[redacted]"` in the recording; the relay passes it unchanged. Call again for more fields.
+    /// with `"[redacted]"` in the recording, and a request header of that name in a HAR file; the relay passes it
+    /// unchanged. Call again for more fields.
     pub fn redact(mut self, field: impl Into<String>) -> Self {
         self.redact.push(field.into());
         self
@@ -295,6 +309,7 @@ impl RecorderBuilder {
             trust: self.trust,
             redact: self.redact,
             out: self.out,
+            har: self.har,
             limit: self.sessions,
             protocol,
             admission: Mutex::default(),

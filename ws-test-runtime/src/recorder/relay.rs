@@ -84,7 +84,7 @@ impl State {
                 }
             }
         }
-        let (upstream, subprotocol) = match builder.open().await {
+        let (upstream, upstream_handshake) = match builder.open().await {
             Ok(opened) => opened,
             Err(error) => {
                 self.release();
@@ -100,17 +100,22 @@ impl State {
                 };
             }
         };
+        let subprotocol = upstream_handshake.subprotocol().map(str::to_owned);
         let number = self.admit();
         let on_upgrade = hyper::upgrade::on(&mut request);
         let state = Arc::clone(&self);
         let recorded_url = self.recorded_url(&url);
+        let mut response = Response::new(Full::default());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        wire::switching_protocols(response.headers_mut(), &key, subprotocol.as_deref());
+        let handshake = self.recorded_handshake(request.headers(), response.headers());
         crate::task::spawn_into(&mut lock(&self.relays), async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let config = wire::socket_config(None);
                     let client =
                         WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-                    state.relay(number, recorded_url, client, upstream).await;
+                    state.relay(number, recorded_url, handshake, client, upstream).await;
                 }
                 Err(error) => {
                     tracing::debug!(%error, "the client's upgrade did not complete");
@@ -118,10 +123,30 @@ impl State {
                 }
             }
         });
-        let mut response = Response::new(Full::default());
-        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-        wire::switching_protocols(response.headers_mut(), &key, subprotocol.as_deref());
         response
+    }
+
+    /// The upgrade as the client saw it: its request's headers (those named by `redact` replaced) and the 101's.
+    fn recorded_handshake(&self, request: &hyper::HeaderMap, response: &hyper::HeaderMap) -> Handshake {
+        let pairs = |headers: &hyper::HeaderMap| -> Vec<(String, String)> {
+            headers
+                .iter()
+                .map(|(name, value)| {
+                    let redacted = self.redact.iter().any(|field| name.as_str().eq_ignore_ascii_case(field));
+                    let value = if redacted {
+                        crate::history::REDACTED.to_owned()
+                    } else {
+                        String::from_utf8_lossy(value.as_bytes()).into_owned()
+                    };
+                    (header_name(name.as_str()), value)
+                })
+                .collect()
+        };
+        Handshake {
+            request_headers: pairs(request),
+            status: StatusCode::SWITCHING_PROTOCOLS.as_u16(),
+            response_headers: pairs(response),
+        }
     }
 
     /// Takes a place for a session being connected, unless the limit is reached.
@@ -167,12 +192,13 @@ impl State {
         &self,
         number: usize,
         url: String,
+        handshake: Handshake,
         mut client: WebSocketStream<C>,
         mut upstream: crate::client::Socket,
     ) where
         C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     {
-        let record = self.open_record(number, url);
+        let record = self.open_record(number, url, handshake);
         let mut stop = self.stop.subscribe();
         let (mut from_client, mut from_upstream) = (Side::default(), Side::default());
         let mut stopping = false;
@@ -216,8 +242,22 @@ impl State {
             }
         }
         lock(&record).finish();
+        self.write_har();
         self.session_ended();
     }
+}
+
+/// A header's name as browsers show it (`Sec-WebSocket-Protocol`); hyper keeps names in lower case.
+fn header_name(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 impl State {
