@@ -21,6 +21,9 @@ pub(crate) struct Args {
     /// The WebSocket path [default: /ws; with --replay, the recording's own path when it has one].
     #[arg(long)]
     path: Option<String>,
+    /// Agree to this subprotocol when a client offers it (repeatable; a recording's own is agreed to anyway).
+    #[arg(long = "subprotocol", value_name = "NAME")]
+    subprotocols: Vec<String>,
     /// Require this token on every upgrade.
     #[arg(long)]
     token: Option<String>,
@@ -201,6 +204,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     }
     if let Some(idle) = args.idle_timeout {
         builder = builder.idle_timeout(idle);
+    }
+    for subprotocol in &args.subprotocols {
+        builder = builder.subprotocol(subprotocol.clone());
     }
     match args.token {
         Some(token) => builder = builder.token(token),
