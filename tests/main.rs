@@ -12,6 +12,7 @@ mod contract;
 mod expect;
 mod external;
 mod faults;
+mod har;
 mod hostile;
 mod http;
 mod kits;

@@ -326,10 +326,13 @@ pub(crate) fn write(histories: &[&History]) -> String {
 }
 
 fn entry(history: &History) -> Value {
-    let started = history
+    // `startedDateTime` has milliseconds: the messages' times count from that, so that they read back as they were.
+    let since_epoch = history
         .recorded_at
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |since| since.as_secs_f64());
+        .unwrap_or_default();
+    let started_at = SystemTime::UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64);
+    let started = (since_epoch.as_millis() as f64) / 1000.0;
     let url = history.url.clone().unwrap_or_else(|| "ws://unknown/".to_owned());
     let handshake = history.handshake.as_deref();
     let messages: Vec<Value> = history
@@ -372,7 +375,7 @@ fn entry(history: &History) -> Value {
         .and_then(|uri| uri.host().map(|host| host.trim_matches(['[', ']']).to_owned()))
         .unwrap_or_default();
     let mut entry = Map::new();
-    entry.insert("startedDateTime".into(), json!(rfc3339_millis(history.recorded_at)));
+    entry.insert("startedDateTime".into(), json!(rfc3339_millis(started_at)));
     entry.insert("time".into(), json!(round3(duration_ms)));
     entry.insert(
         "request".into(),
