@@ -26,5 +26,6 @@ mod protocol;
 mod protocols;
 mod recording;
 mod served;
+mod snapshot;
 mod tls;
 mod ui;

@@ -96,7 +96,8 @@ extern crate self as ws_test_runtime;
 /// configured [`Snapshot`], by value or reference. The first run writes the snapshot file under the test's
 /// `snapshots/` (review it with `cargo insta review`); each later run compares with it and fails with insta's diff
 /// when the conversation changed, two events reordered among them. As insta's own macro: `assert_ws_snapshot!(client)`
-/// names the snapshot after the test, `assert_ws_snapshot!("chat_round", client)` gives it a name.
+/// names the snapshot after the test, `assert_ws_snapshot!("chat_round", client)` gives it a name, and
+/// `assert_ws_snapshot!(client, @"...")` keeps it inline.
 ///
 /// ```no_run
 /// use ws_test_runtime::prelude::*;
@@ -114,11 +115,22 @@ extern crate self as ws_test_runtime;
 #[cfg(feature = "insta")]
 #[macro_export]
 macro_rules! assert_ws_snapshot {
+    ($value:expr, @$snapshot:literal $(,)?) => {
+        $crate::__private::insta::assert_snapshot!($crate::__private::snapshot_text(&$value), @$snapshot)
+    };
     ($name:expr, $value:expr $(,)?) => {
-        $crate::__private::insta::assert_snapshot!($name, $crate::__private::snapshot_text(&$value))
+        $crate::__private::insta::assert_snapshot!(
+            $name,
+            $crate::__private::snapshot_text(&$value),
+            stringify!($value)
+        )
     };
     ($value:expr $(,)?) => {
-        $crate::__private::insta::assert_snapshot!($crate::__private::snapshot_text(&$value))
+        $crate::__private::insta::assert_snapshot!(
+            $crate::__private::insta::_macro_support::AutoName,
+            $crate::__private::snapshot_text(&$value),
+            stringify!($value)
+        )
     };
 }
 
