@@ -104,12 +104,13 @@ extern crate self as ws_test_runtime;
 /// use ws_test_runtime::assert_ws_snapshot;
 ///
 /// #[ws_test(events = ChatEvent::CRITICAL)]
-/// async fn a_chat_round_reads_the_same_every_time(client: &mut WsClient) {
+/// async fn a_chat_round_reads_the_same_every_time(client: &mut WsClient) -> TestResult {
 ///     client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
 ///     client.expect(Expect::events(ChatEvent::CRITICAL)).await?;
 ///     assert_ws_snapshot!(client);
 ///     // Or with a name, and a field of your own redacted:
 ///     assert_ws_snapshot!("chat_round", client.snapshot().redact("/message"));
+///     Ok(())
 /// }
 /// ```
 #[cfg(feature = "insta")]
@@ -271,6 +272,8 @@ mod guide {
     struct Misbehaving;
     #[doc = include_str!("../../docs/record-replay.md")]
     struct RecordReplay;
+    #[doc = include_str!("../../docs/har.md")]
+    struct Har;
     #[doc = include_str!("../../docs/cli.md")]
     struct Cli;
     #[doc = include_str!("../../docs/migrating.md")]
