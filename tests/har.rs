@@ -48,7 +48,10 @@ fn two_websockets() -> PathBuf {
 fn chromiums_har_reads_as_the_websockets_history_with_its_upgrade() {
     let history = History::load(CHROMIUM).unwrap();
     let url = history.url().unwrap();
-    assert!(url.starts_with("ws://127.0.0.1:") && url.ends_with("/agent?room=a"), "{url}");
+    assert!(
+        url.starts_with("ws://127.0.0.1:") && url.ends_with("/agent?room=a"),
+        "{url}"
+    );
     let handshake = history.handshake().unwrap();
     assert_eq!(handshake.status, 101);
     assert_eq!(handshake.subprotocol(), Some("chat.v1"));
@@ -95,7 +98,9 @@ async fn the_attribute_replays_a_har_at_its_path_with_its_subprotocol(
 #[should_panic(expected = "message 2 of chromium.har, entry 1 (ws://127.0.0.1:")]
 async fn a_diverging_message_names_the_entry_and_the_message(client: &mut WsClient) -> TestResult {
     client.expect_type("connection_established").await?;
-    client.send_json(json!({"type": "chat_message", "content": "Hello?"})).await?;
+    client
+        .send_json(json!({"type": "chat_message", "content": "Hello?"}))
+        .await?;
     client.expect_closed(1008).await?;
     Ok(())
 }
@@ -104,9 +109,18 @@ async fn a_diverging_message_names_the_entry_and_the_message(client: &mut WsClie
 fn several_websockets_need_an_entry_and_the_error_lists_them() {
     let path = two_websockets();
     let error = History::load(&path).unwrap_err().to_string();
-    assert!(error.contains("it holds 2 WebSockets; choose one by its index or URL"), "{error}");
-    assert!(error.contains("  1: GET ws://127.0.0.1:") && error.contains("/agent?room=a (101, 9 message(s))"), "{error}");
-    assert!(error.contains("  3: GET ws://127.0.0.1:") && error.contains("/agent?room=b (101, 1 message(s))"), "{error}");
+    assert!(
+        error.contains("it holds 2 WebSockets; choose one by its index or URL"),
+        "{error}"
+    );
+    assert!(
+        error.contains("  1: GET ws://127.0.0.1:") && error.contains("/agent?room=a (101, 9 message(s))"),
+        "{error}"
+    );
+    assert!(
+        error.contains("  3: GET ws://127.0.0.1:") && error.contains("/agent?room=b (101, 1 message(s))"),
+        "{error}"
+    );
     // By a part of the URL, by index, by the whole URL.
     assert_eq!(History::load_entry(&path, "room=b").unwrap().len(), 1);
     assert_eq!(History::load_entry(&path, "1").unwrap().len(), 9);
@@ -114,7 +128,10 @@ fn several_websockets_need_an_entry_and_the_error_lists_them() {
     assert_eq!(History::load_entry(&path, &whole).unwrap().len(), 9);
     // What does not choose says why.
     let page = History::load_entry(&path, "0").unwrap_err().to_string();
-    assert!(page.contains("entry 0 is GET http://127.0.0.1:") && page.contains("not a WebSocket; its WebSockets are:"), "{page}");
+    assert!(
+        page.contains("entry 0 is GET http://127.0.0.1:") && page.contains("not a WebSocket; its WebSockets are:"),
+        "{page}"
+    );
     let both = History::load_entry(&path, "/agent").unwrap_err().to_string();
     assert!(both.contains("2 WebSocket entries' URLs contain \"/agent\""), "{both}");
     let none = History::load_entry(&path, "9").unwrap_err().to_string();
@@ -138,16 +155,28 @@ fn a_har_without_a_websocket_lists_what_it_holds() {
     .unwrap();
     let error = Replay::from_file(&path).unwrap_err().to_string();
     assert!(error.contains("it holds no WebSocket"), "{error}");
-    assert!(error.contains("0: GET https://example.com/ (200, text/html)"), "{error}");
-    assert!(error.contains("1: GET https://example.com/app.js (200, text/javascript)"), "{error}");
+    assert!(
+        error.contains("0: GET https://example.com/ (200, text/html)"),
+        "{error}"
+    );
+    assert!(
+        error.contains("1: GET https://example.com/app.js (200, text/javascript)"),
+        "{error}"
+    );
     // A transcript takes no entry.
     let transcript = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/chat.jsonl");
     let error = History::load_entry(transcript, "1").unwrap_err().to_string();
-    assert!(error.contains("is a transcript of one session, so it has no entry to choose"), "{error}");
+    assert!(
+        error.contains("is a transcript of one session, so it has no entry to choose"),
+        "{error}"
+    );
     // Not JSON, a message that does not read.
     std::fs::write(&path, r#"{"log": {"entries": [{"startedDateTime": "2026-12-03T08:00:00Z", "request": {"url": "ws://h/"}, "_webSocketMessages": [{"type": "receive", "time": 1796284800, "opcode": 2, "data": "!!"}]}]}}"#).unwrap();
     let error = History::load(&path).unwrap_err().to_string();
-    assert!(error.contains("entry 0 (ws://h/): message 1 of `_webSocketMessages`: a binary frame's `data` is not base64"), "{error}");
+    assert!(
+        error.contains("entry 0 (ws://h/): message 1 of `_webSocketMessages`: a binary frame's `data` is not base64"),
+        "{error}"
+    );
     std::fs::write(&path, "{\"log\": [").unwrap();
     let error = History::load(&path).unwrap_err().to_string();
     assert!(error.contains("it is not JSON"), "{error}");
@@ -189,7 +218,10 @@ async fn a_clients_history_saves_as_a_har_with_its_upgrade_and_reads_back() {
         .await
         .unwrap();
     client.expect_type("connection_established").await.unwrap();
-    client.send_json(json!({"type": "echo", "payload": "é ✓"})).await.unwrap();
+    client
+        .send_json(json!({"type": "echo", "payload": "é ✓"}))
+        .await
+        .unwrap();
     client.expect_type("echo").await.unwrap();
     client.send_binary(vec![0, 1, 254, 255]).await.unwrap();
     client.expect_type("error").await.unwrap();
@@ -209,9 +241,15 @@ async fn a_clients_history_saves_as_a_har_with_its_upgrade_and_reads_back() {
             .find(|header| header["name"].as_str().unwrap().eq_ignore_ascii_case(name))
             .map(|header| header["value"].as_str().unwrap().to_owned())
     };
-    assert_eq!(named(&entry["request"]["headers"], "x-team").as_deref(), Some("realtime"));
+    assert_eq!(
+        named(&entry["request"]["headers"], "x-team").as_deref(),
+        Some("realtime")
+    );
     assert!(named(&entry["request"]["headers"], "sec-websocket-key").is_some());
-    assert_eq!(named(&entry["response"]["headers"], "sec-websocket-protocol").as_deref(), Some("chat.v1"));
+    assert_eq!(
+        named(&entry["response"]["headers"], "sec-websocket-protocol").as_deref(),
+        Some("chat.v1")
+    );
     assert!(named(&entry["response"]["headers"], "sec-websocket-accept").is_some());
     let messages = entry["_webSocketMessages"].as_array().unwrap();
     assert_eq!(messages.len(), 5);
@@ -230,7 +268,10 @@ async fn a_clients_history_saves_as_a_har_with_its_upgrade_and_reads_back() {
     };
     assert_eq!(data(&back), data(&history));
     assert_eq!(back.url(), history.url());
-    assert_eq!(back.handshake().and_then(|upgrade| upgrade.subprotocol()), Some("chat.v1"));
+    assert_eq!(
+        back.handshake().and_then(|upgrade| upgrade.subprotocol()),
+        Some("chat.v1")
+    );
     // Times survive to the microsecond.
     for (read, original) in back.frames().iter().zip(history.frames()) {
         let apart = read.at.abs_diff(original.at);
@@ -251,7 +292,11 @@ async fn a_recorder_writes_every_session_to_one_har_with_redacted_headers() {
         .await
         .unwrap();
     for content in ["first", "second"] {
-        let mut client = WsClient::builder(recorder.url()).token("s3cret").connect().await.unwrap();
+        let mut client = WsClient::builder(recorder.url())
+            .token("s3cret")
+            .connect()
+            .await
+            .unwrap();
         client.expect_type("connection_established").await.unwrap();
         client
             .send_json(json!({"type": "echo", "payload": {"content": content, "token": "s3cret"}}))
@@ -260,7 +305,10 @@ async fn a_recorder_writes_every_session_to_one_har_with_redacted_headers() {
         client.expect_type("echo").await.unwrap();
         client.close(1000, "done").await.unwrap();
     }
-    recorder.wait_for_sessions(2, std::time::Duration::from_secs(10)).await.unwrap();
+    recorder
+        .wait_for_sessions(2, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     recorder.shutdown().await.unwrap();
 
     let text = std::fs::read_to_string(&path).unwrap();

@@ -27,14 +27,20 @@ async fn a_chat_rounds_snapshot_is_the_same_text_on_twenty_runs() {
     }
     assert!(texts.iter().all(|text| *text == texts[0]), "{texts:#?}");
     let text = &texts[0];
-    assert!(text.starts_with("← connection_established {\"connection_id\":\"[connection_id 1]\""), "{text}");
+    assert!(
+        text.starts_with("← connection_established {\"connection_id\":\"[connection_id 1]\""),
+        "{text}"
+    );
     assert!(text.contains("\"run_id\":\"[run_id 1]\""), "{text}");
     assert!(text.contains("\"timestamp\":\"[timestamp]\""), "{text}");
     // Two rounds on one connection: two run ids, numbered in order.
     let server = EmbeddedServer::start().await.unwrap();
     let mut client = server.connect().await.unwrap();
     for content in ["one", "two"] {
-        client.send_json(json!({"type": "chat_message", "content": content})).await.unwrap();
+        client
+            .send_json(json!({"type": "chat_message", "content": content}))
+            .await
+            .unwrap();
         client.expect(Expect::events(ChatEvent::CRITICAL)).await.unwrap();
     }
     let two = client.snapshot().to_string();
@@ -66,13 +72,21 @@ impl Handler for Agent {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         let run_id = format!("run-{:x}", now.as_nanos());
-        let mut events = ["agent_started", "agent_thinking", "tool_executing", "tool_completed", "agent_completed"];
+        let mut events = [
+            "agent_started",
+            "agent_thinking",
+            "tool_executing",
+            "tool_completed",
+            "agent_completed",
+        ];
         if self.swapped {
             events.swap(0, 1);
         }
         for (seq, event) in events.into_iter().enumerate() {
             session
-                .send_json(json!({"type": event, "run_id": run_id, "seq": seq + 1, "timestamp": now.as_millis() as u64}))
+                .send_json(
+                    json!({"type": event, "run_id": run_id, "seq": seq + 1, "timestamp": now.as_millis() as u64}),
+                )
                 .await?;
         }
         Ok(())
@@ -83,11 +97,21 @@ impl Handler for Agent {
 /// raised, if any.
 fn snapshot_a_round(swapped: bool) -> Option<String> {
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let client = runtime.block_on(async {
-            let server = EmbeddedServer::builder().handler(Agent { swapped }).start().await.unwrap();
+            let server = EmbeddedServer::builder()
+                .handler(Agent { swapped })
+                .start()
+                .await
+                .unwrap();
             let mut client = server.connect().await.unwrap();
-            client.send_json(json!({"type": "chat_message", "content": "hi"})).await.unwrap();
+            client
+                .send_json(json!({"type": "chat_message", "content": "hi"}))
+                .await
+                .unwrap();
             client.expect(Expect::events(["agent_completed"])).await.unwrap();
             client
         });
@@ -109,8 +133,14 @@ fn a_server_that_reorders_two_events_fails_the_snapshot_with_insta_s_diff() {
     // The stored snapshot (snapshots/workspace__snapshot__own_agent_round.snap) is the round in order.
     assert_eq!(snapshot_a_round(false), None);
     let failure = snapshot_a_round(true).expect("a reordered round must fail its snapshot");
-    assert!(failure.contains("snapshot assertion for 'own_agent_round' failed"), "{failure}");
+    assert!(
+        failure.contains("snapshot assertion for 'own_agent_round' failed"),
+        "{failure}"
+    );
     // insta leaves the new version beside the stored one for `cargo insta review`; this one is not to be kept.
-    let pending = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/workspace__snapshot__own_agent_round.snap.new");
+    let pending = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/snapshots/workspace__snapshot__own_agent_round.snap.new"
+    );
     std::fs::remove_file(pending).ok();
 }

@@ -169,10 +169,10 @@ pub mod __private {
     }
     pub use crate::transport::Transport;
     pub use crate::{EmbeddedServer, events::WsEvents};
-    /// insta, for [`assert_ws_snapshot!`](crate::assert_ws_snapshot).
+    /// insta, for `assert_ws_snapshot!`.
     #[cfg(feature = "insta")]
     pub use insta;
-    /// The text [`assert_ws_snapshot!`](crate::assert_ws_snapshot) stores.
+    /// The text `assert_ws_snapshot!` stores.
     pub fn snapshot_text(value: &impl crate::AsSnapshot) -> String {
         value.as_snapshot().to_string()
     }

@@ -55,7 +55,11 @@ fn with_recorded_path(url: &str, recorded: &str) -> String {
     // What follows the authority: `/path?query`, or nothing.
     let rest = |url: &str| -> Option<String> {
         let after_scheme = url.split_once("://")?.1;
-        Some(after_scheme.find(['/', '?']).map_or_else(String::new, |at| after_scheme[at..].to_owned()))
+        Some(
+            after_scheme
+                .find(['/', '?'])
+                .map_or_else(String::new, |at| after_scheme[at..].to_owned()),
+        )
     };
     match (rest(url).as_deref(), rest(recorded)) {
         (Some("" | "/"), Some(recorded)) if !recorded.is_empty() && recorded != "/" => {
@@ -136,7 +140,11 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     };
     let recorded = match &args.scenario {
         None => None,
-        Some(path) => match args.entry.as_ref().map_or_else(|| History::load(path), |entry| History::load_entry(path, entry)) {
+        Some(path) => match args
+            .entry
+            .as_ref()
+            .map_or_else(|| History::load(path), |entry| History::load_entry(path, entry))
+        {
             Ok(history) => Some(history),
             Err(error) => {
                 eprintln!("ws-test: {error}");

@@ -209,7 +209,10 @@ fn choose(entries: &[Value], websockets: &[usize], wanted: &str) -> std::result:
         .collect();
     match partial.as_slice() {
         [only] => Ok(*only),
-        [] => Err(format!("no WebSocket entry's URL is or contains {wanted:?}; {}", these(entries, websockets))),
+        [] => Err(format!(
+            "no WebSocket entry's URL is or contains {wanted:?}; {}",
+            these(entries, websockets)
+        )),
         several => Err(format!(
             "{} WebSocket entries' URLs contain {wanted:?}; choose by index or the whole URL:\n{}",
             several.len(),
@@ -267,7 +270,11 @@ fn describe(entry: &Value) -> String {
             .unwrap_or_else(|| text("/response/content/mimeType"))
             .to_owned(),
     };
-    format!("{} {} ({status}, {what})", text("/request/method"), text("/request/url"))
+    format!(
+        "{} {} ({status}, {what})",
+        text("/request/method"),
+        text("/request/url")
+    )
 }
 
 fn headers(list: Option<&Value>) -> Vec<(String, String)> {
@@ -354,7 +361,10 @@ fn entry(history: &History) -> Value {
             Some(json!({"type": kind, "time": time, "opcode": opcode, "data": data}))
         })
         .collect();
-    let duration_ms = history.frames.last().map_or(0.0, |frame| frame.at.as_secs_f64() * 1000.0);
+    let duration_ms = history
+        .frames
+        .last()
+        .map_or(0.0, |frame| frame.at.as_secs_f64() * 1000.0);
     let name_values = |pairs: &[(String, String)]| -> Vec<Value> {
         pairs
             .iter()

@@ -21,9 +21,13 @@ use serde_json::Value;
 use super::{Decoded, Direction, FrameKind, History};
 use crate::Field;
 
-/// A conversation as one readable, stable text ([`History::snapshot`], [`WsClient::snapshot`](crate::WsClient::snapshot)):
-/// see the [module's docs](self). It prints with `Display`; with the runtime's `insta` feature,
-/// [`assert_ws_snapshot!`](crate::assert_ws_snapshot) stores it through insta.
+/// A conversation as one readable, stable text ([`History::snapshot`], [`WsClient::snapshot`](crate::WsClient::snapshot)).
+///
+/// One line per frame: `→` sent, `←` received; the event (by the connection's event key), then the payload as JSON
+/// with its keys sorted (a binary frame: its decoded JSON, or its bytes in hex; a close: its code and reason).
+/// Pings and pongs are left out. What changes at every run is redacted by default: timestamps, UUIDs, and the
+/// values of id fields (`id`, `*_id`) renumbered in order of appearance. It prints with `Display`; with the
+/// runtime's `insta` feature, `assert_ws_snapshot!` stores it through insta.
 ///
 /// ```
 /// use ws_test_runtime::{Direction, FrameKind, History};
@@ -58,7 +62,7 @@ const REDACTED: &str = "[redacted]";
 /// Names of fields whose values are times.
 const TIME_FIELDS: [&str; 5] = ["timestamp", "ts", "time", "date", "datetime"];
 
-/// What [`assert_ws_snapshot!`](crate::assert_ws_snapshot) takes: a [`WsClient`](crate::WsClient), a [`History`] or a
+/// What `assert_ws_snapshot!` (feature `insta`) takes: a [`WsClient`](crate::WsClient), a [`History`] or a
 /// configured [`Snapshot`], by value or by reference.
 pub trait AsSnapshot {
     /// The snapshot, with its defaults unless it is one already.
@@ -130,7 +134,13 @@ impl Snapshot {
         self
     }
 
-    fn line(&self, direction: Direction, kind: &FrameKind, decoded: Option<&Decoded>, state: &mut Numbers) -> Option<String> {
+    fn line(
+        &self,
+        direction: Direction,
+        kind: &FrameKind,
+        decoded: Option<&Decoded>,
+        state: &mut Numbers,
+    ) -> Option<String> {
         let arrow = match direction {
             Direction::Out => '→',
             Direction::In => '←',
@@ -243,7 +253,8 @@ fn is_time_field(name: &str) -> bool {
 /// `2026-12-03T08:00:00Z`, `2026-12-03 08:00:00.123+01:00`: a date, a separator and a time.
 fn looks_like_time(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|part| part.iter().all(u8::is_ascii_digit));
+    let digits =
+        |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|part| part.iter().all(u8::is_ascii_digit));
     bytes.len() >= 19
         && digits(0..4)
         && bytes[4] == b'-'

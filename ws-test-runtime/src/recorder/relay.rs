@@ -132,7 +132,10 @@ impl State {
             headers
                 .iter()
                 .map(|(name, value)| {
-                    let redacted = self.redact.iter().any(|field| name.as_str().eq_ignore_ascii_case(field));
+                    let redacted = self
+                        .redact
+                        .iter()
+                        .any(|field| name.as_str().eq_ignore_ascii_case(field));
                     let value = if redacted {
                         crate::history::REDACTED.to_owned()
                     } else {
