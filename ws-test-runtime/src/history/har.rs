@@ -161,11 +161,14 @@ pub(crate) fn read(text: &str, source: &str, entry: Option<&str>) -> Result<Read
     })
 }
 
+/// The code of a close frame that carried none (RFC 6455, 7.1.5), as the history records it.
+const NO_STATUS: u16 = 1005;
+
 /// A close frame as a HAR message's data: its code and reason as text ("1000 bye"), or nothing.
 fn close_of(data: &str) -> FrameKind {
     let (code, reason) = data.split_once(' ').unwrap_or((data, ""));
     FrameKind::Close {
-        code: code.parse().unwrap_or(crate::wire::close_code::NO_STATUS),
+        code: code.parse().unwrap_or(NO_STATUS),
         reason: reason.to_owned(),
     }
 }
