@@ -328,3 +328,33 @@ async fn a_recorder_writes_every_session_to_one_har_with_redacted_headers() {
     assert_eq!(authorization.as_deref(), Some("[redacted]"));
     std::fs::remove_file(path).ok();
 }
+
+#[tokio::test]
+async fn chromiums_conversation_and_the_same_one_by_ws_tests_client_snapshot_the_same() {
+    // The page's conversation, as Chromium's DevTools saved it.
+    let page = History::load(CHROMIUM).unwrap().snapshot().to_string();
+    // The same conversation by ws-test's own client, against the same agent, another day.
+    let server = EmbeddedServer::builder()
+        .path("/agent")
+        .subprotocol("chat.v1")
+        .start()
+        .await
+        .unwrap();
+    let mut client = WsClient::builder(format!("{}?room=a", server.url()))
+        .subprotocol("chat.v1")
+        .connect()
+        .await
+        .unwrap();
+    client.expect_type("connection_established").await.unwrap();
+    client
+        .send_json(json!({"type": "chat_message", "content": "hello from Chromium"}))
+        .await
+        .unwrap();
+    client.expect(Expect::events(ChatEvent::CRITICAL)).await.unwrap();
+    client.send_binary(vec![0xde, 0xad, 0xbe, 0xef]).await.unwrap();
+    client.expect_type("error").await.unwrap();
+    // DevTools keep data frames only; the client's history is compared on the same frames.
+    let own = client.snapshot().to_string();
+    assert_eq!(own, page);
+    assert!(page.contains("→ binary 4 byte(s): de ad be ef"), "{page}");
+}

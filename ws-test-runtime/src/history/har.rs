@@ -382,11 +382,11 @@ fn entry(history: &History) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    let host = url
+    // HAR 1.2 wants an IP address here: a host name is left out.
+    let address = url
         .parse::<hyper::Uri>()
         .ok()
-        .and_then(|uri| uri.host().map(|host| host.trim_matches(['[', ']']).to_owned()))
-        .unwrap_or_default();
+        .and_then(|uri| uri.host()?.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok());
     let mut entry = Map::new();
     entry.insert("startedDateTime".into(), json!(rfc3339_millis(started_at)));
     entry.insert("time".into(), json!(round3(duration_ms)));
@@ -424,7 +424,9 @@ fn entry(history: &History) -> Value {
         "timings".into(),
         json!({"blocked": -1, "dns": -1, "ssl": -1, "connect": -1, "send": 0, "wait": 0, "receive": round3(duration_ms), "_blocked_queueing": -1}),
     );
-    entry.insert("serverIPAddress".into(), json!(host));
+    if let Some(address) = address {
+        entry.insert("serverIPAddress".into(), json!(address.to_string()));
+    }
     entry.insert("_resourceType".into(), json!("websocket"));
     entry.insert("_webSocketMessages".into(), Value::Array(messages));
     Value::Object(entry)
@@ -448,6 +450,61 @@ mod tests {
         assert_eq!(parse_time("2026-12-03T09:00:00.123+01:00").unwrap(), utc);
         assert_eq!(parse_time("2026-12-03T05:30:00.123-02:30").unwrap(), utc);
         assert!(parse_time("yesterday").is_err());
+    }
+
+    /// Every field HAR 1.2 requires (what har-schema, the spec's JSON Schema, checks), and an IP address or nothing
+    /// in `serverIPAddress`.
+    #[test]
+    fn a_written_har_has_every_field_har_1_2_requires() {
+        let mut history = History::new().with_url("ws://localhost:4000/ws?room=a");
+        history.record(Direction::Out, FrameKind::Text("{}".into()));
+        let har: Value = serde_json::from_str(&write(&[&history])).unwrap();
+        let has = |value: &Value, fields: &[&str]| {
+            for field in fields {
+                assert!(value.get(field).is_some(), "missing `{field}` in {value}");
+            }
+        };
+        has(&har["log"], &["version", "creator", "entries"]);
+        has(&har["log"]["creator"], &["name", "version"]);
+        let entry = &har["log"]["entries"][0];
+        has(
+            entry,
+            &["startedDateTime", "time", "request", "response", "cache", "timings"],
+        );
+        has(
+            &entry["request"],
+            &[
+                "method",
+                "url",
+                "httpVersion",
+                "cookies",
+                "headers",
+                "queryString",
+                "headersSize",
+                "bodySize",
+            ],
+        );
+        has(
+            &entry["response"],
+            &[
+                "status",
+                "statusText",
+                "httpVersion",
+                "cookies",
+                "headers",
+                "content",
+                "redirectURL",
+                "headersSize",
+                "bodySize",
+            ],
+        );
+        has(&entry["response"]["content"], &["size", "mimeType"]);
+        has(&entry["timings"], &["send", "wait", "receive"]);
+        assert_eq!(entry["request"]["queryString"], json!([{"name": "room", "value": "a"}]));
+        assert!(entry.get("serverIPAddress").is_none(), "a host name is no IP address");
+        let local = History::new().with_url("ws://[::1]:4000/ws");
+        let har: Value = serde_json::from_str(&write(&[&local])).unwrap();
+        assert_eq!(har["log"]["entries"][0]["serverIPAddress"], "::1");
     }
 
     #[test]
