@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod conform;
+mod har;
 mod record;
 mod serve;
 mod tls;
