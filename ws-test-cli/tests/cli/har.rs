@@ -150,7 +150,7 @@ fn record_writes_a_har_without_a_transcript_and_needs_one_of_the_two() {
     let (status, output) = wait_for_exit(record);
     assert!(status.success(), "{output}");
     assert!(
-        output.contains(&format!("session 1: ")) && output.contains("(entry 0)"),
+        output.contains("session 1: ") && output.contains("(entry 0)"),
         "{output}"
     );
     let history = ws_test_runtime::History::load(&har).expect("the HAR reads back");
