@@ -197,7 +197,9 @@ async fn ignore_fields_work_the_same_on_har_input() {
     .unwrap();
     let replay = Replay::from_file(&path).unwrap().ignore_fields(["nonce"]);
     assert_eq!(replay.recorded_path().as_deref(), Some("/rpc"));
-    let server = EmbeddedServer::builder().handler(replay).start().await.unwrap();
+    // By hand, `replay` serves it where it was recorded.
+    let server = EmbeddedServer::builder().replay(replay).start().await.unwrap();
+    assert!(server.url().ends_with("/rpc"), "{}", server.url());
     let mut client = server.connect().await.unwrap();
     client
         .send_json(json!({"method": "subscribe", "nonce": "77c0"}))

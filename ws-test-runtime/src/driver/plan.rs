@@ -248,16 +248,9 @@ pub(super) async fn setup(spec: &TestSpec, injected: &mut Injected, taps: &mut V
                 let loaded = spec
                     .loaded_replay(name, text)
                     .map_err(|error| format!("the recording to replay does not read: {error}"))?;
-                // Served where it was recorded, agreeing to the subprotocol the recorded server chose.
-                if spec.path.is_none() {
-                    if let Some(path) = loaded.recorded_path() {
-                        builder = builder.path(path);
-                    }
-                }
-                if let Some(subprotocol) = loaded.recorded_subprotocol() {
-                    builder = builder.subprotocol(subprotocol.to_owned());
-                }
-                builder = builder.handler(loaded);
+                // Served where it was recorded, agreeing to the subprotocol the recorded server chose (the test's
+                // own `path`, set below, wins).
+                builder = builder.replay(loaded);
             }
             // The core's settings first: `app` carries them over to the app's builder.
             if let Some(path) = &spec.path {

@@ -290,6 +290,40 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves a recording as [`handler`](Self::handler) does, where it was recorded: at the recording's path (a
+    /// HAR entry's, a transcript's URL) unless [`path`](Self::path) gave another than the default `/ws`, agreeing to
+    /// the subprotocol the recorded server chose. What `ws-test serve --replay` and `#[ws_test(replay = ..)]` do.
+    ///
+    /// ```
+    /// use ws_test_runtime::prelude::*;
+    /// use ws_test_runtime::{Direction, FrameKind, History, Replay};
+    ///
+    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
+    /// let mut recorded = History::new().with_url("ws://staging.example.com/v2/realtime");
+    /// recorded.record(Direction::In, FrameKind::Text(r#"{"type":"hello"}"#.into()));
+    /// let server = EmbeddedServer::builder().replay(Replay::from_history(&recorded)).start().await?;
+    /// assert!(server.url().ends_with("/v2/realtime"));
+    /// let mut client = server.connect().await?;
+    /// client.expect_type("hello").await?;
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn replay(mut self, replay: crate::Replay) -> Self {
+        if self.core.config.path == crate::wire::DEFAULT_PATH {
+            if let Some(path) = replay.recorded_path() {
+                self.core.config.path = path;
+            }
+        }
+        if let Some(subprotocol) = replay.recorded_subprotocol() {
+            let subprotocol = subprotocol.to_owned();
+            if !self.core.config.subprotocols.contains(&subprotocol) {
+                self.core.config.subprotocols.push(subprotocol);
+            }
+        }
+        self.handler(replay)
+    }
+
     /// Speaks this protocol to the clients: a kit of [`ws_test_runtime::protocol`](crate::protocol) by value or
     /// by name (`"socket.io"`, `"graphql-transport-ws"`, `"jsonrpc"`), or your own whose
     /// [`server_session`](crate::protocol::Protocol::server_session) is given. The server sends the protocol's
