@@ -51,8 +51,10 @@ impl Recording {
 
     /// Keeps the upgrade that opened the connection with the history (a HAR entry shows it).
     pub(crate) fn set_handshake(&self, handshake: crate::Handshake) {
-        let mut history = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *history = std::mem::take(&mut *history).with_handshake(handshake);
+        self.history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .set_handshake(handshake);
     }
 
     /// Records a received data frame unless it would take the received frames over the cap; the error is the

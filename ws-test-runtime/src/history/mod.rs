@@ -363,8 +363,13 @@ impl History {
 
     /// The same history, with the upgrade that opened the connection (what a HAR entry shows beside the frames).
     pub fn with_handshake(mut self, handshake: Handshake) -> Self {
-        self.handshake = Some(std::sync::Arc::new(handshake));
+        self.set_handshake(handshake);
         self
+    }
+
+    /// Keeps the upgrade in place (a client learns it once its history exists).
+    pub(crate) fn set_handshake(&mut self, handshake: Handshake) {
+        self.handshake = Some(std::sync::Arc::new(handshake));
     }
 
     /// The upgrade that opened the connection, when known: a client's own, a recorder's session, a HAR entry's.
