@@ -64,6 +64,14 @@ fn chromiums_har_reads_as_the_websockets_history_with_its_upgrade() {
         handshake.request_headers
     );
     assert_eq!(history.received_events(), RECEIVED);
+    // The spellings: Expect::from_recording on a HAR, and a snapshot with run_id redacted.
+    let expectation = Expect::from_recording(CHROMIUM).unwrap();
+    assert!(
+        format!("{expectation:?}").contains("agent_completed"),
+        "{expectation:?}"
+    );
+    let snapshot = history.snapshot().redact("/run_id").to_string();
+    assert!(snapshot.contains("\"run_id\":\"[redacted]\""), "{snapshot}");
     let sent: Vec<&FrameKind> = history.sent().map(|frame| &frame.kind).collect();
     assert_eq!(sent.len(), 2);
     assert!(matches!(sent[0], FrameKind::Text(text) if text.contains("hello from Chromium")));
