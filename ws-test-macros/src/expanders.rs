@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::Expr;
 use syn::spanned::Spanned as _;
@@ -233,9 +233,15 @@ pub(crate) fn url(args: &Args, context: &Context) -> Option<TokenStream> {
     })
 }
 
+/// `.flavor(...)`; the multi-thread flavor also asks the runtime whether it was built with its `multi-thread`
+/// feature (an item-level check: a compile error at the argument when not).
 pub(crate) fn flavor(args: &Args, context: &Context) -> Option<TokenStream> {
     let private = &context.private;
-    Some(match (args.flavor?, args.worker_threads) {
+    let flavor = args.flavor?;
+    if flavor == Flavor::MultiThread {
+        context.needs_feature("needs_multi_thread", args.flavor_span);
+    }
+    Some(match (flavor, args.worker_threads) {
         (Flavor::MultiThread, Some(workers)) => {
             let workers = workers as usize;
             quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::Some(#workers))))
@@ -243,6 +249,29 @@ pub(crate) fn flavor(args: &Args, context: &Context) -> Option<TokenStream> {
         (Flavor::MultiThread, None) => quote!(.flavor(#private::Flavor::MultiThread(::core::option::Option::None))),
         (Flavor::CurrentThread, _) => quote!(.flavor(#private::Flavor::CurrentThread)),
     })
+}
+
+/// `.start_paused(...)`; a paused clock also asks the runtime whether it was built with its `test-util` feature.
+pub(crate) fn start_paused(args: &Args, context: &Context) -> Option<TokenStream> {
+    let paused = args.start_paused?;
+    if paused {
+        context.needs_feature("needs_test_util", args.start_paused_span);
+    }
+    Some(quote!(.start_paused(#paused)))
+}
+
+impl Context {
+    /// An item that calls the runtime's `__private::NAME!()`, spanned at the argument that needs a feature of the
+    /// runtime: nothing when the runtime has it, its compile error pointing at the argument when not.
+    fn needs_feature(&self, name: &str, span: Option<Span>) {
+        let span = span.unwrap_or_else(Span::call_site);
+        let name = proc_macro2::Ident::new(name, span);
+        let private = self.private.clone().into_iter().map(|mut token| {
+            token.set_span(span);
+            token
+        });
+        self.check(quote_spanned!(span=> const _: () = { #(#private)*::#name!(); };));
+    }
 }
 
 /// `.timeout(...)` or `.event_timeout(...)` with the duration in nanoseconds.

@@ -209,7 +209,8 @@ use proc_macro::TokenStream;
 /// stalls, cuts and heals it with `server.link()`. Equivalent: `ServerBuilder::link`, `ClientBuilder::link`.
 ///
 /// **`start_paused = true`** — a paused tokio clock that advances by itself while every task waits (a 30 s
-/// heartbeat takes no time); needs `transport = "memory"` and the current-thread flavor. Equivalent:
+/// heartbeat takes no time); needs `transport = "memory"`, the current-thread flavor and the runtime's `test-util`
+/// feature (tokio's own; off by default, and a compile error naming it when missing). Equivalent:
 /// `tokio::runtime::Builder::new_current_thread().start_paused(true)`.
 ///
 /// **`url = "ws://..."` or `url = env("VAR")`** — run against that live server instead of an embedded one (a
@@ -240,7 +241,8 @@ use proc_macro::TokenStream;
 /// `WS_TEST_TIMEOUT_SCALE`). Equivalent: `Expect::events([...]).within(Duration::from_secs(5))`.
 ///
 /// **`flavor = "current_thread" | "multi_thread"`**, **`worker_threads = N`** — tokio's spellings; the default
-/// is a current-thread runtime (cheapest). `worker_threads` needs `multi_thread`. Equivalent:
+/// is a current-thread runtime (cheapest). `worker_threads` needs `multi_thread`, and `multi_thread` the runtime's
+/// `multi-thread` feature (tokio's scheduler; off by default, and a compile error naming it when missing). Equivalent:
 /// `tokio::runtime::Builder::new_multi_thread().worker_threads(N)`. (There is no `start_paused`: a paused clock
 /// advances by itself while real sockets wait, so every timeout would fire at once.)
 ///

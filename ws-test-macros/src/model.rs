@@ -88,6 +88,8 @@ pub(crate) struct Args {
     pub(crate) transport: Option<Transport>,
     pub(crate) link: Option<LitStr>,
     pub(crate) start_paused: Option<bool>,
+    /// Where `start_paused` was given: the span of the error when the runtime lacks its `test-util` feature.
+    pub(crate) start_paused_span: Option<Span>,
     pub(crate) url: Option<Url>,
     pub(crate) clients: Option<u32>,
     pub(crate) events_on: Option<EventsOn>,
@@ -103,6 +105,8 @@ pub(crate) struct Args {
     pub(crate) timeout: Option<Duration>,
     pub(crate) event_timeout: Option<Duration>,
     pub(crate) flavor: Option<Flavor>,
+    /// Where `flavor` was given: the span of the error when the runtime lacks its `multi-thread` feature.
+    pub(crate) flavor_span: Option<Span>,
     pub(crate) worker_threads: Option<u32>,
     pub(crate) krate: Option<Path>,
     pub(crate) profile: Option<Path>,

@@ -311,7 +311,10 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
     Argument {
         name: "start_paused",
         on: On::Both,
-        parse: |value, args, errors| args.start_paused = boolean(value, "start_paused", errors),
+        parse: |value, args, errors| {
+            args.start_paused = boolean(value, "start_paused", errors);
+            args.start_paused_span = Some(syn::spanned::Spanned::span(value));
+        },
         rules: &[
             Rule::Conflicts("url", EMBEDDED_ONLY),
             Rule::Refuse(
@@ -335,7 +338,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
                 "`start_paused = true` needs the current-thread flavor: tokio pauses only that runtime's clock",
             ),
         ],
-        expand: |args, _| args.start_paused.map(|paused| quote!(.start_paused(#paused))),
+        expand: expanders::start_paused,
         doc: "a paused tokio clock (needs transport = \"memory\")",
     },
     Argument {
@@ -447,6 +450,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         name: "flavor",
         on: On::Both,
         parse: |value, args, errors| {
+            args.flavor_span = Some(syn::spanned::Spanned::span(value));
             args.flavor = choice(value, "flavor", &["current_thread", "multi_thread"], errors).map(|c| match c {
                 "multi_thread" => Flavor::MultiThread,
                 _ => Flavor::CurrentThread,

@@ -135,6 +135,43 @@ macro_rules! assert_ws_snapshot {
     };
 }
 
+// What `#[ws_test(flavor = "multi_thread")]` and `start_paused = true` expand to beside the call they need: nothing
+// when this build of the runtime has the tokio feature behind the call, a compile error naming the feature when not.
+#[cfg(feature = "multi-thread")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_multi_thread {
+    () => {};
+}
+#[cfg(not(feature = "multi-thread"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_multi_thread {
+    () => {
+        ::core::compile_error!(
+            "`flavor = \"multi_thread\"` needs ws-test-runtime's `multi-thread` feature (tokio's multi-thread \
+             scheduler): ws-test-runtime = { version = \"0.1\", features = [\"multi-thread\"] }"
+        );
+    };
+}
+#[cfg(feature = "test-util")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_test_util {
+    () => {};
+}
+#[cfg(not(feature = "test-util"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_test_util {
+    () => {
+        ::core::compile_error!(
+            "`start_paused = true` needs ws-test-runtime's `test-util` feature (tokio's paused clock): \
+             ws-test-runtime = { version = \"0.1\", features = [\"test-util\"] }"
+        );
+    };
+}
+
 /// What the `#[ws_test]` expansion and the derives call, and the fuzz targets' and benchmarks' entry points
 /// (`fuzz_one`, `fuzz_server`, `is_met`). Not a stable API: it changes in any release; use [`driver`] by hand.
 #[doc(hidden)]
@@ -160,6 +197,7 @@ pub mod __private {
     }
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;
+    pub use crate::{__ws_test_needs_multi_thread as needs_multi_thread, __ws_test_needs_test_util as needs_test_util};
     pub use crate::served::{Started, check_serve, shape};
     pub use crate::server::ServerBuilder;
     /// One fuzz case against the embedded server running the default handler (the `server` fuzz target).

@@ -75,10 +75,13 @@ pub fn run(spec: TestSpec, body: Body) {
         Err(reason) => panic!("ws-test cannot run {}: {reason}", spec.name),
     };
     let runtime = match spec.flavor {
-        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(paused)
-            .build(),
+        Flavor::CurrentThread => {
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            #[cfg(feature = "test-util")]
+            builder.start_paused(paused);
+            builder.enable_all().build()
+        }
+        #[cfg(feature = "multi-thread")]
         Flavor::MultiThread(workers) => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             if let Some(workers) = workers {
@@ -86,6 +89,12 @@ pub fn run(spec: TestSpec, body: Body) {
             }
             builder.enable_all().build()
         }
+        #[cfg(not(feature = "multi-thread"))]
+        Flavor::MultiThread(_) => panic!(
+            "ws-test cannot run {}: the multi-thread flavor needs ws-test-runtime's `multi-thread` feature \
+             (tokio's multi-thread scheduler): ws-test-runtime = {{ version = \"0.1\", features = [\"multi-thread\"] }}",
+            spec.name
+        ),
     };
     let runtime = match runtime {
         Ok(runtime) => runtime,

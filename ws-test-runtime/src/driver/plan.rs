@@ -70,6 +70,11 @@ impl TestSpec {
         if !self.start_paused {
             return Ok(false);
         }
+        if !cfg!(feature = "test-util") {
+            return Err("`start_paused = true` needs ws-test-runtime's `test-util` feature (tokio's paused clock): \
+                 ws-test-runtime = { version = \"0.1\", features = [\"test-util\"] }"
+                .into());
+        }
         if let (Some(serve), Ok(None)) = (&self.serve, self.external_url()) {
             return Err(format!(
                 "`start_paused = true` cannot run `serve = {serve:?}`: a served server listens on a real socket, \

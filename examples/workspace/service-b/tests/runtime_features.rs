@@ -1,0 +1,36 @@
+//! This workspace builds ws-test-runtime as most users do, without its `multi-thread` and `test-util` features: a
+//! test that needs one is refused at compile time with the line to add, and the same spec built by hand is refused
+//! when it runs.
+
+use chat_testkit::ws::__private::{Flavor, TestSpec, body, run};
+use chat_testkit::ws::prelude::*;
+
+#[test]
+fn an_attribute_that_needs_a_feature_the_runtime_lacks_is_a_compile_error_naming_it() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/*.rs");
+}
+
+async fn nothing(_client: &mut WsClient) -> TestResult {
+    Ok(())
+}
+
+#[test]
+#[should_panic(expected = "the multi-thread flavor needs ws-test-runtime's `multi-thread` feature")]
+fn a_multi_thread_spec_by_hand_is_refused_with_the_feature_to_add() {
+    run(
+        TestSpec::new("by_hand").flavor(Flavor::MultiThread(None)),
+        body(nothing),
+    );
+}
+
+#[test]
+#[should_panic(expected = "`start_paused = true` needs ws-test-runtime's `test-util` feature")]
+fn a_paused_clock_by_hand_is_refused_with_the_feature_to_add() {
+    run(
+        TestSpec::new("by_hand")
+            .transport(chat_testkit::ws::__private::Transport::Memory)
+            .start_paused(true),
+        body(nothing),
+    );
+}
