@@ -66,8 +66,9 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(chat_round()).unwrap();
 //! ```
 //!
-//! Logs go through [`tracing`] (connections opened and closed with their ids, handler errors, refused
-//! upgrades) and stay silent unless the test installs a subscriber.
+//! With the `tracing` feature, logs go through `tracing` (connections opened and closed with their ids, handler
+//! errors, refused upgrades) and stay silent unless the test installs a subscriber; without it (the default) they are
+//! compiled out. Failures never depend on them: what a test needs to read is in its report.
 //!
 //! ## Cargo features
 //!
@@ -197,9 +198,9 @@ pub mod __private {
     }
     pub use crate::handler::BoxError;
     pub use crate::profile::WsProfile;
-    pub use crate::{__ws_test_needs_multi_thread as needs_multi_thread, __ws_test_needs_test_util as needs_test_util};
     pub use crate::served::{Started, check_serve, shape};
     pub use crate::server::ServerBuilder;
+    pub use crate::{__ws_test_needs_multi_thread as needs_multi_thread, __ws_test_needs_test_util as needs_test_util};
     /// One fuzz case against the embedded server running the default handler (the `server` fuzz target).
     #[cfg(feature = "fuzz")]
     pub fn fuzz_server(data: &[u8]) -> Vec<u8> {
@@ -241,6 +242,7 @@ mod history;
 mod link;
 #[cfg(feature = "load")]
 pub mod load;
+mod logging;
 mod message;
 mod metrics;
 mod panics;

@@ -324,7 +324,7 @@ impl Replay {
             ),
         };
         let failure = format!("the replay of {name} diverged at {place}: {difference}");
-        tracing::warn!(connection_id = %session.connection_id(), "{failure}");
+        crate::logging::warning!(connection_id = %session.connection_id(), "{failure}");
         session.report_failure(failure);
         session
             .close(

@@ -244,7 +244,7 @@ impl ServedBuilder {
                 report.send_replace(Some(outcome));
             })),
         };
-        tracing::debug!(%addr, serve = %name, "served server listening");
+        crate::logging::debug!(%addr, serve = %name, "served server listening");
         Ok(ServedServer {
             addr,
             path,

@@ -71,9 +71,11 @@ impl TestSpec {
             return Ok(false);
         }
         if !cfg!(feature = "test-util") {
-            return Err("`start_paused = true` needs ws-test-runtime's `test-util` feature (tokio's paused clock): \
+            return Err(
+                "`start_paused = true` needs ws-test-runtime's `test-util` feature (tokio's paused clock): \
                  ws-test-runtime = { version = \"0.1\", features = [\"test-util\"] }"
-                .into());
+                    .into(),
+            );
         }
         if let (Some(serve), Ok(None)) = (&self.serve, self.external_url()) {
             return Err(format!(
