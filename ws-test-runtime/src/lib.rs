@@ -77,9 +77,18 @@
 //!   `ServerBuilder::tls`). It adds rustls on the ring provider and rcgen to the build; without it a `wss://` URL
 //!   is an [`Error::InvalidUrl`] that says to turn the feature on. The `ws-test` binary has it on.
 //!
+//! - **`multi-thread`**: `#[ws_test(flavor = "multi_thread")]` and `Flavor::MultiThread`, on tokio's multi-thread
+//!   scheduler (tokio's `rt-multi-thread`, the largest part of tokio's build).
+//! - **`test-util`**: `#[ws_test(start_paused = true)]`, on tokio's paused clock (tokio's `test-util`).
+//!
+//! A test that asks for either without it is a compile error at the argument, naming the line to add; a
+//! [`driver::TestSpec`] built by hand is refused when it runs, with the same sentence.
+//!
 //! Everything below is off by default too, so that a test of your own server builds only what it runs; the
 //! `ws-test` binary turns each on:
 //!
+//! - **`tracing`**: the runtime's log lines (connections opened and closed, handler errors, refused upgrades)
+//!   through `tracing`; without it they are compiled out.
 //! - **`suite`**: `ws_test_runtime::suite`, the chat protocol's check suite (`ws-test check`), with hyper's client
 //!   half for its HTTP checks.
 //! - **`record`**: `Recorder` (a relay that records every session) and `Expectation::to_rust` (a recording as
