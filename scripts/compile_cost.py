@@ -20,7 +20,8 @@ itself under a 1.2x goal (its clean build only). It measures, for each:
 
 With `--timings`, the first clean build of each crate runs with cargo's `--timings`, and the script prints its
 critical path: from the last unit built back through, at each step, the dependency whose end let it start (with
-`--keep DIR`, cargo's report stays as DIR/cargo-timing-CRATE.html).
+`--keep DIR`, cargo's report stays as DIR/cargo-timing-CRATE.html); and the build's shape: the seconds during which
+fewer units ran than the machine has cores, and the runtime's start, frontend (one thread) and codegen.
 
 With `--cpu`, one more (untimed) clean build of each crate runs every rustc under a wrapper that records its CPU time (user + system),
 and the script prints each crate's total and the runtime's own: the work a build must fit on this machine's cores
@@ -206,13 +207,45 @@ def run(command, cwd, env):
     return elapsed
 
 
-def critical_path(target):
-    """The chain of units that set the build's length, from cargo's timing report in `target`: (name, start, end)."""
+def timing_units(target):
+    """The units of cargo's timing report in `target`, by their number."""
     html = (target / "cargo-timings" / "cargo-timing.html").read_text()
     found = re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S)
-    if not found:
+    return {unit["i"]: unit for unit in json.loads(found.group(1))} if found else {}
+
+
+def build_shape(target, cores):
+    """Where a clean build's wall clock went, from cargo's timing report: its length, the seconds during which
+    fewer units ran than this machine has cores (a core idle, unless rustc's codegen threads filled it), and the
+    runtime's frontend and codegen sections when the build has the runtime."""
+    units = list(timing_units(target).values())
+    if not units:
+        return None
+    wall = max(unit["start"] + unit["duration"] for unit in units)
+    edges = sorted([(unit["start"], 1) for unit in units] + [(unit["start"] + unit["duration"], -1) for unit in units])
+    under, running, last = 0.0, 0, 0.0
+    for at, change in edges:
+        if running < cores:
+            under += at - last
+        running, last = running + change, at
+    shape = {"wall_s": wall, "under_cores_s": under}
+    runtime = next((unit for unit in units if unit["name"] == "ws-test-runtime"), None)
+    if runtime is not None:
+        sections = dict(runtime.get("sections") or [])
+        shape["runtime_start_s"] = runtime["start"]
+        shape["runtime_s"] = runtime["duration"]
+        if "frontend" in sections:
+            shape["runtime_frontend_s"] = sections["frontend"]["end"] - sections["frontend"]["start"]
+        if "codegen" in sections:
+            shape["runtime_codegen_s"] = sections["codegen"]["end"] - sections["codegen"]["start"]
+    return shape
+
+
+def critical_path(target):
+    """The chain of units that set the build's length, from cargo's timing report in `target`: (name, start, end)."""
+    units = timing_units(target)
+    if not units:
         return []
-    units = {unit["i"]: unit for unit in json.loads(found.group(1))}
     unlocked_by = {}
     for unit in units.values():
         for other in unit.get("unblocked_units", []) + unit.get("unblocked_rmeta_units", []):
@@ -306,6 +339,7 @@ def main():
         wrapper.write_text(CPU_WRAPPER)
         wrapper.chmod(0o755)
     paths = {}
+    shapes = {}
     cpu = {}
     for repeat in range(args.repeat):
         for name, directory in crates.items():
@@ -318,6 +352,7 @@ def main():
             )
             if timings:
                 paths[name] = critical_path(target)
+                shapes[name] = build_shape(target, os.cpu_count() or 1)
                 # The next repeat starts from an empty target directory: keep cargo's report beside the crates.
                 shutil.copy(target / "cargo-timings" / "cargo-timing.html", scratch / f"cargo-timing-{name}.html")
     if args.cpu:
@@ -391,6 +426,7 @@ def main():
             for name, totals in cpu.items()
         }
     if args.timings:
+        report["shape"] = shapes
         report["critical_path"] = {
             name: [{"unit": unit, "start_s": start, "end_s": end} for unit, start, end in chain]
             for name, chain in paths.items()
@@ -404,7 +440,7 @@ def main():
             "nextest": "cargo nextest run, 100 tests",
         }
         for measure, figure in report.items():
-            if measure in ("critical_path", "bound", "cpu"):
+            if measure in ("critical_path", "shape", "bound", "cpu"):
                 continue
             print(
                 f"{labels[measure]:<34} ws-test {figure['ws_test_s']:7.2f} s   bare {figure['bare_s']:7.2f} s   "
@@ -449,6 +485,19 @@ def main():
             print(f"critical path of the clean build, {name}:")
             for unit, start, end in chain:
                 print(f"  {start:6.2f} .. {end:6.2f} s  {end - start:5.2f} s  {unit}")
+            shape = shapes.get(name)
+            if shape:
+                line = (
+                    f"  {shape['wall_s']:.2f} s in all, {shape['under_cores_s']:.2f} s of them with fewer units "
+                    f"running than the {os.cpu_count()} cores"
+                )
+                if "runtime_s" in shape:
+                    line += (
+                        f"; ws-test-runtime from {shape['runtime_start_s']:.2f} s for {shape['runtime_s']:.2f} s "
+                        f"(frontend {shape.get('runtime_frontend_s', 0):.2f} s on one thread, codegen "
+                        f"{shape.get('runtime_codegen_s', 0):.2f} s)"
+                    )
+                print(line)
     if not args.keep:
         shutil.rmtree(scratch, ignore_errors=True)
 
