@@ -2,10 +2,9 @@
 //! and compiled out when it is off: a test that installs no subscriber sees nothing either way, and the default
 //! build leaves out tracing's crates and each call site's static metadata.
 //!
-//! Call sites use `tracing`'s own syntax (`logging::info!(connection_id = %id, "connection opened")`; `warn!` is `warning!` here, as `warn` is also
-//! a built-in attribute's name). Without the
-//! feature the values are still type-checked and borrowed (in code that never runs), so a variable a log line
-//! reads is used in both builds.
+//! A call site names tracing's level, then uses tracing's own syntax:
+//! `logging::log!(info, connection_id = %id, "connection opened")`. Without the feature the values are still
+//! type-checked and borrowed (in code that never runs), so a variable a log line reads is used in both builds.
 
 /// Without `tracing`: borrows each field's value and formats the message in a branch that never runs.
 #[cfg(not(feature = "tracing"))]
@@ -24,70 +23,18 @@ macro_rules! sink {
 #[cfg(not(feature = "tracing"))]
 pub(crate) use sink;
 
+/// A log line at `level` (`trace`, `debug`, `info`, `warn`, `error`), in tracing's syntax.
 #[cfg(feature = "tracing")]
-macro_rules! trace {
-    ($($arguments:tt)*) => { ::tracing::trace!($($arguments)*) };
+macro_rules! log {
+    ($level:ident, $($arguments:tt)*) => { ::tracing::$level!($($arguments)*) };
 }
+/// A log line at `level`, compiled out: its values are only borrowed, in a branch that never runs.
 #[cfg(not(feature = "tracing"))]
-macro_rules! trace {
-    ($($arguments:tt)*) => {
+macro_rules! log {
+    ($level:ident, $($arguments:tt)*) => {
         if false {
             $crate::logging::sink!($($arguments)*);
         }
     };
 }
-
-#[cfg(feature = "tracing")]
-macro_rules! debug {
-    ($($arguments:tt)*) => { ::tracing::debug!($($arguments)*) };
-}
-#[cfg(not(feature = "tracing"))]
-macro_rules! debug {
-    ($($arguments:tt)*) => {
-        if false {
-            $crate::logging::sink!($($arguments)*);
-        }
-    };
-}
-
-#[cfg(feature = "tracing")]
-macro_rules! info {
-    ($($arguments:tt)*) => { ::tracing::info!($($arguments)*) };
-}
-#[cfg(not(feature = "tracing"))]
-macro_rules! info {
-    ($($arguments:tt)*) => {
-        if false {
-            $crate::logging::sink!($($arguments)*);
-        }
-    };
-}
-
-#[cfg(feature = "tracing")]
-macro_rules! warning {
-    ($($arguments:tt)*) => { ::tracing::warn!($($arguments)*) };
-}
-#[cfg(not(feature = "tracing"))]
-macro_rules! warning {
-    ($($arguments:tt)*) => {
-        if false {
-            $crate::logging::sink!($($arguments)*);
-        }
-    };
-}
-
-#[cfg(feature = "tracing")]
-macro_rules! error {
-    ($($arguments:tt)*) => { ::tracing::error!($($arguments)*) };
-}
-#[cfg(not(feature = "tracing"))]
-macro_rules! error {
-    ($($arguments:tt)*) => {
-        if false {
-            $crate::logging::sink!($($arguments)*);
-        }
-    };
-}
-
-#[allow(unused_imports, reason = "each level is used somewhere only under some features")]
-pub(crate) use {debug, error, info, trace, warning};
+pub(crate) use log;

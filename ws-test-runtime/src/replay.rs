@@ -324,7 +324,7 @@ impl Replay {
             ),
         };
         let failure = format!("the replay of {name} diverged at {place}: {difference}");
-        crate::logging::warning!(connection_id = %session.connection_id(), "{failure}");
+        crate::logging::log!(warn, connection_id = %session.connection_id(), "{failure}");
         session.report_failure(failure);
         session
             .close(

@@ -244,7 +244,7 @@ impl ServedBuilder {
                 report.send_replace(Some(outcome));
             })),
         };
-        crate::logging::debug!(%addr, serve = %name, "served server listening");
+        crate::logging::log!(debug, %addr, serve = %name, "served server listening");
         Ok(ServedServer {
             addr,
             path,

@@ -247,7 +247,7 @@ impl Session {
 
     /// Records a panic of handler code and closes the connection with 1011.
     pub(crate) async fn handler_panicked(&self, place: &str, message: String) {
-        crate::logging::error!(connection_id = %self.connection_id(), %place, panic = %message, "handler panicked");
+        crate::logging::log!(error, connection_id = %self.connection_id(), %place, panic = %message, "handler panicked");
         self.inner.hub.record_panic(format!(
             "{place} panicked on connection {}: {message}",
             self.connection_id()

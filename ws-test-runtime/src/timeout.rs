@@ -51,7 +51,7 @@ pub fn scale() -> f64 {
     *SCALE.get_or_init(|| match parse_scale(std::env::var(SCALE_ENV).ok().as_deref()) {
         Ok(factor) => factor,
         Err(error) => {
-            crate::logging::warning!(%error, "using the default timeouts unscaled");
+            crate::logging::log!(warn, %error, "using the default timeouts unscaled");
             1.0
         }
     })

@@ -56,7 +56,7 @@ fn load_default_roots() -> DefaultRoots {
         .and_then(|path| CertificateDer::pem_file_iter(path).ok())
         .map(|certificates| certificates.flatten().collect())
         .unwrap_or_default();
-    crate::logging::debug!(roots = store.len(), "loaded the default TLS roots");
+    crate::logging::log!(debug, roots = store.len(), "loaded the default TLS roots");
     DefaultRoots { store, pinned, notes }
 }
 

@@ -353,7 +353,7 @@ impl ClientBuilder {
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Retry(last)) => last,
             };
-            crate::logging::debug!(url = %self.url, attempts, %last, "connection attempt failed; retrying");
+            crate::logging::log!(debug, url = %self.url, attempts, %last, "connection attempt failed; retrying");
             tokio::time::sleep_until((Instant::now() + backoff).min(deadline)).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
             // No time left for another attempt: report the last real failure, not a doomed attempt.

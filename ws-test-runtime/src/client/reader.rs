@@ -111,7 +111,7 @@ pub(super) async fn read_loop(mut stream: SplitStream<Socket>, recording: Arc<Re
         if let Err(flooded) = recorded {
             {
                 // Stop reading: what the server sends from now on is not kept, and every wait says why.
-                crate::logging::warning!(%flooded, "the server flooded the client; it stops reading");
+                crate::logging::log!(warn, %flooded, "the server flooded the client; it stops reading");
                 closing(CloseInfo::new(close_code::POLICY_VIOLATION, flooded));
                 return;
             }

@@ -118,7 +118,7 @@ impl State {
                     state.relay(number, recorded_url, handshake, client, upstream).await;
                 }
                 Err(error) => {
-                    crate::logging::debug!(%error, "the client's upgrade did not complete");
+                    crate::logging::log!(debug, %error, "the client's upgrade did not complete");
                     state.session_ended();
                 }
             }

@@ -147,11 +147,11 @@ impl hyper::service::Service<Request<Incoming>> for AppService {
             let response = call.await?;
             if let Some(info) = upgrade {
                 if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-                    crate::logging::info!(connection_id = %info.connection_id, %path, "the app upgraded a connection");
+                    crate::logging::log!(info, connection_id = %info.connection_id, %path, "the app upgraded a connection");
                     watch.upgraded(&shared, info);
                 } else {
                     shared.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-                    crate::logging::info!(status = response.status().as_u16(), %path, "the app refused a WebSocket upgrade");
+                    crate::logging::log!(info, status = response.status().as_u16(), %path, "the app refused a WebSocket upgrade");
                 }
             }
             Ok(response)
@@ -313,7 +313,7 @@ impl Drop for Watched {
         if std::thread::panicking() {
             let connection = entry.map_or_else(|| "a hosted connection".to_owned(), |info| info.connection_id);
             let message = panics::last_panic().unwrap_or_else(|| "(the panic message was not captured)".into());
-            crate::logging::error!(%connection, panic = %message, "the app's task serving a WebSocket panicked");
+            crate::logging::log!(error, %connection, panic = %message, "the app's task serving a WebSocket panicked");
             self.shared
                 .record_panic(format!("the app's task serving {connection} panicked: {message}"));
         }

@@ -482,7 +482,7 @@ impl ServerBuilder {
             ));
         }
         if self.core.transport == Transport::Tcp && !self.core.bind.ip().is_loopback() && config.token.is_none() {
-            crate::logging::warning!(
+            crate::logging::log!(warn,
                 bind = %self.core.bind,
                 "listening beyond loopback without a token: anyone who can reach this address may connect \
                  (set a token with ServerBuilder::token)"
@@ -589,7 +589,7 @@ impl Core {
             tls,
         });
         let task = crate::task::spawn(accept_loop(listener, Arc::clone(&shared), grace));
-        crate::logging::debug!(%authority, "embedded server listening");
+        crate::logging::log!(debug, %authority, "embedded server listening");
         Ok(EmbeddedServer {
             addr,
             authority,

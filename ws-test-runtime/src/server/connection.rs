@@ -107,7 +107,7 @@ pub(crate) async fn serve(
                     run_session(shared, &*handler, socket, *seed).await;
                 }
             }
-            Err(error) => crate::logging::debug!(%error, "the WebSocket upgrade did not complete"),
+            Err(error) => crate::logging::log!(debug, %error, "the WebSocket upgrade did not complete"),
         }
     }
 }
@@ -164,7 +164,7 @@ async fn run_session<S>(
     shared.registry.insert(info, outbound_tx, Arc::clone(&too_slow));
     shared.metrics.connections_active.fetch_add(1, Ordering::Relaxed);
     shared.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-    crate::logging::info!(connection_id = %id, path = %session.uri().path(), "connection opened");
+    crate::logging::log!(info, connection_id = %id, path = %session.uri().path(), "connection opened");
     if *shared.shutdown.borrow() {
         // Shutdown began between the upgrade and the registration: this connection missed `close_all`.
         let _ = session.close(close_code::GOING_AWAY, "server shutting down").await;
@@ -242,7 +242,7 @@ async fn run_session<S>(
         Ok(())
     })
     .await;
-    crate::logging::info!(connection_id = %id, code = close.code, reason = %close.reason, "connection closed");
+    crate::logging::log!(info, connection_id = %id, code = close.code, reason = %close.reason, "connection closed");
 }
 
 /// The writing side of a session: sends what the session queues, until a close (returned once sent, or once
@@ -265,7 +265,7 @@ where
         (interval, frame)
     });
     let too_slow_close = || {
-        crate::logging::info!(connection_id = %id, "closing a connection too slow to take a broadcast");
+        crate::logging::log!(info, connection_id = %id, "closing a connection too slow to take a broadcast");
         CloseInfo::new(
             close_code::POLICY_VIOLATION,
             format!(
@@ -297,7 +297,7 @@ where
                         flushed = sink.flush() => flushed,
                     };
                     if let Err(error) = flushed {
-                        crate::logging::debug!(connection_id = %id, %error, "could not send a frame");
+                        crate::logging::log!(debug, connection_id = %id, %error, "could not send a frame");
                         return None;
                     }
                 }
@@ -321,7 +321,7 @@ where
                         Ok(frames) => frames,
                         Err(why) => {
                             let failure = format!("connection {id}: the handler sent what the protocol cannot: {why}");
-                            crate::logging::warning!(connection_id = %id, %why, "the protocol could not encode a frame");
+                            crate::logging::log!(warn, connection_id = %id, %why, "the protocol could not encode a frame");
                             shared.record_failure(failure);
                             continue;
                         }
@@ -340,7 +340,7 @@ where
                         fed = sink.feed(wire::outgoing(message)) => fed,
                     };
                     if let Err(error) = fed {
-                        crate::logging::debug!(connection_id = %id, %error, "could not send a frame");
+                        crate::logging::log!(debug, connection_id = %id, %error, "could not send a frame");
                         return None;
                     }
                     unflushed = true;
@@ -357,7 +357,7 @@ where
                     fed = sink.feed(wire::outgoing(message)) => fed,
                 };
                 if let Err(error) = fed {
-                    crate::logging::debug!(connection_id = %id, %error, "could not send a frame");
+                    crate::logging::log!(debug, connection_id = %id, %error, "could not send a frame");
                     return None;
                 }
                 unflushed = true;
@@ -409,7 +409,7 @@ where
                 Ok(next) => next,
                 Err(_) => {
                     shared.metrics.closed_idle.fetch_add(1, Ordering::Relaxed);
-                    crate::logging::info!(connection_id = %id, ?idle, "closing an idle connection");
+                    crate::logging::log!(info, connection_id = %id, ?idle, "closing an idle connection");
                     let reason = format!(
                         "idle for {}: no frame from the client (ServerBuilder::idle_timeout)",
                         humantime::format_duration(idle)
@@ -428,7 +428,7 @@ where
             },
             Some(Err(error)) => {
                 if let Some(close) = close_for_read_error(&error) {
-                    crate::logging::info!(connection_id = %id, %error, code = close.code, "closing a connection after a bad frame");
+                    crate::logging::log!(info, connection_id = %id, %error, code = close.code, "closing a connection after a bad frame");
                     let _ = session.close(close.code, close.reason).await;
                     return ReadEnd::Closing { broken: true };
                 }
@@ -450,7 +450,7 @@ where
                     Meaning::Event(event) => Message::Text(event.to_string()),
                     Meaning::Control(_) => continue,
                     Meaning::Invalid(why) => {
-                        crate::logging::info!(connection_id = %id, %why, "closing a connection after a frame its protocol cannot read");
+                        crate::logging::log!(info, connection_id = %id, %why, "closing a connection after a frame its protocol cannot read");
                         let reason = format!("the protocol cannot read this frame: {why}");
                         let _ = session.close(close_code::POLICY_VIOLATION, reason).await;
                         return ReadEnd::Closing { broken: false };
@@ -534,7 +534,7 @@ where
 
 async fn handler_failed(shared: &Shared, session: &Session, error: crate::BoxError) {
     shared.metrics.handler_errors.fetch_add(1, Ordering::Relaxed);
-    crate::logging::error!(connection_id = %session.connection_id(), %error, "handler error");
+    crate::logging::log!(error, connection_id = %session.connection_id(), %error, "handler error");
     shared.record_error(format!(
         "the handler failed on connection {}: {error}",
         session.connection_id()

@@ -409,7 +409,7 @@ impl Listener {
         match self {
             Listener::Tcp(listener) => Some(listener.accept().await.map(|(stream, peer)| {
                 let _ = stream.set_nodelay(true);
-                crate::logging::trace!(%peer, "accepted a TCP connection");
+                crate::logging::log!(trace, %peer, "accepted a TCP connection");
                 Stream::Tcp(stream)
             })),
             Listener::Memory(listener) => listener.accept().await.map(|stream| Ok(Stream::Memory(stream))),
@@ -436,7 +436,7 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
                 None => break,
                 Some(Err(error)) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    crate::logging::warning!(%error, "accept failed");
+                    crate::logging::log!(warn, %error, "accept failed");
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
             },
@@ -456,12 +456,14 @@ async fn accept_loop(mut listener: Listener, shared: Arc<Shared>, grace: Duratio
     .await;
     if drained.is_err() {
         if shared.upgraded.len() > 0 {
-            crate::logging::warning!(
+            crate::logging::log!(
+                warn,
                 remaining = shared.upgraded.len(),
                 "the hosted app still holds WebSocket streams that shutdown ended; its tasks did not finish"
             );
         }
-        crate::logging::warning!(
+        crate::logging::log!(
+            warn,
             remaining = connections.len(),
             "aborting connections that outlived the shutdown grace period"
         );
@@ -484,7 +486,7 @@ async fn serve(shared: Arc<Shared>, stream: Stream, pending: tokio::sync::OwnedS
                     shared.metrics.handshakes_timed_out.fetch_add(1, Ordering::Relaxed);
                 }
                 // A client that does not trust the certificate ends here: its side says why.
-                crate::logging::info!(%error, "a TLS handshake failed");
+                crate::logging::log!(info, %error, "a TLS handshake failed");
                 return;
             }
         },
@@ -510,7 +512,8 @@ fn shed(shared: &Shared, stream: Stream) {
          connection: close\r\n\r\n{body}",
         body.len()
     );
-    crate::logging::warning!(
+    crate::logging::log!(
+        warn,
         max_pending = shared.config.max_pending,
         "shedding a connection over the pending cap"
     );
@@ -559,13 +562,13 @@ where
 fn http_error(shared: &Shared, error: &hyper::Error) {
     if error.is_timeout() {
         shared.metrics.handshakes_timed_out.fetch_add(1, Ordering::Relaxed);
-        crate::logging::info!(
+        crate::logging::log!(info,
             within = ?shared.config.handshake_timeout,
             "dropped a connection whose HTTP request was not complete within the handshake timeout \
              (ServerBuilder::handshake_timeout)"
         );
     } else {
-        crate::logging::debug!(%error, "HTTP connection ended with an error");
+        crate::logging::log!(debug, %error, "HTTP connection ended with an error");
     }
 }
 
@@ -573,7 +576,7 @@ fn reap(shared: &Shared, joined: std::result::Result<(), tokio::task::JoinError>
     if let Err(error) = joined {
         if error.is_panic() {
             let message = panic_message(error.into_panic().as_ref());
-            crate::logging::error!(panic = %message, "a connection task panicked");
+            crate::logging::log!(error, panic = %message, "a connection task panicked");
             shared.record_panic(format!("a connection task panicked: {message}"));
         }
     }

@@ -101,7 +101,7 @@ impl Registry {
                     entry.told = true;
                     entry.too_slow.notify_one();
                     metrics.closed_too_slow.fetch_add(1, Ordering::Relaxed);
-                    crate::logging::warning!(connection_id = %id, "closing a connection too slow to take a broadcast");
+                    crate::logging::log!(warn, connection_id = %id, "closing a connection too slow to take a broadcast");
                 }
                 Err(_) => {}
             }

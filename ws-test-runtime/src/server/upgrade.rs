@@ -53,7 +53,7 @@ pub(crate) fn decide<B>(shared: &Shared, handler: &dyn DynHandler, request: &Req
         }
         Err(refusal) => {
             shared.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
-            crate::logging::info!(status = refusal.status().as_u16(), %path, "refused a WebSocket upgrade");
+            crate::logging::log!(info, status = refusal.status().as_u16(), %path, "refused a WebSocket upgrade");
             Decision::Answer(*refusal)
         }
     }

@@ -278,7 +278,7 @@ async fn start_run(config: Arc<AgentConfig>, session: Session, message: Value) -
         session.spawn(async move {
             let _slot = slot;
             if let Err(error) = send_run(&config, &task_session, &run).await {
-                crate::logging::debug!(connection_id = %task_session.connection_id(), %error, "chat run ended early");
+                crate::logging::log!(debug, connection_id = %task_session.connection_id(), %error, "chat run ended early");
             }
         });
         Ok(())
