@@ -11,7 +11,7 @@ struct Gut;
 impl VisitMut for Gut {
     fn visit_item_fn_mut(&mut self, item: &mut syn::ItemFn) {
         if !is_test(&item.attrs) && !returns_impl(&item.sig) {
-            item.block = Box::new(syn::parse_quote!({ ::core::unimplemented!() }));
+            *item.block = syn::parse_quote!({ ::core::unimplemented!() });
         }
     }
 
