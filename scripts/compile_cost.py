@@ -10,7 +10,7 @@ Builds two user crates side by side in a scratch directory, each with its own ta
 
 and, with `--tls`, a third: ws-test+tls, the same as ws-test with the runtime's `tls` feature (rustls, ring,
 rcgen, the platform's roots), to price the feature. With `--bound`, another: deps, bare's tests over exactly the
-runtime's own dependencies with their features (read from ws-test-runtime/Cargo.toml), without the runtime: what
+runtime's own dependencies with their features (read from the Cargo.toml of ws-test-runtime and ws-test-core), without the runtime: what
 any runtime on that set costs before its first line, so `1.2 x bare - deps` is what is left for the runtime
 itself under a 1.2x goal (its clean build only). It measures, for each:
 
@@ -56,7 +56,9 @@ EVENTS = '["agent_started", "agent_thinking", "tool_executing", "tool_completed"
 # This checkout's crates, as path dependencies. A user gets them from crates.io, and cargo builds registry crates
 # without incremental compilation; as path dependencies they would be built incrementally, which costs a clean build
 # a third more than any user pays.
-LOCAL_CRATES = ("ws-test-runtime", "ws-test-macros", "ws-test-pattern")
+# The runtime is two crates (ws-test-core, its lower half, compiles beside it); the others are its helpers.
+RUNTIME_CRATES = ("ws-test-runtime", "ws-test-core")
+LOCAL_CRATES = RUNTIME_CRATES + ("ws-test-macros", "ws-test-pattern")
 
 
 def manifest(name, dependencies, local=()):
@@ -117,13 +119,22 @@ def toml_value(value):
 
 
 def runtime_dependencies():
-    """The runtime's non-optional dependencies as manifest lines, each as the workspace declares it (paths made
-    absolute) with the runtime's own features added."""
+    """The runtime's non-optional dependencies (both of its crates') as manifest lines, each as the workspace
+    declares it (paths made absolute) with the runtime's own features added."""
     workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["dependencies"]
-    runtime = tomllib.loads((ROOT / "ws-test-runtime" / "Cargo.toml").read_text())["dependencies"]
+    merged = {}
+    for crate in RUNTIME_CRATES:
+        for name, spec in tomllib.loads((ROOT / crate / "Cargo.toml").read_text())["dependencies"].items():
+            if name in RUNTIME_CRATES:
+                continue
+            spec = {"version": spec} if isinstance(spec, str) else dict(spec)
+            if name in merged:
+                merged[name]["features"] = sorted(set(merged[name].get("features", []) + spec.get("features", [])))
+            else:
+                merged[name] = spec
     lines = []
-    for name, spec in runtime.items():
-        spec = {"version": spec} if isinstance(spec, str) else dict(spec)
+    for name, spec in merged.items():
+        spec = dict(spec)
         if spec.pop("optional", False):
             continue
         if spec.pop("workspace", False):
@@ -229,6 +240,10 @@ def build_shape(target, cores):
             under += at - last
         running, last = running + change, at
     shape = {"wall_s": wall, "under_cores_s": under}
+    core = next((unit for unit in units if unit["name"] == "ws-test-core"), None)
+    if core is not None:
+        shape["core_start_s"] = core["start"]
+        shape["core_s"] = core["duration"]
     runtime = next((unit for unit in units if unit["name"] == "ws-test-runtime"), None)
     if runtime is not None:
         sections = dict(runtime.get("sections") or [])
@@ -313,7 +328,7 @@ def main():
         crates["deps"] = scratch / "deps"
         write_crate(
             crates["deps"],
-            manifest("user-deps", runtime_dependencies(), LOCAL_CRATES[1:]),
+            manifest("user-deps", runtime_dependencies(), LOCAL_CRATES[len(RUNTIME_CRATES):]),
             f'#[path = "{ROOT}/benches/floor.rs"]\n#[allow(dead_code, missing_docs)]\nmod floor;\n',
             bare_case,
         )
@@ -421,6 +436,7 @@ def main():
             name: {
                 "total_s": sum(totals.values()),
                 "ws_test_runtime_s": totals.get("ws_test_runtime"),
+                "ws_test_core_s": totals.get("ws_test_core"),
                 "test_crate_s": totals.get("one"),
             }
             for name, totals in cpu.items()
@@ -473,6 +489,7 @@ def main():
                 print(
                     f"rustc CPU of the clean build, {name:<12} {figure['total_s']:7.2f} s in all"
                     + (f", ws-test-runtime {runtime:.2f} s" if runtime is not None else "")
+                    + (f", ws-test-core {figure['ws_test_core_s']:.2f} s" if figure["ws_test_core_s"] is not None else "")
                     + f", the test crate {figure['test_crate_s']:.2f} s"
                 )
             if "bare" in report["cpu"]:
@@ -491,6 +508,8 @@ def main():
                     f"  {shape['wall_s']:.2f} s in all, {shape['under_cores_s']:.2f} s of them with fewer units "
                     f"running than the {os.cpu_count()} cores"
                 )
+                if "core_s" in shape:
+                    line += f"; ws-test-core from {shape['core_start_s']:.2f} s for {shape['core_s']:.2f} s"
                 if "runtime_s" in shape:
                     line += (
                         f"; ws-test-runtime from {shape['runtime_start_s']:.2f} s for {shape['runtime_s']:.2f} s "

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fails when ws-test-runtime's core names a protocol kit: the core speaks of frames, events, keys and handlers.
 
-The kits are `src/chat/` (the seed report's chat agent, its faults, events and suite) and `src/protocol/` (the
+The kits are `src/chat/` and ws-test-core's `src/chat.rs` (the seed report's chat agent, its faults, events and suite) and `src/protocol/` (the
 `Protocol` trait and its kits: chat's wire names, Socket.IO, graphql-transport-ws, JSON-RPC); `lib.rs` and
 `prelude.rs` assemble the crate and may name anything. Every other file is core. In the core's code (comments,
 doc comments and `#[cfg(test)]` modules left out, as in module_cycles.py) it reports:
@@ -18,10 +18,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from module_cycles import SRC, root_exports, strip_comments, strip_tests  # noqa: E402
+from module_cycles import CORE_SRC, SRCS, root_exports, source_root, strip_comments, strip_tests  # noqa: E402
 
 KIT_DIRS = ("chat", "protocol")
-ASSEMBLY = ("lib.rs", "prelude.rs")
+# The runtime's events.rs only re-exports the lower half's with the derive beside it.
+ASSEMBLY = ("lib.rs", "prelude.rs", "events.rs")
 # The chat kit's wire names that are also plain words of other protocols: not evidence of the chat kit.
 GENERIC = {"ping", "pong", "echo", "broadcast", "error", "/ws", "/health"}
 # Fields and the identity header only the chat protocol uses.
@@ -31,14 +32,16 @@ KIT_TYPES = {"SocketIo", "GraphqlWs", "JsonRpc"}
 
 def chat_wire():
     """The chat kit's wire-name constants, by name and by value, read from protocol/chat.rs."""
-    text = (SRC / "protocol" / "chat.rs").read_text()
+    text = (CORE_SRC / "protocol" / "chat.rs").read_text()
     consts = dict(re.findall(r'pub const (\w+): &str = "([^"]*)";', text))
     return set(consts), {value for value in consts.values() if value not in GENERIC} | CHAT_FIELDS
 
 
 def is_core(path):
-    rel = path.relative_to(SRC)
-    return rel.parts[0] not in KIT_DIRS and str(rel) not in ASSEMBLY and path.stem != "tests"
+    root = source_root(path)
+    rel = path.relative_to(root)
+    assembly = str(rel) in ASSEMBLY and (str(rel) != "events.rs" or root != CORE_SRC)
+    return rel.parts[0].removesuffix(".rs") not in KIT_DIRS and not assembly and path.stem != "tests"
 
 
 def findings(path, chat_exports, const_names, wire_values):
@@ -69,15 +72,15 @@ def main():
     chat_exports = {name for name, module in exports.items() if module == "chat"}
     const_names, wire_values = chat_wire()
     problems = []
-    files = sorted(path for path in SRC.rglob("*.rs") if is_core(path))
+    files = sorted(path for root in SRCS for path in root.rglob("*.rs") if is_core(path))
     for path in files:
         for number, what in findings(path, chat_exports, const_names, wire_values):
-            problems.append(f"  {path.relative_to(SRC.parent.parent)}:{number}: names {what}")
+            problems.append(f"  {path.relative_to(source_root(path).parent.parent)}:{number}: names {what}")
     if problems:
         print("the core names a protocol kit (move it into the kit, or let it follow the protocol and the event key):")
         print("\n".join(problems))
         return 1
-    print(f"the core ({len(files)} files of ws-test-runtime/src) names no protocol kit")
+    print(f"the core ({len(files)} files of ws-test-runtime/src and ws-test-core/src) names no protocol kit")
     return 0
 
 

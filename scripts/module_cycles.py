@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reports import cycles between the concept modules of ws-test-runtime (and between the files of one module), and
+"""Reports import cycles between the concept modules of ws-test-runtime and ws-test-core, its lower half, taken as one
+set (and between the files of one module), and
 between the top-level modules of every other crate of the workspace (the macros, the pattern grammar, the CLI and
 its tests, the workspace tests, the benches and the examples).
 
@@ -13,6 +14,9 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "ws-test-runtime" / "src"
+# The runtime's lower half: its top-level modules are concepts of the same set (the runtime imports them by name).
+CORE_SRC = SRC.parent.parent / "ws-test-core" / "src"
+SRCS = (SRC, CORE_SRC)
 
 
 def strip_comments(text):
@@ -26,14 +30,20 @@ def strip_tests(text):
     return text[: match.start()] if match else text
 
 
+def source_root(path):
+    """The `src` directory of the two crates that holds `path`."""
+    return next(root for root in SRCS if root in path.parents)
+
+
 def concept_of(path):
-    rel = path.relative_to(SRC)
+    rel = path.relative_to(source_root(path))
     return rel.parts[0].removesuffix(".rs")
 
 
 def root_exports():
     """Names the crate root re-exports, mapped to the concept module that defines them."""
-    lib = strip_comments((SRC / "lib.rs").read_text())
+    lib = "\n".join(strip_comments((root / "lib.rs").read_text()) for root in SRCS)
+    lib = lib.replace("ws_test_core::", "")
     names = {}
     for module, body in re.findall(r"pub use (\w+)(?:::[\w:]+)?::\{([^}]*)\}", lib):
         for name in re.split(r"[,\s]+", body):
@@ -82,11 +92,11 @@ def cycles(graph):
 
 
 def main():
-    modules = {p.name.removesuffix(".rs") for p in SRC.iterdir() if p.name not in ("lib.rs",)}
+    modules = {p.name.removesuffix(".rs") for root in SRCS for p in root.iterdir() if p.name not in ("lib.rs",)}
     modules.discard("prelude")
     exports = root_exports()
     graph = {}
-    for path in SRC.rglob("*.rs"):
+    for path in (path for root in SRCS for path in root.rglob("*.rs")):
         concept = concept_of(path)
         if concept in ("lib", "prelude"):
             continue
@@ -96,7 +106,7 @@ def main():
                 graph.setdefault(concept, set()).add(target)
     problems = [" -> ".join(cycle) for cycle in cycles(graph)]
     # Between the files of one directory module.
-    for directory in [p for p in SRC.iterdir() if p.is_dir()]:
+    for directory in [p for root in SRCS for p in root.iterdir() if p.is_dir()]:
         files = {p.stem for p in directory.glob("*.rs")} - {"mod", "tests"}
         local = {}
         for path in directory.glob("*.rs"):
@@ -118,7 +128,7 @@ def main():
         for problem in problems:
             print("  " + problem)
         return 1
-    print(f"no import cycle between {len(graph)} concept modules of ws-test-runtime")
+    print(f"no import cycle between {len(graph)} concept modules of ws-test-runtime and ws-test-core")
     return 0
 
 
@@ -176,7 +186,7 @@ def every_crate():
     problems, checked = [], 0
     seen = set()
     for label, root in crate_roots():
-        if root in seen or "ws-test-runtime" in root.parts:
+        if root in seen or "ws-test-runtime" in root.parts or "ws-test-core" in root.parts:
             continue
         seen.add(root)
         found, count = crate_cycles(label, root)

@@ -229,7 +229,7 @@ pub mod __private {
 
 mod chat;
 #[cfg(any(feature = "suite", feature = "contract"))]
-mod checklist;
+use ws_test_core::checklist;
 
 /// The handler ws-test's own server runs when a test or a builder names none: the chat kit's agent (the seed
 /// report's server, what `ws-test check` grades). The one place where the core's defaults come from a kit.
@@ -242,36 +242,36 @@ pub mod conform;
 #[cfg(feature = "contract")]
 pub mod contract;
 pub mod driver;
-mod error;
+use ws_test_core::error;
 mod events;
-pub mod expect;
-mod field;
-mod handler;
-mod history;
-mod link;
+pub use ws_test_core::expect;
+use ws_test_core::field;
+use ws_test_core::handler;
+use ws_test_core::history;
+use ws_test_core::link;
 #[cfg(feature = "load")]
 pub mod load;
-mod logging;
-mod message;
-mod metrics;
-mod panics;
+use ws_test_core::logging;
+use ws_test_core::message;
+use ws_test_core::metrics;
+use ws_test_core::panics;
 pub mod prelude;
 mod profile;
-pub mod protocol;
+pub use ws_test_core::protocol;
 #[cfg(feature = "record")]
 mod recorder;
-mod replay;
-mod router;
-mod serialization;
+use ws_test_core::replay;
+use ws_test_core::router;
+use ws_test_core::serialization;
 mod served;
 mod server;
-mod session;
-mod task;
-pub mod timeout;
+use ws_test_core::session;
+use ws_test_core::task;
+pub use ws_test_core::timeout;
 #[cfg(feature = "tls")]
-mod tls;
-mod transport;
-mod wire;
+use ws_test_core::tls;
+use ws_test_core::transport;
+use ws_test_core::wire;
 
 #[cfg(feature = "suite")]
 pub use chat::suite;

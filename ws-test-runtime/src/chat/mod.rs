@@ -14,7 +14,6 @@ pub mod suite;
 use std::sync::Arc;
 
 use crate::handler::DynHandler;
-use crate::{Replay, Router, Session};
 
 pub use agent::{ChatAgent, Fault};
 pub use events::{ChatEvent, EventMeta};
@@ -22,34 +21,6 @@ pub use events::{ChatEvent, EventMeta};
 /// The handler an embedded server runs when none is set: the built-in agent.
 pub(crate) fn default_handler() -> Arc<dyn DynHandler> {
     Arc::new(ChatAgent::new())
-}
-
-/// The welcome the built-in agent sends first on every connection.
-pub(crate) const WELCOME: &str = crate::protocol::CONNECTION_ESTABLISHED;
-
-impl Router {
-    /// Sends the built-in agent's `connection_established` welcome (with the connection and user ids) on every
-    /// new connection, so tests written against the built-in agent run unchanged against this router; the
-    /// router declares it as its [welcome](crate::Handler::welcome).
-    pub fn with_welcome(self) -> Self {
-        self.welcome_event(WELCOME).on_connect(|session: Session| async move {
-            session
-                .send_json(&serde_json::json!({
-                    "type": WELCOME,
-                    "connection_id": session.connection_id(),
-                    "user_id": *ChatAgent::user_id(&session),
-                }))
-                .await
-        })
-    }
-}
-
-impl Replay {
-    /// Whether the recording's server speaks first with the built-in `connection_established` welcome (the
-    /// `#[ws_test]` driver then waits for it, as it does with the built-in agent).
-    pub fn sends_welcome(&self) -> bool {
-        self.opening_event() == Some(WELCOME)
-    }
 }
 
 #[cfg(test)]

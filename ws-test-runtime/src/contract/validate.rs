@@ -262,29 +262,16 @@ impl crate::WsClient {
     }
 }
 
-impl crate::expect::Expectation {
-    /// Every frame this expectation reads must be a message the contract lets the server send, its payload
-    /// satisfying the message's schema (feature `contract`); the first that is not fails the expectation at
-    /// once, its report naming the frame, the message and the JSON pointer.
-    /// [`WsClient::conforms_to`](crate::WsClient::conforms_to) checks the frames the client sent too.
-    ///
-    /// ```
-    /// use ws_test_runtime::contract::Contract;
-    /// use ws_test_runtime::prelude::*;
-    ///
-    /// # async fn demo() -> Result<(), ws_test_runtime::Error> {
-    /// let contract = Contract::from_asyncapi(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/asyncapi/chat.yaml"))?;
-    /// let server = EmbeddedServer::start().await?;
-    /// let mut client = server.connect().await?;
-    /// client.send_json(json!({"type": "chat_message", "content": "hi"})).await?;
-    /// client.expect(Expect::events(ChatEvent::CRITICAL).per("run_id").conforming_to(&contract)).await?;
-    /// # Ok(())
-    /// # }
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub fn conforming_to(mut self, contract: impl std::borrow::Borrow<Contract>) -> Self {
-        self.validator = Some(crate::expect::Validator(std::sync::Arc::new(contract.borrow().clone())));
-        self
+// What `Expectation::conforming_to` takes: a contract, by value or by reference.
+impl crate::expect::IntoFrameCheck for Contract {
+    fn into_frame_check(self) -> std::sync::Arc<dyn crate::expect::FrameCheck> {
+        std::sync::Arc::new(self)
+    }
+}
+
+impl crate::expect::IntoFrameCheck for &Contract {
+    fn into_frame_check(self) -> std::sync::Arc<dyn crate::expect::FrameCheck> {
+        std::sync::Arc::new(self.clone())
     }
 }
 

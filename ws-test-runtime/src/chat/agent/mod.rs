@@ -184,29 +184,9 @@ impl ChatAgent {
     /// # let _ = greeter;
     /// ```
     pub fn user_id(session: &Session) -> Arc<str> {
-        let user = session.local::<User>();
-        let id = user.0.get_or_init(|| {
-            session
-                .query_param(protocol::USER_ID_PARAM)
-                .or_else(|| {
-                    let header = session.headers().get(protocol::USER_ID_HEADER)?;
-                    header.to_str().ok().map(str::to_owned)
-                })
-                .filter(|id| !id.is_empty())
-                .map_or_else(
-                    || Arc::from(format!("user-{}", NEXT_USER.fetch_add(1, Ordering::Relaxed))),
-                    Arc::from,
-                )
-        });
-        Arc::clone(id)
+        protocol::user_id(session)
     }
 }
-
-/// The user of one connection, read once (see [`ChatAgent::user_id`]).
-#[derive(Default)]
-struct User(OnceLock<Arc<str>>);
-
-static NEXT_USER: AtomicU64 = AtomicU64::new(1);
 
 impl Handler for ChatAgent {
     fn on_connect(&self, session: &Session) -> impl Future<Output = HandlerResult> + Send {
