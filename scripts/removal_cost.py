@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""What a part of ws-test-runtime costs its clean build: the runtime library's build time with and without it.
+"""What a part of the runtime costs its clean build: the build time of its two crates (ws-test-core and
+ws-test-runtime) with and without it.
 
 "Without it" means the named files with every function body replaced by `unimplemented!()` (their signatures kept,
 their `#[cfg(test)]` modules dropped; scripts/gut does this with syn), so every caller still compiles unchanged: an
@@ -7,11 +8,12 @@ estimate of what moving that code behind a Cargo feature would take off a user's
 signatures stay, so a real removal saves a little more.
 
 It copies HEAD into a scratch directory (the checkout is never touched), builds the runtime's dependencies once,
-then rebuilds only the runtime library (default features, debug, `CARGO_INCREMENTAL=0`, as a user's clean build
+then rebuilds only the two runtime libraries (default features, debug, `CARGO_INCREMENTAL=0`, as a user's clean build
 compiles it) `--repeat` times for each side, alternating, and prints the medians of wall time and of CPU time
 (user + system of cargo and rustc; Unix) with the difference.
 
-Usage: scripts/removal_cost.py [--repeat N] FILE... (paths under ws-test-runtime/src, e.g. link.rs protocol/socketio.rs)
+Usage: scripts/removal_cost.py [--repeat N] FILE... (paths under ws-test-core/src or ws-test-runtime/src, e.g. link.rs
+protocol/socketio.rs served.rs; a path found under both is an error)
 Example: scripts/removal_cost.py --repeat 4 link.rs replay.rs served.rs
 """
 
@@ -27,6 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CRATES = ("ws-test-core", "ws-test-runtime")
 
 
 def run(cmd, cwd, env=None):
@@ -34,8 +37,9 @@ def run(cmd, cwd, env=None):
 
 
 def timed_build(tree, env):
-    """Rebuilds the runtime library alone; returns (wall seconds, CPU seconds or None)."""
-    (tree / "ws-test-runtime" / "src" / "lib.rs").touch()
+    """Rebuilds the two runtime libraries alone; returns (wall seconds, CPU seconds or None)."""
+    for crate in CRATES:
+        (tree / crate / "src" / "lib.rs").touch()
     before = resource.getrusage(resource.RUSAGE_CHILDREN) if hasattr(resource, "getrusage") else None
     started = time.perf_counter()
     run(["cargo", "build", "--quiet", "--offline", "-p", "ws-test-runtime", "--lib"], tree, env)
@@ -49,13 +53,15 @@ def timed_build(tree, env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="builds of each side (default 3)")
-    parser.add_argument("files", nargs="+", help="files under ws-test-runtime/src to gut")
+    parser.add_argument("files", nargs="+", help="files under ws-test-core/src or ws-test-runtime/src to gut")
     args = parser.parse_args()
 
-    src = ROOT / "ws-test-runtime" / "src"
-    missing = [name for name in args.files if not (src / name).is_file()]
-    if missing:
-        sys.exit(f"not files under ws-test-runtime/src: {', '.join(missing)}")
+    located = []
+    for name in args.files:
+        found = [f"{crate}/src/{name}" for crate in CRATES if (ROOT / crate / "src" / name).is_file()]
+        if len(found) != 1:
+            sys.exit(f"{name}: {'in both crates' if found else 'not a file under ws-test-core/src or ws-test-runtime/src'}")
+        located += found
 
     run(["cargo", "build", "--quiet", "--release", "--manifest-path", str(ROOT / "scripts/gut/Cargo.toml")], ROOT)
     gut = ROOT / "scripts/gut/target/release" / ("gut.exe" if os.name == "nt" else "gut")
@@ -69,7 +75,7 @@ def main():
             archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
             trees[side] = tree
-        run([str(gut), *[str(trees["without"] / "ws-test-runtime/src" / name) for name in args.files]], ROOT)
+        run([str(gut), *[str(trees["without"] / path) for path in located]], ROOT)
 
         # Lints capped: gutted code leaves unused imports, and warnings would bury the figures.
         env = dict(
@@ -93,7 +99,7 @@ def main():
         values = [figure[index] for figure in figures[side] if figure[index] is not None]
         return statistics.median(values) if values else None
 
-    print(f"ws-test-runtime's library, rebuilt alone (debug, default features), median of {args.repeat}:")
+    print(f"ws-test-core and ws-test-runtime, rebuilt alone (debug, default features), median of {args.repeat}:")
     print(f"  gutted: {' '.join(args.files)}")
     for label, index in (("wall", 0), ("CPU", 1)):
         with_, without = median("with", index), median("without", index)
