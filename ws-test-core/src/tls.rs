@@ -388,9 +388,8 @@ fn age(seconds: u64) -> String {
     }
 }
 
-/// Where an embedded server's certificate comes from ([`ServerBuilder::tls_self_signed`] and
+/// Where an embedded server's certificate comes from (`ServerBuilder::tls_self_signed` and
 /// `ServerBuilder::tls`).
-///
 #[derive(Debug, Clone)]
 pub enum Certificate {
     /// Made at start for the names the server answers to.
