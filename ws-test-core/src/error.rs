@@ -326,6 +326,7 @@ pub(crate) struct FailureRow {
 impl ExpectationFailure {
     /// `timeout` or `closed` when the expectation failed because its deadline passed or the connection closed
     /// (how load reports count it); `None` for a wrong or missing event.
+    #[doc(hidden)]
     #[cfg(feature = "load")]
     pub fn ended_by(&self) -> Option<&'static str> {
         if self.reason.starts_with("timed out") {

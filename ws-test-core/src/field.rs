@@ -73,6 +73,7 @@ impl Field {
 
     /// Puts `value` at this field of `frame`, making the objects a JSON pointer passes through (`"/data/kind"`
     /// sets `{"data": {"kind": ..}}`); a non-object on the way is replaced by one.
+    #[doc(hidden)]
     pub fn set(&self, frame: &mut Value, value: Value) {
         if !self.pointer {
             ensure_object(frame).insert(self.spelled.to_string(), value);
@@ -93,6 +94,7 @@ impl Field {
     }
 
     /// Whether it is the default event key, `"type"`.
+    #[doc(hidden)]
     pub fn is_type(&self) -> bool {
         !self.pointer && &*self.spelled == "type"
     }

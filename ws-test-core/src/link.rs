@@ -403,6 +403,7 @@ impl LinkControl {
 
     /// A connection over the link: `stream` (the network) is pumped by the link's tasks; the client gets the
     /// other end. Refused while the link is cut.
+    #[doc(hidden)]
     pub fn connect_over(&self, stream: Stream) -> io::Result<Stream> {
         if self.is_cut() {
             return Err(io::Error::new(

@@ -62,6 +62,7 @@ impl Message {
         self.len() == 0
     }
 
+    #[doc(hidden)]
     pub fn into_frame_kind(self) -> FrameKind {
         match self {
             Message::Text(text) => FrameKind::Text(text),

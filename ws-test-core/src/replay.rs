@@ -141,6 +141,7 @@ impl Replay {
 
     /// The recording named `name` in errors and close reasons: what `#[ws_test(replay = "...")]` calls with
     /// the file's text, embedded at compile time, and its `entry` of a HAR file.
+    #[doc(hidden)]
     pub fn from_named_text(text: &str, name: &str, entry: Option<&str>) -> Result<Self> {
         let short = Path::new(name)
             .file_name()
@@ -261,6 +262,7 @@ impl Replay {
     }
 
     /// The name of the event the recording's server sent first, before any client frame: its welcome.
+    #[doc(hidden)]
     pub fn opening_event(&self) -> Option<&str> {
         self.opening_event.as_deref()
     }

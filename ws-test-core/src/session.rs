@@ -85,6 +85,7 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    #[doc(hidden)]
     pub fn new(seed: SessionSeed, outbound: mpsc::Sender<Outbound>, hub: Arc<dyn Hub>) -> Self {
         Session {
             inner: Arc::new(SessionInner {
@@ -235,6 +236,7 @@ impl Session {
     }
 
     /// Queues a frame of the server's protocol's own, sent as it is.
+    #[doc(hidden)]
     pub async fn send_wire(&self, message: Message) {
         let _ = self.inner.outbound.send(Outbound::Wire(message)).await;
     }
@@ -247,6 +249,7 @@ impl Session {
     }
 
     /// Records a panic of handler code and closes the connection with 1011.
+    #[doc(hidden)]
     pub async fn handler_panicked(&self, place: &str, message: String) {
         crate::logging::log!(error, connection_id = %self.connection_id(), %place, panic = %message, "handler panicked");
         self.inner.hub.record_panic(format!(
@@ -258,6 +261,7 @@ impl Session {
             .await;
     }
 
+    #[doc(hidden)]
     pub fn abort_tasks(&self) {
         let mut tasks = self.inner.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         tasks.abort_all();

@@ -12,6 +12,7 @@ use crate::Field;
 use crate::{Error, Result};
 
 /// Where a matcher stands.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
     /// Not met yet, and it still can be.

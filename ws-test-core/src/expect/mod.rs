@@ -103,6 +103,7 @@
 //! complete` (strict), and `the connection was closed (code 1011, reason "...")`.
 
 #[cfg(feature = "fuzz")]
+#[doc(hidden)]
 pub mod hooks;
 mod matcher;
 mod pattern;
@@ -245,6 +246,7 @@ pub struct Expectation {
 
 /// A check of every received frame an expectation reads (the AsyncAPI contract implements it): the expectation
 /// module knows this, not the contract.
+#[doc(hidden)]
 #[cfg(feature = "contract")]
 pub trait FrameCheck: std::fmt::Debug + Send + Sync + std::panic::RefUnwindSafe + std::panic::UnwindSafe {
     /// What the reports call it (the document's name).
@@ -255,6 +257,7 @@ pub trait FrameCheck: std::fmt::Debug + Send + Sync + std::panic::RefUnwindSafe 
 
 /// What [`Expectation::conforming_to`] takes: ws-test-runtime's AsyncAPI `Contract` (feature `contract`), by value
 /// or by reference.
+#[doc(hidden)]
 #[cfg(feature = "contract")]
 pub trait IntoFrameCheck {
     /// The check, shared by the expectation's clones.
@@ -265,8 +268,9 @@ pub trait IntoFrameCheck {
 impl Expectation {
     /// Every frame this expectation reads must be a message the contract lets the server send, its payload
     /// satisfying the message's schema (feature `contract`); the first that is not fails the expectation at
-    /// once, its report naming the frame, the message and the JSON pointer.
-    /// `WsClient::conforms_to` checks the frames the client sent too.
+    /// once, its report naming the frame, the message and the JSON pointer. It takes a
+    /// `ws_test_runtime::contract::Contract`, by value or by reference. `WsClient::conforms_to` checks the frames
+    /// the client sent too.
     ///
     /// ```
     /// use ws_test_runtime::contract::Contract;
@@ -289,6 +293,7 @@ impl Expectation {
 }
 
 /// A shared check inside an expectation: equal when it is the same one.
+#[doc(hidden)]
 #[cfg(feature = "contract")]
 #[derive(Debug, Clone)]
 pub struct Validator(pub std::sync::Arc<dyn FrameCheck>);
@@ -372,6 +377,7 @@ impl Expectation {
 
     /// This expectation with `key` as its event key unless it names its own (what a client with an event key
     /// does before matching).
+    #[doc(hidden)]
     pub fn keyed_by(&self, key: &Field) -> std::borrow::Cow<'_, Expectation> {
         match &self.event_key {
             None if !key.is_type() => std::borrow::Cow::Owned(self.clone().event_key(key)),
@@ -432,6 +438,7 @@ impl Expectation {
     }
 
     /// The deadline set with [`within`](Self::within), if any (what the driver reads).
+    #[doc(hidden)]
     pub fn deadline(&self) -> Option<Duration> {
         self.within
     }

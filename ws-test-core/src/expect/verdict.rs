@@ -81,6 +81,7 @@ impl Divergence {
 }
 
 /// Why the waiting stopped before the expectation was met.
+#[doc(hidden)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndReason {
     /// The deadline passed.
@@ -94,6 +95,7 @@ pub enum EndReason {
 }
 
 /// One frame as the report shows it.
+#[doc(hidden)]
 #[derive(Debug, Clone)]
 pub struct ReportFrame {
     /// The frame's number as the user sees it (its index in the client's history).

@@ -173,6 +173,7 @@ impl Frame {
     }
 
     /// [`summary`](Self::summary) with events named by `key`.
+    #[doc(hidden)]
     pub fn summary_by(&self, key: &Field) -> String {
         match (&self.kind, &self.decoded) {
             (FrameKind::Text(text), Some(Decoded::Json(value))) => {
@@ -372,6 +373,7 @@ impl History {
     }
 
     /// Keeps the upgrade in place (a client learns it once its history exists).
+    #[doc(hidden)]
     pub fn set_handshake(&mut self, handshake: Handshake) {
         self.handshake = Some(std::sync::Arc::new(handshake));
     }
@@ -382,6 +384,7 @@ impl History {
     }
 
     /// Names events in the timeline by this field (the client's event key) instead of `"type"`.
+    #[doc(hidden)]
     pub fn with_event_key(mut self, key: Field) -> Self {
         self.event_key = key;
         self
@@ -417,6 +420,7 @@ impl History {
     }
 
     /// Sets what the binary frame at `index` decoded to.
+    #[doc(hidden)]
     pub fn set_decoded(&mut self, index: usize, decoded: Decoded) {
         if let Some(frame) = self.frames.get_mut(index) {
             frame.decoded = Some(decoded);

@@ -269,6 +269,7 @@ pub fn decode_history(history: &crate::History, protocol: &dyn Protocol) -> crat
 
 /// A protocol's two sessions reading a recorded connection: the server's frames through one, the client's
 /// through another's [`sent`](ProtocolSession::sent); their answers are ignored.
+#[doc(hidden)]
 pub struct Reader {
     incoming: Box<dyn ProtocolSession>,
     outgoing: Box<dyn ProtocolSession>,
@@ -315,6 +316,7 @@ impl From<Meaning> for crate::Decoded {
 }
 
 /// A protocol as the client and the driver hold it.
+#[doc(hidden)]
 pub type SharedProtocol = Arc<dyn Protocol>;
 
 /// What `protocol = ...` and `ClientBuilder::protocol` take: a kit
