@@ -23,6 +23,7 @@ use hyper::{Request, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::Shared;
+use super::http::{HttpBody, HttpIo, HttpService};
 use super::registry::ConnectionInfo;
 use super::upgrade::{has_token, next_connection_id};
 use crate::handler::BoxError;
@@ -32,7 +33,11 @@ use crate::transport::Stream;
 /// The response body of a hosted app, type-erased.
 pub(crate) type AppBody = UnsyncBoxBody<Bytes, BoxError>;
 
-type AppFuture = Pin<Box<dyn Future<Output = Result<Response<AppBody>, BoxError>> + Send>>;
+/// What a hosted app's answer is awaited as: its own future, type-erased.
+type AppCall = Pin<Box<dyn Future<Output = Result<Response<AppBody>, BoxError>> + Send>>;
+
+/// A hosted app's answer as the HTTP phase awaits it ([`HttpService`](super::http::HttpService)).
+pub(crate) type AppFuture = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
 
 /// A hosted app with its type erased, and the conversion into it: sealed, so users see only [`HostedApp`].
 pub(crate) mod sealed {
@@ -42,7 +47,7 @@ pub(crate) mod sealed {
     #[allow(unreachable_pub, reason = "sealed: reachable only through HostedApp's bound")]
     pub trait App: Send + Sync {
         /// Answers one request.
-        fn call(&self, request: Request<Incoming>) -> AppFuture;
+        fn call(&self, request: Request<Incoming>) -> AppCall;
     }
 
     /// Erases a service's type.
@@ -80,7 +85,7 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    fn call(&self, request: Request<Incoming>) -> AppFuture {
+    fn call(&self, request: Request<Incoming>) -> AppCall {
         let mut service = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         Box::pin(async move {
             std::future::poll_fn(|cx| service.poll_ready(cx))
@@ -119,22 +124,19 @@ pub(crate) async fn serve(
         watch,
     };
     // Once upgraded, the stream is the app's task's.
-    super::serve_http(&shared, io, service, pending).await;
+    super::http::serve_http(&shared, HttpIo::Watched(io), HttpService::App(service), pending).await;
 }
 
 /// The hyper service of one hosted connection: the app, and the bookkeeping of its answers to upgrades.
-struct AppService {
+pub(crate) struct AppService {
     shared: Arc<Shared>,
     app: Arc<dyn App>,
     watch: Arc<Watch>,
 }
 
-impl hyper::service::Service<Request<Incoming>> for AppService {
-    type Response = Response<AppBody>;
-    type Error = BoxError;
-    type Future = AppFuture;
-
-    fn call(&self, request: Request<Incoming>) -> AppFuture {
+impl AppService {
+    /// Answers one request through the app, counting an upgrade it answers or refuses.
+    pub(crate) fn call(&self, request: Request<Incoming>) -> AppFuture {
         let upgrade = wants_websocket(&request).then(|| ConnectionInfo {
             connection_id: next_connection_id(),
             uri: request.uri().clone(),
@@ -154,7 +156,7 @@ impl hyper::service::Service<Request<Incoming>> for AppService {
                     crate::logging::log!(info, status = response.status().as_u16(), %path, "the app refused a WebSocket upgrade");
                 }
             }
-            Ok(response)
+            Ok(response.map(http_body_util::Either::Right))
         })
     }
 }

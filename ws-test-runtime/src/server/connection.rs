@@ -1,13 +1,11 @@
 //! One TCP connection of the embedded server: HTTP/1.1 through hyper, then, once upgraded, the WebSocket
 //! session that feeds the handler.
 
-use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
-use hyper::service::service_fn;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc, oneshot};
@@ -17,7 +15,8 @@ use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use super::Shared;
 use super::hostile::{self, TransportFault};
-use super::upgrade::{Decision, decide};
+use super::http::{self, HttpIo, HttpService};
+use super::upgrade::{Body, Decision, decide};
 use crate::handler::DynHandler;
 use crate::message::{CloseInfo, Message};
 use crate::panics::panic_message;
@@ -50,29 +49,12 @@ pub(crate) async fn serve(
         return;
     }
     let (upgrade_tx, upgrade_rx) = oneshot::channel::<Upgrade>();
-    let upgrade_tx = Arc::new(Mutex::new(Some(upgrade_tx)));
-    let service = {
-        let shared = Arc::clone(&shared);
-        let handler = Arc::clone(&handler);
-        service_fn(move |mut request| {
-            let response = match decide(&shared, handler.as_ref(), &request) {
-                Decision::Answer(response) => response,
-                Decision::Upgrade(response, seed) => {
-                    let on_upgrade = hyper::upgrade::on(&mut request);
-                    let sender = upgrade_tx
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .take();
-                    if let Some(sender) = sender {
-                        let _ = sender.send((on_upgrade, seed));
-                    }
-                    response
-                }
-            };
-            std::future::ready(Ok::<_, Infallible>(response))
-        })
+    let service = EmbeddedService {
+        shared: Arc::clone(&shared),
+        handler: Arc::clone(&handler),
+        upgrade: Mutex::new(Some(upgrade_tx)),
     };
-    if !super::serve_http(&shared, stream, service, pending).await {
+    if !http::serve_http(&shared, HttpIo::Plain(stream), HttpService::Embedded(service), pending).await {
         return;
     }
     if let Ok((on_upgrade, seed)) = upgrade_rx.await {
@@ -95,8 +77,10 @@ pub(crate) async fn serve(
                             () = super::stopped(&mut shutdown) => None,
                         };
                         if let Some(io) = played {
-                            if let Ok(parts) = io.into_inner().downcast::<TokioIo<Stream>>() {
-                                hostile::reset(parts.io.into_inner());
+                            if let Ok(parts) = io.into_inner().downcast::<TokioIo<HttpIo>>() {
+                                if let HttpIo::Plain(stream) = parts.io.into_inner() {
+                                    hostile::reset(stream);
+                                }
                             }
                         }
                         None
@@ -108,6 +92,36 @@ pub(crate) async fn serve(
                 }
             }
             Err(error) => crate::logging::log!(debug, %error, "the WebSocket upgrade did not complete"),
+        }
+    }
+}
+
+/// The embedded server's hyper service: it decides each request (an answer, or an upgrade whose session runs
+/// once hyper lets go of the connection).
+pub(crate) struct EmbeddedService {
+    shared: Arc<Shared>,
+    handler: Arc<dyn DynHandler>,
+    /// Where the one upgrade of this connection goes.
+    upgrade: Mutex<Option<oneshot::Sender<Upgrade>>>,
+}
+
+impl EmbeddedService {
+    /// Answers one request, handing an accepted upgrade to the connection's task.
+    pub(crate) fn call(&self, mut request: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Body> {
+        match decide(&self.shared, self.handler.as_ref(), &request) {
+            Decision::Answer(response) => response,
+            Decision::Upgrade(response, seed) => {
+                let on_upgrade = hyper::upgrade::on(&mut request);
+                let sender = self
+                    .upgrade
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .take();
+                if let Some(sender) = sender {
+                    let _ = sender.send((on_upgrade, seed));
+                }
+                response
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ mod connection;
 #[cfg(feature = "fuzz")]
 pub(crate) mod fuzzing;
 mod hostile;
+mod http;
 mod registry;
 mod upgrade;
 
@@ -520,55 +521,6 @@ fn shed(shared: &Shared, stream: Stream) {
     // A TLS client would read the plain answer as a broken handshake: it just sees the connection end.
     if let (Stream::Tcp(stream), false) = (&stream, shared.is_tls()) {
         let _ = stream.try_write(response.as_bytes());
-    }
-}
-
-/// The HTTP phase of one connection: hyper's HTTP/1.1 server with upgrades and the handshake deadline (a
-/// connection whose request head is not complete in time is dropped and counted). It ends when the connection
-/// ends or is upgraded (`true`) or the server shuts down (`false`); then the pending slot goes back.
-pub(crate) async fn serve_http<I, S, B>(
-    shared: &Shared,
-    io: I,
-    service: S,
-    pending: tokio::sync::OwnedSemaphorePermit,
-) -> bool
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(shared.config.handshake_timeout)
-        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
-        .with_upgrades();
-    let mut shutdown = shared.shutdown.subscribe();
-    let served = tokio::select! {
-        result = connection => {
-            if let Err(error) = result {
-                http_error(shared, &error);
-            }
-            true
-        }
-        () = stopped(&mut shutdown) => false,
-    };
-    drop(pending);
-    served
-}
-
-/// Logs how an HTTP connection ended with an error, and counts a handshake timeout.
-fn http_error(shared: &Shared, error: &hyper::Error) {
-    if error.is_timeout() {
-        shared.metrics.handshakes_timed_out.fetch_add(1, Ordering::Relaxed);
-        crate::logging::log!(info,
-            within = ?shared.config.handshake_timeout,
-            "dropped a connection whose HTTP request was not complete within the handshake timeout \
-             (ServerBuilder::handshake_timeout)"
-        );
-    } else {
-        crate::logging::log!(debug, %error, "HTTP connection ended with an error");
     }
 }
 
