@@ -263,11 +263,11 @@ impl WsClient {
     }
 
     /// [`wait`](Self::wait) from the cursor; on success the cursor moves past what the call used.
-    pub(super) async fn wait_consuming<T>(
+    pub(super) async fn wait_consuming<T: Send>(
         &mut self,
         awaited: &str,
         within: Duration,
-        accept: impl FnMut(Seen<'_>) -> Option<Result<T>>,
+        accept: impl FnMut(Seen<'_>) -> Option<Result<T>> + Send,
     ) -> Result<T> {
         let (value, until) = self.wait(awaited, within, self.cursor, accept).await?;
         self.cursor = until;
@@ -278,13 +278,35 @@ impl WsClient {
     /// every frame recorded from history index `from` on, then the close, until it decides or `within` passes.
     /// Returns what it accepted and the history index after it (after every frame recorded, for the close). Data
     /// frames it passes over are listed in the error.
-    pub(super) async fn wait<T>(
+    pub(super) async fn wait<T: Send>(
         &mut self,
         awaited: &str,
         within: Duration,
         from: usize,
-        mut accept: impl FnMut(Seen<'_>) -> Option<Result<T>>,
+        mut accept: impl FnMut(Seen<'_>) -> Option<Result<T>> + Send,
     ) -> Result<(T, usize)> {
+        let mut accepted = None;
+        let until = self
+            .wait_erased(awaited, within, from, &mut |seen| {
+                accepted = accept(seen);
+                accepted.is_some()
+            })
+            .await?;
+        match accepted {
+            Some(outcome) => outcome.map(|value| (value, until)),
+            None => Err(gone(awaited, Vec::new())),
+        }
+    }
+
+    /// [`wait`](Self::wait)'s work, compiled once for every caller: `accept` says whether it decided (and keeps
+    /// what it decided itself). Returns the history index after what it decided on.
+    async fn wait_erased(
+        &mut self,
+        awaited: &str,
+        within: Duration,
+        from: usize,
+        accept: &mut (dyn FnMut(Seen<'_>) -> bool + Send),
+    ) -> Result<usize> {
         let deadline = Instant::now() + within;
         self.flush_before_waiting().await?;
         let recording = Arc::clone(&self.recording);
@@ -295,8 +317,8 @@ impl WsClient {
             .watch(from, Some(deadline), |seen| match seen {
                 Seen::Frame(frame) => {
                     seen_until = frame.index + 1;
-                    if let Some(outcome) = accept(Seen::Frame(frame)) {
-                        return Some((outcome, frame.index + 1));
+                    if accept(Seen::Frame(frame)) {
+                        return Some(frame.index + 1);
                     }
                     if tap::is_data(frame) {
                         received.push(frame.summary_by(key));
@@ -304,14 +326,14 @@ impl WsClient {
                     None
                 }
                 Seen::UpToDate => None,
-                Seen::Closed(close) => accept(Seen::Closed(close)).map(|outcome| (outcome, seen_until)),
+                Seen::Closed(close) => accept(Seen::Closed(close)).then_some(seen_until),
             })
             .await;
         if let Some(close) = recording.closed() {
             self.closed = Some(close);
         }
         match watched {
-            Ok((outcome, until)) => outcome.map(|value| (value, until)),
+            Ok(until) => Ok(until),
             Err(Unseen::Closed(close)) => Err(Error::Closed {
                 awaited: awaited.to_owned(),
                 code: close.code,
@@ -330,13 +352,18 @@ impl WsClient {
                 after: within,
                 received,
             }),
-            Err(Unseen::Gone) => Err(Error::Closed {
-                awaited: awaited.to_owned(),
-                code: crate::wire::close_code::ABNORMAL,
-                reason: "the client is gone".to_owned(),
-                received,
-            }),
+            Err(Unseen::Gone) => Err(gone(awaited, received)),
         }
+    }
+}
+
+/// The error of a wait whose client's reader is gone (the client was dropped).
+fn gone(awaited: &str, received: Vec<String>) -> Error {
+    Error::Closed {
+        awaited: awaited.to_owned(),
+        code: crate::wire::close_code::ABNORMAL,
+        reason: "the client is gone".to_owned(),
+        received,
     }
 }
 

@@ -144,12 +144,29 @@ impl Recording {
     /// then [`Seen::UpToDate`], then the close if it was there — so every frame recorded before the close is shown
     /// before it, whatever another thread's reader does meanwhile. Between looks it waits for the reader's next
     /// change, until `see` decides, the deadline passes (`None`: one look, no waiting) or the reader is gone.
-    pub(crate) async fn watch<T>(
+    pub(crate) async fn watch<T: Send>(
         &self,
         from: usize,
         deadline: Option<Instant>,
-        mut see: impl FnMut(Seen<'_>) -> Option<T>,
+        mut see: impl FnMut(Seen<'_>) -> Option<T> + Send,
     ) -> std::result::Result<T, Unseen> {
+        let mut decided = None;
+        self.watch_erased(from, deadline, &mut |seen| {
+            decided = see(seen);
+            decided.is_some()
+        })
+        .await?;
+        decided.ok_or(Unseen::Gone)
+    }
+
+    /// [`watch`](Self::watch)'s loop, compiled once for every caller: `see` says whether it decided (and keeps
+    /// what it decided itself).
+    async fn watch_erased(
+        &self,
+        from: usize,
+        deadline: Option<Instant>,
+        see: &mut (dyn FnMut(Seen<'_>) -> bool + Send),
+    ) -> std::result::Result<(), Unseen> {
         let mut changes = self.changed.subscribe();
         let mut next = from;
         loop {
@@ -160,19 +177,20 @@ impl Recording {
             {
                 let history = self.history();
                 for frame in history.frames().get(next..).unwrap_or_default() {
-                    if let Some(decided) = see(Seen::Frame(frame)) {
-                        return Ok(decided);
+                    if see(Seen::Frame(frame)) {
+                        return Ok(());
                     }
                 }
                 next = history.len();
             }
-            if let Some(decided) = see(Seen::UpToDate) {
-                return Ok(decided);
+            if see(Seen::UpToDate) {
+                return Ok(());
             }
             if let Some(close) = closed {
-                return match see(Seen::Closed(&close)) {
-                    Some(decided) => Ok(decided),
-                    None => Err(Unseen::Closed(close)),
+                return if see(Seen::Closed(&close)) {
+                    Ok(())
+                } else {
+                    Err(Unseen::Closed(close))
                 };
             }
             let Some(deadline) = deadline else {
