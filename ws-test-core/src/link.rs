@@ -511,34 +511,34 @@ impl Connection {
 }
 
 /// Reads one side and queues what it read with the time it is due.
-async fn read_side<R: tokio::io::AsyncRead + Unpin>(
+async fn read_side(
     connection: &Connection,
-    mut from: R,
+    from: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
     up: bool,
     queue: mpsc::Sender<(Instant, Vec<u8>)>,
-) -> R {
+) {
     let control = &connection.control;
     let (mut last, mut free) = (Instant::now(), Instant::now());
     loop {
         let mut buffer = vec![0; READ_SIZE];
         let read = tokio::select! {
             read = from.read(&mut buffer) => read,
-            () = connection.stopped() => return from,
+            () = connection.stopped() => return,
         };
         match read {
             Ok(n) if n > 0 => {
                 buffer.truncate(n);
                 let due = control.due(up, n, &mut last, &mut free);
                 tokio::select! {
-                    sent = queue.send((due, buffer)) => if sent.is_err() { return from },
-                    () = connection.stopped() => return from,
+                    sent = queue.send((due, buffer)) => if sent.is_err() { return },
+                    () = connection.stopped() => return,
                 }
             }
             // The end of this side's stream (or its failure): the other side gets the end once what is queued
             // is delivered.
             _ => {
                 connection.ended(up);
-                return from;
+                return;
             }
         }
     }
@@ -546,35 +546,35 @@ async fn read_side<R: tokio::io::AsyncRead + Unpin>(
 
 /// Writes what is queued to the other side when it is due, in the link's pieces; ends that side's writing when
 /// the queue ends.
-async fn write_side<W: tokio::io::AsyncWrite + Unpin>(
+async fn write_side(
     connection: &Connection,
-    mut to: W,
+    to: &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
     up: bool,
     mut queue: mpsc::Receiver<(Instant, Vec<u8>)>,
-) -> W {
+) {
     let control = &connection.control;
     let mut changes = control.state.changed.subscribe();
     loop {
         let next = tokio::select! {
             next = queue.recv() => next,
-            () = connection.stopped() => return to,
+            () = connection.stopped() => return,
         };
         let Some((due, bytes)) = next else { break };
         let deliverable = tokio::select! {
             deliverable = control.wait_deliverable(due, &mut changes) => deliverable,
-            () = connection.stopped() => return to,
+            () = connection.stopped() => return,
         };
         if deliverable.is_err() {
-            return to;
+            return;
         }
         let pieces = control.chunk(up).unwrap_or(bytes.len()).max(1);
         for piece in bytes.chunks(pieces) {
             let written = tokio::select! {
                 written = async { to.write_all(piece).await?; to.flush().await } => written,
-                () = connection.stopped() => return to,
+                () = connection.stopped() => return,
             };
             if written.is_err() {
-                return to;
+                return;
             }
             if pieces < bytes.len() {
                 tokio::task::yield_now().await;
@@ -584,7 +584,6 @@ async fn write_side<W: tokio::io::AsyncWrite + Unpin>(
     if !connection.is_stopped() {
         let _ = to.shutdown().await;
     }
-    to
 }
 
 /// One connection over the link: two directions, each a reader and a writer; the network side reset when the
@@ -596,16 +595,17 @@ async fn pump(control: LinkControl, near: DuplexStream, network: Stream, vanishe
         first_end: Mutex::new(None),
         vanished,
     };
-    let (near_read, near_write) = tokio::io::split(near);
-    let (network_read, network_write): (ReadHalf<Stream>, WriteHalf<Stream>) = tokio::io::split(network);
+    let (mut near_read, mut near_write) = tokio::io::split(near);
+    let (mut network_read, mut network_write): (ReadHalf<Stream>, WriteHalf<Stream>) = tokio::io::split(network);
     let (up_sender, up_queue) = mpsc::channel(IN_FLIGHT);
     let (down_sender, down_queue) = mpsc::channel(IN_FLIGHT);
     // The client's halves are dropped last: once it sees the end, the counters already hold it.
-    let (near_read, network_write, network_read, near_write) = tokio::join!(
-        read_side(&connection, near_read, true, up_sender),
-        write_side(&connection, network_write, true, up_queue),
-        read_side(&connection, network_read, false, down_sender),
-        write_side(&connection, near_write, false, down_queue),
+    // Each side is read and written through `dyn`, so the two directions share one compiled reader and writer.
+    tokio::join!(
+        read_side(&connection, &mut near_read, true, up_sender),
+        write_side(&connection, &mut network_write, true, up_queue),
+        read_side(&connection, &mut network_read, false, down_sender),
+        write_side(&connection, &mut near_write, false, down_queue),
     );
     let reset = connection.is_stopped();
     let state = &connection.control.state;
