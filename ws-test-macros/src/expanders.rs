@@ -251,6 +251,28 @@ pub(crate) fn flavor(args: &Args, context: &Context) -> Option<TokenStream> {
     })
 }
 
+/// `.protocol(...)`; a kit named by its literal name also asks the runtime whether it was built with the kit's
+/// feature (`socketio`, `graphql`, `jsonrpc`).
+pub(crate) fn protocol_kit(args: &Args, context: &Context) -> Option<TokenStream> {
+    let protocol = args.protocol.as_ref()?;
+    if let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(name),
+        ..
+    }) = protocol
+    {
+        let needs = match name.value().trim().to_ascii_lowercase().as_str() {
+            "socket.io" | "socketio" => Some("needs_socketio"),
+            "graphql-transport-ws" | "graphql-ws" => Some("needs_graphql"),
+            "jsonrpc" | "json-rpc" => Some("needs_jsonrpc"),
+            _ => None,
+        };
+        if let Some(needs) = needs {
+            context.needs_feature(needs, Some(name.span()));
+        }
+    }
+    Some(quote!(.protocol(#protocol)))
+}
+
 /// `.start_paused(...)`; a paused clock also asks the runtime whether it was built with its `test-util` feature.
 pub(crate) fn start_paused(args: &Args, context: &Context) -> Option<TokenStream> {
     let paused = args.start_paused?;

@@ -416,7 +416,7 @@ pub(crate) static ARGUMENTS: &[Argument] = &[
         on: On::Both,
         parse: |value, args, errors| args.protocol = protocol(value, errors),
         rules: &[],
-        expand: |args, _| args.protocol.as_ref().map(|protocol| quote!(.protocol(#protocol))),
+        expand: expanders::protocol_kit,
         doc: "the protocol every client speaks: a kit's name (\"socket.io\") or an expression (`SocketIo::new().namespace(\"/chat\")`)",
     },
     Argument {

@@ -182,6 +182,60 @@ macro_rules! __ws_test_needs_test_util {
     };
 }
 
+// What `#[ws_test(protocol = "socket.io")]` (a kit by name) expands to beside the call: nothing when this build has
+// the kit's feature, a compile error naming it when not.
+#[cfg(feature = "socketio")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_socketio {
+    () => {};
+}
+#[cfg(not(feature = "socketio"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_socketio {
+    () => {
+        ::core::compile_error!(
+            "`protocol = \"socket.io\"` needs ws-test-runtime's `socketio` feature (the socket.io kit): \
+             ws-test-runtime = { version = \"0.1\", features = [\"socketio\"] }"
+        );
+    };
+}
+#[cfg(feature = "graphql")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_graphql {
+    () => {};
+}
+#[cfg(not(feature = "graphql"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_graphql {
+    () => {
+        ::core::compile_error!(
+            "`protocol = \"graphql-transport-ws\"` needs ws-test-runtime's `graphql` feature (the graphql-transport-ws kit): \
+             ws-test-runtime = { version = \"0.1\", features = [\"graphql\"] }"
+        );
+    };
+}
+#[cfg(feature = "jsonrpc")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_jsonrpc {
+    () => {};
+}
+#[cfg(not(feature = "jsonrpc"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_jsonrpc {
+    () => {
+        ::core::compile_error!(
+            "`protocol = \"jsonrpc\"` needs ws-test-runtime's `jsonrpc` feature (the jsonrpc kit): \
+             ws-test-runtime = { version = \"0.1\", features = [\"jsonrpc\"] }"
+        );
+    };
+}
+
 /// What the `#[ws_test]` expansion and the derives call, and the fuzz targets' and benchmarks' entry points
 /// (`fuzz_one`, `fuzz_server`, `is_met`). Not a stable API: it changes in any release; use [`driver`] by hand.
 #[doc(hidden)]
@@ -209,7 +263,11 @@ pub mod __private {
     pub use crate::profile::WsProfile;
     pub use crate::served::{Started, check_serve, shape};
     pub use crate::server::ServerBuilder;
-    pub use crate::{__ws_test_needs_multi_thread as needs_multi_thread, __ws_test_needs_test_util as needs_test_util};
+    pub use crate::{
+        __ws_test_needs_graphql as needs_graphql, __ws_test_needs_jsonrpc as needs_jsonrpc,
+        __ws_test_needs_multi_thread as needs_multi_thread, __ws_test_needs_socketio as needs_socketio,
+        __ws_test_needs_test_util as needs_test_util,
+    };
     /// One fuzz case against the embedded server running the default handler (the `server` fuzz target).
     #[cfg(feature = "fuzz")]
     pub fn fuzz_server(data: &[u8]) -> Vec<u8> {

@@ -8,12 +8,14 @@
 //! into frames. The client's history keeps every raw frame, with what it meant beside it
 //! ([`Decoded`](crate::Decoded)): an event, or a frame of the protocol's own (a [`Decoded::Control`](crate::Decoded::Control)).
 //!
-//! The kits:
-//! - [`SocketIo`]: Socket.IO 5 over Engine.IO 4, as socketioxide and the JavaScript server speak it
-//!   (`protocol = "socket.io"`).
-//! - [`GraphqlWs`]: GraphQL over WebSocket, `graphql-transport-ws` (`protocol = "graphql-transport-ws"`).
-//! - [`JsonRpc`]: JSON-RPC 2.0 (`protocol = "jsonrpc"`).
-//! - [`Framing`]: your own stateless framing from two functions, decode and encode.
+//! The kits, each behind ws-test-runtime's feature of its name (off by default; a kit named without it is a
+//! compile error naming the feature):
+//! - `SocketIo`: Socket.IO 5 over Engine.IO 4, as socketioxide and the JavaScript server speak it
+//!   (`protocol = "socket.io"`; feature `socketio`).
+//! - `GraphqlWs`: GraphQL over WebSocket, `graphql-transport-ws` (`protocol = "graphql-transport-ws"`; feature
+//!   `graphql`).
+//! - `JsonRpc`: JSON-RPC 2.0 (`protocol = "jsonrpc"`; feature `jsonrpc`).
+//! - [`Framing`]: your own stateless framing from two functions, decode and encode (always there).
 //!
 //! The module also holds the built-in chat agent's wire names ([`CONNECTION_ESTABLISHED`], [`AGENT_COMPLETED`],
 //! the error codes, ...), the constants every part of the chat kit spells its frames with.
@@ -83,8 +85,11 @@
 
 mod chat;
 mod framing;
+#[cfg(feature = "graphql")]
 mod graphql;
+#[cfg(feature = "jsonrpc")]
 mod jsonrpc;
+#[cfg(feature = "socketio")]
 mod socketio;
 
 use std::sync::Arc;
@@ -94,8 +99,11 @@ use serde_json::Value;
 pub use crate::message::Message;
 pub use chat::*;
 pub use framing::Framing;
+#[cfg(feature = "graphql")]
 pub use graphql::GraphqlWs;
+#[cfg(feature = "jsonrpc")]
 pub use jsonrpc::JsonRpc;
+#[cfg(feature = "socketio")]
 pub use socketio::SocketIo;
 
 use crate::Field;
@@ -361,14 +369,46 @@ pub const NAMES: &[&str] = &["socket.io", "graphql-transport-ws", "jsonrpc"];
 
 /// The kit called `name` with its defaults: `socket.io` (also `socketio`), `graphql-transport-ws` (also
 /// `graphql-ws`), `jsonrpc` (also `json-rpc`).
+///
+/// Each kit is behind ws-test-runtime's feature of its name (`socketio`, `graphql`, `jsonrpc`); a kit this build
+/// lacks is an error naming the feature to add.
 pub fn by_name(name: &str) -> crate::Result<Arc<dyn Protocol>> {
     match name.trim().to_ascii_lowercase().as_str() {
-        "socket.io" | "socketio" => Ok(Arc::new(SocketIo::new())),
-        "graphql-transport-ws" | "graphql-ws" => Ok(Arc::new(GraphqlWs::new())),
-        "jsonrpc" | "json-rpc" => Ok(Arc::new(JsonRpc::new())),
+        "socket.io" | "socketio" => kit("socket.io", "socketio", || {
+            #[cfg(feature = "socketio")]
+            return Some(Arc::new(SocketIo::new()) as Arc<dyn Protocol>);
+            #[cfg(not(feature = "socketio"))]
+            None
+        }),
+        "graphql-transport-ws" | "graphql-ws" => kit("graphql-transport-ws", "graphql", || {
+            #[cfg(feature = "graphql")]
+            return Some(Arc::new(GraphqlWs::new()) as Arc<dyn Protocol>);
+            #[cfg(not(feature = "graphql"))]
+            None
+        }),
+        "jsonrpc" | "json-rpc" => kit("jsonrpc", "jsonrpc", || {
+            #[cfg(feature = "jsonrpc")]
+            return Some(Arc::new(JsonRpc::new()) as Arc<dyn Protocol>);
+            #[cfg(not(feature = "jsonrpc"))]
+            None
+        }),
         _ => Err(crate::Error::Config(format!(
             "no protocol is called {name:?}; the kits are {} (or give your own `Protocol`)",
             NAMES.join(", ")
         ))),
     }
+}
+
+/// A kit by name: made, or an error naming the feature this build lacks.
+fn kit(
+    name: &str,
+    feature: &str,
+    make: impl FnOnce() -> Option<Arc<dyn Protocol>>,
+) -> crate::Result<Arc<dyn Protocol>> {
+    make().ok_or_else(|| {
+        crate::Error::Config(format!(
+            "the {name} kit needs ws-test-runtime's `{feature}` feature: \
+             ws-test-runtime = {{ version = \"0.1\", features = [\"{feature}\"] }}"
+        ))
+    })
 }

@@ -68,7 +68,7 @@ impl WsClient {
     /// Calls the JSON-RPC method `method` with `params` (`json!([2, 3])`, `json!({"a": 1})`, or `()` for none)
     /// and waits (at most the receive timeout) for the response with the request's id: its `result`. An error
     /// response is an [`Error::ErrorReply`] with its code and message. Needs a protocol with requests
-    /// ([`JsonRpc`](crate::protocol::JsonRpc), `protocol = "jsonrpc"`). The cursor stays where it was.
+    /// (`protocol::JsonRpc`, `protocol = "jsonrpc"`). The cursor stays where it was.
     pub async fn call(&mut self, method: impl AsRef<str>, params: impl Serialize) -> Result<Value> {
         let method = method.as_ref();
         let event = serde_json::json!({"event": method, "data": crate::message::json_value(params)?});

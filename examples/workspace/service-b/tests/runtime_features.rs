@@ -1,6 +1,6 @@
-//! This workspace builds ws-test-runtime as most users do, without its `multi-thread` and `test-util` features: a
-//! test that needs one is refused at compile time with the line to add, and the same spec built by hand is refused
-//! when it runs.
+//! This workspace builds ws-test-runtime as most users do, without its `multi-thread` and `test-util` features and
+//! without the protocol kits' (`socketio`, `graphql`, `jsonrpc`): a test that needs one is refused at compile time
+//! with the line to add, and the same spec built by hand is refused when it runs.
 
 use chat_testkit::ws::__private::{Flavor, TestSpec, body, run};
 use chat_testkit::ws::prelude::*;
@@ -33,4 +33,25 @@ fn a_paused_clock_by_hand_is_refused_with_the_feature_to_add() {
             .start_paused(true),
         body(nothing),
     );
+}
+
+async fn every_kit_refused(client: &mut WsClient) -> TestResult {
+    for (name, feature) in [("socket.io", "socketio"), ("graphql-transport-ws", "graphql"), ("json-rpc", "jsonrpc")] {
+        let refused = WsClient::builder(client.url()).protocol(name).connect().await;
+        let Err(error) = refused else {
+            panic!("{name}: a kit this build lacks connected");
+        };
+        let kit = name.replace("json-rpc", "jsonrpc");
+        let error = error.to_string();
+        assert!(
+            error.contains(&format!("the {kit} kit needs ws-test-runtime's `{feature}` feature")),
+            "{name}: {error}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_kit_by_name_without_its_feature_is_refused_with_the_feature_to_add() {
+    run(TestSpec::new("kits_by_hand"), body(every_kit_refused));
 }

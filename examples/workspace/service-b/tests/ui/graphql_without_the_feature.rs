@@ -1,0 +1,9 @@
+use chat_testkit::ws::prelude::*;
+
+#[chat_testkit::ws::ws_test(crate = "chat_testkit::ws", protocol = "graphql-ws")]
+async fn over_graphql(client: &mut WsClient) -> TestResult {
+    client.send_json(&json!({"type": "ping"})).await?;
+    Ok(())
+}
+
+fn main() {}
