@@ -191,8 +191,13 @@ pub(crate) fn serve(args: &Args, context: &Context) -> Option<TokenStream> {
     Some(quote!(.serve(#serve)))
 }
 
-pub(crate) fn replay(args: &Args, _: &Context) -> Option<TokenStream> {
+/// `.replay(...)` with the recording embedded; a HAR file (by its extension) also asks the runtime whether it was
+/// built with its `har` feature.
+pub(crate) fn replay(args: &Args, context: &Context) -> Option<TokenStream> {
     let recording = args.replay.as_ref()?;
+    if recording.value().to_ascii_lowercase().ends_with(".har") {
+        context.needs_feature("needs_har", Some(recording.span()));
+    }
     let text = embedded(recording);
     Some(quote_spanned!(recording.span()=> .replay(#recording, #text)))
 }

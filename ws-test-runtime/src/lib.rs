@@ -236,6 +236,26 @@ macro_rules! __ws_test_needs_jsonrpc {
     };
 }
 
+// What `#[ws_test(replay = "session.har")]` expands to beside the call: nothing with the `har` feature, a compile
+// error naming it without.
+#[cfg(feature = "har")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_har {
+    () => {};
+}
+#[cfg(not(feature = "har"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ws_test_needs_har {
+    () => {
+        ::core::compile_error!(
+            "a HAR file as `replay` needs ws-test-runtime's `har` feature: \
+             ws-test-runtime = { version = \"0.1\", features = [\"har\"] }"
+        );
+    };
+}
+
 /// What the `#[ws_test]` expansion and the derives call, and the fuzz targets' and benchmarks' entry points
 /// (`fuzz_one`, `fuzz_server`, `is_met`). Not a stable API: it changes in any release; use [`driver`] by hand.
 #[doc(hidden)]
@@ -264,9 +284,9 @@ pub mod __private {
     pub use crate::served::{Started, check_serve, shape};
     pub use crate::server::ServerBuilder;
     pub use crate::{
-        __ws_test_needs_graphql as needs_graphql, __ws_test_needs_jsonrpc as needs_jsonrpc,
-        __ws_test_needs_multi_thread as needs_multi_thread, __ws_test_needs_socketio as needs_socketio,
-        __ws_test_needs_test_util as needs_test_util,
+        __ws_test_needs_graphql as needs_graphql, __ws_test_needs_har as needs_har,
+        __ws_test_needs_jsonrpc as needs_jsonrpc, __ws_test_needs_multi_thread as needs_multi_thread,
+        __ws_test_needs_socketio as needs_socketio, __ws_test_needs_test_util as needs_test_util,
     };
     /// One fuzz case against the embedded server running the default handler (the `server` fuzz target).
     #[cfg(feature = "fuzz")]

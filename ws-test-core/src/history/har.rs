@@ -15,22 +15,6 @@ use serde_json::{Map, Value, json};
 use super::{Direction, FrameKind, Handshake, History};
 use crate::error::{Error, Result};
 
-/// Whether `text` is a HAR file rather than a transcript: a JSON object with a `log`, not a transcript's header.
-pub(crate) fn looks_like_har(text: &str) -> bool {
-    let start = text.trim_start();
-    if !start.starts_with('{') {
-        return false;
-    }
-    // A transcript's first line is its header, a whole object naming itself.
-    let first = start.lines().next().unwrap_or_default();
-    if first.contains("\"ws_test\"") {
-        return false;
-    }
-    // Browsers write `{"log": {...}}` (pretty or on one line); the key comes first.
-    start[1..].trim_start().starts_with("\"log\"")
-        || serde_json::from_str::<Value>(start).is_ok_and(|value| value.get("log").is_some())
-}
-
 /// A HAR entry read as a recording: its history, each frame's message number (from 1) and the words that name
 /// the entry in messages ("entry 3 (ws://127.0.0.1:4000/ws)").
 pub(crate) struct Read {

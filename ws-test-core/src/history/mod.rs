@@ -5,6 +5,7 @@
 //! (one format for failure transcripts, recordings and replays), so a failed test can leave a transcript
 //! behind and a recorded session can be served again.
 
+#[cfg(feature = "har")]
 mod har;
 mod jsonl;
 mod snapshot;
@@ -302,17 +303,43 @@ pub(crate) struct Source {
     pub(crate) entry: Option<String>,
 }
 
+/// Whether `text` is a HAR file rather than a transcript: a JSON object with a `log`, not a transcript's header.
+fn looks_like_har(text: &str) -> bool {
+    let start = text.trim_start();
+    if !start.starts_with('{') {
+        return false;
+    }
+    // A transcript's first line is its header, a whole object naming itself.
+    let first = start.lines().next().unwrap_or_default();
+    if first.contains("\"ws_test\"") {
+        return false;
+    }
+    // Browsers write `{"log": {...}}` (pretty or on one line); the key comes first.
+    start[1..].trim_start().starts_with("\"log\"")
+        || serde_json::from_str::<Value>(start).is_ok_and(|value| value.get("log").is_some())
+}
+
 /// Reads a recording: a transcript (JSON Lines, as `ws-test record` writes) or a HAR file (as browsers save
 /// them), told apart by their content. `entry` chooses a HAR's WebSocket (its index in `log.entries` or its URL);
 /// a transcript holds one session, so it takes no entry.
 pub(crate) fn read_recording(text: &str, source: &str, entry: Option<&str>) -> Result<Source> {
-    if har::looks_like_har(text) {
-        let read = har::read(text, source, entry)?;
-        return Ok(Source {
-            history: read.history,
-            numbers: read.numbers,
-            unit: "message",
-            entry: Some(read.entry),
+    if looks_like_har(text) {
+        #[cfg(feature = "har")]
+        {
+            let read = har::read(text, source, entry)?;
+            return Ok(Source {
+                history: read.history,
+                numbers: read.numbers,
+                unit: "message",
+                entry: Some(read.entry),
+            });
+        }
+        #[cfg(not(feature = "har"))]
+        return Err(Error::Har {
+            name: source.to_owned(),
+            reason: "this is a HAR file, and reading one needs ws-test-runtime's `har` feature: \
+                     ws-test-runtime = { version = \"0.1\", features = [\"har\"] }"
+                .to_owned(),
         });
     }
     if let Some(entry) = entry {
@@ -568,16 +595,22 @@ impl History {
     /// frame under `_webSocketMessages` (`send` for frames the client sent; binary data in base64; times in seconds
     /// since the epoch). DevTools' Network panel imports it ("Import HAR file"), and every reader of a recording
     /// here reads it back.
+    ///
+    /// Needs ws-test-runtime's `har` feature.
+    #[cfg(feature = "har")]
     pub fn to_har(&self) -> String {
         har::write(&[self])
     }
 
-    /// The HAR of several sessions, one WebSocket entry each, in the order given (a recorder's sessions).
+    /// The HAR of several sessions, one WebSocket entry each, in the order given (a recorder's sessions). Needs the
+    /// `har` feature.
+    #[cfg(feature = "har")]
     pub fn to_har_all<'a>(histories: impl IntoIterator<Item = &'a History>) -> String {
         har::write(&histories.into_iter().collect::<Vec<_>>())
     }
 
-    /// Writes [`to_har`](Self::to_har) to a file.
+    /// Writes `to_har` to a file. Needs the `har` feature.
+    #[cfg(feature = "har")]
     pub fn save_har(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         std::fs::write(path, self.to_har()).map_err(|source| Error::File {

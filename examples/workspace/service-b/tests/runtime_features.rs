@@ -1,5 +1,5 @@
 //! This workspace builds ws-test-runtime as most users do, without its `multi-thread` and `test-util` features and
-//! without the protocol kits' (`socketio`, `graphql`, `jsonrpc`): a test that needs one is refused at compile time
+//! without the protocol kits' (`socketio`, `graphql`, `jsonrpc`) and `har`: a test that needs one is refused at compile time
 //! with the line to add, and the same spec built by hand is refused when it runs.
 
 use chat_testkit::ws::__private::{Flavor, TestSpec, body, run};
@@ -54,4 +54,16 @@ async fn every_kit_refused(client: &mut WsClient) -> TestResult {
 #[test]
 fn a_kit_by_name_without_its_feature_is_refused_with_the_feature_to_add() {
     run(TestSpec::new("kits_by_hand"), body(every_kit_refused));
+}
+
+#[test]
+fn a_har_recording_without_the_feature_is_refused_with_the_feature_to_add() {
+    // A HAR that Chromium's DevTools saved: told apart from a transcript by its content, and refused, not misread.
+    let har = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/chromium.har");
+    let error = chat_testkit::ws::Replay::from_file(har).expect_err("a HAR is refused without the feature");
+    let error = error.to_string();
+    assert!(
+        error.contains("this is a HAR file, and reading one needs ws-test-runtime's `har` feature"),
+        "{error}"
+    );
 }
