@@ -12,9 +12,14 @@ then rebuilds only the two runtime libraries (default features, debug, `CARGO_IN
 compiles it) `--repeat` times for each side, alternating, and prints the medians of wall time and of CPU time
 (user + system of cargo and rustc; Unix) with the difference.
 
+With `--against REV` and no files, it compares two commits instead: the two crates as REV has them against HEAD's
+(what the commits between them took off, or put on, the runtime's own build).
+
 Usage: scripts/removal_cost.py [--repeat N] FILE... (paths under ws-test-core/src or ws-test-runtime/src, e.g. link.rs
 protocol/socketio.rs served.rs; a path found under both is an error)
+       scripts/removal_cost.py [--repeat N] --against REV
 Example: scripts/removal_cost.py --repeat 4 link.rs replay.rs served.rs
+         scripts/removal_cost.py --repeat 3 --against eb68ca1
 """
 
 import argparse
@@ -53,8 +58,11 @@ def timed_build(tree, env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="builds of each side (default 3)")
-    parser.add_argument("files", nargs="+", help="files under ws-test-core/src or ws-test-runtime/src to gut")
+    parser.add_argument("--against", metavar="REV", help="compare the commit REV (with) against HEAD (without)")
+    parser.add_argument("files", nargs="*", help="files under ws-test-core/src or ws-test-runtime/src to gut")
     args = parser.parse_args()
+    if bool(args.files) == bool(args.against):
+        sys.exit("name the files to gut, or --against REV to compare a commit with HEAD (not both)")
 
     located = []
     for name in args.files:
@@ -63,8 +71,10 @@ def main():
             sys.exit(f"{name}: {'in both crates' if found else 'not a file under ws-test-core/src or ws-test-runtime/src'}")
         located += found
 
-    run(["cargo", "build", "--quiet", "--release", "--manifest-path", str(ROOT / "scripts/gut/Cargo.toml")], ROOT)
-    gut = ROOT / "scripts/gut/target/release" / ("gut.exe" if os.name == "nt" else "gut")
+    gut = None
+    if located:
+        run(["cargo", "build", "--quiet", "--release", "--manifest-path", str(ROOT / "scripts/gut/Cargo.toml")], ROOT)
+        gut = ROOT / "scripts/gut/target/release" / ("gut.exe" if os.name == "nt" else "gut")
 
     scratch = Path(tempfile.mkdtemp(prefix="removal-cost-"))
     try:
@@ -72,10 +82,12 @@ def main():
         for side in ("with", "without"):
             tree = scratch / side
             tree.mkdir()
-            archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
+            revision = args.against if side == "with" and args.against else "HEAD"
+            archive = subprocess.run(["git", "archive", revision], cwd=ROOT, check=True, capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
             trees[side] = tree
-        run([str(gut), *[str(trees["without"] / path) for path in located]], ROOT)
+        if located:
+            run([str(gut), *[str(trees["without"] / path) for path in located]], ROOT)
 
         # Lints capped: gutted code leaves unused imports, and warnings would bury the figures.
         env = dict(
@@ -100,7 +112,10 @@ def main():
         return statistics.median(values) if values else None
 
     print(f"ws-test-core and ws-test-runtime, rebuilt alone (debug, default features), median of {args.repeat}:")
-    print(f"  gutted: {' '.join(args.files)}")
+    if args.against:
+        print(f"  with: {args.against}   without: HEAD")
+    else:
+        print(f"  gutted: {' '.join(args.files)}")
     for label, index in (("wall", 0), ("CPU", 1)):
         with_, without = median("with", index), median("without", index)
         if with_ is None or without is None:
