@@ -17,27 +17,20 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use http_body_util::BodyExt as _;
-use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::Shared;
-use super::http::{HttpBody, HttpIo, HttpService};
+use super::http::{AppBody, AppFuture, HttpIo, HttpService};
 use super::registry::ConnectionInfo;
 use super::upgrade::{has_token, next_connection_id};
 use crate::handler::BoxError;
 use crate::panics;
 use crate::transport::Stream;
 
-/// The response body of a hosted app, type-erased.
-pub(crate) type AppBody = UnsyncBoxBody<Bytes, BoxError>;
-
 /// What a hosted app's answer is awaited as: its own future, type-erased.
 type AppCall = Pin<Box<dyn Future<Output = Result<Response<AppBody>, BoxError>> + Send>>;
-
-/// A hosted app's answer as the HTTP phase awaits it ([`HttpService`](super::http::HttpService)).
-pub(crate) type AppFuture = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
 
 /// A hosted app with its type erased, and the conversion into it: sealed, so users see only [`HostedApp`].
 pub(crate) mod sealed {
@@ -124,11 +117,12 @@ pub(crate) async fn serve(
         watch,
     };
     // Once upgraded, the stream is the app's task's.
-    super::http::serve_http(&shared, HttpIo::Watched(io), HttpService::App(service), pending).await;
+    let service = HttpService::App(Box::new(move |request| service.call(request)));
+    super::http::serve_http(&shared, HttpIo::Watched(Box::new(io)), service, pending).await;
 }
 
 /// The hyper service of one hosted connection: the app, and the bookkeeping of its answers to upgrades.
-pub(crate) struct AppService {
+struct AppService {
     shared: Arc<Shared>,
     app: Arc<dyn App>,
     watch: Arc<Watch>,
@@ -136,7 +130,7 @@ pub(crate) struct AppService {
 
 impl AppService {
     /// Answers one request through the app, counting an upgrade it answers or refuses.
-    pub(crate) fn call(&self, request: Request<Incoming>) -> AppFuture {
+    fn call(&self, request: Request<Incoming>) -> AppFuture {
         let upgrade = wants_websocket(&request).then(|| ConnectionInfo {
             connection_id: next_connection_id(),
             uri: request.uri().clone(),

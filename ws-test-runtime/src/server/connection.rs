@@ -54,7 +54,8 @@ pub(crate) async fn serve(
         handler: Arc::clone(&handler),
         upgrade: Mutex::new(Some(upgrade_tx)),
     };
-    if !http::serve_http(&shared, HttpIo::Plain(stream), HttpService::Embedded(service), pending).await {
+    let service = HttpService::Embedded(Box::new(move |request| service.call(request)));
+    if !http::serve_http(&shared, HttpIo::Plain(stream), service, pending).await {
         return;
     }
     if let Ok((on_upgrade, seed)) = upgrade_rx.await {
@@ -98,7 +99,7 @@ pub(crate) async fn serve(
 
 /// The embedded server's hyper service: it decides each request (an answer, or an upgrade whose session runs
 /// once hyper lets go of the connection).
-pub(crate) struct EmbeddedService {
+struct EmbeddedService {
     shared: Arc<Shared>,
     handler: Arc<dyn DynHandler>,
     /// Where the one upgrade of this connection goes.
@@ -107,7 +108,7 @@ pub(crate) struct EmbeddedService {
 
 impl EmbeddedService {
     /// Answers one request, handing an accepted upgrade to the connection's task.
-    pub(crate) fn call(&self, mut request: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Body> {
+    fn call(&self, mut request: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Body> {
         match decide(&self.shared, self.handler.as_ref(), &request) {
             Decision::Answer(response) => response,
             Decision::Upgrade(response, seed) => {

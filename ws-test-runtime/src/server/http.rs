@@ -13,22 +13,27 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::future::{Either, Ready};
 use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::Shared;
-use super::app::{AppBody, AppFuture, AppService, Watched};
-use super::connection::EmbeddedService;
 use crate::handler::BoxError;
 use crate::transport::Stream;
 
-/// A connection's stream as hyper serves it: as accepted, or watched for a hosted app.
+/// A stream hyper can serve whatever wraps it (a hosted app's watched stream).
+pub(crate) trait HttpStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> HttpStream for T {}
+
+/// A connection's stream as hyper serves it: as accepted, or wrapped (a hosted app's, watched from the transport
+/// side).
 pub(crate) enum HttpIo {
-    /// The embedded server's own handler: the accepted stream itself.
+    /// The embedded server's own handler: the accepted stream itself (a transport fault resets it after the upgrade).
     Plain(Stream),
-    /// A hosted app: the stream counted and closed from the transport side (see [`Watched`]).
-    Watched(Watched),
+    /// A hosted app: the stream behind its watch.
+    Watched(Box<dyn HttpStream>),
 }
 
 impl AsyncRead for HttpIo {
@@ -63,19 +68,31 @@ impl AsyncWrite for HttpIo {
     }
 }
 
-/// A response body of either kind: the embedded server's own answers, or a hosted app's, type-erased.
+/// The response body of a hosted app, type-erased.
+pub(crate) type AppBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// A response body of either kind: the embedded server's own answers, or a hosted app's.
 pub(crate) type HttpBody = http_body_util::Either<Full<Bytes>, AppBody>;
+
+/// A hosted app's answer as the HTTP phase awaits it.
+pub(crate) type AppFuture = Pin<Box<dyn Future<Output = Result<Response<HttpBody>, BoxError>> + Send>>;
 
 /// What a request's answer is awaited as: ready at once (the embedded server decides without waiting), or the
 /// hosted app's future.
 pub(crate) type HttpFuture = Either<Ready<Result<Response<HttpBody>, BoxError>>, AppFuture>;
 
+/// The embedded server's answer to one request, decided at once.
+type EmbeddedCall = Box<dyn Fn(Request<Incoming>) -> Response<Full<Bytes>> + Send + Sync>;
+
+/// A hosted app's answer to one request.
+type AppCall = Box<dyn Fn(Request<Incoming>) -> AppFuture + Send + Sync>;
+
 /// The hyper service of one connection, of either kind.
 pub(crate) enum HttpService {
-    /// The embedded server's own handler: upgrades are decided here and the session runs after hyper lets go.
-    Embedded(EmbeddedService),
+    /// The embedded server's own handler: upgrades are decided there and the session runs after hyper lets go.
+    Embedded(EmbeddedCall),
     /// A hosted app: it answers every request itself.
-    App(AppService),
+    App(AppCall),
 }
 
 impl hyper::service::Service<Request<Incoming>> for HttpService {
@@ -85,10 +102,10 @@ impl hyper::service::Service<Request<Incoming>> for HttpService {
 
     fn call(&self, request: Request<Incoming>) -> HttpFuture {
         match self {
-            HttpService::Embedded(service) => Either::Left(futures_util::future::ready(Ok(service
-                .call(request)
-                .map(http_body_util::Either::Left)))),
-            HttpService::App(service) => Either::Right(service.call(request)),
+            HttpService::Embedded(call) => Either::Left(futures_util::future::ready(Ok(
+                call(request).map(http_body_util::Either::Left)
+            ))),
+            HttpService::App(call) => Either::Right(call(request)),
         }
     }
 }
