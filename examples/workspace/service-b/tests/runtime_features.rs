@@ -36,7 +36,11 @@ fn a_paused_clock_by_hand_is_refused_with_the_feature_to_add() {
 }
 
 async fn every_kit_refused(client: &mut WsClient) -> TestResult {
-    for (name, feature) in [("socket.io", "socketio"), ("graphql-transport-ws", "graphql"), ("json-rpc", "jsonrpc")] {
+    for (name, feature) in [
+        ("socket.io", "socketio"),
+        ("graphql-transport-ws", "graphql"),
+        ("json-rpc", "jsonrpc"),
+    ] {
         let refused = WsClient::builder(client.url()).protocol(name).connect().await;
         let Err(error) = refused else {
             panic!("{name}: a kit this build lacks connected");
