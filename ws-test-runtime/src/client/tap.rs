@@ -7,8 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use std::future::Future as _;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
 use futures_util::FutureExt as _;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::Result;
@@ -20,7 +23,8 @@ use crate::message::{CloseInfo, Message};
 pub(crate) struct Recording {
     history: Mutex<History>,
     closed: Mutex<Option<CloseInfo>>,
-    pub(crate) changed: watch::Sender<u64>,
+    /// Counts changes (a frame, the close) and wakes whoever waits for the next one.
+    changed: Signal,
     /// The cap on what received frames may hold, and what they hold now (payloads plus [`FRAME_OVERHEAD`]).
     max_bytes: usize,
     received_bytes: AtomicUsize,
@@ -43,7 +47,7 @@ impl Recording {
             event_key,
             decoder,
             closed: Mutex::new(None),
-            changed: watch::channel(0).0,
+            changed: Signal::default(),
             max_bytes,
             received_bytes: AtomicUsize::new(0),
         })
@@ -96,7 +100,7 @@ impl Recording {
             }
             index
         };
-        self.changed.send_modify(|version| *version += 1);
+        self.changed.bump();
         Ok(index)
     }
 
@@ -119,7 +123,7 @@ impl Recording {
             }
             index
         };
-        self.changed.send_modify(|version| *version += 1);
+        self.changed.bump();
         index
     }
 
@@ -129,7 +133,7 @@ impl Recording {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get_or_insert(close);
-        self.changed.send_modify(|version| *version += 1);
+        self.changed.bump();
     }
 
     pub(crate) fn closed(&self) -> Option<CloseInfo> {
@@ -167,9 +171,12 @@ impl Recording {
         deadline: Option<Instant>,
         see: &mut (dyn FnMut(Seen<'_>) -> bool + Send),
     ) -> std::result::Result<(), Unseen> {
-        let mut changes = self.changed.subscribe();
         let mut next = from;
+        // One timer for the whole wait, registered only if the first look does not decide.
+        let mut sleep: Option<Pin<Box<tokio::time::Sleep>>> = None;
         loop {
+            // What changes after this point wakes the wait below, so nothing recorded during the look is missed.
+            let seen = self.changed.version();
             // The close first: the reader records every frame before it notes the close, so when it is there, the
             // history scanned next holds everything that came before it.
             let closed = self.closed();
@@ -196,12 +203,67 @@ impl Recording {
             let Some(deadline) = deadline else {
                 return Err(Unseen::NotWaiting);
             };
-            match tokio::time::timeout_at(deadline, changes.changed()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => return Err(Unseen::Gone),
-                Err(_) => return Err(Unseen::Timeout),
+            let sleep = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            let changed = std::future::poll_fn(|cx| {
+                if self.changed.poll_changed(seen, cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                sleep.as_mut().poll(cx).map(|()| false)
+            })
+            .await;
+            if !changed {
+                return Err(Unseen::Timeout);
             }
         }
+    }
+}
+
+/// A change counter that wakes its waiters: what the reader bumps on every frame and on the close, and every
+/// wait of [`Recording::watch`] waits on. (A `tokio::sync::watch` did the same with many times the code run per
+/// frame in a debug build.)
+#[derive(Default)]
+struct Signal {
+    state: Mutex<SignalState>,
+}
+
+#[derive(Default)]
+struct SignalState {
+    version: u64,
+    waiting: Vec<Waker>,
+}
+
+impl Signal {
+    fn lock(&self) -> MutexGuard<'_, SignalState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The number of changes so far.
+    fn version(&self) -> u64 {
+        self.lock().version
+    }
+
+    /// Counts a change and wakes everyone waiting for one.
+    fn bump(&self) {
+        let waiting = {
+            let mut state = self.lock();
+            state.version += 1;
+            std::mem::take(&mut state.waiting)
+        };
+        for waker in waiting {
+            waker.wake();
+        }
+    }
+
+    /// Ready once the version is past `seen`; until then the task is woken by the next [`bump`](Self::bump).
+    fn poll_changed(&self, seen: u64, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        if state.version != seen {
+            return Poll::Ready(());
+        }
+        if !state.waiting.iter().any(|waiting| waiting.will_wake(cx.waker())) {
+            state.waiting.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 

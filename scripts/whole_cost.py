@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""What one whole `#[ws_test]` costs the CPU in the dev profile, counted rather than timed: instructions, level-1
+instruction-cache misses and data-cache misses per test, ws-test's against the bare floor's (tokio + hyper +
+tokio-tungstenite by hand, benches/floor.rs), from valgrind's callgrind with its cache simulation.
+
+Why counts: on this 2-core machine the timed figure (`cargo bench -p ws-test-benches --bench side_by_side --profile
+dev -- --only whole`) moves by a third from one run to the next, more than most changes move it. Counts move by
+well under 1%, so one change can be judged by them; the timed bench still gives the figure the goal is stated in.
+
+Each side runs `side_by_side --child whole SIDE N` twice, with N = --tests and N = 2 x --tests, and the figure per
+test is the difference divided by --tests: the process's start-up and the first test's lazy statics cancel out.
+Sides: `ws-test` (the driver, as `#[ws_test]` runs it), `floor` (tungstenite's default buffers: the bare test) and
+`floor-tuned` (the floor with ws-test's 8 KiB read buffer).
+
+Needs valgrind (Debian: `apt install valgrind`); builds the bench first (dev profile).
+
+Usage: scripts/whole_cost.py [--tests N] [--sides ws-test,floor,floor-tuned]
+Example: scripts/whole_cost.py --tests 100
+"""
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = {
+    "instructions": "I   refs",
+    "I1 misses": "I1  misses",
+    "D1 misses": "D1  misses",
+}
+
+
+def bench_binary():
+    """Builds the side-by-side bench in the dev profile and returns its executable."""
+    cmd = ["cargo", "bench", "-p", "ws-test-benches", "--bench", "side_by_side", "--profile", "dev",
+           "--no-run", "--message-format", "json"]
+    built = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if built.returncode != 0:
+        sys.exit(f"building the bench failed:\n{built.stderr}")
+    for line in built.stdout.splitlines():
+        message = json.loads(line)
+        if message.get("reason") == "compiler-artifact" and message.get("executable") and \
+                message["target"]["name"] == "side_by_side":
+            return message["executable"]
+    sys.exit("cargo built no side_by_side executable")
+
+
+def counts(binary, side, tests, scratch):
+    """Runs `--child whole SIDE TESTS` under callgrind and returns its totals."""
+    out = Path(scratch) / f"{side}.{tests}.out"
+    cmd = ["valgrind", "--tool=callgrind", "--cache-sim=yes", f"--callgrind-out-file={out}", binary,
+           "--child", "whole", side, str(tests)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    totals = {}
+    for name, label in EVENTS.items():
+        found = re.search(rf"{re.escape(label)}:\s+([\d,]+)", done.stderr)
+        if not found:
+            sys.exit(f"valgrind printed no '{label}' line:\n{done.stderr[-2000:]}")
+        totals[name] = int(found.group(1).replace(",", ""))
+    return totals
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tests", type=int, default=100, help="tests per measured run (default 100)")
+    parser.add_argument("--sides", default="ws-test,floor,floor-tuned", help="comma-separated sides")
+    args = parser.parse_args()
+    if args.tests < 1:
+        sys.exit("--tests must be at least 1")
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (Debian: apt install valgrind)")
+    sides = [side for side in args.sides.split(",") if side]
+    known = {"ws-test", "floor", "floor-tuned"}
+    if not sides or any(side not in known for side in sides):
+        sys.exit(f"--sides takes a comma-separated list of {', '.join(sorted(known))}")
+    binary = bench_binary()
+    per_test = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for side in sides:
+            once = counts(binary, side, args.tests, scratch)
+            twice = counts(binary, side, 2 * args.tests, scratch)
+            per_test[side] = {name: (twice[name] - once[name]) / args.tests for name in EVENTS}
+    print(f"per whole test (dev profile, callgrind, {args.tests} tests' difference):")
+    print(f"{'':14}" + "".join(f"{name:>16}" for name in EVENTS))
+    for side in sides:
+        print(f"{side:14}" + "".join(f"{per_test[side][name]:>16,.0f}" for name in EVENTS))
+    if "ws-test" in per_test:
+        for base in (side for side in sides if side != "ws-test"):
+            ratios = "".join(
+                f"{per_test['ws-test'][name] / per_test[base][name]:>15.2f}x" for name in EVENTS)
+            print(f"{'/ ' + base:14}{ratios}")
+
+
+if __name__ == "__main__":
+    main()
