@@ -788,14 +788,19 @@ fn main() -> Result<(), BoxError> {
         ["--child", "serve"] => return serve_child(),
         // For a profiler: one side's whole tests alone (`perf record ... -- --child whole ws-test 5000`).
         ["--child", "whole", who, tests] => {
-            for _ in 0..tests.parse::<usize>()? {
-                if *who == "floor" {
-                    floor_whole(None)?;
-                } else if *who == "floor-tuned" {
-                    floor_whole(floor::tuned())?;
-                } else {
-                    ws_test_whole()?;
+            let side = match *who {
+                "ws-test" => None,
+                "floor" => Some(None),
+                "floor-tuned" => Some(floor::tuned()),
+                other => {
+                    return Err(format!("--child whole takes ws-test, floor or floor-tuned, not {other:?}").into());
                 }
+            };
+            for _ in 0..tests.parse::<usize>()? {
+                match side {
+                    None => ws_test_whole()?,
+                    Some(config) => floor_whole(config)?,
+                };
             }
             return Ok(());
         }
