@@ -3,13 +3,12 @@
 //! itself is still around (a test body may take the client by value).
 
 use std::borrow::Borrow;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-
 use std::future::Future as _;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use tokio::time::Instant;
@@ -147,7 +146,9 @@ impl Recording {
     /// a tap) waits here. Each look reads the close first, then shows `see` every frame recorded from `from` on,
     /// then [`Seen::UpToDate`], then the close if it was there — so every frame recorded before the close is shown
     /// before it, whatever another thread's reader does meanwhile. Between looks it waits for the reader's next
-    /// change, until `see` decides, the deadline passes (`None`: one look, no waiting) or the reader is gone.
+    /// change, until `see` decides or the deadline passes (`None`: one look, no waiting). A reader that ends notes a
+    /// close, so a wait on a connection that ended ends with [`Unseen::Closed`] (a reader aborted by a silent
+    /// client's goodbye notes none, and its waits run to their deadline, as a silent peer's would).
     pub(crate) async fn watch<T: Send>(
         &self,
         from: usize,
@@ -283,7 +284,8 @@ pub(crate) enum Unseen {
     Closed(CloseInfo),
     /// The deadline passed.
     Timeout,
-    /// The reader is gone (the client was dropped).
+    /// `see` said it decided but kept nothing. No caller in the crate does; a wait that met it would report the
+    /// client gone rather than panic.
     Gone,
     /// One look was asked for, without waiting.
     NotWaiting,
