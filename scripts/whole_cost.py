@@ -125,6 +125,9 @@ def main():
     known = {"ws-test", "floor", "floor-tuned"}
     if not sides or any(side not in known for side in sides):
         sys.exit(f"--sides takes a comma-separated list of {', '.join(sorted(known))}")
+    if args.footprint and (sides[0] != "ws-test" or len(sides) < 2):
+        sys.exit("--footprint compares ws-test with another side: give --sides starting with ws-test and naming "
+                 "the side to compare last (for example ws-test,floor-tuned)")
     binary = bench_binary()
     per_test = {}
     every_test = {}
@@ -147,7 +150,7 @@ def main():
             ratios = "".join(
                 f"{per_test['ws-test'][name] / per_test[base][name]:>15.2f}x" for name in columns)
             print(f"{'/ ' + base:14}{ratios}")
-    if args.footprint and "ws-test" in every_test and sides[-1] != "ws-test":
+    if args.footprint:
         base = sides[-1]
         only = every_test["ws-test"] - every_test[base]
         print(f"\nfunctions ws-test runs in every test and {base} does not: {len(only)} "
